@@ -3,3 +3,4 @@ export * from './run/types';
 export * from './settings';
 export * from './speedup';
 export * from './sweep';
+export * from './demos/matrixDemo';

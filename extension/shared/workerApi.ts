@@ -1,0 +1,90 @@
+/**
+ * Worker method names, parameters and results (HOUSE rule 8). Each worker entry in
+ * extension/workers/ implements one of these interfaces; callers use the method names from here.
+ * Data crosses the boundary as plain structured-cloneable values (typed arrays, not class instances).
+ */
+
+// ---------------------------------------------------------------------------------------------
+// matrixWorker (issue 6): the tutorial's chunked mat · matᵀ with ml-matrix
+// ---------------------------------------------------------------------------------------------
+
+/** A dense row-major matrix as plain data. `data` may live on a SharedArrayBuffer (no copy). */
+export interface PlainMatrix {
+  rows: number;
+  columns: number;
+  data: Float64Array;
+}
+
+export interface MatrixWorkerApi {
+  /** Rows [rowStart, rowEnd) of a · aᵀ (a (rowEnd − rowStart) × a.rows block). `key` names `a` so
+   *  a worker converts it to an ml-matrix Matrix once and reuses it for later blocks. */
+  productBlock(params: { a: PlainMatrix; key: string; rowStart: number; rowEnd: number }): PlainMatrix;
+  /** The whole a · aᵀ in one ml-matrix call (the serial reference). */
+  productSerial(params: { a: PlainMatrix }): PlainMatrix;
+}
+
+/** Bundle name of the matrix worker: dist/workers/matrixWorker.js. */
+export const MATRIX_WORKER = 'matrixWorker';
+
+// ---------------------------------------------------------------------------------------------
+// taskWorker (issue 3): one pool worker = one slot of the batch engine; runs one task per call
+// ---------------------------------------------------------------------------------------------
+
+/** Per-run data every task worker thread receives once (workerData). */
+export interface TaskWorkerInit {
+  /** process env + user env + thread env + the run's session marker, given to every child */
+  env: Record<string, string>;
+  /** bytes of stdout/stderr kept as tails in the record */
+  tailBytes: number;
+  /** grace between SIGTERM and SIGKILL of a process group, ms */
+  killGraceMs: number;
+  /** Spawn through a Python host that measures children with os.wait4 (else Node spawns directly). */
+  host?: { python: string; hostScript: string; mode: 'warm' | 'exec'; script?: string; cwd: string };
+}
+
+export interface RunTaskParams {
+  index: number;
+  slot: number;
+  attempt: number;
+  /** full argv (exec/direct), or [file, ...args] for a warm host */
+  argv: string[];
+  cwd: string;
+  /** absolute log paths */
+  stdoutLog: string;
+  stderrLog: string;
+  /** 0 = none */
+  timeoutMs: number;
+  /** per-task env additions (PARALLEL_SEQ, PARALLEL_JOBSLOT) */
+  env: Record<string, string>;
+}
+
+export interface RunTaskResult {
+  start: number;
+  end: number;
+  exitCode: number | null;
+  signal: string | null;
+  cpuUserSec: number;
+  cpuSysSec: number;
+  maxRssKb: number | null;
+  stdoutTail: string;
+  stderrTail: string;
+  timedOut: boolean;
+  /** the program could not be started (or the host failed): the message is also in the stderr log */
+  spawnError?: string;
+  /** how CPU/RSS were measured: 'wait4' exact, 'proc' sampled /proc while running */
+  measured: 'wait4' | 'proc';
+}
+
+/** Events a task worker emits while a task runs (workerpool.workerEmit). */
+export type TaskWorkerEvent = { type: 'spawned'; index: number; attempt: number; pid: number; t: number };
+
+export interface TaskWorkerApi {
+  runTask(params: RunTaskParams): Promise<RunTaskResult>;
+  /** Start the warm/exec host now (so the interpreter start is not billed to the first task). */
+  warmUp(): Promise<{ imports: string[]; failedImports: string[]; host: boolean }>;
+}
+
+/** Bundle name of the task worker: dist/workers/taskWorker.js. */
+export const TASK_WORKER = 'taskWorker';
+/** Bundle name of the per-run watchdog process: dist/workers/watchdog.js. */
+export const WATCHDOG = 'watchdog';
