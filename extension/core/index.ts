@@ -4,3 +4,4 @@ export * from './settings';
 export * from './speedup';
 export * from './sweep';
 export * from './demos/matrixDemo';
+export * from './monitor';

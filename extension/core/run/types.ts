@@ -1,0 +1,250 @@
+/**
+ * The batch engine's contract: what a run is, what it records, what it reports.
+ * Everything that consumes runs (CLI, VS Code host, report panel, sweep, Slurm backend) codes
+ * against these types. No `vscode` import below core/.
+ */
+
+/** What to run for each file. */
+export type TaskCommand =
+  | {
+      kind: 'template';
+      /** argv array with GNU Parallel replacement strings: {} {.} {/} {//} {/.} {#} {%}.
+       *  No replacement string => the file is appended as the last argument. Never run through a shell. */
+      argv: string[];
+    }
+  | {
+      kind: 'python';
+      /** Real interpreter executable (already resolved, not a pyenv shim). */
+      python: string;
+      /** Absolute path of the script; the file is sys.argv[1]. */
+      script: string;
+      /** Extra args after the file path. */
+      args: string[];
+      /** Warm worker hosts (fork per file) instead of one cold interpreter per file. */
+      warm: boolean;
+    };
+
+/** Where the input files come from. Streamed: never materialised as one big array up front. */
+export type FileSource =
+  | { kind: 'globs'; patterns: string[]; cwd: string }
+  | { kind: 'folder'; path: string; recursive: boolean }
+  | { kind: 'listFile'; path: string; nulSeparated: boolean }
+  | { kind: 'stdin'; nulSeparated: boolean }
+  | { kind: 'list'; files: string[] };
+
+export interface RunOptions {
+  command: TaskCommand;
+  files: FileSource;
+  /** Working directory of every task (default: process.cwd()). */
+  cwd?: string;
+  /** Parallel tasks; default = logical cores. */
+  workers?: number;
+  /** BLAS/OpenMP threads per task; default max(1, floor(cores / workers)). */
+  threads?: number;
+  /** Per-attempt timeout in seconds; 0/undefined = none. */
+  timeoutSec?: number;
+  /** Retries after a failed/timed-out attempt. */
+  retries?: number;
+  /** Stop at the first failure (after retries) instead of keeping going. */
+  halt?: boolean;
+  /** Run directory: journal.ndjson, logs/, report.json, run.json. */
+  outDir: string;
+  /** Skip files already succeeded for the same run definition (same fingerprint). */
+  resume?: boolean;
+  /** Extra env for every task; user values of the thread env vars win over ours. */
+  env?: Record<string, string>;
+  /** Absolute path of dist/workers/ (where taskWorker.js lives). */
+  workersDir: string;
+  /** Cancellation: abort() cancels the run, kills all process groups, exit status 'cancelled'. */
+  signal?: AbortSignal;
+  /** A label for humans (run history). */
+  label?: string;
+}
+
+export type TaskStatus = 'succeeded' | 'failed' | 'timedOut' | 'cancelled' | 'skipped';
+
+/** One finished task (after all its attempts); one journal line each. */
+export interface TaskRecord {
+  /** 1-based sequence number ({#}). */
+  index: number;
+  file: string;
+  /** 1-based worker slot ({%}); the timeline lane. */
+  slot: number;
+  status: TaskStatus;
+  attempts: number;
+  /** epoch ms of the last attempt's start and end. */
+  start: number;
+  end: number;
+  wallMs: number;
+  exitCode: number | null;
+  signal: string | null;
+  /** user + system CPU seconds of the child (and its waited-for children). */
+  cpuUserSec: number;
+  cpuSysSec: number;
+  /** Linux peak RSS in KiB, when known. */
+  maxRssKb: number | null;
+  stdoutTail: string;
+  stderrTail: string;
+  /** Log files (relative to the run directory). */
+  stdoutLog: string;
+  stderrLog: string;
+  /** The exact thread env vars the child received. */
+  threadEnv: Record<string, string>;
+  /** 'cold' | 'warm' */
+  mode: 'cold' | 'warm';
+  /** argv actually run (template mode), for the record. */
+  argv?: string[];
+  /** Resume fingerprint of the file: size + mtime. */
+  fileSize?: number;
+  fileMtimeMs?: number;
+}
+
+export interface CpuSample {
+  /** epoch ms */
+  t: number;
+  /** 0..100 total machine CPU */
+  cpu: number;
+  /** bytes used */
+  memUsed?: number;
+}
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'halted' | 'interrupted';
+
+export interface RunReport {
+  version: 1;
+  runId: string;
+  label?: string;
+  backend: 'local' | 'slurm';
+  status: RunStatus;
+  /** Definition fingerprint (script content hash + template + options) used by resume. */
+  fingerprint: string;
+  command: TaskCommand;
+  cwd: string;
+  startedAt: number;
+  endedAt: number | null;
+  /** run wall time in ms (so far, when running) */
+  wallMs: number;
+  counts: { total: number | null; done: number; succeeded: number; failed: number; timedOut: number; cancelled: number; skipped: number; retried: number };
+  /** sum of task wall times, ms */
+  sumTaskMs: number;
+  /** sumTaskMs / wallMs — an ESTIMATE, named as such */
+  speedupEstimate: number;
+  /** when a measured serial baseline exists (sweep) */
+  speedupMeasured?: { value: number; baselineWallMs: number; source: string };
+  /** speedupEstimate / workers */
+  efficiency: number;
+  /** tasks per second */
+  throughput: number;
+  /** remaining ms, while running */
+  etaMs: number | null;
+  workers: number;
+  threads: number;
+  cores: { logical: number; physical: number };
+  /** workers * threads / logical cores */
+  oversubscription: number;
+  /** env vars every child got (the thread env) */
+  threadEnv: Record<string, string>;
+  python?: { executable: string; version?: string; blas?: string };
+  tasks: TaskRecord[];
+  failures: Array<{ index: number; file: string; status: TaskStatus; exitCode: number | null; signal: string | null; stderrLog: string; stderrTail: string }>;
+  cpuSamples: CpuSample[];
+  /** warm mode fell back to cold, and why */
+  notes: string[];
+}
+
+/** Progress events through the typed API (the CLI's --json prints these as NDJSON). */
+export type RunEvent =
+  | { type: 'runStarted'; runId: string; outDir: string; workers: number; threads: number; resumeSkipped: number; t: number }
+  | { type: 'total'; total: number; t: number }
+  | { type: 'taskStarted'; index: number; file: string; slot: number; attempt: number; t: number }
+  | { type: 'taskOutput'; index: number; stream: 'stdout' | 'stderr'; text: string; t: number }
+  | { type: 'taskRetried'; index: number; file: string; attempt: number; reason: string; t: number }
+  | { type: 'taskTimedOut'; index: number; file: string; attempt: number; t: number }
+  | { type: 'taskFinished'; record: TaskRecord; t: number }
+  | { type: 'progress'; done: number; total: number | null; failed: number; etaMs: number | null; t: number }
+  | { type: 'runCancelled'; t: number }
+  | { type: 'runFinished'; report: RunReport; t: number };
+
+export interface RunHandle {
+  readonly runId: string;
+  readonly outDir: string;
+  /** Subscribe to events; returns an unsubscribe function. */
+  onEvent(listener: (e: RunEvent) => void): () => void;
+  /** The current report (live while running). */
+  report(): RunReport;
+  /** Resolves with the final report; never rejects for task failures. */
+  readonly done: Promise<RunReport>;
+  cancel(): void;
+}
+
+/** One start (or resume) of a run, as recorded in run.json. */
+export interface RunSession {
+  session: string;
+  startedAt: number;
+  /** runner process id and its start time (clock ticks since boot, Linux) to tell a dead runner */
+  pid: number;
+  pidStart?: string;
+  resume: boolean;
+  /** 'cli' | 'vscode' | ... */
+  runner?: string;
+}
+
+/** run.json: everything needed to understand, resume or re-run a run. */
+export interface RunDefinition {
+  version: 1;
+  runId: string;
+  label?: string;
+  backend: 'local' | 'slurm';
+  fingerprint: string;
+  command: TaskCommand;
+  /** the input source; a 'stdin' source cannot be re-read by a resume */
+  files: FileSource;
+  cwd: string;
+  workers: number;
+  threads: number;
+  timeoutSec: number;
+  retries: number;
+  halt: boolean;
+  /** the user's extra env (not process.env) */
+  env: Record<string, string>;
+  threadEnv: Record<string, string>;
+  cores: { logical: number; physical: number };
+  python?: { executable: string; version?: string };
+  createdAt: number;
+  sessions: RunSession[];
+}
+
+/** One line of run history (listRuns). */
+export interface RunSummary {
+  runId: string;
+  /** absolute run directory */
+  dir: string;
+  label?: string;
+  /** 'interrupted' when the runner died without finishing */
+  status: RunStatus;
+  counts: RunReport['counts'];
+  startedAt: number;
+  endedAt: number | null;
+  wallMs: number;
+  backend: 'local' | 'slurm';
+  workers: number;
+  threads: number;
+  /** human summary of what ran, e.g. "python analyze.py" */
+  commandLabel: string;
+}
+
+/** Files in a run directory (relative names). */
+export const RUN_FILES = {
+  definition: 'run.json',
+  journal: 'journal.ndjson',
+  report: 'report.json',
+  logs: 'logs',
+} as const;
+
+/** Thrown for bad input before anything starts; the CLI maps it to exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

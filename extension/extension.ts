@@ -1,0 +1,34 @@
+/**
+ * Composition root (HOUSE rule 2): build the services, call each feature's register(), nothing else.
+ */
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { Config } from './host/config';
+import type { Services } from './host/services';
+import { OUTPUT_CHANNEL } from './shared/ids';
+
+let services: Services | undefined;
+
+export function activate(context: vscode.ExtensionContext): Services {
+  const config = new Config();
+  const log = vscode.window.createOutputChannel(OUTPUT_CHANNEL, { log: true });
+  context.subscriptions.push(config, log);
+  services = {
+    context,
+    config,
+    log,
+    distDir: path.join(context.extensionPath, 'dist'),
+    mediaDir: path.join(context.extensionPath, 'media'),
+    shutdownHooks: [],
+  };
+  // ---- features (each pushes its own disposables) ----
+  return services;
+}
+
+/** Returns the promise that terminates pools and kills child process trees (HOUSE rule 3). */
+export async function deactivate(): Promise<void> {
+  const s = services;
+  services = undefined;
+  if (!s) return;
+  await Promise.allSettled(s.shutdownHooks.map((h) => h()));
+}

@@ -1,0 +1,20 @@
+/**
+ * The services the composition root builds once and hands to every feature's register().
+ * Features add what they publish here (optional fields) instead of reaching into each other.
+ */
+import * as vscode from 'vscode';
+import type { Config } from './config';
+
+export interface Services {
+  readonly context: vscode.ExtensionContext;
+  readonly config: Config;
+  readonly log: vscode.LogOutputChannel;
+  /** Absolute path of dist/ (bundled worker scripts live in dist/workers). */
+  readonly distDir: string;
+  /** Absolute path of media/ (python helpers in media/python). */
+  readonly mediaDir: string;
+  /** Promises that must settle before deactivate() returns (pools terminated, children killed). */
+  readonly shutdownHooks: Array<() => Promise<void>>;
+  /** Filled by features as they register (see each feature's register()). */
+  [feature: string]: unknown;
+}

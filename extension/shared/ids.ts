@@ -1,0 +1,83 @@
+/**
+ * Every command, setting, view and context-key id in one place (HOUSE rule 4).
+ * `test/unit/manifest.test.ts` checks package.json#contributes against these, so a typo fails a
+ * test rather than a user. Shared by host, core (setting keys only) and tests; no `vscode` import.
+ */
+export const EXTENSION_ID = 'parallel-run.parallel-run';
+
+export const Commands = {
+  runScript: 'parallelRun.runScript',
+  runOverSelection: 'parallelRun.runOverSelection',
+  runAgain: 'parallelRun.runAgain',
+  cancelRun: 'parallelRun.cancelRun',
+  resumeLastRun: 'parallelRun.resumeLastRun',
+  rerunFailed: 'parallelRun.rerunFailed',
+  openRunLogs: 'parallelRun.openRunLogs',
+  openTaskLog: 'parallelRun.openTaskLog',
+  showReport: 'parallelRun.showReport',
+  compareRuns: 'parallelRun.compareRuns',
+  exportReport: 'parallelRun.exportReport',
+  deleteRun: 'parallelRun.deleteRun',
+  refreshRuns: 'parallelRun.refreshRuns',
+  measureSpeedup: 'parallelRun.measureSpeedup',
+  applyRecommendation: 'parallelRun.applyRecommendation',
+  inspectBlas: 'parallelRun.inspectBlas',
+  matrixDemo: 'parallelRun.matrixDemo',
+  parallelizeLoop: 'parallelRun.parallelizeLoop',
+  showMonitor: 'parallelRun.showMonitor',
+  submitSlurm: 'parallelRun.submitSlurm',
+} as const;
+export type CommandId = (typeof Commands)[keyof typeof Commands];
+
+/** Commands that start processes: refused in an untrusted workspace. */
+export const TRUST_REQUIRED_COMMANDS: readonly CommandId[] = [
+  Commands.runScript, Commands.runOverSelection, Commands.runAgain, Commands.resumeLastRun,
+  Commands.rerunFailed, Commands.measureSpeedup, Commands.inspectBlas, Commands.matrixDemo,
+  Commands.submitSlurm,
+];
+
+export const CONFIG_SECTION = 'parallelRun';
+
+/** Setting keys, relative to the `parallelRun` section. */
+export const Settings = {
+  workers: 'workers',
+  threadsPerTask: 'threadsPerTask',
+  pythonPath: 'python.path',
+  timeoutSeconds: 'timeoutSeconds',
+  retries: 'retries',
+  haltOnFailure: 'haltOnFailure',
+  warmWorkers: 'warmWorkers',
+  runsDirectory: 'runsDirectory',
+  openReportWhenDone: 'openReportWhenDone',
+  monitorEnabled: 'monitor.enabled',
+  monitorIntervalMs: 'monitor.intervalMs',
+  monitorMemoryWarningPercent: 'monitor.memoryWarningPercent',
+  codeLensRunScript: 'codeLens.runScript',
+  codeLensPoolThreads: 'codeLens.poolThreads',
+  codeLensParallelizeLoop: 'codeLens.parallelizeLoop',
+  diagnosticsEnabled: 'diagnostics.enabled',
+  sweepBudgetSeconds: 'sweep.budgetSeconds',
+  slurmPartition: 'slurm.partition',
+  slurmTimeLimit: 'slurm.timeLimit',
+  slurmMemory: 'slurm.memory',
+  slurmAccount: 'slurm.account',
+  slurmExtraDirectives: 'slurm.extraDirectives',
+  slurmTargetTaskSeconds: 'slurm.targetTaskSeconds',
+  slurmMaxConcurrent: 'slurm.maxConcurrent',
+} as const;
+export type SettingKey = (typeof Settings)[keyof typeof Settings];
+
+export const Views = {
+  container: 'parallelRun',
+  runs: 'parallelRun.runs',
+} as const;
+
+export const ContextKeys = {
+  runActive: 'parallelRun.runActive',
+} as const;
+
+export const TASK_TYPE = 'parallel-run';
+export const OUTPUT_CHANNEL = 'Parallel Run';
+export const WEBVIEW_REPORT = 'parallelRun.report';
+export const WEBVIEW_MONITOR = 'parallelRun.monitor';
+export const WALKTHROUGH = 'parallelRun.gettingStarted';

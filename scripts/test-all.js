@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// `npm test`: build, then the three layers — unit (plain Node), integration (real VS Code
+// extension host in code-server), e2e (Playwright + Chromium on the packaged .vsix) — and one
+// closing line "N passed, N failed" summing them all. Exit non-zero if anything failed OR a layer
+// did not run / did not report.
+//   --only unit|integration|e2e   run one layer      --no-build   skip the build
+'use strict';
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const ROOT = path.resolve(__dirname, '..');
+const argv = process.argv.slice(2);
+const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
+const resultsDir = path.join(ROOT, 'test-results');
+fs.mkdirSync(resultsDir, { recursive: true });
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', ...opts });
+  return r.status === null ? 128 : r.status;
+}
+function banner(s) { console.log(`\n===== ${s} =====`); }
+
+if (!argv.includes('--no-build')) {
+  banner('build');
+  const npx = path.join(ROOT, 'node_modules', '.bin');
+  if (run(path.join(npx, 'webpack'), ['--mode', 'production']) !== 0 || run(path.join(npx, 'tsc'), ['-p', '.']) !== 0) {
+    console.log('build failed\n0 passed, 1 failed');
+    process.exit(1);
+  }
+}
+
+// The Slurm tests need a real cluster; start one (idempotent) when the project has the script.
+function startSlurm() {
+  const script = path.join(ROOT, 'scripts', 'slurm-start.sh');
+  if (!fs.existsSync(script)) return;
+  banner('slurm cluster');
+  if (run('bash', [script]) !== 0) console.log('WARNING: slurm-start.sh failed; the Slurm tests will fail');
+}
+
+const layers = [
+  { name: 'unit', before: startSlurm, cmd: () => [process.execPath, [path.join(ROOT, 'scripts', 'run-unit.js'), path.join(resultsDir, 'unit.json')]], results: 'unit.json' },
+  { name: 'integration', cmd: () => [process.execPath, [path.join(ROOT, 'out', 'test', 'integration', 'runTest.js')]], results: 'integration.json',
+    env: { VSCODE_TEST_RESULTS_FILE: path.join(resultsDir, 'integration.json') } },
+  { name: 'e2e', cmd: () => [process.execPath, [path.join(ROOT, 'out', 'test', 'e2e', 'run.js'), path.join(resultsDir, 'e2e.json')]], results: 'e2e.json' },
+];
+
+let passed = 0; let failed = 0;
+const summary = [];
+for (const layer of layers) {
+  if (only && layer.name !== only) continue;
+  banner(`${layer.name} tests`);
+  const file = path.join(resultsDir, layer.results);
+  fs.rmSync(file, { force: true }); // never count a stale result
+  if (layer.before) layer.before();
+  const [cmd, args] = layer.cmd();
+  const code = run(cmd, args, { env: { ...process.env, ...(layer.env || {}) } });
+  let p = 0; let f = 0;
+  try {
+    const r = JSON.parse(fs.readFileSync(file, 'utf8'));
+    p = r.passes.length; f = r.failures.length;
+    for (const x of r.failures) console.log(`  FAILED [${layer.name}] ${x.title}: ${x.error}`);
+  } catch {
+    f = 1; // a layer that did not report counts as a failure
+    console.log(`  FAILED [${layer.name}] the layer did not report results (exit ${code})`);
+  }
+  if (code !== 0 && f === 0) { f = 1; console.log(`  FAILED [${layer.name}] exited with ${code}`); }
+  passed += p; failed += f;
+  summary.push(`${layer.name}: ${p} passed, ${f} failed`);
+}
+banner('summary');
+summary.forEach((s) => console.log(s));
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 || passed === 0 ? 1 : 0);
