@@ -1,0 +1,90 @@
+/**
+ * Where a Slurm run keeps its files. The run directory is an ordinary run directory (run.json,
+ * journal.ndjson, report.json) so history, the Runs view and the report panel need nothing special;
+ * everything Slurm-specific lives under its `slurm/` folder.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { ArrayPart, PackedTask } from './pack';
+
+export const SLURM_FILES = {
+  folder: 'slurm',
+  script: 'submit.sbatch',
+  readme: 'README.txt',
+  /** every input file, one per line, in task order (NUL-separated when a name holds a newline) */
+  manifest: 'manifest.txt',
+  /** the packing plan and what the array tasks need (plan.json) */
+  plan: 'plan.json',
+  /** job ids once submitted */
+  submission: 'submission.json',
+  tasks: 'tasks',
+  shards: 'shards',
+  logs: 'logs',
+} as const;
+
+/** plan.json: written at preparation, read by the watcher and by re-attach after a restart. */
+export interface SlurmPlanFile {
+  version: 1;
+  runId: string;
+  files: number;
+  tasks: PackedTask[];
+  parts: ArrayPart[];
+  taskDigits: number;
+  nulLists: boolean;
+  cpusPerTask: number;
+  maxConcurrent: number;
+  maxArraySize: number;
+  /** total CPUs of the cluster when known (the report's core count) */
+  clusterCpus?: number;
+  notes: string[];
+  /** run this was re-submitted from (failed files only) */
+  parentRunDir?: string;
+}
+
+/** submission.json: one entry per sbatch call. */
+export interface SlurmSubmissionFile {
+  version: 1;
+  submittedAt: number;
+  jobs: Array<{ part: number; jobId: number; offset: number; count: number }>;
+  /** set when the user cancelled (scancel sent) */
+  cancelledAt?: number;
+}
+
+export function slurmDirOf(runDir: string): string {
+  return path.join(runDir, SLURM_FILES.folder);
+}
+
+/** `00042` for task 42 with 5 digits. */
+export function taskId(task: number, digits: number): string {
+  return String(task).padStart(digits, '0');
+}
+
+export function taskListPath(slurmDir: string, task: number, digits: number): string {
+  return path.join(slurmDir, SLURM_FILES.tasks, `${taskId(task, digits)}.list`);
+}
+
+export function shardDirPath(slurmDir: string, task: number, digits: number): string {
+  return path.join(slurmDir, SLURM_FILES.shards, taskId(task, digits));
+}
+
+export function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeJsonAtomic(file: string, data: unknown): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(data, null, 1));
+  fs.renameSync(tmp, file);
+}
+
+/** Reads the manifest back into the list of files (task order). */
+export function readManifest(slurmDir: string, nul: boolean): string[] {
+  const text = fs.readFileSync(path.join(slurmDir, SLURM_FILES.manifest), 'utf8');
+  const parts = text.split(nul ? '\0' : '\n');
+  if (parts.length && parts[parts.length - 1] === '') parts.pop();
+  return parts;
+}
