@@ -1,0 +1,491 @@
+/**
+ * The host side of a run: turns a request (script, files, workers, …) into an engine run, and shows it
+ * the way VS Code users expect — a cancellable progress notification, a status bar item, one log line
+ * per finished task, the `parallelRun.runActive` context key — and tells the rest of the extension
+ * (Runs view, monitor, report panel) through `onDidChange`. Published on `services.runs`.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { startRun } from '../../core/run/engine';
+import { defaultThreads, logicalCores } from '../../core/threads';
+import type { FileSource, RunEvent, RunHandle, RunOptions, RunReport } from '../../core/run/types';
+import { Commands, CONFIG_SECTION, ContextKeys, Settings } from '../../shared/ids';
+import type { Services } from '../services';
+import { requireTrust } from '../trust';
+import type { InterpreterService } from '../python/interpreter';
+import { formatDuration, lastLine, RUN_STATUS_TEXT, TASK_STATUS_SYMBOL } from './format';
+
+/** The per-run knobs shared by the command arguments and the `parallel-run` task definition. */
+export interface RunKnobs {
+  /** Extra arguments after the file path. */
+  args?: string[];
+  /** Files at once; 0 = setting / cores. */
+  workers?: number;
+  /** BLAS threads per task; 0 = setting / cores ÷ workers. */
+  threads?: number;
+  warm?: boolean;
+  /** Per-task timeout in seconds; 0 = none. */
+  timeout?: number;
+  retries?: number;
+}
+
+/** Everything needed to start (or start again) a run. */
+export interface RunRequest {
+  folder: vscode.WorkspaceFolder;
+  /** Absolute path of the Python script. */
+  script: string;
+  /** Extra arguments after the file path. */
+  args: string[];
+  files: FileSource;
+  /** For humans: the glob, the folder or "3 selected files". */
+  filesLabel: string;
+  /** 0 = from settings (0 there = one per core). */
+  workers: number;
+  /** 0 = from settings (0 there = cores / workers). */
+  threads: number;
+  warm?: boolean;
+  timeoutSec?: number;
+  retries?: number;
+  halt?: boolean;
+  /** Skip files that already succeeded in `outDir` (same definition). */
+  resume?: boolean;
+  /** Reuse this run directory (resume); default: a new one under the runs directory. */
+  outDir?: string;
+  label?: string;
+  /** Open the report when done; default: setting parallelRun.openReportWhenDone. */
+  openReport?: boolean;
+  /** 'notification' (commands) or 'none' (tasks show output in their terminal). */
+  progress?: 'notification' | 'none';
+}
+
+/** The JSON-safe form of a request, remembered per workspace ("Run again", resume, re-run failed). */
+export interface StoredRequest extends Omit<RunRequest, 'folder'> {
+  folder: string;
+}
+
+export interface RunChange {
+  kind: 'started' | 'progress' | 'finished';
+  runId: string;
+  outDir: string;
+  folder: vscode.WorkspaceFolder;
+  report?: RunReport;
+}
+
+/** What other features use (services.runs). */
+export interface RunsApi {
+  start(req: RunRequest): Promise<RunHandle>;
+  active(): RunHandle | undefined;
+  readonly onDidChange: vscode.Event<RunChange>;
+  runsDir(folder: vscode.WorkspaceFolder): string;
+}
+
+interface ActiveRun {
+  handle: RunHandle;
+  request: RunRequest;
+  busy: Set<number>;
+  lastTotal: number | null;
+  done: number;
+  failed: number;
+  etaMs: number | null;
+}
+
+const STATE_LAST_REQUEST = 'parallelRun.lastRequest';
+const STATE_REQUESTS_BY_DIR = 'parallelRun.requestsByRunDir';
+const MAX_REMEMBERED_RUNS = 100;
+
+export class RunService implements RunsApi, vscode.Disposable {
+  private readonly runs = new Map<string, ActiveRun>();
+  private readonly emitter = new vscode.EventEmitter<RunChange>();
+  readonly onDidChange = this.emitter.event;
+  private readonly statusItem: vscode.StatusBarItem;
+  private lastProgressFire = 0;
+
+  constructor(
+    private readonly services: Services,
+    private readonly python: InterpreterService,
+  ) {
+    this.statusItem = vscode.window.createStatusBarItem('parallelRun.run', vscode.StatusBarAlignment.Left, 50);
+    this.statusItem.name = 'Parallel Run: active run';
+  }
+
+  /** Absolute runs directory of a workspace folder (setting parallelRun.runsDirectory). */
+  runsDir(folder: vscode.WorkspaceFolder): string {
+    const rel = this.services.config.get(folder.uri).runsDirectory;
+    return path.resolve(folder.uri.fsPath, rel);
+  }
+
+  /** The most recently started run still going. */
+  active(): RunHandle | undefined {
+    let last: ActiveRun | undefined;
+    for (const r of this.runs.values()) last = r;
+    return last?.handle;
+  }
+
+  activeRuns(): RunHandle[] {
+    return [...this.runs.values()].map((r) => r.handle);
+  }
+
+  /**
+   * Validates, resolves the interpreter, starts the engine and wires the UI. Rejects with a message that
+   * names the problem and the fix (nothing is started then).
+   */
+  async start(req: RunRequest): Promise<RunHandle> {
+    if (!(await requireTrust('run scripts'))) {
+      throw new Error('Cannot run: this workspace is not trusted. Trust it with "Workspaces: Manage Workspace Trust" to run scripts; run history stays readable.');
+    }
+    const settings = this.services.config.get(req.folder.uri); // throws SettingsError naming the key
+    await checkScript(req.script);
+    checkCount('workers', req.workers);
+    checkCount('threads', req.threads);
+    await this.checkFiles(req);
+    const interpreter = await this.python.resolve(req.folder);
+
+    const cores = logicalCores();
+    const workers = req.workers || settings.workers || cores;
+    const threads = req.threads || settings.threadsPerTask || defaultThreads(cores, workers);
+    const outDir = req.outDir ?? (await this.newRunDir(req));
+    const controller = new AbortController();
+    const opts: RunOptions = {
+      command: { kind: 'python', python: interpreter.executable, script: req.script, args: req.args, warm: req.warm ?? settings.warmWorkers },
+      files: req.files,
+      cwd: req.folder.uri.fsPath,
+      workers,
+      threads,
+      timeoutSec: req.timeoutSec ?? settings.timeoutSeconds,
+      retries: req.retries ?? settings.retries,
+      halt: req.halt ?? settings.haltOnFailure,
+      outDir,
+      resume: req.resume ?? false,
+      workersDir: path.join(this.services.distDir, 'workers'),
+      signal: controller.signal,
+      label: req.label ?? `${path.basename(req.script)} over ${req.filesLabel}`,
+    };
+    let handle: RunHandle;
+    try {
+      handle = await startRun(opts);
+    } catch (err) {
+      // bad input found by the engine: nothing started, so no empty run directory either
+      if (!req.outDir) await fs.promises.rm(outDir, { recursive: true, force: true }).catch(() => undefined);
+      throw err;
+    }
+    const stored = toStored({ ...req, outDir, label: opts.label });
+    await this.remember(handle.outDir, stored);
+    this.track(handle, { ...req, outDir, label: opts.label });
+    return handle;
+  }
+
+  /** Cancel a run (the most recent one by default) and wait until its process trees are gone. */
+  async cancel(runId?: string): Promise<RunReport | undefined> {
+    const run = runId ? this.runs.get(runId) : [...this.runs.values()].pop();
+    if (!run) return undefined;
+    this.services.log.info(`[${run.handle.runId}] cancel requested`);
+    run.handle.cancel();
+    return run.handle.done;
+  }
+
+  /** Shutdown hook: cancel everything and await the teardown (journals stay resumable). */
+  async cancelAll(timeoutMs = 10_000): Promise<void> {
+    const all = [...this.runs.values()].map((r) => {
+      r.handle.cancel();
+      return r.handle.done.catch(() => undefined);
+    });
+    if (all.length === 0) return;
+    await Promise.race([Promise.allSettled(all), new Promise((r) => setTimeout(r, timeoutMs))]);
+  }
+
+  /** The request of the last run started in this workspace ("Run again"). */
+  lastRequest(): StoredRequest | undefined {
+    return this.services.context.workspaceState.get<StoredRequest>(STATE_LAST_REQUEST);
+  }
+
+  /** The request that produced a run directory, when this workspace started it. */
+  requestFor(runDir: string): StoredRequest | undefined {
+    const map = this.services.context.workspaceState.get<Record<string, StoredRequest>>(STATE_REQUESTS_BY_DIR) ?? {};
+    return map[path.resolve(runDir)];
+  }
+
+  private async remember(outDir: string, stored: StoredRequest): Promise<void> {
+    const state = this.services.context.workspaceState;
+    const map = { ...(state.get<Record<string, StoredRequest>>(STATE_REQUESTS_BY_DIR) ?? {}) };
+    delete map[path.resolve(outDir)];
+    map[path.resolve(outDir)] = stored;
+    const keys = Object.keys(map);
+    for (const k of keys.slice(0, Math.max(0, keys.length - MAX_REMEMBERED_RUNS))) delete map[k];
+    await state.update(STATE_REQUESTS_BY_DIR, map);
+    await state.update(STATE_LAST_REQUEST, stored);
+  }
+
+  private async newRunDir(req: RunRequest): Promise<string> {
+    const root = this.runsDir(req.folder);
+    const d = new Date();
+    const p2 = (n: number) => String(n).padStart(2, '0');
+    const stamp = `${d.getFullYear()}${p2(d.getMonth() + 1)}${p2(d.getDate())}-${p2(d.getHours())}${p2(d.getMinutes())}${p2(d.getSeconds())}`;
+    const stem = path.basename(req.script).replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_').slice(0, 40) || 'run';
+    await fs.promises.mkdir(root, { recursive: true });
+    for (let i = 0; ; i++) {
+      const dir = path.join(root, `${stamp}-${stem}${i ? `-${i + 1}` : ''}`);
+      try {
+        await fs.promises.mkdir(dir);
+        return dir;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
+  }
+
+  private async checkFiles(req: RunRequest): Promise<void> {
+    const f = req.files;
+    switch (f.kind) {
+      case 'globs': {
+        if (f.patterns.length === 0 || f.patterns.some((p) => !p.trim())) {
+          throw new Error('Cannot run: no file pattern given. Give a glob relative to the workspace folder, e.g. "data/**/*.csv".');
+        }
+        const found = await countMatches(req.folder, f.patterns, 1);
+        if (found === 0) {
+          throw new Error(
+            `Cannot run: no files match ${f.patterns.map((p) => `"${p}"`).join(', ')} in ${req.folder.uri.fsPath}. ` +
+              'Check the pattern (relative to the workspace folder), e.g. "data/**/*.csv".',
+          );
+        }
+        return;
+      }
+      case 'folder': {
+        const st = await fs.promises.stat(f.path).catch(() => undefined);
+        if (!st?.isDirectory()) throw new Error(`Cannot run: folder "${f.path}" does not exist. Pick an existing folder of input files.`);
+        return;
+      }
+      case 'list': {
+        if (f.files.length === 0) throw new Error('Cannot run: no files selected. Select the input files (or a folder) in the Explorer, or give a glob.');
+        for (const file of f.files) {
+          const abs = path.resolve(req.folder.uri.fsPath, file);
+          const st = await fs.promises.stat(abs).catch(() => undefined);
+          if (!st?.isFile()) throw new Error(`Cannot run: input file "${file}" does not exist. Remove it from the list or restore it.`);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private track(handle: RunHandle, request: RunRequest): void {
+    const run: ActiveRun = { handle, request, busy: new Set(), lastTotal: null, done: 0, failed: 0, etaMs: null };
+    this.runs.set(handle.runId, run);
+    void vscode.commands.executeCommand('setContext', ContextKeys.runActive, true);
+    const log = this.services.log;
+    log.info(`[${handle.runId}] started: ${request.label} (${handle.outDir})`);
+    this.emitter.fire({ kind: 'started', runId: handle.runId, outDir: handle.outDir, folder: request.folder });
+
+    let progressReport: ((message: string, increment: number) => void) | undefined;
+    let reportedPct = 0;
+    const unsubscribe = handle.onEvent((e: RunEvent) => {
+      switch (e.type) {
+        case 'runStarted':
+          log.info(`[${handle.runId}] ${e.workers} workers × ${e.threads} BLAS threads${e.resumeSkipped ? `, ${e.resumeSkipped} files already done (resumed)` : ''}`);
+          break;
+        case 'total':
+          run.lastTotal = e.total;
+          break;
+        case 'taskStarted':
+          run.busy.add(e.index);
+          this.tellMonitor(run);
+          break;
+        case 'taskRetried':
+          log.warn(`[${handle.runId}] ↻ ${e.file} attempt ${e.attempt}: ${e.reason}`);
+          break;
+        case 'taskFinished': {
+          const r = e.record;
+          run.busy.delete(r.index);
+          const line = `[${handle.runId}] ${TASK_STATUS_SYMBOL[r.status]} ${r.file} ${formatDuration(r.wallMs)}`;
+          if (r.status === 'succeeded' || r.status === 'skipped') log.info(line);
+          else log.error(`${line} — ${r.status}${r.exitCode !== null ? ` (exit ${r.exitCode})` : r.signal ? ` (${r.signal})` : ''}${lastLine(r.stderrTail) ? `: ${lastLine(r.stderrTail)}` : ''}`);
+          this.tellMonitor(run);
+          break;
+        }
+        case 'progress': {
+          run.done = e.done;
+          run.failed = e.failed;
+          run.etaMs = e.etaMs;
+          if (e.total !== null) run.lastTotal = e.total;
+          this.updateStatus();
+          if (progressReport) {
+            const pct = run.lastTotal ? Math.min(100, (100 * e.done) / run.lastTotal) : 0;
+            progressReport(progressMessage(run), Math.max(0, pct - reportedPct));
+            reportedPct = Math.max(reportedPct, pct);
+          }
+          // the tree re-reads the run directory on change: at most twice a second
+          const now = Date.now();
+          if (now - this.lastProgressFire > 500) {
+            this.lastProgressFire = now;
+            this.emitter.fire({ kind: 'progress', runId: handle.runId, outDir: handle.outDir, folder: request.folder });
+          }
+          break;
+        }
+        case 'runCancelled':
+          log.warn(`[${handle.runId}] cancelling: killing every task's process group`);
+          break;
+        default:
+          break;
+      }
+    });
+    this.updateStatus();
+
+    if ((request.progress ?? 'notification') === 'notification') {
+      void vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Parallel Run: ${request.label}`, cancellable: true },
+        (progress, token) => {
+          progressReport = (message, increment) => progress.report({ message, increment });
+          progress.report({ message: 'starting…' });
+          token.onCancellationRequested(() => handle.cancel());
+          return handle.done.catch(() => undefined);
+        },
+      );
+    }
+
+    handle.done.then(
+      (report) => this.finished(run, report, unsubscribe),
+      (err) => {
+        unsubscribe();
+        this.runs.delete(handle.runId);
+        log.error(`[${handle.runId}] run failed: ${err instanceof Error ? err.message : String(err)}`);
+        this.afterEnd();
+        this.emitter.fire({ kind: 'finished', runId: handle.runId, outDir: handle.outDir, folder: request.folder });
+      },
+    );
+  }
+
+  private finished(run: ActiveRun, report: RunReport, unsubscribe: () => void): void {
+    unsubscribe();
+    const { handle, request } = run;
+    this.runs.delete(handle.runId);
+    const c = report.counts;
+    const summary =
+      `${RUN_STATUS_TEXT[report.status]}: ${c.succeeded} succeeded, ${c.failed + c.timedOut} failed` +
+      `${c.skipped ? `, ${c.skipped} skipped (already done)` : ''}${c.cancelled ? `, ${c.cancelled} cancelled` : ''}` +
+      ` in ${formatDuration(report.wallMs)} — speedup ≈ ${report.speedupEstimate.toFixed(2)}× on ${report.workers} workers` +
+      ` (estimate: sum of task times / wall time)`;
+    const log = this.services.log;
+    if (report.status === 'succeeded') log.info(`[${handle.runId}] ${summary}`);
+    else log.warn(`[${handle.runId}] ${summary}`);
+    this.afterEnd();
+    this.emitter.fire({ kind: 'finished', runId: handle.runId, outDir: handle.outDir, folder: request.folder, report });
+    if (request.progress === 'none') return;
+
+    const settings = safeSettings(this.services, request.folder);
+    const openReport = request.openReport ?? settings?.openReportWhenDone ?? false;
+    if (openReport && report.status !== 'cancelled') {
+      void vscode.commands.executeCommand(Commands.showReport, { runDir: handle.outDir });
+      return;
+    }
+    void this.notifyFinished(report, handle.outDir, summary);
+  }
+
+  private async notifyFinished(report: RunReport, runDir: string, summary: string): Promise<void> {
+    const actions = ['Show Report'];
+    const failed = report.counts.failed + report.counts.timedOut;
+    if (failed > 0) actions.push('Re-run Failed');
+    if (report.status === 'cancelled' || report.status === 'interrupted') actions.push('Resume');
+    actions.push('Open Logs');
+    const text = `Parallel Run ${summary}`;
+    const pick = failed > 0 || report.status !== 'succeeded'
+      ? await vscode.window.showWarningMessage(text, ...actions)
+      : await vscode.window.showInformationMessage(text, ...actions);
+    const arg = { runDir };
+    if (pick === 'Show Report') await vscode.commands.executeCommand(Commands.showReport, arg);
+    else if (pick === 'Re-run Failed') await vscode.commands.executeCommand(Commands.rerunFailed, arg);
+    else if (pick === 'Resume') await vscode.commands.executeCommand(Commands.resumeLastRun, arg);
+    else if (pick === 'Open Logs') await vscode.commands.executeCommand(Commands.openRunLogs, arg);
+  }
+
+  private afterEnd(): void {
+    this.updateStatus();
+    if (this.runs.size === 0) {
+      void vscode.commands.executeCommand('setContext', ContextKeys.runActive, false);
+      this.monitorApi()?.setActiveRun(undefined);
+    }
+  }
+
+  private updateStatus(): void {
+    const run = [...this.runs.values()].pop();
+    if (!run) {
+      this.statusItem.hide();
+      return;
+    }
+    const total = run.lastTotal === null ? '?' : String(run.lastTotal);
+    this.statusItem.text = `$(loading~spin) ${run.done}/${total}${run.failed ? ` $(error) ${run.failed}` : ''}${run.etaMs !== null ? ` · ${formatDuration(run.etaMs)} left` : ''}`;
+    this.statusItem.tooltip = `Parallel Run: ${run.request.label}\n${progressMessage(run)}\nClick to cancel.${this.runs.size > 1 ? `\n(${this.runs.size} runs going)` : ''}`;
+    this.statusItem.command = Commands.cancelRun;
+    this.statusItem.show();
+  }
+
+  private monitorApi(): { setActiveRun(run: { busy: number; workers: number; pids: number[] } | undefined): void } | undefined {
+    const m = this.services.monitor as { setActiveRun?: (run: unknown) => void } | undefined;
+    return m && typeof m.setActiveRun === 'function' ? (m as never) : undefined;
+  }
+
+  private tellMonitor(run: ActiveRun): void {
+    const m = this.monitorApi();
+    if (!m) return;
+    const h = run.handle as RunHandle & { pids?: () => number[] };
+    m.setActiveRun({ busy: run.busy.size, workers: run.handle.report().workers, pids: typeof h.pids === 'function' ? h.pids() : [] });
+  }
+
+  dispose(): void {
+    this.statusItem.dispose();
+    this.emitter.dispose();
+  }
+}
+
+function progressMessage(run: ActiveRun): string {
+  const total = run.lastTotal === null ? '?' : String(run.lastTotal);
+  const parts = [`${run.done}/${total} files`];
+  if (run.failed) parts.push(`${run.failed} failed`);
+  if (run.etaMs !== null) parts.push(`about ${formatDuration(run.etaMs)} left`);
+  return parts.join(' · ');
+}
+
+function safeSettings(services: Services, folder: vscode.WorkspaceFolder) {
+  try {
+    return services.config.get(folder.uri);
+  } catch {
+    return undefined;
+  }
+}
+
+async function checkScript(script: string): Promise<void> {
+  const st = await fs.promises.stat(script).catch(() => undefined);
+  if (!st?.isFile()) {
+    throw new Error(`Cannot run: script "${script}" does not exist. Open the Python script to run (it processes ONE file given as sys.argv[1]) or pass its path.`);
+  }
+}
+
+function checkCount(name: 'workers' | 'threads', v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 4096) {
+    const key = name === 'workers' ? Settings.workers : Settings.threadsPerTask;
+    throw new Error(`Cannot run: ${name} is ${JSON.stringify(v)}, not a whole number from 1 to 4096 (0 = automatic, setting ${CONFIG_SECTION}.${key}).`);
+  }
+}
+
+/** How many files the globs match (stopping at `max`). Same engine as the live count in the picker. */
+export async function countMatches(folder: vscode.WorkspaceFolder, patterns: string[], max: number, token?: vscode.CancellationToken): Promise<number> {
+  const seen = new Set<string>();
+  for (const p of patterns) {
+    // exclude = null: the engine does not apply files.exclude either, so the count matches the run
+    const uris = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, p), null, max, token);
+    for (const u of uris) seen.add(u.fsPath);
+    if (seen.size >= max) break;
+  }
+  return seen.size;
+}
+
+export function toStored(req: RunRequest): StoredRequest {
+  return { ...req, folder: req.folder.uri.fsPath };
+}
+
+/** Back from the remembered form; undefined when its folder is no longer open. */
+export function fromStored(s: StoredRequest): RunRequest | undefined {
+  const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.fsPath === s.folder);
+  if (!folder) return undefined;
+  return { ...s, folder };
+}

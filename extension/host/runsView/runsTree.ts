@@ -1,0 +1,245 @@
+/**
+ * The Runs view: every run in the workspace's runs directories, newest first, with status, counts and
+ * duration; a run expands to its files (failed first), and a file opens its log. Reads only the run
+ * directories (works in an untrusted workspace), plus the live report of a run this window is doing.
+ * Refreshed by run events and a FileSystemWatcher on the runs directories.
+ */
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { listRuns, readReport } from '../../core/run/history';
+import type { RunReport, RunStatus, TaskRecord, TaskStatus } from '../../core/run/types';
+import { Commands, Views } from '../../shared/ids';
+import type { Services } from '../services';
+import type { RunService } from '../run/runService';
+import { formatAgo, formatDuration, RUN_STATUS_TEXT } from '../run/format';
+
+/** Children shown per run before a "… N more" line (the report has them all). */
+const MAX_TASK_NODES = 2000;
+
+export type RunsNode = FolderNode | RunNode | TaskNode | MoreNode;
+
+export class FolderNode {
+  readonly kind = 'folder';
+  constructor(readonly folder: vscode.WorkspaceFolder) {}
+}
+
+export class RunNode {
+  readonly kind = 'run';
+  constructor(
+    readonly runDir: string,
+    readonly runId: string,
+    readonly status: RunStatus,
+    readonly label: string,
+    readonly startedAt: number,
+    readonly wallMs: number,
+    readonly counts: RunReport['counts'],
+  ) {}
+  /** For menus: `run.<status>` (+ `.hasFailures`); package.json matches /^run/. */
+  get contextValue(): string {
+    return `run.${this.status}${this.counts.failed + this.counts.timedOut > 0 ? '.hasFailures' : ''}`;
+  }
+}
+
+export class TaskNode {
+  readonly kind = 'task';
+  constructor(readonly runDir: string, readonly record: TaskRecord) {}
+  get contextValue(): string {
+    return `task.${this.record.status}`;
+  }
+}
+
+export class MoreNode {
+  readonly kind = 'more';
+  constructor(readonly runDir: string, readonly hidden: number) {}
+}
+
+const RUN_ICONS: Record<RunStatus, [string, string | undefined]> = {
+  running: ['sync~spin', 'charts.blue'],
+  succeeded: ['pass', 'testing.iconPassed'],
+  failed: ['error', 'testing.iconFailed'],
+  cancelled: ['circle-slash', 'disabledForeground'],
+  halted: ['stop-circle', 'testing.iconFailed'],
+  interrupted: ['debug-pause', 'charts.yellow'],
+};
+
+const TASK_ICONS: Record<TaskStatus, [string, string | undefined]> = {
+  succeeded: ['pass', 'testing.iconPassed'],
+  failed: ['error', 'testing.iconFailed'],
+  timedOut: ['watch', 'testing.iconFailed'],
+  cancelled: ['circle-slash', 'disabledForeground'],
+  skipped: ['debug-step-over', 'disabledForeground'],
+};
+
+function icon([id, color]: [string, string | undefined]): vscode.ThemeIcon {
+  return new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
+}
+
+export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<RunsNode | undefined | void>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly disposables: vscode.Disposable[] = [];
+  private watchers: vscode.Disposable[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly services: Services, private readonly runs: RunService) {
+    this.disposables.push(
+      runs.onDidChange(() => this.refreshSoon()),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.rewatch()),
+      services.config.onDidChange(() => this.rewatch()),
+    );
+    this.rewatch();
+  }
+
+  /** Re-read everything now. */
+  refresh(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.changed.fire();
+  }
+
+  /** Coalesce bursts (a run finishing writes several files). */
+  private refreshSoon(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => this.refresh(), 300);
+  }
+
+  private rewatch(): void {
+    for (const w of this.watchers) w.dispose();
+    this.watchers = [];
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      let dir: string;
+      try {
+        dir = this.runs.runsDir(folder);
+      } catch {
+        continue; // invalid setting: reported by Config
+      }
+      // a run directory appearing/disappearing, or its report/definition being (re)written
+      const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), '{*,*/run.json,*/report.json}'));
+      w.onDidCreate(() => this.refreshSoon());
+      w.onDidChange(() => this.refreshSoon());
+      w.onDidDelete(() => this.refreshSoon());
+      this.watchers.push(w);
+    }
+    this.refresh();
+  }
+
+  getTreeItem(node: RunsNode): vscode.TreeItem {
+    switch (node.kind) {
+      case 'folder': {
+        const item = new vscode.TreeItem(node.folder.name, vscode.TreeItemCollapsibleState.Expanded);
+        item.iconPath = vscode.ThemeIcon.Folder;
+        item.contextValue = 'folder';
+        return item;
+      }
+      case 'run': {
+        const c = node.counts;
+        const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `run:${node.runDir}`;
+        item.iconPath = icon(RUN_ICONS[node.status]);
+        const total = c.total ?? c.done;
+        const bad = c.failed + c.timedOut;
+        item.description = `${c.succeeded + c.skipped}/${total} ✓${bad ? ` · ${bad} ✗` : ''} · ${formatDuration(node.wallMs)} · ${formatAgo(node.startedAt)}`;
+        const md = new vscode.MarkdownString(undefined, true);
+        md.appendMarkdown(`**${escapeMd(node.label)}** — $(${RUN_ICONS[node.status][0]}) ${RUN_STATUS_TEXT[node.status]}\n\n`);
+        md.appendMarkdown(`${c.succeeded} succeeded · ${c.failed} failed · ${c.timedOut} timed out · ${c.skipped} skipped · ${c.cancelled} cancelled · ${c.retried} retried\n\n`);
+        md.appendMarkdown(`Started ${new Date(node.startedAt).toLocaleString()}, took ${formatDuration(node.wallMs)}\n\n`);
+        md.appendText(node.runDir);
+        item.tooltip = md;
+        item.contextValue = node.contextValue;
+        item.resourceUri = vscode.Uri.file(node.runDir);
+        return item;
+      }
+      case 'task': {
+        const r = node.record;
+        const item = new vscode.TreeItem(path.basename(r.file), vscode.TreeItemCollapsibleState.None);
+        item.id = `task:${node.runDir}:${r.index}`;
+        item.iconPath = icon(TASK_ICONS[r.status]);
+        const extra = r.status === 'failed' ? ` · exit ${r.exitCode ?? r.signal}` : r.attempts > 1 ? ` · ${r.attempts} attempts` : '';
+        item.description = `${r.status} · ${formatDuration(r.wallMs)}${extra}`;
+        item.tooltip = `${r.file}\n${r.status}${r.exitCode !== null ? `, exit ${r.exitCode}` : ''}${r.signal ? `, ${r.signal}` : ''} · ${formatDuration(r.wallMs)} · worker ${r.slot}` +
+          (r.stderrTail.trim() ? `\n\n${r.stderrTail.trim().split(/\r?\n/).slice(-5).join('\n')}` : '');
+        item.contextValue = node.contextValue;
+        item.command = { command: Commands.openTaskLog, title: 'Open Task Log', arguments: [node.runDir, r] };
+        return item;
+      }
+      case 'more': {
+        const item = new vscode.TreeItem(`… ${node.hidden} more files`, vscode.TreeItemCollapsibleState.None);
+        item.command = { command: Commands.showReport, title: 'Show Run Report', arguments: [{ runDir: node.runDir }] };
+        item.tooltip = 'Open the report to see every file';
+        return item;
+      }
+    }
+  }
+
+  async getChildren(node?: RunsNode): Promise<RunsNode[]> {
+    if (!node) {
+      const folders = vscode.workspace.workspaceFolders ?? [];
+      if (folders.length === 1) return this.runsOf(folders[0]);
+      return folders.map((f) => new FolderNode(f));
+    }
+    switch (node.kind) {
+      case 'folder':
+        return this.runsOf(node.folder);
+      case 'run':
+        return this.tasksOf(node);
+      default:
+        return [];
+    }
+  }
+
+  getParent(): undefined {
+    return undefined;
+  }
+
+  private async runsOf(folder: vscode.WorkspaceFolder): Promise<RunNode[]> {
+    let dir: string;
+    try {
+      dir = this.runs.runsDir(folder);
+    } catch {
+      return [];
+    }
+    const live = new Map(this.runs.activeRuns().map((h) => [path.resolve(h.outDir), h]));
+    const summaries = await listRuns(dir).catch(() => []);
+    const nodes = summaries.map((s) => {
+      const h = live.get(path.resolve(s.runDir));
+      if (h) return nodeFromReport(s.runDir, h.report());
+      return new RunNode(s.runDir, s.runId, s.status, s.label ?? s.runId, s.startedAt, s.wallMs, s.counts);
+    });
+    // a run started this instant may not have its run.json yet
+    for (const [d, h] of live) if (path.dirname(d) === path.resolve(dir) && !nodes.some((n) => path.resolve(n.runDir) === d)) nodes.push(nodeFromReport(h.outDir, h.report()));
+    return nodes.sort((a, b) => b.startedAt - a.startedAt);
+  }
+
+  private async tasksOf(node: RunNode): Promise<RunsNode[]> {
+    const live = this.runs.activeRuns().find((h) => path.resolve(h.outDir) === path.resolve(node.runDir));
+    const report = live ? live.report() : await readReport(node.runDir).catch(() => undefined);
+    const tasks = [...(report?.tasks ?? [])];
+    const rank = (s: TaskStatus) => (s === 'failed' || s === 'timedOut' ? 0 : s === 'cancelled' ? 1 : 2);
+    tasks.sort((a, b) => rank(a.status) - rank(b.status) || a.index - b.index);
+    const out: RunsNode[] = tasks.slice(0, MAX_TASK_NODES).map((t) => new TaskNode(node.runDir, t));
+    if (tasks.length > MAX_TASK_NODES) out.push(new MoreNode(node.runDir, tasks.length - MAX_TASK_NODES));
+    return out;
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    for (const d of [...this.disposables, ...this.watchers]) d.dispose();
+    this.changed.dispose();
+  }
+}
+
+function nodeFromReport(runDir: string, r: RunReport): RunNode {
+  return new RunNode(runDir, r.runId, r.status, r.label ?? r.runId, r.startedAt, r.wallMs, r.counts);
+}
+
+function escapeMd(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+\-.!|]/g, '\\$&');
+}
+
+/** Registers the view; returns the provider (published as services.runsTree for tests). */
+export function registerRunsView(context: vscode.ExtensionContext, services: Services, runs: RunService): RunsTreeProvider {
+  const provider = new RunsTreeProvider(services, runs);
+  const view = vscode.window.createTreeView(Views.runs, { treeDataProvider: provider, showCollapseAll: true });
+  context.subscriptions.push(provider, view);
+  return provider;
+}

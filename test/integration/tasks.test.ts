@@ -1,0 +1,70 @@
+/**
+ * tasks.json: `parallel-run` tasks from the fixture's .vscode/tasks.json, started through the real
+ * task system (vscode.tasks.executeTask). The exit status is honoured: 0 all succeeded, 1 some failed,
+ * 2 bad input.
+ */
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { TASK_TYPE } from '../../extension/shared/ids';
+import { services, waitFor, ws } from './runHelpers';
+
+async function taskNamed(name: string): Promise<vscode.Task> {
+  return waitFor(`task "${name}"`, async () => (await vscode.tasks.fetchTasks({ type: TASK_TYPE })).find((t) => t.name === name), 30_000);
+}
+
+/** Runs a task to its end; resolves with its exit code. */
+async function runTask(task: vscode.Task): Promise<number | undefined> {
+  return new Promise<number | undefined>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`task ${task.name} did not end`)), 90_000);
+    const sub = vscode.tasks.onDidEndTaskProcess((e) => {
+      if (e.execution.task.name !== task.name) return;
+      clearTimeout(timer);
+      sub.dispose();
+      resolve(e.exitCode);
+    });
+    vscode.tasks.executeTask(task).then(undefined, (err) => {
+      clearTimeout(timer);
+      sub.dispose();
+      reject(err);
+    });
+  });
+}
+
+function runDirsNow(): Set<string> {
+  const root = ws('.parallel-run', 'runs');
+  return new Set(fs.existsSync(root) ? fs.readdirSync(root) : []);
+}
+
+describe('parallel-run task type', function () {
+  this.timeout(120_000);
+
+  before(async () => {
+    await services();
+    fs.rmSync(ws('fixed.flag'), { force: true });
+  });
+
+  it('a task from tasks.json runs every file and exits 0', async () => {
+    const before = runDirsNow();
+    const code = await runTask(await taskNamed('pr: ok'));
+    assert.strictEqual(code, 0);
+    const created = [...runDirsNow()].filter((d) => !before.has(d));
+    assert.strictEqual(created.length, 1, 'one new run directory');
+    const report = JSON.parse(fs.readFileSync(path.join(ws('.parallel-run', 'runs', created[0]), 'report.json'), 'utf8'));
+    assert.strictEqual(report.counts.succeeded, 12);
+    assert.strictEqual(report.workers, 2);
+  });
+
+  it('a task whose files partly fail exits 1', async () => {
+    const code = await runTask(await taskNamed('pr: fail some'));
+    assert.strictEqual(code, 1);
+  });
+
+  it('bad input (a glob matching nothing) exits 2 and starts nothing', async () => {
+    const before = runDirsNow();
+    const code = await runTask(await taskNamed('pr: no files'));
+    assert.strictEqual(code, 2);
+    assert.deepStrictEqual([...runDirsNow()].filter((d) => !before.has(d)), [], 'no run directory for bad input');
+  });
+});
