@@ -1,0 +1,122 @@
+/**
+ * Turns a running engine's events into report-panel messages: a full snapshot when the webview
+ * (re)loads, then throttled deltas (at most one per `intervalMs`, default 250 ms = 4/s) carrying only
+ * the tasks finished and CPU samples taken since. No `vscode` import: unit-tested against real runs.
+ */
+import type { RunEvent, RunHandle, RunReport, TaskRecord } from '../../core/run/types';
+import type { ReportDelta, ReportToWebview } from '../../shared/protocol';
+
+export interface LiveFeedOptions {
+  intervalMs?: number;
+  /** injectable timers (tests use the real ones; kept for clarity of ownership) */
+  now?: () => number;
+}
+
+export class LiveFeed {
+  private readonly intervalMs: number;
+  private readonly now: () => number;
+  private readonly unsubscribe: () => void;
+  private finishedSince: TaskRecord[] = [];
+  private readonly running = new Map<number, ReportDelta['running'][number]>();
+  private sentSamples = 0;
+  private lastPost = -Infinity;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private finalReport: RunReport | undefined;
+  private disposed = false;
+  /** messages posted (count), for diagnostics and tests */
+  posts = 0;
+
+  constructor(
+    readonly handle: RunHandle,
+    private readonly sink: (msg: ReportToWebview) => void,
+    opts: LiveFeedOptions = {},
+  ) {
+    this.intervalMs = opts.intervalMs ?? 250;
+    this.now = opts.now ?? Date.now;
+    this.unsubscribe = handle.onEvent((e) => this.onEvent(e));
+    // the run may already be over (or finish before the first event reaches us)
+    void handle.done.then((r) => {
+      if (!this.finalReport) this.finish(r);
+    });
+  }
+
+  get finished(): boolean {
+    return this.finalReport !== undefined;
+  }
+
+  /** The full current report (webview loaded or reloaded); deltas continue from here. */
+  snapshot(): ReportToWebview {
+    const report = this.finalReport ?? this.handle.report();
+    const seen = new Set(report.tasks.map((t) => t.index));
+    this.finishedSince = this.finishedSince.filter((t) => !seen.has(t.index));
+    this.sentSamples = report.cpuSamples.length;
+    return { type: 'report', subject: { report, runDir: this.handle.outDir }, live: !this.finalReport };
+  }
+
+  private onEvent(e: RunEvent): void {
+    if (this.disposed) return;
+    switch (e.type) {
+      case 'taskStarted':
+        this.running.set(e.index, { index: e.index, file: e.file, slot: e.slot, start: e.t, attempt: e.attempt });
+        break;
+      case 'taskFinished':
+        this.running.delete(e.record.index);
+        this.finishedSince.push(e.record);
+        break;
+      case 'runFinished':
+        this.finish(e.report);
+        return;
+      case 'runStarted':
+      case 'total':
+      case 'taskOutput':
+      case 'taskRetried':
+      case 'taskTimedOut':
+      case 'progress':
+      case 'runCancelled':
+        break;
+      default: {
+        const never: never = e;
+        void never;
+      }
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.finalReport) return;
+    const wait = Math.max(0, this.lastPost + this.intervalMs - this.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flush();
+    }, wait);
+  }
+
+  private flush(): void {
+    if (this.disposed || this.finalReport) return;
+    const { tasks: _t, cpuSamples, ...summary } = this.handle.report();
+    const newSamples = cpuSamples.length >= this.sentSamples ? cpuSamples.slice(this.sentSamples) : cpuSamples;
+    this.sentSamples = cpuSamples.length;
+    const delta: ReportDelta = { summary, newTasks: this.finishedSince, newSamples, running: [...this.running.values()] };
+    this.finishedSince = [];
+    this.lastPost = this.now();
+    this.posts++;
+    this.sink({ type: 'delta', delta });
+  }
+
+  private finish(report: RunReport): void {
+    if (this.disposed || this.finalReport) return;
+    this.finalReport = report;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.running.clear();
+    this.posts++;
+    this.sink({ type: 'report', subject: { report, runDir: this.handle.outDir }, live: false });
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.unsubscribe();
+  }
+}

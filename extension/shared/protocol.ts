@@ -1,0 +1,142 @@
+/**
+ * Webview message protocol (HOUSE rule 6): one discriminated union per direction per panel,
+ * handled by an exhaustive `switch` with a `never` check on both sides. Every webview sends
+ * `ready` first; the host queues its messages until then. Type-only imports keep this file free of
+ * runtime dependencies so webview bundles stay small.
+ */
+import type { CpuSample, RunReport, TaskRecord } from '../core/run/types';
+import type { HistoryPoint, SystemSample } from '../core/monitor';
+import type { RunActivity } from './monitorFormat';
+
+// ---------------------------------------------------------------------------------------------
+// Report panel (issue 5)
+// ---------------------------------------------------------------------------------------------
+
+/** One measured point of a scaling sweep (`sweep.json` in a run directory). */
+export interface SweepPoint {
+  workers: number;
+  threads: number;
+  wallMs: number;
+  /** serial baseline wall / this wall */
+  speedup: number;
+  /** speedup / workers */
+  efficiency: number;
+  /** Karp–Flatt experimentally determined serial fraction; undefined/null at 1 worker */
+  karpFlatt?: number | null;
+  /** spread of repeated measurements (e.g. (max-min)/median), when repeated */
+  spread?: number | null;
+  /** deliberately oversubscribed configuration (measured to show its cost, never recommended) */
+  oversubscribed?: boolean;
+}
+
+/** What the sweep helper writes as `sweep.json` next to a run (fields beyond these are ignored). */
+export interface SweepResult {
+  points: SweepPoint[];
+  /** Amdahl fit over the points */
+  fit: { serialFraction: number };
+  /** optional: files in the sample, the recommended setting, a sentence explaining it */
+  sampleFiles?: number;
+  recommendation?: { workers: number; threads: number; reason?: string };
+  createdAt?: number;
+}
+
+/** A report plus where it lives (logs are resolved relative to runDir by the host). */
+export interface ReportSubject {
+  report: RunReport;
+  /** absolute run directory, when the report came from disk or a live run */
+  runDir?: string;
+  sweep?: SweepResult;
+}
+
+/** Live increments: tasks finished and samples taken since the previous message. */
+export interface ReportDelta {
+  /** the report without tasks/cpuSamples/failures arrays (they travel as increments) */
+  summary: Omit<RunReport, 'tasks' | 'cpuSamples'>;
+  newTasks: TaskRecord[];
+  newSamples: CpuSample[];
+  /** tasks started and not yet finished (drawn as open bars) */
+  running: Array<{ index: number; file: string; slot: number; start: number; attempt: number }>;
+}
+
+/** Host → report webview. */
+export type ReportToWebview =
+  | { type: 'report'; subject: ReportSubject; live: boolean }
+  | { type: 'delta'; delta: ReportDelta }
+  | { type: 'compare'; a: ReportSubject; b: ReportSubject }
+  | { type: 'sweep'; sweep: SweepResult }
+  | { type: 'error'; message: string };
+
+/** Report webview → host. */
+export type ReportFromWebview =
+  | { type: 'ready' }
+  /** open a task's log; `side` picks the run in a comparison */
+  | { type: 'openLog'; index: number; stream: 'stdout' | 'stderr'; side?: 'a' | 'b' }
+  | { type: 'export'; format: 'html' | 'json' }
+  | { type: 'compareWith' }
+  /** acknowledgement after each render (what was drawn), used by tests and for diagnostics */
+  | { type: 'rendered'; rendered: ReportRendered };
+
+/** Counts of what the webview actually drew. */
+export interface ReportRendered {
+  view: 'run' | 'compare' | 'sweep' | 'error' | 'empty';
+  runId?: string;
+  status?: string;
+  live: boolean;
+  tasks: number;
+  lanes: number;
+  failures: number;
+  stragglers: number;
+  cpuSamples: number;
+  sweepPoints: number;
+  /** files named in the failures/stragglers tables (as text) */
+  fileNames: string[];
+}
+
+/** What an exported standalone report file embeds as JSON. */
+export type EmbeddedReport = { kind: 'run'; subject: ReportSubject } | { kind: 'compare'; a: ReportSubject; b: ReportSubject };
+
+/** State the report webview keeps with setState (small: references, not data). */
+export type ReportPanelState =
+  | { kind: 'run'; runDir: string }
+  | { kind: 'compare'; a: string; b: string };
+
+// ---------------------------------------------------------------------------------------------
+// Resource Monitor panel (issue 8)
+// ---------------------------------------------------------------------------------------------
+
+/** One live update: the whole sample plus what the host derived from it. */
+export interface MonitorUpdate {
+  sample: SystemSample;
+  run?: RunActivity;
+  /** the memory warning's reason, when past parallelRun.monitor.memoryWarningPercent */
+  warning?: string;
+  /** the cgroup limit explanation, when one applies */
+  limitNote?: string;
+}
+
+/** Host → monitor webview. */
+export type MonitorToWebview =
+  /** sent after `ready` (and again after a pause): the history to draw, then `update`s follow */
+  | { type: 'init'; history: HistoryPoint[]; intervalMs: number; historyMs: number; update?: MonitorUpdate }
+  | { type: 'update'; update: MonitorUpdate }
+  /** sampling stopped (window not focused, no run); the charts keep what they have */
+  | { type: 'paused'; reason: string };
+
+/** Monitor webview → host. */
+export type MonitorFromWebview =
+  | { type: 'ready' }
+  /** acknowledgement after each render (what was drawn), used by tests and for diagnostics */
+  | { type: 'rendered'; rendered: MonitorRendered };
+
+/** Counts of what the monitor webview actually drew. */
+export interface MonitorRendered {
+  /** points in the CPU/memory charts */
+  points: number;
+  /** per-core series drawn */
+  cores: number;
+  /** rows in the run processes table */
+  processes: number;
+  /** the headline as text, e.g. "CPU 37% · RAM 9.1/24 GB" */
+  headline: string;
+  paused: boolean;
+}

@@ -1,0 +1,155 @@
+/** uPlot charts (CPU utilisation over the run, scaling sweep), themed from VS Code's CSS variables. */
+import uPlot from 'uplot';
+import type { CpuSample, TaskRecord } from '../../core/run/types';
+import type { SweepResult } from '../../shared/protocol';
+import { sweepCurves } from './model';
+import type { Palette } from './theme';
+
+const HEIGHT = 220;
+
+function axis(p: Palette, label: string, extra: Partial<uPlot.Axis> = {}): uPlot.Axis {
+  return {
+    label,
+    stroke: p.muted,
+    labelFont: '12px sans-serif',
+    font: '11px sans-serif',
+    grid: { stroke: p.grid, width: 1 },
+    ticks: { stroke: p.grid, width: 1 },
+    ...extra,
+  };
+}
+
+/** Tasks running at each sample time: the concurrency the CPU curve should be read against. */
+export function concurrencyAt(times: readonly number[], tasks: readonly Pick<TaskRecord, 'start' | 'end' | 'status'>[]): number[] {
+  const starts = tasks.filter((t) => t.status !== 'skipped').map((t) => t.start).sort((a, b) => a - b);
+  const ends = tasks.filter((t) => t.status !== 'skipped').map((t) => t.end).sort((a, b) => a - b);
+  let si = 0;
+  let ei = 0;
+  return times.map((t) => {
+    while (si < starts.length && starts[si] <= t) si++;
+    while (ei < ends.length && ends[ei] <= t) ei++;
+    return si - ei;
+  });
+}
+
+export class CpuChart {
+  private plot: uPlot | undefined;
+  readonly root: HTMLElement;
+
+  constructor(private palette: Palette) {
+    this.root = document.createElement('div');
+    this.root.className = 'chart';
+    new ResizeObserver(() => this.plot?.setSize({ width: this.width(), height: HEIGHT })).observe(this.root);
+  }
+
+  private width(): number {
+    return Math.max(240, this.root.clientWidth || 600);
+  }
+
+  /** (Re)draws; data = seconds since the run start. */
+  private last: [readonly CpuSample[], readonly TaskRecord[], number, number] | undefined;
+
+  update(samples: readonly CpuSample[], tasks: readonly TaskRecord[], origin: number, logicalCores: number): void {
+    this.last = [samples, tasks, origin, logicalCores];
+    const times = samples.map((s) => s.t);
+    const x = times.map((t) => (t - origin) / 1000);
+    const cpu = samples.map((s) => s.cpu);
+    const running = concurrencyAt(times, tasks);
+    const data: uPlot.AlignedData = [x, cpu, running];
+    if (this.plot) {
+      this.plot.setData(data);
+      return;
+    }
+    const p = this.palette;
+    const coresMax = Math.max(1, logicalCores);
+    this.plot = new uPlot(
+      {
+        width: this.width(),
+        height: HEIGHT,
+        scales: { x: { time: false }, cpu: { range: [0, 100] }, n: { range: (_u, _min, max) => [0, Math.max(coresMax, max)] } },
+        series: [
+          { label: 'time (s)', value: (_u, v) => (v == null ? '—' : `${v.toFixed(1)} s`) },
+          { label: 'CPU %', scale: 'cpu', stroke: p.accent, width: 2, fill: withAlpha(p.accent, 0.15), points: { show: false }, value: (_u, v) => (v == null ? '—' : `${v.toFixed(0)}%`) },
+          { label: 'tasks running', scale: 'n', stroke: p.bar.running, width: 1.5, points: { show: false }, paths: uPlot.paths.stepped!({ align: 1 }), value: (_u, v) => (v == null ? '—' : String(v)) },
+        ],
+        axes: [
+          axis(p, 'seconds since start'),
+          axis(p, 'CPU % (all cores)', { scale: 'cpu' }),
+          axis(p, 'tasks running', { scale: 'n', side: 1, grid: { show: false } }),
+        ],
+        legend: { live: true },
+        cursor: { drag: { x: true, y: false } },
+      },
+      data,
+      this.root,
+    );
+  }
+
+  setPalette(p: Palette): void {
+    this.palette = p;
+    // colours are baked into the uPlot options: rebuild on theme change
+    this.plot?.destroy();
+    this.plot = undefined;
+    if (this.last) this.update(...this.last);
+  }
+}
+
+export class SweepChart {
+  private plot: uPlot | undefined;
+  readonly root: HTMLElement;
+  private sweep: SweepResult | undefined;
+
+  constructor(private palette: Palette) {
+    this.root = document.createElement('div');
+    this.root.className = 'chart';
+    new ResizeObserver(() => this.plot?.setSize({ width: this.width(), height: HEIGHT + 40 })).observe(this.root);
+  }
+
+  private width(): number {
+    return Math.max(240, this.root.clientWidth || 600);
+  }
+
+  update(s: SweepResult): void {
+    this.sweep = s;
+    this.plot?.destroy();
+    const c = sweepCurves(s);
+    const p = this.palette;
+    this.plot = new uPlot(
+      {
+        width: this.width(),
+        height: HEIGHT + 40,
+        scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.05] } },
+        series: [
+          { label: 'workers' },
+          { label: 'measured', stroke: p.accent, width: 2, points: { show: true, size: 8, fill: p.accent }, spanGaps: true },
+          { label: 'ideal (linear)', stroke: p.ideal, width: 1, dash: [6, 4] },
+          { label: 'Amdahl fit', stroke: p.fit, width: 2 },
+        ],
+        axes: [axis(p, 'workers', { incrs: [1, 2, 4, 8, 16, 32, 64] }), axis(p, 'speedup ×')],
+        legend: { live: true },
+      },
+      [c.x, c.measured, c.ideal, c.fit] as uPlot.AlignedData,
+      this.root,
+    );
+  }
+
+  setPalette(p: Palette): void {
+    this.palette = p;
+    if (this.sweep) this.update(this.sweep);
+  }
+}
+
+/** Colour with alpha for fills; VS Code colours are #rrggbb(aa) or rgb(a)(). */
+export function withAlpha(color: string, alpha: number): string {
+  const c = color.trim();
+  const hex = /^#([0-9a-f]{6})([0-9a-f]{2})?$/i.exec(c);
+  if (hex) {
+    const n = parseInt(hex[1], 16);
+    return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
+  }
+  const short = /^#([0-9a-f])([0-9a-f])([0-9a-f])/i.exec(c);
+  if (short) return `rgba(${parseInt(short[1] + short[1], 16)}, ${parseInt(short[2] + short[2], 16)}, ${parseInt(short[3] + short[3], 16)}, ${alpha})`;
+  const rgb = /^rgba?\(([^,]+),([^,]+),([^,)]+)/i.exec(c);
+  if (rgb) return `rgba(${rgb[1].trim()}, ${rgb[2].trim()}, ${rgb[3].trim()}, ${alpha})`;
+  return c;
+}

@@ -1,0 +1,53 @@
+/** Two runs side by side, with the differences that matter first. */
+import type { ReportRendered, ReportSubject } from '../../shared/protocol';
+import { h, table } from './dom';
+import { compareRows } from './model';
+import type { Palette } from './theme';
+import { RunView, RunViewHost, section } from './runView';
+
+export class CompareView {
+  readonly root: HTMLElement;
+  private readonly a: RunView;
+  private readonly b: RunView;
+
+  constructor(a: ReportSubject, b: ReportSubject, host: RunViewHost & { openLogSide?(side: 'a' | 'b', index: number, stream: 'stdout' | 'stderr'): void }) {
+    const side = (s: 'a' | 'b'): RunViewHost => ({
+      palette: host.palette,
+      openLog: host.openLogSide ? (index, stream) => host.openLogSide!(s, index, stream) : undefined,
+    });
+    this.a = new RunView(a, false, side('a'), true);
+    this.b = new RunView(b, false, side('b'), true);
+    const nameA = a.report.label || a.report.runId;
+    const nameB = b.report.label || b.report.runId;
+    const rows = compareRows(a.report, b.report).map((r) => [r.label, r.a, r.b, h('span', { class: r.better === undefined ? '' : r.better ? 'better' : 'worse' }, r.change)]);
+    this.root = h(
+      'div',
+      { class: 'compare-view' },
+      h('header', { class: 'run-header' }, h('h1', null, 'Compare runs'), h('div', { class: 'muted meta' }, `A = ${nameA} · B = ${nameB} · changes are B relative to A`)),
+      section('Differences', table(['', `A: ${nameA}`, `B: ${nameB}`, 'B vs A'], rows, 'compare')),
+      h('div', { class: 'side-by-side' }, h('div', { class: 'side' }, h('div', { class: 'side-label' }, 'A'), this.a.root), h('div', { class: 'side' }, h('div', { class: 'side-label' }, 'B'), this.b.root)),
+    );
+  }
+
+  setPalette(p: Palette): void {
+    this.a.setPalette(p);
+    this.b.setPalette(p);
+  }
+
+  rendered(): ReportRendered {
+    const ra = this.a.rendered();
+    const rb = this.b.rendered();
+    return {
+      view: 'compare',
+      runId: `${ra.runId} vs ${rb.runId}`,
+      live: false,
+      tasks: ra.tasks + rb.tasks,
+      lanes: ra.lanes + rb.lanes,
+      failures: ra.failures + rb.failures,
+      stragglers: ra.stragglers + rb.stragglers,
+      cpuSamples: ra.cpuSamples + rb.cpuSamples,
+      sweepPoints: ra.sweepPoints + rb.sweepPoints,
+      fileNames: [...ra.fileNames, ...rb.fileNames],
+    };
+  }
+}

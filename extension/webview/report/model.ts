@@ -1,0 +1,230 @@
+/**
+ * What the report says, derived from a RunReport (pure; unit-tested in Node). The webview renders
+ * these facts; keeping the reasoning here means the sentences a user reads are tested.
+ */
+import type { RunReport, TaskRecord } from '../../core/run/types';
+import type { SweepResult } from '../../shared/protocol';
+import { formatDuration, formatFactor, formatPercent } from './format';
+
+/** Timeline classes: each drawn distinctly (colour AND pattern, for colour-blind and HC themes). */
+export type BarKind = 'ok' | 'retried' | 'failed' | 'timedOut' | 'cancelled' | 'running';
+
+export function barKind(t: Pick<TaskRecord, 'status' | 'attempts'>): BarKind | undefined {
+  switch (t.status) {
+    case 'succeeded':
+      return t.attempts > 1 ? 'retried' : 'ok';
+    case 'failed':
+      return 'failed';
+    case 'timedOut':
+      return 'timedOut';
+    case 'cancelled':
+      return 'cancelled';
+    case 'skipped':
+      return undefined; // resumed from an earlier run: nothing ran, nothing to draw
+  }
+}
+
+export interface SpeedupFacts {
+  /** the headline number */
+  value: number;
+  kind: 'measured' | 'estimate';
+  /** the parallel efficiency that goes with the headline number */
+  efficiency: number;
+  /** one sentence: what the number is measured against */
+  basis: string;
+  /** the other number, when both exist */
+  estimate: number;
+}
+
+/** Speedup with what it is measured against. */
+export function speedupFacts(r: RunReport): SpeedupFacts {
+  const workers = Math.max(1, r.workers);
+  const estimateBasis =
+    `Estimate: sum of task times (${formatDuration(r.sumTaskMs)}) ÷ wall time (${formatDuration(r.wallMs)}). ` +
+    'It assumes each file would take as long run alone; tasks that slow each other down (shared memory bandwidth, disk, ' +
+    'BLAS threads) make it optimistic. Run "Measure Speedup" for a measured serial baseline.';
+  if (r.speedupMeasured && Number.isFinite(r.speedupMeasured.value)) {
+    const m = r.speedupMeasured;
+    return {
+      value: m.value,
+      kind: 'measured',
+      efficiency: m.value / workers,
+      basis: `Measured: serial baseline ${formatDuration(m.baselineWallMs)} (${m.source}) ÷ wall time ${formatDuration(r.wallMs)}. The estimate from task times is ${formatFactor(r.speedupEstimate)}.`,
+      estimate: r.speedupEstimate,
+    };
+  }
+  return { value: r.speedupEstimate, kind: 'estimate', efficiency: r.efficiency, basis: estimateBasis, estimate: r.speedupEstimate };
+}
+
+export interface OversubscriptionFacts {
+  factor: number;
+  totalThreads: number;
+  level: 'ok' | 'warning';
+  /** plain-language explanation; always present */
+  text: string;
+}
+
+export function oversubscriptionFacts(r: RunReport): OversubscriptionFacts {
+  const logical = Math.max(1, r.cores.logical);
+  const total = r.workers * r.threads;
+  const factor = Number.isFinite(r.oversubscription) && r.oversubscription > 0 ? r.oversubscription : total / logical;
+  if (factor > 1 + 1e-9) {
+    const fit = Math.max(1, Math.floor(logical / Math.max(1, r.workers)));
+    return {
+      factor,
+      totalThreads: total,
+      level: 'warning',
+      text:
+        `Oversubscribed ${formatFactor(factor)}: ${r.workers} workers × ${r.threads} BLAS threads = ${total} threads compete for ` +
+        `${logical} logical cores. Threads take turns and spin-wait, so runs are often slower than with fewer threads. ` +
+        `Set threads per task to ${fit} (cores ÷ workers) or use fewer workers.`,
+    };
+  }
+  return {
+    factor,
+    totalThreads: total,
+    level: 'ok',
+    text: `${r.workers} workers × ${r.threads} BLAS threads = ${total} threads on ${logical} logical cores: no oversubscription.`,
+  };
+}
+
+/** Slowest finished tasks, slowest first, with how many times the median they took. */
+export function stragglers(tasks: readonly TaskRecord[], n = 10): Array<{ task: TaskRecord; timesMedian: number }> {
+  const ran = tasks.filter((t) => t.status !== 'skipped');
+  if (ran.length === 0) return [];
+  const med = median(ran.map((t) => t.wallMs));
+  // partial selection would be O(n); a sort of 10k numbers is ~1 ms and keeps this obvious
+  const top = [...ran].sort((a, b) => b.wallMs - a.wallMs || a.index - b.index).slice(0, n);
+  return top.map((task) => ({ task, timesMedian: med > 0 ? task.wallMs / med : NaN }));
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** Number of timeline lanes: the worker slots (a resumed or Slurm run may use more slots than workers). */
+export function laneCount(r: Pick<RunReport, 'workers'>, tasks: readonly Pick<TaskRecord, 'slot'>[]): number {
+  let max = Math.max(1, r.workers | 0);
+  for (const t of tasks) if (t.slot > max) max = t.slot;
+  return max;
+}
+
+export interface CompareRow {
+  label: string;
+  a: string;
+  b: string;
+  /** b relative to a, in words ("1.8× faster", "+12 points") */
+  change: string;
+  /** true when b is better than a, false when worse, undefined when neutral */
+  better?: boolean;
+}
+
+/** The rows of a side-by-side comparison (a = baseline, b = the other run). */
+export function compareRows(a: RunReport, b: RunReport): CompareRow[] {
+  const sa = speedupFacts(a);
+  const sb = speedupFacts(b);
+  const rows: CompareRow[] = [];
+  const ratio = a.wallMs > 0 && b.wallMs > 0 ? a.wallMs / b.wallMs : NaN;
+  rows.push({
+    label: 'Wall time',
+    a: formatDuration(a.wallMs),
+    b: formatDuration(b.wallMs),
+    change: !Number.isFinite(ratio) ? '—' : ratio >= 1 ? `${formatFactor(ratio)} faster` : `${formatFactor(1 / ratio)} slower`,
+    better: !Number.isFinite(ratio) || Math.abs(ratio - 1) < 0.02 ? undefined : ratio > 1,
+  });
+  rows.push({
+    label: `Speedup (${sa.kind === sb.kind ? sa.kind : 'mixed'})`,
+    a: formatFactor(sa.value),
+    b: formatFactor(sb.value),
+    change: signed(sb.value - sa.value, 2, '×'),
+    better: neutralOr(sb.value - sa.value, 0.02),
+  });
+  rows.push({
+    label: 'Efficiency',
+    a: formatPercent(sa.efficiency),
+    b: formatPercent(sb.efficiency),
+    change: `${signed((sb.efficiency - sa.efficiency) * 100, 0, '')} points`,
+    better: neutralOr(sb.efficiency - sa.efficiency, 0.01),
+  });
+  rows.push({
+    label: 'Throughput',
+    a: `${a.throughput.toFixed(2)} files/s`,
+    b: `${b.throughput.toFixed(2)} files/s`,
+    change: a.throughput > 0 ? `${signed(((b.throughput - a.throughput) / a.throughput) * 100, 0, '')}%` : '—',
+    better: neutralOr(b.throughput - a.throughput, a.throughput * 0.02),
+  });
+  rows.push({ label: 'Sum of task times', a: formatDuration(a.sumTaskMs), b: formatDuration(b.sumTaskMs), change: formatSigned(b.sumTaskMs - a.sumTaskMs), better: neutralOr(a.sumTaskMs - b.sumTaskMs, a.sumTaskMs * 0.02) });
+  rows.push({ label: 'Workers × threads', a: `${a.workers} × ${a.threads}`, b: `${b.workers} × ${b.threads}`, change: a.workers === b.workers && a.threads === b.threads ? 'same' : 'different' });
+  rows.push({ label: 'Oversubscription', a: formatFactor(a.oversubscription), b: formatFactor(b.oversubscription), change: signed(b.oversubscription - a.oversubscription, 2, '×') });
+  rows.push({ label: 'Files (succeeded / failed)', a: `${a.counts.succeeded} / ${a.counts.failed + a.counts.timedOut}`, b: `${b.counts.succeeded} / ${b.counts.failed + b.counts.timedOut}`, change: a.counts.done === b.counts.done ? 'same count' : `${signed(b.counts.done - a.counts.done, 0, '')} files` });
+  return rows;
+}
+
+function formatSigned(ms: number): string {
+  return ms > 0 ? `+${formatDuration(ms)}` : ms < 0 ? formatDuration(ms) : '±0';
+}
+
+function signed(x: number, digits: number, unit: string): string {
+  if (!Number.isFinite(x)) return '—';
+  const v = x.toFixed(digits);
+  if (Number(v) === 0) return `±0${unit}`;
+  return `${x > 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}${unit}`;
+}
+
+function neutralOr(delta: number, eps: number): boolean | undefined {
+  if (!Number.isFinite(delta) || Math.abs(delta) <= Math.abs(eps)) return undefined;
+  return delta > 0;
+}
+
+/** Amdahl's law: speedup on p workers with serial fraction f. */
+export function amdahl(p: number, f: number): number {
+  return 1 / (f + (1 - f) / p);
+}
+
+/** Points of the ideal and fitted curves for the sweep chart, x = workers 1..max. */
+export function sweepCurves(s: SweepResult): { x: number[]; measured: Array<number | null>; ideal: number[]; fit: number[] } {
+  const maxW = Math.max(1, ...s.points.map((p) => p.workers));
+  const x: number[] = [];
+  for (let w = 1; w <= maxW; w++) x.push(w);
+  for (const p of s.points) if (!x.includes(p.workers)) x.push(p.workers);
+  x.sort((a, b) => a - b);
+  const best = new Map<number, number>();
+  for (const p of s.points) best.set(p.workers, Math.max(best.get(p.workers) ?? 0, p.speedup));
+  const f = Number.isFinite(s.fit?.serialFraction) ? Math.min(1, Math.max(0, s.fit.serialFraction)) : NaN;
+  return {
+    x,
+    measured: x.map((w) => best.get(w) ?? null),
+    ideal: x.map((w) => w),
+    fit: x.map((w) => (Number.isFinite(f) ? amdahl(w, f) : NaN)),
+  };
+}
+
+/** One sentence on what the Amdahl fit means for this script. */
+export function sweepSentence(s: SweepResult): string {
+  const f = s.fit?.serialFraction;
+  if (!Number.isFinite(f)) return 'Not enough points for an Amdahl fit.';
+  const limit = f > 0 ? 1 / f : Infinity;
+  const rec = s.recommendation ? ` Recommended: ${s.recommendation.workers} workers × ${s.recommendation.threads} threads${s.recommendation.reason ? ` (${s.recommendation.reason})` : ''}.` : '';
+  return `Amdahl fit: serial fraction ${formatPercent(f, 1)}, so no number of workers can beat ${Number.isFinite(limit) ? formatFactor(limit) : 'an unlimited'} speedup.${rec}`;
+}
+
+/** Run status in words for the header badge. */
+export function statusText(r: Pick<RunReport, 'status' | 'counts'>): string {
+  switch (r.status) {
+    case 'running':
+      return r.counts.total ? `running — ${r.counts.done} of ${r.counts.total}` : `running — ${r.counts.done} done`;
+    case 'succeeded':
+      return 'succeeded';
+    case 'failed':
+      return `finished with ${r.counts.failed + r.counts.timedOut} failed`;
+    case 'cancelled':
+      return 'cancelled';
+    case 'halted':
+      return 'halted at first failure';
+    case 'interrupted':
+      return 'interrupted (resume to finish)';
+  }
+}

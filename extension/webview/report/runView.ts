@@ -1,0 +1,330 @@
+/** One run's report: summary, thread settings, timeline, CPU, stragglers, failures, sweep, notes. */
+import type { RunReport, TaskRecord } from '../../core/run/types';
+import type { ReportDelta, ReportRendered, ReportSubject, SweepResult } from '../../shared/protocol';
+import { CpuChart, SweepChart } from './charts';
+import { card, Child, h, linkButton, table } from './dom';
+import { baseName, formatBytes, formatDuration, formatFactor, formatPercent, formatRate, formatTime } from './format';
+import { barKind, laneCount, oversubscriptionFacts, speedupFacts, statusText, stragglers, sweepSentence } from './model';
+import type { Palette } from './theme';
+import { Bar, TimelineIndex } from './timeline';
+import { TimelineView } from './timelineView';
+
+export interface RunViewHost {
+  /** open a task's log through the extension host; undefined in an exported file */
+  openLog?(index: number, stream: 'stdout' | 'stderr'): void;
+  palette(): Palette;
+}
+
+const MAX_FAILURE_ROWS = 200;
+
+export class RunView {
+  readonly root: HTMLElement;
+  private summary: Omit<RunReport, 'tasks' | 'cpuSamples'>;
+  private readonly tasks: TaskRecord[] = [];
+  /** task indices already drawn: a snapshot and the next delta may overlap */
+  private readonly seen = new Set<number>();
+  private readonly samples: RunReport['cpuSamples'] = [];
+  private running: ReportDelta['running'] = [];
+  private readonly index: TimelineIndex;
+  private readonly timeline: TimelineView;
+  private readonly cpu: CpuChart;
+  private sweepChart: SweepChart | undefined;
+  private sweep: SweepResult | undefined;
+  private readonly slots: Record<'header' | 'summary' | 'threads' | 'cpuNote' | 'stragglers' | 'failures' | 'sweep' | 'notes', HTMLElement>;
+  private counts = { failures: 0, stragglers: 0, fileNames: [] as string[] };
+
+  constructor(subject: ReportSubject, public live: boolean, private readonly host: RunViewHost, private readonly compact = false) {
+    const { tasks, cpuSamples, ...summary } = subject.report;
+    this.summary = summary;
+    this.index = new TimelineIndex(laneCount(summary, tasks));
+    this.timeline = new TimelineView(this.index, () => this.summary.startedAt, {
+      describe: (bar) => this.describe(bar),
+      open: host.openLog ? (bar) => this.openBar(bar) : undefined,
+    });
+    this.cpu = new CpuChart(host.palette());
+    this.sweep = subject.sweep;
+    this.slots = {
+      header: h('header', { class: 'run-header' }),
+      summary: h('div', { class: 'summary' }),
+      threads: h('div', { class: 'threads' }),
+      cpuNote: h('p', { class: 'muted' }),
+      stragglers: h('div', null),
+      failures: h('div', null),
+      sweep: h('div', null),
+      notes: h('div', null),
+    };
+    this.root = h(
+      'div',
+      { class: `run-view${compact ? ' compact' : ''}` },
+      this.slots.header,
+      section('Summary', this.slots.summary),
+      section('Thread settings', this.slots.threads),
+      section('Per-worker timeline', this.timeline.root),
+      section('CPU utilisation', this.cpu.root, this.slots.cpuNote),
+      section('Stragglers (slowest files)', this.slots.stragglers),
+      section('Failures', this.slots.failures),
+      this.slots.sweep,
+      this.slots.notes,
+    );
+    this.addTasks(tasks);
+    this.samples.push(...cpuSamples);
+    this.renderAll();
+  }
+
+  get runId(): string {
+    return this.summary.runId;
+  }
+
+  /** Applies a live increment. */
+  applyDelta(d: ReportDelta): void {
+    this.summary = d.summary;
+    this.live = d.summary.status === 'running';
+    const finished = new Set(d.newTasks.map((t) => t.index));
+    this.index.remove((b) => b.kind === 'running');
+    this.addTasks(d.newTasks);
+    this.samples.push(...d.newSamples);
+    this.running = d.running.filter((r) => !finished.has(r.index));
+    const now = this.summary.startedAt + this.summary.wallMs;
+    for (const r of this.running) this.index.add({ lane: Math.max(0, r.slot - 1), start: r.start, end: Math.max(r.start + 1, now), kind: 'running', ref: -1 - r.index });
+    this.renderAll();
+  }
+
+  setSweep(s: SweepResult): void {
+    this.sweep = s;
+    this.renderSweep();
+  }
+
+  setPalette(p: Palette): void {
+    this.timeline.setPalette(p);
+    this.cpu.setPalette(p);
+    this.sweepChart?.setPalette(p);
+  }
+
+  rendered(): ReportRendered {
+    return {
+      view: 'run',
+      runId: this.summary.runId,
+      status: this.summary.status,
+      live: this.live,
+      tasks: this.tasks.length,
+      lanes: this.index.laneCount,
+      failures: this.counts.failures,
+      stragglers: this.counts.stragglers,
+      cpuSamples: this.samples.length,
+      sweepPoints: this.sweep?.points.length ?? 0,
+      fileNames: this.counts.fileNames,
+    };
+  }
+
+  private addTasks(tasks: readonly TaskRecord[]): void {
+    for (const t of tasks) {
+      if (this.seen.has(t.index)) continue;
+      this.seen.add(t.index);
+      const pos = this.tasks.length;
+      this.tasks.push(t);
+      const kind = barKind(t);
+      if (kind) this.index.add({ lane: Math.max(0, t.slot - 1), start: t.start, end: Math.max(t.end, t.start), kind, ref: pos });
+    }
+  }
+
+  private renderAll(): void {
+    this.renderHeader();
+    this.renderSummary();
+    this.renderThreads();
+    this.timeline.fit();
+    this.timeline.invalidate();
+    if (this.samples.length > 0) {
+      this.cpu.root.hidden = false;
+      this.cpu.update(this.samples, this.tasks, this.summary.startedAt, this.summary.cores.logical);
+      this.slots.cpuNote.textContent = `Machine-wide CPU (100% = all ${this.summary.cores.logical} logical cores) with the number of tasks running. A gap between them points at I/O waits, start-up costs or a serial part.`;
+    } else {
+      this.cpu.root.hidden = true;
+      this.slots.cpuNote.textContent = 'No CPU samples were recorded for this run.';
+    }
+    this.renderStragglers();
+    this.renderFailures();
+    this.renderSweep();
+    this.renderNotes();
+  }
+
+  private renderHeader(): void {
+    const s = this.summary;
+    const cmd = s.command.kind === 'python' ? `${s.command.script}${s.command.args.length ? ' ' + s.command.args.join(' ') : ''}` : s.command.argv.join(' ');
+    this.slots.header.replaceChildren(
+      h('h1', null, s.label || `Run ${s.runId}`),
+      h('span', { class: `badge status-${s.status}` }, statusText(s)),
+      h(
+        'div',
+        { class: 'muted meta' },
+        `${s.command.kind === 'python' ? 'Python script' : 'Command'}: `,
+        h('code', null, cmd),
+        ` · started ${formatTime(s.startedAt)} · ${s.backend} · run ${s.runId}`,
+      ),
+    );
+  }
+
+  private renderSummary(): void {
+    const s = this.summary;
+    const sp = speedupFacts({ ...s, tasks: [], cpuSamples: [] });
+    const c = s.counts;
+    const failed = c.failed + c.timedOut;
+    const cards: HTMLElement[] = [
+      card('Files', c.total !== null ? `${c.done} / ${c.total}` : `${c.done}`, c.skipped ? `${c.skipped} skipped (already done)` : c.total !== null ? 'done / total' : 'done'),
+      card('Succeeded', String(c.succeeded), c.retried ? `${c.retried} after a retry` : undefined, 'good'),
+      card('Failed', String(failed), c.timedOut ? `${c.timedOut} timed out` : c.cancelled ? `${c.cancelled} cancelled` : undefined, failed ? 'bad' : ''),
+      card('Wall time', formatDuration(s.wallMs), s.status === 'running' ? 'so far' : s.endedAt ? `ended ${formatTime(s.endedAt)}` : undefined),
+      card('Sum of task times', formatDuration(s.sumTaskMs), 'what one worker would need'),
+      card(sp.kind === 'measured' ? 'Speedup (measured)' : 'Speedup (estimate)', formatFactor(sp.value), sp.kind === 'measured' ? 'vs serial baseline' : 'from task times', 'accent'),
+      card('Efficiency', formatPercent(sp.efficiency), `speedup ÷ ${s.workers} workers`),
+      card('Throughput', formatRate(s.throughput)),
+    ];
+    if (s.status === 'running') cards.push(card('ETA', s.etaMs !== null ? formatDuration(s.etaMs) : 'estimating…', 'remaining'));
+    this.slots.summary.replaceChildren(h('div', { class: 'cards' }, ...cards), h('p', { class: 'basis' }, sp.basis));
+  }
+
+  private renderThreads(): void {
+    const s = this.summary;
+    const o = oversubscriptionFacts({ ...s, tasks: [], cpuSamples: [] });
+    const rows: Child[][] = [
+      ['Workers (parallel tasks)', String(s.workers)],
+      ['BLAS/OpenMP threads per task', String(s.threads)],
+      ['Cores', `${s.cores.logical} logical, ${s.cores.physical} physical`],
+      ['Oversubscription (workers × threads ÷ logical cores)', formatFactor(o.factor)],
+      ['Interpreter', s.python ? `${s.python.executable}${s.python.version ? ` (Python ${s.python.version})` : ''}` : s.command.kind === 'python' ? s.command.python : 'not a Python run'],
+      ['BLAS library', s.python?.blas || 'unknown (run "Inspect BLAS" to find out)'],
+    ];
+    const envRows = Object.entries(s.threadEnv).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [h('code', null, k), h('code', null, v)] as Child[]);
+    // the env vars the children ACTUALLY received: flag tasks whose env differs from the run's
+    const differing = this.tasks.filter((t) => t.threadEnv && !sameEnv(t.threadEnv, s.threadEnv)).length;
+    this.slots.threads.replaceChildren(
+      h('div', { class: o.level === 'warning' ? 'callout warning' : 'callout ok', role: o.level === 'warning' ? 'alert' : undefined }, o.text),
+      h('div', { class: 'two-col' }, table(['Setting', 'Value'], rows, 'kv'), h('div', null, h('h3', null, 'Environment each task received'), envRows.length ? table(['Variable', 'Value'], envRows, 'kv') : h('p', { class: 'muted' }, 'No thread variables were set.'), differing ? h('p', { class: 'muted' }, `${differing} task(s) received different values (user env wins over ours).`) : null)),
+    );
+  }
+
+  private renderStragglers(): void {
+    const top = stragglers(this.tasks, 10);
+    this.counts.stragglers = top.length;
+    const names: string[] = [];
+    if (top.length === 0) {
+      this.slots.stragglers.replaceChildren(h('p', { class: 'muted' }, this.live ? 'No finished files yet.' : 'No files ran.'));
+    } else {
+      const rows = top.map(({ task, timesMedian }) => {
+        names.push(task.file);
+        return [h('span', { class: 'file', title: task.file }, baseName(task.file)), formatDuration(task.wallMs), Number.isFinite(timesMedian) ? formatFactor(timesMedian) : '—', String(task.slot), statusLabel(task), this.logLinks(task.index)];
+      });
+      this.slots.stragglers.replaceChildren(table(['File', 'Duration', '× median', 'Worker', 'Status', 'Log'], rows, 'stragglers'));
+    }
+    this.counts.fileNames = names;
+  }
+
+  private renderFailures(): void {
+    const f = this.summary.failures;
+    if (f.length === 0) {
+      this.counts.failures = 0;
+      this.slots.failures.replaceChildren(h('p', { class: 'muted' }, 'No failures.'));
+      return;
+    }
+    const shown = f.slice(0, MAX_FAILURE_ROWS);
+    this.counts.failures = shown.length;
+    for (const x of shown) this.counts.fileNames.push(x.file);
+    const rows = shown.map((x) => [
+      h('span', { class: 'file', title: x.file }, baseName(x.file)),
+      x.status === 'timedOut' ? 'timed out' : x.status,
+      x.signal ? `signal ${x.signal}` : x.exitCode !== null ? `exit ${x.exitCode}` : '—',
+      x.stderrTail ? h('pre', { class: 'tail' }, x.stderrTail.trimEnd().split('\n').slice(-6).join('\n')) : h('span', { class: 'muted' }, '(no stderr)'),
+      this.logLinks(x.index),
+    ]);
+    const more = f.length > shown.length ? [h('p', { class: 'muted' }, `…and ${f.length - shown.length} more (see the journal).`)] : [];
+    this.slots.failures.replaceChildren(table(['File', 'Status', 'Exit', 'Last lines of stderr', 'Log'], rows, 'failures'), ...more);
+  }
+
+  private renderSweep(): void {
+    const s = this.sweep;
+    if (!s || !Array.isArray(s.points) || s.points.length === 0) {
+      this.slots.sweep.replaceChildren();
+      return;
+    }
+    if (!this.sweepChart) this.sweepChart = new SweepChart(this.host.palette());
+    this.slots.sweep.replaceChildren(sweepSection(s, this.sweepChart));
+  }
+
+  private renderNotes(): void {
+    const n = this.summary.notes;
+    if (n.length) this.slots.notes.replaceChildren(section('Notes', h('ul', null, ...n.map((x) => h('li', null, x)))));
+    else this.slots.notes.replaceChildren();
+  }
+
+  private logLinks(index: number): Child {
+    const open = this.host.openLog;
+    if (!open) return h('span', { class: 'muted' }, `task ${index}`);
+    return h('span', { class: 'links' }, linkButton('stderr', 'Open the stderr log', () => open(index, 'stderr')), ' · ', linkButton('stdout', 'Open the stdout log', () => open(index, 'stdout')));
+  }
+
+  private openBar(bar: Bar): void {
+    const index = bar.ref >= 0 ? this.tasks[bar.ref]?.index : -1 - bar.ref;
+    if (index !== undefined && this.host.openLog) {
+      const t = bar.ref >= 0 ? this.tasks[bar.ref] : undefined;
+      // a failed task's story is on stderr; a good one's output on stdout
+      this.host.openLog(index, t && t.status === 'succeeded' ? 'stdout' : 'stderr');
+    }
+  }
+
+  private describe(bar: Bar): string[] {
+    const origin = this.summary.startedAt;
+    if (bar.ref < 0) {
+      const r = this.running.find((x) => x.index === -1 - bar.ref);
+      return r ? [baseName(r.file), r.file, `running for ${formatDuration(bar.end - bar.start)} (attempt ${r.attempt})`, `worker ${r.slot} · started at +${formatDuration(r.start - origin)}`] : ['running'];
+    }
+    const t = this.tasks[bar.ref];
+    const exit = t.signal ? `killed by ${t.signal}` : t.exitCode !== null ? `exit status ${t.exitCode}` : 'no exit status';
+    const lines = [
+      baseName(t.file),
+      t.file,
+      `${statusLabel(t)} · ${formatDuration(t.wallMs)} · ${exit}`,
+      `worker ${t.slot} · started at +${formatDuration(t.start - origin)} · CPU ${(t.cpuUserSec + t.cpuSysSec).toFixed(2)} s${t.maxRssKb ? ` · peak RSS ${formatBytes(t.maxRssKb * 1024)}` : ''}`,
+    ];
+    if (this.host.openLog) lines.push('Click to open the log');
+    return lines;
+  }
+}
+
+function statusLabel(t: Pick<TaskRecord, 'status' | 'attempts'>): string {
+  const base = t.status === 'timedOut' ? 'timed out' : t.status;
+  return t.attempts > 1 ? `${base} after ${t.attempts} attempts` : base;
+}
+
+function sameEnv(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => a[k] === b[k]);
+}
+
+export function section(title: string, ...body: Child[]): HTMLElement {
+  return h('section', null, h('h2', null, title), ...body);
+}
+
+/** The scaling-sweep section: sentence, chart (measured, ideal, Amdahl fit) and the table of points. */
+export function sweepSection(s: SweepResult, chart: SweepChart): HTMLElement {
+  const rows = [...s.points]
+    .sort((a, b) => a.workers - b.workers || a.threads - b.threads)
+    .map((p) => [
+      String(p.workers),
+      String(p.threads),
+      formatDuration(p.wallMs),
+      formatFactor(p.speedup),
+      formatPercent(p.efficiency),
+      p.karpFlatt === null || p.karpFlatt === undefined || !Number.isFinite(p.karpFlatt) ? '—' : p.karpFlatt.toFixed(3),
+      p.spread === null || p.spread === undefined || !Number.isFinite(p.spread) ? '—' : formatPercent(p.spread, 1),
+    ]);
+  const el = section(
+    'Scaling sweep (speedup vs workers)',
+    h('p', { class: 'basis' }, sweepSentence(s)),
+    chart.root,
+    table(['Workers', 'Threads', 'Wall time', 'Speedup', 'Efficiency', 'Karp–Flatt', 'Spread'], rows, 'sweep'),
+  );
+  el.classList.add('sweep');
+  // uPlot measures its container: draw after the section is in the document
+  requestAnimationFrame(() => chart.update(s));
+  return el;
+}
