@@ -153,8 +153,11 @@ async function main() {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     let onExit;
     const exited = new Promise((r) => { onExit = r; });
+    // workbench chatter that is not test output
+    const noise = /^(Ignoring fetching additional builtin|Creating a socket|Resolving connection token|Resolved connection token|\[Service Worker\]|ChatSessionStore|Updating additional builtin)/;
     await page.exposeFunction('codeAutomationLog', (type, args) => {
       const line = util.format(...(Array.isArray(args) ? args : [args])); // handles %s/%d/%c like console.log
+      if (!verbose && noise.test(line)) return;
       (type === 'error' ? console.error : console.log)(line);
     });
     await page.exposeFunction('codeAutomationExit', (c) => onExit(c));
