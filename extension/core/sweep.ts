@@ -111,7 +111,7 @@ export function planSampleSize(input: SampleSizeInput): SamplePlan {
   const minFiles = Math.max(1, input.minFiles ?? 2 * maxWorkers);
   if (n < minFiles) {
     n = minFiles;
-    notes.push(`The ${input.budgetSec} s budget is too small for files of about ${fmtMs(perFile)} each; using the minimum useful sample of ${minFiles} files (about ${Math.round((n * costPerFile) / 1000)} s).`);
+    notes.push(`The ${Math.round(input.budgetSec)} s budget is too small for files of about ${fmtMs(perFile)} each; using the minimum useful sample of ${minFiles} files (about ${Math.round((n * costPerFile) / 1000)} s).`);
   }
   if (n > input.totalFiles) {
     n = input.totalFiles;
@@ -252,7 +252,7 @@ export function analyseSweep(raw: readonly PointSamples[], cores: number, opts: 
 /**
  * Picks the configuration to recommend. The fastest point (lowest median) sets the bar; every
  * non-oversubscribed point whose median is within the noise of it is a candidate, where noise =
- * max(minTolerance, the spread of either point). Among candidates the fewest processors win
+ * max(minTolerance, the mean relative spread of the two points). Among candidates the fewest processors win
  * (workers × threads), then fewer BLAS threads (process parallelism over files scales more
  * predictably than BLAS threading), then the faster median. Ties and noise are named in the reason.
  */
@@ -262,7 +262,9 @@ export function recommend(points: readonly SweepPoint[], opts: RecommendOptions 
   const minTol = opts.minTolerance ?? 0.05;
   const fastest = eligible.reduce((a, b) => (b.medianMs < a.medianMs ? b : a));
   const within = (p: SweepPoint): boolean => {
-    const tol = Math.max(minTol, fastest.spread, p.spread);
+    // spread is the full relative range (max − min)/median; two points are indistinguishable when
+    // their medians differ by less than the mean of the two ranges
+    const tol = Math.max(minTol, (fastest.spread + p.spread) / 2);
     return p.medianMs <= fastest.medianMs * (1 + tol);
   };
   const candidates = eligible.filter(within).sort((a, b) =>

@@ -1,0 +1,289 @@
+/**
+ * "Measure before you parallelise" (issue 6): Measure Speedup… (scaling sweep), Apply Recommended
+ * Workers and Threads, Inspect BLAS Threads, Matrix Demo. The work is done by core (sweepRunner,
+ * python/blasProbe, demos/matrixDemo); this file asks, shows progress with cancel, and shows results
+ * (report panel when available, else a Markdown preview). Publishes `services.measure` (last results,
+ * for tests and other features).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { formatMatrixDemo, runMatrixDemo, type MatrixDemoResult } from '../../core/demos/matrixDemo';
+import { benchmarkBlas, formatBlasReport, inspectBlas, type BlasBenchmark, type BlasInspection } from '../../core/python/blasProbe';
+import type { FileSource, TaskCommand } from '../../core/run/types';
+import { collectFiles, formatSweep, readSweepFile, runSweep, type SweepFileData } from '../../core/sweepRunner';
+import { logicalCores } from '../../core/threads';
+import { Commands, CONFIG_SECTION, Settings } from '../../shared/ids';
+import { messageOf } from '../config';
+import { loadDefaults, pickFiles, pickScript } from '../run/questions';
+import type { Services } from '../services';
+import { requireTrust } from '../trust';
+
+/** Arguments for programmatic use (tests, code lenses): every one skips its question. */
+export interface MeasureArgs {
+  /** Absolute or workspace-relative script path (or a Uri from the explorer/code lens). */
+  script?: string | vscode.Uri;
+  /** Globs relative to the workspace folder. */
+  files?: string[];
+  budgetSeconds?: number;
+  /** Vary BLAS threads (default true). */
+  varyThreads?: boolean;
+  /** Apply the recommendation without asking (true) or never (false); undefined = ask. */
+  apply?: boolean;
+  /** Open the result (report panel / preview); default true. */
+  show?: boolean;
+}
+
+interface Interp {
+  resolve(folder?: vscode.WorkspaceFolder): Promise<{ executable: string; version: string }>;
+}
+interface RunsDirApi {
+  runsDir(folder: vscode.WorkspaceFolder): string;
+}
+interface ReportPanelLike {
+  show(target: string): Promise<unknown>;
+}
+
+/** What this feature publishes as services.measure. */
+export interface MeasureApi {
+  lastSweep(): { dir: string; result: SweepFileData } | undefined;
+}
+
+const STATE_LAST_SWEEP = 'parallelRun.lastSweepDir';
+
+export function register(context: vscode.ExtensionContext, services: Services): void {
+  let last: { dir: string; result: SweepFileData } | undefined;
+  const api: MeasureApi = { lastSweep: () => last };
+  services.measure = api;
+
+  const workersDir = path.join(services.distDir, 'workers');
+  const folderOf = (hint?: vscode.Uri): vscode.WorkspaceFolder | undefined =>
+    (hint && vscode.workspace.getWorkspaceFolder(hint)) ?? vscode.workspace.workspaceFolders?.[0];
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand(Commands.measureSpeedup, async (arg?: MeasureArgs | vscode.Uri) => {
+      if (!(await requireTrust('measure speedup'))) return undefined;
+      const a: MeasureArgs = arg instanceof vscode.Uri ? { script: arg } : (arg ?? {});
+      try {
+        const out = await measureSpeedup(services, a, workersDir, folderOf);
+        if (!out) return undefined;
+        last = out;
+        await context.workspaceState.update(STATE_LAST_SWEEP, out.dir);
+        return out;
+      } catch (err) {
+        void vscode.window.showErrorMessage(`Measure Speedup: ${messageOf(err)}`);
+        return undefined;
+      }
+    }),
+
+    vscode.commands.registerCommand(Commands.applyRecommendation, async (arg?: { workers: number; threads: number } | { sweepDir: string }) => {
+      let rec: { workers: number; threads: number } | undefined;
+      if (arg && 'workers' in arg) rec = arg;
+      else {
+        const dir = (arg && 'sweepDir' in arg ? arg.sweepDir : undefined) ?? last?.dir ?? context.workspaceState.get<string>(STATE_LAST_SWEEP);
+        const data = dir ? (dir === last?.dir ? last.result : await readSweepFile(dir)) : undefined;
+        rec = data?.recommendation ?? undefined;
+      }
+      if (!rec) {
+        void vscode.window.showInformationMessage('No recommendation yet: run "Parallel Run: Measure Speedup…" first.', 'Measure Speedup…').then((p) => {
+          if (p) void vscode.commands.executeCommand(Commands.measureSpeedup);
+        });
+        return undefined;
+      }
+      return applyRecommendation(rec);
+    }),
+
+    vscode.commands.registerCommand(Commands.inspectBlas, async (arg?: { bench?: boolean | number; show?: boolean }) => {
+      if (!(await requireTrust('inspect the BLAS of your Python'))) return undefined;
+      try {
+        return await inspectBlasCommand(services, arg ?? {}, folderOf);
+      } catch (err) {
+        void vscode.window.showErrorMessage(`Inspect BLAS Threads: ${messageOf(err)}`);
+        return undefined;
+      }
+    }),
+
+    vscode.commands.registerCommand(Commands.matrixDemo, async (arg?: { workers?: number[]; blocks?: number; show?: boolean }) => {
+      if (!(await requireTrust('run the matrix demo'))) return undefined;
+      try {
+        return await matrixDemoCommand(services, arg ?? {}, workersDir);
+      } catch (err) {
+        if ((err as Error).name === 'AbortError') return undefined;
+        void vscode.window.showErrorMessage(`Matrix Demo: ${messageOf(err)}`);
+        return undefined;
+      }
+    }),
+  );
+}
+
+async function measureSpeedup(services: Services, a: MeasureArgs, workersDir: string, folderOf: (u?: vscode.Uri) => vscode.WorkspaceFolder | undefined): Promise<{ dir: string; result: SweepFileData } | undefined> {
+  const scriptHint = typeof a.script === 'string' ? undefined : a.script ?? activePython();
+  const folder = folderOf(scriptHint);
+  if (!folder) throw new Error('open the folder that holds your script and its input files first (File > Open Folder…).');
+  const defaults = loadDefaults(services);
+
+  let script = typeof a.script === 'string' ? path.resolve(folder.uri.fsPath, a.script) : scriptHint?.fsPath;
+  if (!script) script = await pickScript(folder, defaults);
+  if (!script) return undefined;
+  if (!fs.existsSync(script)) throw new Error(`the script ${script} does not exist. Pick an existing Python script.`);
+
+  let source: FileSource | undefined;
+  if (a.files?.length) source = { kind: 'globs', patterns: a.files, cwd: folder.uri.fsPath };
+  else source = (await pickFiles(folder, defaults))?.source;
+  if (!source) return undefined;
+
+  const python = await (services.python as Interp).resolve(folder);
+  const settings = services.config.get(folder.uri);
+  const command: TaskCommand = { kind: 'python', python: python.executable, script, args: [], warm: false };
+  const runsDir = (services.runs as RunsDirApi | undefined)?.runsDir(folder) ?? path.resolve(folder.uri.fsPath, settings.runsDirectory);
+  const budgetSec = a.budgetSeconds ?? settings.sweepBudgetSeconds;
+  const cores = logicalCores();
+
+  const out = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Measuring speedup of ${path.basename(script)}`, cancellable: true },
+    async (progress, token) => {
+      const ac = new AbortController();
+      const sub = token.onCancellationRequested(() => ac.abort());
+      let done = 0;
+      let header = `${cores} cores, budget ${budgetSec} s`;
+      try {
+        progress.report({ message: 'listing files…' });
+        const files = await collectFiles(source!);
+        return await runSweep({
+          command, files, cwd: folder.uri.fsPath, runsDir, workersDir, budgetSec, cores,
+          varyThreads: a.varyThreads, timeoutSec: settings.timeoutSeconds || undefined, signal: ac.signal,
+          onEvent: (e) => {
+            if (e.type === 'probe') progress.report({ message: `${header}: timing ${e.files} file(s) serially…` });
+            else if (e.type === 'plan') {
+              // shown up front: what the sweep will do and how long it should take
+              header = `sample of ${e.sampleSize}/${e.totalFiles} files × ${e.grid.length} configurations, about ${Math.round(e.estimatedSec)} s`;
+              services.log.info(`Sweep plan: ${header} (budget ${e.budgetSec} s, ~${Math.round(e.perFileMs)} ms per file, ${e.cores} cores)`);
+              progress.report({ message: header });
+            } else if (e.type === 'pointStarted') {
+              const inc = Math.round(e.fraction * 100) - done;
+              done += inc;
+              progress.report({ increment: inc, message: `${header} — ${e.workers} worker${e.workers === 1 ? '' : 's'} × ${e.threads} thread${e.threads === 1 ? '' : 's'} (repeat ${e.repeat})` });
+            } else if (e.type === 'pointFinished') {
+              services.log.info(`Sweep ${e.workers} × ${e.threads} repeat ${e.repeat}: ${(e.wallMs / 1000).toFixed(2)} s${e.failed ? ` (${e.failed} failed)` : ''}`);
+            }
+          },
+        });
+      } finally {
+        sub.dispose();
+      }
+    },
+  );
+
+  const md = formatSweep(out.result);
+  services.log.info(md);
+  if (a.show !== false) {
+    const panel = services.reportPanel as ReportPanelLike | undefined;
+    if (panel && fs.existsSync(path.join(out.dir, 'report.json'))) await panel.show(out.dir);
+    else await showMarkdown(services, `sweep-${path.basename(out.dir)}.md`, md);
+  }
+  const rec = out.result.recommendation;
+  if (out.result.status === 'completed' && rec) {
+    const text = `Recommended: ${rec.workers} worker${rec.workers === 1 ? '' : 's'} × ${rec.threads} thread${rec.threads === 1 ? '' : 's'} (${rec.speedup.toFixed(2)}× on ${out.result.cores.logical} cores).`;
+    if (a.apply === true) await applyRecommendation(rec);
+    else if (a.apply === undefined) {
+      void vscode.window.showInformationMessage(text, 'Apply', 'Show Table').then(async (pick) => {
+        if (pick === 'Apply') await applyRecommendation(rec);
+        else if (pick === 'Show Table') await showMarkdown(services, `sweep-${path.basename(out.dir)}.md`, md);
+      });
+    }
+  } else if (out.result.status !== 'completed') {
+    void vscode.window.showWarningMessage(`Speedup sweep ${out.result.status}. ${out.result.notes[0] ?? ''}`);
+  }
+  return out;
+}
+
+/** Writes parallelRun.workers / threadsPerTask into the workspace settings (used by the next run). */
+async function applyRecommendation(rec: { workers: number; threads: number }): Promise<{ workers: number; threads: number }> {
+  const cfg = vscode.workspace.getConfiguration(CONFIG_SECTION);
+  const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  await cfg.update(Settings.workers, rec.workers, target);
+  await cfg.update(Settings.threadsPerTask, rec.threads, target);
+  void vscode.window.showInformationMessage(`Parallel Run will use ${rec.workers} worker${rec.workers === 1 ? '' : 's'} × ${rec.threads} thread${rec.threads === 1 ? '' : 's'} (workspace settings ${CONFIG_SECTION}.${Settings.workers} and ${CONFIG_SECTION}.${Settings.threadsPerTask}).`);
+  return { workers: rec.workers, threads: rec.threads };
+}
+
+async function inspectBlasCommand(services: Services, arg: { bench?: boolean | number; show?: boolean }, folderOf: (u?: vscode.Uri) => vscode.WorkspaceFolder | undefined): Promise<{ inspection: BlasInspection; bench?: BlasBenchmark; markdown: string; file?: string }> {
+  const python = await (services.python as Interp).resolve(folderOf(activePython()));
+  const cores = logicalCores();
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Inspecting BLAS threads', cancellable: true },
+    async (progress, token) => {
+      const ac = new AbortController();
+      const sub = token.onCancellationRequested(() => ac.abort());
+      try {
+        progress.report({ message: `numpy in ${python.executable}…` });
+        const inspection = await inspectBlas(python.executable, services.mediaDir, { signal: ac.signal });
+        let bench: BlasBenchmark | undefined;
+        const number = typeof arg.bench === 'number' ? arg.bench : 20;
+        if (arg.bench !== false && inspection.current.numpy) {
+          const counts = cores > 1 ? [1, cores] : [1];
+          bench = await benchmarkBlas(python.executable, services.mediaDir, {
+            threadCounts: counts, number, signal: ac.signal,
+            onProgress: (t, i) => progress.report({ increment: 100 / (counts.length + 1), message: `mat.dot(mat.T) × ${number} with ${t} thread${t === 1 ? '' : 's'} (fresh process)…` }),
+          });
+        }
+        const markdown = formatBlasReport(inspection, bench, cores);
+        services.log.info(markdown);
+        const file = arg.show === false ? undefined : await showMarkdown(services, 'blas-threads.md', markdown);
+        return { inspection, bench, markdown, file };
+      } finally {
+        sub.dispose();
+      }
+    },
+  );
+}
+
+async function matrixDemoCommand(services: Services, arg: { workers?: number[]; blocks?: number; show?: boolean }, workersDir: string): Promise<MatrixDemoResult & { markdown: string }> {
+  const r = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Matrix demo: mat · matᵀ (1000 × 1500)', cancellable: true },
+    async (progress, token) => {
+      const ac = new AbortController();
+      const sub = token.onCancellationRequested(() => ac.abort());
+      let last = 0;
+      try {
+        return await runMatrixDemo({
+          workersDir, workerCounts: arg.workers, blocks: arg.blocks, signal: ac.signal,
+          onProgress: (message, fraction) => {
+            progress.report({ message, increment: Math.round(fraction * 100) - last });
+            last = Math.round(fraction * 100);
+          },
+        });
+      } finally {
+        sub.dispose();
+      }
+    },
+  );
+  const markdown = formatMatrixDemo(r);
+  services.log.info(markdown);
+  if (arg.show !== false) await showMarkdown(services, 'matrix-demo.md', markdown);
+  const n = r.timings[r.timings.length - 1];
+  void vscode.window.showInformationMessage(`Matrix demo: ${n.workers} workers ${n.speedup.toFixed(2)}× faster than 1; result matches the serial product (max abs diff ${r.maxAbsDiff.toExponential(1)}).`);
+  return { ...r, markdown };
+}
+
+function activePython(): vscode.Uri | undefined {
+  const doc = vscode.window.activeTextEditor?.document;
+  return doc && doc.uri.scheme === 'file' && (doc.languageId === 'python' || doc.fileName.endsWith('.py')) ? doc.uri : undefined;
+}
+
+/**
+ * Shows Markdown in the built-in preview: written to the extension's storage (not an untitled editor
+ * that would ask to be saved on close). Returns the file path.
+ */
+async function showMarkdown(services: Services, name: string, markdown: string): Promise<string> {
+  const dir = services.context.globalStorageUri.fsPath;
+  await fs.promises.mkdir(dir, { recursive: true });
+  const file = path.join(dir, name);
+  await fs.promises.writeFile(file, markdown, 'utf8');
+  try {
+    await vscode.commands.executeCommand('markdown.showPreview', vscode.Uri.file(file));
+  } catch {
+    await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true });
+  }
+  return file;
+}

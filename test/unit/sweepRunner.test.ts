@@ -1,0 +1,92 @@
+import * as assert from 'assert';
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { listRuns, readReport } from '../../extension/core/run/history';
+import { formatSweep, readSweepFile, runSweep, type SweepEvent } from '../../extension/core/sweepRunner';
+import { UsageError } from '../../extension/core/run/types';
+
+const root = path.resolve(__dirname, '../../..');
+const workersDir = path.resolve(__dirname, '../../../dist/workers');
+const script = path.join(root, 'test/fixtures/sweep/cpu_task.py');
+
+describe('scaling sweep over a CPU-bound script (real runs through the engine)', function () {
+  this.timeout(300_000);
+  const python = execFileSync('python3', ['-c', 'import sys;print(sys.executable)'], { encoding: 'utf8' }).trim();
+  let tmp: string;
+  let files: string[];
+
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pr-sweep-'));
+    files = [];
+    for (let i = 0; i < 40; i++) {
+      const f = path.join(tmp, 'in', `f${String(i).padStart(2, '0')}.txt`);
+      fs.mkdirSync(path.dirname(f), { recursive: true });
+      fs.writeFileSync(f, `${i}\n`);
+      files.push(f);
+    }
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it(`recommends ${os.availableParallelism()} workers x 1 thread, stores sweep.json and a history entry with speedupMeasured`, async () => {
+    const events: SweepEvent[] = [];
+    const { dir, result } = await runSweep({
+      command: { kind: 'python', python, script, args: [], warm: false },
+      files, cwd: tmp, runsDir: '.parallel-run/runs', workersDir, budgetSec: 25,
+      onEvent: (e) => events.push(e),
+    });
+    const cores = os.availableParallelism();
+    assert.strictEqual(result.status, 'completed');
+    assert.strictEqual(result.cores.logical, cores);
+    assert.deepStrictEqual([result.recommendation!.workers, result.recommendation!.threads], [cores, 1], formatSweep(result));
+    // every grid point measured at least twice, oversubscribed one included
+    assert.strictEqual(result.points.length, result.grid.length);
+    for (const p of result.points) assert.ok(p.samplesMs.length >= 2, `${p.workers}x${p.threads}`);
+    assert.ok(result.points.some((p) => p.oversubscribed));
+    const serial = result.points.find((p) => p.workers === 1 && p.threads === 1)!;
+    assert.strictEqual(serial.speedup, 1);
+    assert.ok(result.fit && result.fit.serialFraction >= 0 && result.fit.serialFraction <= 1);
+    assert.ok(result.sampleFiles >= 2 && result.sampleFiles <= files.length);
+    // events: probe, plan, then points
+    assert.deepStrictEqual(events.slice(0, 2).map((e) => e.type), ['probe', 'plan']);
+    assert.strictEqual(events.at(-1)!.type, 'done');
+    // stored: sweep.json readable, the sweep dir is a run in history, with the measured speedup
+    assert.deepStrictEqual((await readSweepFile(dir))!.recommendation, result.recommendation);
+    const runs = await listRuns(path.join(tmp, '.parallel-run/runs'));
+    assert.strictEqual(runs.length, 1, 'the points are nested, only the sweep is listed');
+    assert.strictEqual(runs[0].dir, dir);
+    assert.match(runs[0].label!, /Speedup sweep: python cpu_task\.py \(recommended \d × 1\)/);
+    const report = (await readReport(dir))!;
+    assert.ok(report.speedupMeasured && report.speedupMeasured.value > 1, JSON.stringify(report.speedupMeasured));
+    assert.strictEqual(report.workers, cores);
+    const md = formatSweep(result);
+    assert.match(md, /\*\*Recommendation: \d workers? × 1 thread\*\*/);
+    assert.match(md, /oversubscribed/);
+  });
+
+  it('cancel stops the sweep and still writes what was measured', async () => {
+    const ac = new AbortController();
+    const { result, dir } = await runSweep({
+      command: { kind: 'python', python, script, args: [], warm: false },
+      files, cwd: tmp, runsDir: 'cancelled-runs', workersDir, budgetSec: 30, signal: ac.signal,
+      onEvent: (e) => { if (e.type === 'pointStarted' && e.step === 1) setTimeout(() => ac.abort(), 100); },
+    });
+    assert.strictEqual(result.status, 'cancelled');
+    assert.ok(fs.existsSync(path.join(dir, 'sweep.json')));
+    assert.ok(result.points.length <= 1);
+  });
+
+  it('bad input is a UsageError naming the fix', async () => {
+    await assert.rejects(runSweep({ command: { kind: 'template', argv: ['true'] }, files: [], cwd: tmp, runsDir: 'r', workersDir }),
+      (e: Error) => e instanceof UsageError && /no input files matched/.test(e.message));
+    await assert.rejects(runSweep({ command: { kind: 'template', argv: ['true'] }, files: ['a'], cwd: tmp, runsDir: 'r', workersDir, budgetSec: 0 }),
+      /budget 0 s must be positive/);
+  });
+
+  it('a script that fails on every file stops after the probe with a clear note', async () => {
+    const { result } = await runSweep({ command: { kind: 'template', argv: ['false'] }, files: files.slice(0, 4), cwd: tmp, runsDir: 'failing', workersDir, budgetSec: 10 });
+    assert.strictEqual(result.status, 'failed');
+    assert.match(result.notes.join(' '), /probe run failed on every file/);
+  });
+});
