@@ -11,7 +11,7 @@
 #   SLURM_CI_DIR             state/spool/log/pid directory              (default /tmp/parallel-run-slurm)
 #   SLURM_CI_NODES           fake nodes = slurmd processes on this host (default 2)
 #   SLURM_CI_CPUS            CPUs advertised per node (may exceed the real cores: config_overrides) (default 4)
-#   SLURM_CI_MAX_ARRAY_SIZE  slurm.conf MaxArraySize; small so tests exercise array splitting (default 40)
+#   SLURM_CI_MAX_ARRAY_SIZE  slurm.conf MaxArraySize; small so tests exercise array splitting (default 10)
 #   SLURM_CI_MIN_JOB_AGE     seconds finished jobs stay visible to squeue/scontrol (default 600)
 #   SLURM_CI_PORT_BASE       slurmd port of node i is BASE+i                      (default 17000)
 #   SLURM_CI_EXTRA_CONF      extra lines appended to slurm.conf (a key given twice: the later wins)
@@ -30,7 +30,7 @@ fi
 DIR=${SLURM_CI_DIR:-/tmp/parallel-run-slurm}
 NODES=${SLURM_CI_NODES:-2}
 CPUS=${SLURM_CI_CPUS:-4}
-MAX_ARRAY=${SLURM_CI_MAX_ARRAY_SIZE:-40}
+MAX_ARRAY=${SLURM_CI_MAX_ARRAY_SIZE:-10}
 MIN_JOB_AGE=${SLURM_CI_MIN_JOB_AGE:-600}
 INSTALL=${SLURM_CI_INSTALL:-1}
 PORT_BASE=${SLURM_CI_PORT_BASE:-17000}

@@ -21,7 +21,7 @@ import { ReportBuilder } from '../run/report';
 import { readTail } from '../run/taskRunner';
 import { validateTemplate } from '../run/templates';
 import { resolvePython } from '../python/interpreter';
-import { processStartTicks, readDefinition } from '../run/engine';
+import { newRunId, processStartTicks, readDefinition } from '../run/engine';
 import { logicalCores, physicalCores, threadEnv } from '../threads';
 import { FileSource, RUN_FILES, RunDefinition, RunEvent, RunHandle, RunReport, TaskCommand, TaskRecord, TaskStatus, UsageError } from '../run/types';
 import type { ParallelRunSettings } from '../settings';
@@ -89,6 +89,8 @@ export interface PreparedSlurmRun {
 export interface SlurmRunHandle extends RunHandle {
   /** array task states by Slurm state name (PENDING, RUNNING, COMPLETED, ...) */
   arrayStates(): Record<string, number>;
+  /** every array task's last known state (node list included once it ran) */
+  arrayTasks(): ArrayTaskState[];
   jobIds(): number[];
 }
 
@@ -102,12 +104,6 @@ export interface WatchOptions {
 }
 
 const LIST_DIGITS_MIN = 5;
-
-function newRunId(now = new Date()): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  const stamp = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
-  return `${stamp}-${crypto.randomBytes(3).toString('hex')}`;
-}
 
 async function readAllFiles(src: FileSource, cwd: string): Promise<string[]> {
   const opened = await openSource(src); // UsageError: nothing matched / unreadable
@@ -407,6 +403,7 @@ export async function resubmitFailed(runDir: string, base: Omit<SlurmRunOptions,
     env: base.env ?? def.env,
     label: base.label ?? `${def.label ?? def.runId} (failed files)`,
     outDir,
+    runsDir: base.runsDir ?? path.dirname(runDir),
     parentRunDir: runDir,
   }, watch);
 }
@@ -465,6 +462,7 @@ class SlurmWatch {
       done: this.done,
       cancel: () => void this.cancel(),
       arrayStates: () => this.stateCounts(),
+      arrayTasks: () => [...this.states.values()],
       jobIds: () => this.sub.jobs.map((j) => j.jobId),
     };
   }
@@ -730,7 +728,8 @@ class SlurmWatch {
     const ends = all.filter((r) => r.end > 0).map((r) => r.end);
     // wall time = submission → last file finished (queue wait included: that is what the user waited)
     b.endedAt = ends.length ? Math.max(this.sub.submittedAt, ...ends) : Date.now();
-    if (starts.length) b.note(`Queue wait: the first array task started ${((Math.min(...starts) - this.sub.submittedAt) / 1000).toFixed(1)} s after submission.`);
+    const slurmStarts = [...this.states.values()].map((x) => x.startTime ?? 0).filter((t) => t > 0);
+    if (slurmStarts.length) b.note(`Queue wait: Slurm started the first array task ${Math.max(0, (Math.min(...slurmStarts) - this.sub.submittedAt) / 1000).toFixed(0)} s after submission (1 s resolution); the first file started ${starts.length ? ((Math.min(...starts) - this.sub.submittedAt) / 1000).toFixed(1) : '?'} s after.`);
     b.status = this.cancelRequested ? 'cancelled' : b.counts.failed + b.counts.timedOut > 0 ? 'failed' : 'succeeded';
     this.writeReport();
     const report = b.snapshot();

@@ -6,3 +6,4 @@ export * from './commands';
 export * from './layout';
 export * from './history';
 export * from './backend';
+export * from './cli';
