@@ -90,6 +90,8 @@ export interface ReportRendered {
   sweepPoints: number;
   /** files named in the failures/stragglers tables (as text) */
   fileNames: string[];
+  /** what the webview saved with setState (the serializer restores from it) */
+  saved?: ReportPanelState;
 }
 
 /** What an exported standalone report file embeds as JSON. */

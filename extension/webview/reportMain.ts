@@ -22,6 +22,12 @@ const app = document.getElementById('app') ?? document.body.appendChild(h('main'
 let view: RunView | CompareView | undefined;
 let sweepOnly: { sweep: SweepResult; chart: SweepChart } | undefined;
 let errorText: string | undefined;
+let saved: ReportPanelState | undefined = vscode?.getState();
+
+function save(state: ReportPanelState): void {
+  saved = state;
+  vscode?.setState(state);
+}
 
 function post(msg: ReportFromWebview): void {
   vscode?.postMessage(msg);
@@ -47,6 +53,10 @@ function toolbar(kind: 'run' | 'compare'): HTMLElement {
 }
 
 function rendered(): ReportRendered {
+  return { ...renderedView(), saved };
+}
+
+function renderedView(): ReportRendered {
   if (view) return view.rendered();
   const empty: ReportRendered = { view: 'empty', live: false, tasks: 0, lanes: 0, failures: 0, stragglers: 0, cpuSamples: 0, sweepPoints: 0, fileNames: [] };
   if (sweepOnly) return { ...empty, view: 'sweep', sweepPoints: sweepOnly.sweep.points.length };
@@ -73,7 +83,7 @@ function showRun(subject: ReportSubject, live: boolean): void {
     openLog: vscode ? (index, stream) => post({ type: 'openLog', index, stream }) : undefined,
   });
   app.replaceChildren(toolbar('run'), view.root);
-  if (subject.runDir) vscode?.setState({ kind: 'run', runDir: subject.runDir });
+  if (subject.runDir) save({ kind: 'run', runDir: subject.runDir });
 }
 
 function showCompare(a: ReportSubject, b: ReportSubject): void {
@@ -84,7 +94,7 @@ function showCompare(a: ReportSubject, b: ReportSubject): void {
     openLogSide: vscode ? (side, index, stream) => post({ type: 'openLog', index, stream, side }) : undefined,
   });
   app.replaceChildren(toolbar('compare'), view.root);
-  if (a.runDir && b.runDir) vscode?.setState({ kind: 'compare', a: a.runDir, b: b.runDir });
+  if (a.runDir && b.runDir) save({ kind: 'compare', a: a.runDir, b: b.runDir });
 }
 
 function handle(msg: ReportToWebview): void {

@@ -64,8 +64,22 @@ export function register(context: vscode.ExtensionContext, services: Services): 
   };
   services.reportPanel = api;
 
+  // a user sees a message; a caller that passed an explicit target (scripts, tests) gets the rejection
+  const command = (id: string, fn: (...a: unknown[]) => Promise<unknown>) =>
+    vscode.commands.registerCommand(id, async (...a: unknown[]) => {
+      try {
+        return await fn(...a);
+      } catch (err) {
+        const msg = err instanceof Error ? err.message : String(err);
+        services.log.error(msg);
+        if (a.some((x) => x && typeof x === 'object' && 'target' in x)) throw err;
+        void vscode.window.showErrorMessage(msg);
+        return undefined;
+      }
+    });
+
   context.subscriptions.push(
-    vscode.commands.registerCommand(Commands.compareRuns, async (a?: unknown, b?: unknown) => {
+    command(Commands.compareRuns, async (a?: unknown, b?: unknown) => {
       // from the Runs view with several runs selected: (clicked item, all selected items)
       let dirA = runDirOf(a);
       let dirB = Array.isArray(b) ? b.map(runDirOf).find((d) => d && d !== dirA) : runDirOf(b);
@@ -76,7 +90,8 @@ export function register(context: vscode.ExtensionContext, services: Services): 
       const p = await panels.compare(dirA, dirB);
       return { a: dirA, b: dirB, title: p.panel.title };
     }),
-    vscode.commands.registerCommand(Commands.exportReport, async (arg?: unknown, opts?: { format?: 'html' | 'json'; target?: string }) => {
+    command(Commands.exportReport, async (arg?: unknown, opts0?: unknown) => {
+      const opts = opts0 as { format?: 'html' | 'json'; target?: string } | undefined;
       const o = (arg && typeof arg === 'object' ? arg : {}) as { panel?: ReportPanel; format?: 'html' | 'json'; target?: string };
       const format0 = opts?.format ?? o.format;
       const target0 = opts?.target ?? o.target;

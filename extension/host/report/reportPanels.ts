@@ -61,7 +61,7 @@ export class ReportPanel implements vscode.Disposable {
     panel.webview.options = webviewOptions(owner.extensionUri);
     panel.iconPath = vscode.Uri.joinPath(owner.extensionUri, 'media', 'icons', 'parallel-run.svg');
     this.subs.push(
-      panel.webview.onDidReceiveMessage((m: ReportFromWebview) => void this.onMessage(m)),
+      panel.webview.onDidReceiveMessage((m: ReportFromWebview) => void this.handleMessage(m)),
       // without retainContextWhenHidden a hidden webview is destroyed: it will send `ready` again
       panel.onDidChangeViewState(() => {
         if (!panel.visible) this.ready = false;
@@ -121,7 +121,8 @@ export class ReportPanel implements vscode.Disposable {
     else if (s.sweep) this.post({ type: 'sweep', sweep: s.sweep });
   }
 
-  private async onMessage(m: ReportFromWebview): Promise<void> {
+  /** Handles one webview message (public so tests can drive the host side directly). */
+  async handleMessage(m: ReportFromWebview): Promise<void> {
     try {
       switch (m.type) {
         case 'ready': {
@@ -151,6 +152,7 @@ export class ReportPanel implements vscode.Disposable {
         }
       }
     } catch (err) {
+      this.owner.log.warn(`report panel: ${(err as Error).message}`);
       void vscode.window.showErrorMessage((err as Error).message);
     }
   }

@@ -1,0 +1,179 @@
+/**
+ * The report panel in the real extension host: opens for a finished run and receives the report (the
+ * webview acknowledges what it drew), updates live during a run, restores through the serializer,
+ * opens logs, compares two runs, exports HTML and JSON, and shows a sweep measured from real runs.
+ */
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { analyseSweep } from '../../extension/core/sweep';
+import type { RunHandle, RunReport } from '../../extension/core/run/types';
+import { Commands, WEBVIEW_REPORT } from '../../extension/shared/ids';
+import type { ReportRendered, ReportPanelState } from '../../extension/shared/protocol';
+import { runDirOf, services } from './runHelpers';
+
+interface PanelLike {
+  panel: vscode.WebviewPanel;
+  lastRendered: ReportRendered | undefined;
+  postedTypes: string[];
+  handleMessage(m: unknown): Promise<void>;
+}
+interface ReportApi {
+  show(t: unknown): Promise<PanelLike>;
+  showLive(h: RunHandle): PanelLike;
+  compare(a: string, b: string): Promise<PanelLike>;
+  panels(): PanelLike[];
+  waitForRendered(pred: (r: ReportRendered, p: PanelLike) => boolean, timeoutMs?: number): Promise<{ panel: PanelLike; rendered: ReportRendered }>;
+  deserialize(panel: vscode.WebviewPanel, state: ReportPanelState | undefined): Promise<void>;
+  onDidOpenLog: vscode.Event<string>;
+}
+
+async function reportApi(): Promise<ReportApi> {
+  const api = (await services()) as unknown as { reportPanel?: ReportApi };
+  assert.ok(api.reportPanel, 'services.reportPanel is published');
+  return api.reportPanel;
+}
+
+async function run(args: Record<string, unknown>): Promise<RunReport> {
+  return (await vscode.commands.executeCommand(Commands.runScript, { wait: true, openReport: false, ...args })) as RunReport;
+}
+
+function closeAll(api: ReportApi): void {
+  for (const p of api.panels()) p.panel.dispose();
+}
+
+describe('report panel', function () {
+  this.timeout(180_000);
+  let failing: RunReport;
+  let failingDir: string;
+
+  before(async () => {
+    failing = await run({ script: 'fail_some.py', files: 'data/*.txt', workers: 2, label: 'report-fixture' });
+    failingDir = runDirOf(failing);
+  });
+  afterEach(async () => closeAll(await reportApi()));
+
+  it('opens for a finished run (Show Run Report) and renders the report it received', async () => {
+    const api = await reportApi();
+    await vscode.commands.executeCommand(Commands.showReport, { runDir: failingDir });
+    const { panel, rendered } = await api.waitForRendered((r) => r.runId === failing.runId && r.view === 'run');
+    assert.strictEqual(panel.panel.viewType, WEBVIEW_REPORT);
+    assert.strictEqual(rendered.live, false);
+    assert.strictEqual(rendered.tasks, 12, 'one bar per file');
+    assert.strictEqual(rendered.lanes, 2, 'one lane per worker');
+    assert.strictEqual(rendered.failures, 2, 'a03 and a07 fail');
+    assert.strictEqual(rendered.stragglers, 10);
+    assert.ok(rendered.fileNames.some((f) => f.endsWith('a03.txt')), 'failed file named in the failures table');
+    assert.deepStrictEqual(rendered.saved, { kind: 'run', runDir: failingDir }, 'webview saved its run directory for the serializer');
+    assert.match(panel.panel.title, /report-fixture/);
+    assert.deepStrictEqual(panel.postedTypes, ['report'], 'data arrived by postMessage after ready, once');
+  });
+
+  it('opens a task log from the panel (resolved from the record, not a path from the webview)', async () => {
+    const api = await reportApi();
+    const p = await api.show(failingDir);
+    await api.waitForRendered((r, q) => q === p && r.runId === failing.runId);
+    const failed = failing.tasks.find((t) => t.status === 'failed')!;
+    const opened = new Promise<string>((resolve) => {
+      const sub = api.onDidOpenLog((f) => {
+        sub.dispose();
+        resolve(f);
+      });
+    });
+    await p.handleMessage({ type: 'openLog', index: failed.index, stream: 'stderr' });
+    const file = await opened;
+    assert.strictEqual(file, path.join(failingDir, failed.stderrLog));
+    const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.fsPath === file);
+    assert.ok(editor, 'the log is open in an editor');
+    assert.match(editor.document.getText(), /refusing this file/);
+  });
+
+  it('updates live during a run, then shows the final report', async () => {
+    const api = await reportApi();
+    const handle = (await vscode.commands.executeCommand(Commands.runScript, { script: 'slow.py', files: 'data/*.txt', args: ['0.6'], workers: 2, openReport: false })) as RunHandle;
+    assert.ok(handle && typeof handle.onEvent === 'function', 'runScript without wait returns the live handle');
+    const p = api.showLive(handle);
+    const liveRenders: ReportRendered[] = [];
+    const first = await api.waitForRendered((r, q) => {
+      if (q === p && r.live) liveRenders.push(r);
+      return q === p && r.live && r.tasks > 0;
+    }, 60_000);
+    assert.ok(first.rendered.tasks < 12, `caught the run mid-way (${first.rendered.tasks} of 12 done)`);
+    const final = await api.waitForRendered((r, q) => {
+      if (q === p && r.live) liveRenders.push(r);
+      return q === p && !r.live && r.tasks === 12;
+    }, 90_000);
+    assert.strictEqual(final.rendered.status, 'succeeded');
+    assert.ok(p.postedTypes.includes('delta'), `live deltas were posted: ${p.postedTypes.join(',')}`);
+    const tasksSeen = [...new Set(liveRenders.map((r) => r.tasks))];
+    assert.ok(tasksSeen.length >= 2, `the panel grew while the run went on: ${tasksSeen.join(' → ')}`);
+  });
+
+  it('restores after a reload through the serializer, from the state the webview saved', async () => {
+    const api = await reportApi();
+    const p = await api.show(failingDir);
+    const { rendered } = await api.waitForRendered((r, q) => q === p && r.runId === failing.runId);
+    const state = rendered.saved;
+    assert.ok(state, 'webview saved state');
+    p.panel.dispose();
+    // what VS Code does after a window reload: a fresh panel of our view type + the saved state
+    const revived = vscode.window.createWebviewPanel(WEBVIEW_REPORT, 'restored', vscode.ViewColumn.Active, {});
+    await api.deserialize(revived, state);
+    const back = await api.waitForRendered((r, q) => q.panel === revived && r.view === 'run');
+    assert.strictEqual(back.rendered.runId, failing.runId);
+    assert.strictEqual(back.rendered.tasks, 12);
+    assert.ok(revived.webview.options.enableScripts, 'the serializer configured the webview');
+    assert.deepStrictEqual(
+      revived.webview.options.localResourceRoots?.map((u) => path.relative(path.resolve(__dirname, '../../..'), u.fsPath)).sort(),
+      [path.join('dist', 'webview'), 'media'],
+      'local resources limited to dist/webview and media/',
+    );
+  });
+
+  it('shows an error, not a blank panel, when the restored run directory is gone', async () => {
+    const api = await reportApi();
+    const revived = vscode.window.createWebviewPanel(WEBVIEW_REPORT, 'restored', vscode.ViewColumn.Active, {});
+    await api.deserialize(revived, { kind: 'run', runDir: path.join(os.tmpdir(), 'no-such-run-dir') });
+    const r = await api.waitForRendered((_r, q) => q.panel === revived);
+    assert.strictEqual(r.rendered.view, 'error');
+  });
+
+  it('compares two runs side by side', async () => {
+    const api = await reportApi();
+    const other = await run({ script: 'ok.py', files: 'data/*.txt', workers: 1, label: 'one worker' });
+    const res = (await vscode.commands.executeCommand(Commands.compareRuns, failingDir, runDirOf(other))) as { title: string };
+    assert.match(res.title, /Compare/);
+    const { rendered } = await api.waitForRendered((r) => r.view === 'compare');
+    assert.strictEqual(rendered.tasks, 24);
+    assert.strictEqual(rendered.lanes, 3, '2 lanes + 1 lane');
+    assert.deepStrictEqual(rendered.saved, { kind: 'compare', a: failingDir, b: runDirOf(other) });
+  });
+
+  it('exports a self-contained HTML file and the JSON', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pr-export-'));
+    const html = (await vscode.commands.executeCommand(Commands.exportReport, { runDir: failingDir }, { format: 'html', target: path.join(dir, 'r.html') })) as { target: string; bytes: number };
+    const text = fs.readFileSync(html.target, 'utf8');
+    assert.match(text, /Content-Security-Policy" content="default-src 'none'/);
+    assert.ok(text.includes(failing.runId));
+    const json = (await vscode.commands.executeCommand(Commands.exportReport, { runDir: failingDir }, { format: 'json', target: path.join(dir, 'r.json') })) as { target: string };
+    assert.deepStrictEqual(JSON.parse(fs.readFileSync(json.target, 'utf8')), JSON.parse(fs.readFileSync(path.join(failingDir, 'report.json'), 'utf8')));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('renders a scaling sweep measured from real runs (speedup vs workers, Amdahl fit)', async () => {
+    const api = await reportApi();
+    const one = await run({ script: 'slow.py', files: 'data/*.txt', args: ['0.2'], workers: 1, label: 'sweep 1' });
+    const two = await run({ script: 'slow.py', files: 'data/*.txt', args: ['0.2'], workers: 2, label: 'sweep 2' });
+    const analysis = analyseSweep([
+      { workers: 1, threads: 1, oversubscribed: false, samplesMs: [one.wallMs] },
+      { workers: 2, threads: 1, oversubscribed: false, samplesMs: [two.wallMs] },
+    ], 2);
+    const dir = runDirOf(two);
+    fs.writeFileSync(path.join(dir, 'sweep.json'), JSON.stringify(analysis));
+    await api.show(dir);
+    const { rendered } = await api.waitForRendered((r) => r.runId === two.runId && r.sweepPoints === 2);
+    assert.strictEqual(rendered.tasks, 12);
+  });
+});
