@@ -15,10 +15,20 @@ export interface PlainMatrix {
   data: Float64Array;
 }
 
+/** One computed row block and where/when it was computed (the demo's timeline). */
+export interface MatrixBlockResult {
+  block: PlainMatrix;
+  /** worker_threads threadId of the worker that computed it. */
+  threadId: number;
+  /** epoch ms */
+  start: number;
+  end: number;
+}
+
 export interface MatrixWorkerApi {
   /** Rows [rowStart, rowEnd) of a · aᵀ (a (rowEnd − rowStart) × a.rows block). `key` names `a` so
    *  a worker converts it to an ml-matrix Matrix once and reuses it for later blocks. */
-  productBlock(params: { a: PlainMatrix; key: string; rowStart: number; rowEnd: number }): PlainMatrix;
+  productBlock(params: { a: PlainMatrix; key: string; rowStart: number; rowEnd: number }): MatrixBlockResult;
   /** The whole a · aᵀ in one ml-matrix call (the serial reference). */
   productSerial(params: { a: PlainMatrix }): PlainMatrix;
 }

@@ -1,4 +1,5 @@
 /** Thin workerpool entry over core/demos/matrixDemo (methods typed by MatrixWorkerApi). */
+import { threadId } from 'worker_threads';
 import * as workerpool from 'workerpool';
 import type { Matrix } from 'ml-matrix';
 import { fromMatrix, productBlock, toMatrix } from '../core/demos/matrixDemo';
@@ -13,11 +14,13 @@ function transferable(m: PlainMatrix): unknown {
 
 const api: MatrixWorkerApi = {
   productBlock({ a, key, rowStart, rowEnd }) {
+    const start = Date.now();
     if (!cached || cached.key !== key) {
       const m = toMatrix(a);
       cached = { key, a: m, aT: m.transpose() };
     }
-    return fromMatrix(productBlock(cached.a, cached.aT, rowStart, rowEnd));
+    const block = fromMatrix(productBlock(cached.a, cached.aT, rowStart, rowEnd));
+    return { block, threadId, start, end: Date.now() };
   },
   productSerial({ a }) {
     return fromMatrix(toMatrix(a).mmulByTranspose());
@@ -25,6 +28,9 @@ const api: MatrixWorkerApi = {
 };
 
 workerpool.worker({
-  productBlock: (p: Parameters<MatrixWorkerApi['productBlock']>[0]) => transferable(api.productBlock(p)),
+  productBlock: (p: Parameters<MatrixWorkerApi['productBlock']>[0]) => {
+    const r = api.productBlock(p);
+    return new workerpool.Transfer(r, [r.block.data.buffer as ArrayBuffer]);
+  },
   productSerial: (p: Parameters<MatrixWorkerApi['productSerial']>[0]) => transferable(api.productSerial(p)),
 });

@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as path from 'path';
 import { Matrix } from 'ml-matrix';
 import {
-  formatMatrixDemo, fromMatrix, maxAbsDiff, productBlock, rowBlocks, runMatrixDemo, seededMatrix, toMatrix,
+  formatMatrixDemo, fromMatrix, matrixDemoReport, maxAbsDiff, productBlock, rowBlocks, runMatrixDemo, seededMatrix, toMatrix,
 } from '../../extension/core/demos/matrixDemo';
 
 const workersDir = path.resolve(__dirname, '../../../dist/workers');
@@ -58,6 +58,19 @@ describe('matrix demo (ml-matrix + workerpool)', function () {
     for (const t of r.timings) assert.ok(t.maxAbsDiff < 1e-9, `${t.workers} workers differ by ${t.maxAbsDiff}`);
     assert.strictEqual(r.timings[0].speedup, 1);
     assert.ok(progress.length >= 3 && progress.at(-1) === 'done', progress.join('|'));
+    // every block computed once, by one of the workers, timed
+    const two = r.timings[1];
+    assert.deepStrictEqual(two.blocks.map((b) => b.rowStart), [0, 100, 200, 300, 400, 500, 600, 700, 800, 900]);
+    assert.ok(two.blocks.every((b) => b.worker >= 1 && b.worker <= 2 && b.end >= b.start));
+    assert.ok(r.timings[0].blocks.every((b) => b.worker === 1));
+    // as a report for the panel: blocks = tasks on worker lanes, measured speedup vs 1 worker
+    const rep = matrixDemoReport(r);
+    assert.strictEqual(rep.tasks.length, 10);
+    assert.strictEqual(rep.workers, 2);
+    assert.strictEqual(rep.counts.succeeded, 10);
+    assert.ok(Math.abs(rep.speedupMeasured!.value - two.speedup) < 1e-12);
+    assert.strictEqual(rep.speedupMeasured!.baselineWallMs, r.timings[0].ms);
+    assert.match(rep.notes.join(' '), /max abs diff/);
     const md = formatMatrixDemo(r);
     assert.match(md, /\| 2 workers \| [\d.]+ \| [\d.]+× \|/);
     assert.match(md, /matches the serial product/);

@@ -8,9 +8,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { formatMatrixDemo, runMatrixDemo, type MatrixDemoResult } from '../../core/demos/matrixDemo';
+import { formatMatrixDemo, matrixDemoReport, runMatrixDemo, type MatrixDemoResult } from '../../core/demos/matrixDemo';
 import { benchmarkBlas, formatBlasReport, inspectBlas, type BlasBenchmark, type BlasInspection } from '../../core/python/blasProbe';
-import type { FileSource, TaskCommand } from '../../core/run/types';
+import type { FileSource, RunReport, TaskCommand } from '../../core/run/types';
 import { collectFiles, formatSweep, readSweepFile, runSweep, type SweepFileData } from '../../core/sweepRunner';
 import { logicalCores } from '../../core/threads';
 import { Commands, CONFIG_SECTION, Settings } from '../../shared/ids';
@@ -41,7 +41,7 @@ interface RunsDirApi {
   runsDir(folder: vscode.WorkspaceFolder): string;
 }
 interface ReportPanelLike {
-  show(target: string): Promise<unknown>;
+  show(target: string | RunReport): Promise<unknown>;
 }
 
 /** What this feature publishes as services.measure. */
@@ -260,7 +260,12 @@ async function matrixDemoCommand(services: Services, arg: { workers?: number[]; 
   );
   const markdown = formatMatrixDemo(r);
   services.log.info(markdown);
-  if (arg.show !== false) await showMarkdown(services, 'matrix-demo.md', markdown);
+  if (arg.show !== false) {
+    // timings, speedup and the block timeline in the report panel when it exists; the table always
+    const panel = services.reportPanel as ReportPanelLike | undefined;
+    if (panel) await panel.show(matrixDemoReport(r));
+    await showMarkdown(services, 'matrix-demo.md', markdown);
+  }
   const n = r.timings[r.timings.length - 1];
   void vscode.window.showInformationMessage(`Matrix demo: ${n.workers} workers ${n.speedup.toFixed(2)}× faster than 1; result matches the serial product (max abs diff ${r.maxAbsDiff.toExponential(1)}).`);
   return { ...r, markdown };

@@ -1,0 +1,59 @@
+/**
+ * Measure before you parallelise, in the real workbench: "Parallel Run: Measure Speedup…" on the
+ * example script, the sweep's progress, the report panel with the sweep plot (speedup vs workers,
+ * ideal line, Amdahl fit) and table, and the "Apply" offer.
+ */
+import { execFileSync } from 'child_process';
+import type { E2EContext, E2EScenario } from './harness';
+
+const IMAGES = 24;
+
+async function openFile(ctx: E2EContext, name: string): Promise<void> {
+  const { page } = ctx;
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await input.fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
+}
+
+export const scenarios: E2EScenario[] = [
+  {
+    name: 'Measure Speedup → progress → report panel with the sweep plot → Apply offered',
+    async run(ctx) {
+      const { page } = ctx;
+      execFileSync('python3', ['make_data.py', '--count', String(IMAGES)], { cwd: ctx.workspace, stdio: 'ignore' });
+      await ctx.setUserSetting('parallelRun.sweep.budgetSeconds', 15);
+      await openFile(ctx, 'analyze.py');
+
+      await ctx.runCommand('Parallel Run: Measure Speedup');
+      const input = page.locator('.quick-input-widget input');
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'input files' }).waitFor({ timeout: 15_000 });
+      await input.fill('data/*.fits');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: `${IMAGES} files` }).first().waitFor({ timeout: 30_000 });
+      await page.keyboard.press('Enter');
+
+      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Measuring speedup of analyze.py' }).first();
+      await toast.waitFor({ timeout: 60_000 });
+      await toast.locator('text=/configurations, about \\d+ s/').first().waitFor({ timeout: 120_000 });
+      await ctx.screenshot('measure-1-progress');
+
+      // the report panel of the sweep: chart + table
+      const view = ctx.webview('Report');
+      await view.locator('text=Scaling sweep').first().waitFor({ timeout: 300_000 });
+      await view.locator('canvas').first().waitFor({ timeout: 30_000 });
+      const sweepHeading = view.locator('text=Scaling sweep').first();
+      await sweepHeading.scrollIntoViewIfNeeded();
+      await page.waitForTimeout(1000);
+      await ctx.screenshot('measure-2-sweep-plot');
+
+      const offer = page.locator('.notifications-toasts .notification-toast', { hasText: /Recommended: \d+ workers? × \d+ threads?/ }).first();
+      await offer.waitFor({ timeout: 30_000 });
+      await offer.locator('a.monaco-button, .monaco-button', { hasText: 'Apply' }).first().waitFor({ timeout: 10_000 });
+      await ctx.screenshot('measure-3-apply-offer');
+    },
+  },
+];
