@@ -4,6 +4,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { Config } from './host/config';
+import { register as registerMonitor } from './host/monitor/register';
 import type { Services } from './host/services';
 import { OUTPUT_CHANNEL } from './shared/ids';
 
@@ -22,6 +23,7 @@ export function activate(context: vscode.ExtensionContext): Services {
     shutdownHooks: [],
   };
   // ---- features (each pushes its own disposables) ----
+  registerMonitor(context, services);
   return services;
 }
 
