@@ -12,6 +12,7 @@ import {
   AnalysisCache, applySourceEdits, assumedBlasThreads, diagnosticDocLines, DIAGNOSTIC_INFO, DiagnosticCode,
   latestRunOfScript, medianTaskMs, SourceAnalysis, SourceAnalyzer, threadPicture,
 } from '../../extension/core/python/sourceAnalysis';
+import { startRun } from '../../extension/core/run/engine';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'editor');
@@ -386,24 +387,32 @@ describe('source analysis (Python ast in a long-lived analyzer process)', functi
   });
 
   describe('last run of a script', () => {
-    it('finds the latest report of the script and its median task time', async () => {
+    it('finds the latest engine run of the script and its median task time', async () => {
       const runs = fs.mkdtempSync(path.join(tmp, 'runs-'));
-      const script = path.join(tmp, 'analyze.py');
-      const task = (wallMs: number, status = 'succeeded') => ({ wallMs, status });
-      const write = (id: string, endedAt: number, tasks: object[], scriptPath = script) => {
-        fs.mkdirSync(path.join(runs, id));
-        fs.writeFileSync(path.join(runs, id, 'report.json'), JSON.stringify({
-          runId: id, endedAt, cwd: tmp, tasks, command: { kind: 'python', python: PYTHON, script: scriptPath, args: [], warm: false },
-        }));
-      };
-      write('r1', 100, [task(10), task(30), task(20)]);
-      write('r2', 200, [task(100), task(300), task(5000, 'failed')]);
-      write('r3', 300, [task(1)], path.join(tmp, 'other.py'));
-      fs.mkdirSync(path.join(runs, 'running')); // no report yet
+      const script = path.join(tmp, 'sleepy.py');
+      fs.writeFileSync(script, 'import sys, time\ntime.sleep(float(open(sys.argv[1]).read()))\n');
+      const inputs = ['0.05', '0.3', '0.3'].map((d, i) => {
+        const f = path.join(tmp, `in${i}.txt`);
+        fs.writeFileSync(f, d);
+        return f;
+      });
+      const run = (id: string, scriptPath: string) => startRun({
+        command: { kind: 'python', python: PYTHON, script: scriptPath, args: [], warm: false },
+        files: { kind: 'list', files: inputs }, outDir: path.join(runs, id), workers: 2, cwd: tmp,
+        workersDir: path.join(ROOT, 'dist', 'workers'),
+      }).then((h) => h.done);
+      assert.strictEqual(await latestRunOfScript(runs, script), undefined);
+      const other = path.join(tmp, 'other.py');
+      fs.writeFileSync(other, 'pass\n');
+      await run('first', script);
+      await run('second', other);
       const s = await latestRunOfScript(runs, script);
-      assert.strictEqual(s!.runId, 'r2');
-      assert.strictEqual(s!.medianTaskMs, 200);
-      assert.strictEqual(medianTaskMs({ tasks: [task(10), task(30), task(20)] as never }), 20);
+      assert.strictEqual(s!.runDir, path.join(runs, 'first'));
+      assert.strictEqual(s!.tasks, 3);
+      assert.ok(s!.medianTaskMs >= 300 && s!.medianTaskMs < 5000, `median ${s!.medianTaskMs} ms is the 0.3 s task`);
+      const o = await latestRunOfScript(runs, other);
+      assert.strictEqual(o!.runDir, path.join(runs, 'second'));
+      assert.strictEqual(medianTaskMs({ tasks: [10, 30, 20].map((wallMs) => ({ wallMs, status: 'succeeded' })) as never }), 20);
       assert.strictEqual(await latestRunOfScript(path.join(tmp, 'none'), script), undefined);
     });
   });

@@ -8,11 +8,11 @@
  * fixtures without VS Code.
  */
 import { ChildProcess, spawn } from 'child_process';
-import * as fs from 'fs';
 import * as path from 'path';
 import { resolvePython } from './interpreter';
 import { THREAD_ENV_VARS } from '../threads';
-import { RUN_FILES, RunReport } from '../run/types';
+import { RunReport } from '../run/types';
+import { listRuns, readReport } from '../run/history';
 
 // ---------------------------------------------------------------- the findings model (analyzer JSON)
 
@@ -272,32 +272,18 @@ function reportRunsScript(report: RunReport, script: string): boolean {
 }
 
 /**
- * The most recent finished run of `script` in `runsDir` (reads each run directory's report.json),
- * or undefined when the script never ran there.
+ * The most recent run of `script` in `runsDir` that has finished tasks (engine history: newest
+ * first), with its median task time; undefined when the script never ran there.
  */
 export async function latestRunOfScript(runsDir: string, script: string): Promise<ScriptRunStats | undefined> {
-  let entries: string[];
-  try {
-    entries = await fs.promises.readdir(runsDir);
-  } catch {
-    return undefined;
-  }
-  let best: ScriptRunStats | undefined;
-  for (const name of entries) {
-    const dir = path.join(runsDir, name);
-    let report: RunReport;
-    try {
-      report = JSON.parse(await fs.promises.readFile(path.join(dir, RUN_FILES.report), 'utf8')) as RunReport;
-    } catch {
-      continue; // running, crashed before the first report, or not a run directory
-    }
-    if (!report || !Array.isArray(report.tasks) || !report.command || !reportRunsScript(report, script)) continue;
+  for (const summary of await listRuns(runsDir)) {
+    const report = await readReport(summary.runDir);
+    if (!report || !report.command || !reportRunsScript(report, script)) continue;
     const median = medianTaskMs(report);
     if (median === null) continue;
-    const stats = { runId: report.runId, runDir: dir, medianTaskMs: median, tasks: report.tasks.length, endedAt: report.endedAt };
-    if (!best || (stats.endedAt ?? 0) > (best.endedAt ?? 0)) best = stats;
+    return { runId: report.runId, runDir: summary.runDir, medianTaskMs: median, tasks: report.tasks.length, endedAt: report.endedAt };
   }
-  return best;
+  return undefined;
 }
 
 /** `850 ms`, `1.24 s`, `2 min 5 s` */
