@@ -16,7 +16,8 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { openSource } from '../run/fileSources';
-import { fileKey, fingerprint, JournalLine, readJournal, succeededFiles, unchanged } from '../run/journal';
+import { failedFiles } from '../run/history';
+import { fileKey, fingerprint, JournalLine, succeededFiles, unchanged } from '../run/journal';
 import { ReportBuilder } from '../run/report';
 import { readTail } from '../run/taskRunner';
 import { validateTemplate } from '../run/templates';
@@ -101,6 +102,8 @@ export interface WatchOptions {
   /** squeue poll interval: starts at min, grows ×1.5 while nothing changes, up to max (ms) */
   pollMinMs?: number;
   pollMaxMs?: number;
+  /** 'cli' | 'vscode' (recorded in run.json's sessions) */
+  runner?: string;
 }
 
 const LIST_DIGITS_MIN = 5;
@@ -303,7 +306,7 @@ function readme(plan: SlurmPlanFile, submitLines: string[], slurmDir: string, ex
 }
 
 /** Submits a prepared run (one sbatch per part) and starts watching it. */
-export async function submitSlurmRun(prep: PreparedSlurmRun, opts: WatchOptions & { runner?: string } = {}): Promise<SlurmRunHandle> {
+export async function submitSlurmRun(prep: PreparedSlurmRun, opts: WatchOptions = {}): Promise<SlurmRunHandle> {
   const client = opts.client ?? {};
   const plan = prep.plan;
   const jobs: SlurmSubmissionFile['jobs'] = [];
@@ -348,6 +351,9 @@ export async function attachSlurmRun(runDir: string, opts: WatchOptions = {}): P
   const plan = readJson<SlurmPlanFile>(path.join(slurmDirOf(runDir), SLURM_FILES.plan));
   const sub = readJson<SlurmSubmissionFile>(path.join(slurmDirOf(runDir), SLURM_FILES.submission));
   if (!def || !plan || !sub) throw new UsageError(`${runDir} is not a submitted Slurm run (no slurm/submission.json). Submit it with "Parallel Run: Submit to Slurm…".`);
+  // this process watches it now (history tells a live watcher from a dead one by this session)
+  def.sessions = [...def.sessions, { session: crypto.randomBytes(6).toString('hex'), startedAt: Date.now(), pid: process.pid, pidStart: processStartTicks(process.pid), resume: true, runner: opts.runner }];
+  writeJsonAtomic(path.join(runDir, RUN_FILES.definition), def);
   const watch = new SlurmWatch(runDir, def, plan, sub, opts);
   watch.start();
   return watch.handle;
@@ -365,23 +371,6 @@ export async function cancelSlurmRun(runDir: string, client: SlurmClient = {}): 
   await slurmExec(client, 'scancel', sub.jobs.map((j) => String(j.jobId)));
 }
 
-/** The files of a finished run that failed or timed out (from its report, else its journal). */
-export async function failedFilesOf(runDir: string): Promise<string[]> {
-  const report = readJson<RunReport>(path.join(runDir, RUN_FILES.report));
-  const failed = new Set<string>();
-  const ok = new Set<string>();
-  for await (const l of readJournal(path.join(runDir, RUN_FILES.journal))) {
-    if (l.status === 'succeeded') {
-      ok.add(l.file);
-      failed.delete(l.file);
-    } else if (l.status === 'failed' || l.status === 'timedOut') {
-      if (!ok.has(l.file)) failed.add(l.file);
-    }
-  }
-  if (failed.size === 0 && report) for (const f of report.failures) if (!ok.has(f.file)) failed.add(f.file);
-  return [...failed];
-}
-
 /**
  * Re-submits only the failed files of an earlier run (Slurm or local) as a new Slurm run with the
  * same definition. `overrides` may change the Slurm settings, the output folder or the label.
@@ -389,7 +378,7 @@ export async function failedFilesOf(runDir: string): Promise<string[]> {
 export async function resubmitFailed(runDir: string, base: Omit<SlurmRunOptions, 'command' | 'files' | 'outDir'> & { outDir?: string }, watch: WatchOptions = {}): Promise<SlurmRunHandle> {
   const def = readDefinition(runDir);
   if (!def) throw new UsageError(`${runDir} holds no run (run.json missing). Pick a run from the Runs view.`);
-  const files = await failedFilesOf(runDir);
+  const files = await failedFiles(runDir);
   if (files.length === 0) throw new UsageError(`Run ${def.runId} has no failed files to re-run.`);
   const outDir = base.outDir ?? path.join(path.dirname(runDir), `${newRunId()}-failed`);
   return startSlurmRun({
