@@ -1,18 +1,472 @@
-/** Plain-Node command line over the core engine (no vscode). */
-import { UsageError } from './core';
+/**
+ * `parallel-run`: plain-Node command line over the core engine (no vscode), familiar to GNU Parallel
+ * users. Each subcommand is a small function in SUBCOMMANDS.
+ *
+ *   parallel-run run [options] -- <command template...>
+ *   parallel-run run [options] --script analyze.py [-- extra args...]
+ *   parallel-run runs [--runs-dir DIR]            list runs
+ *   parallel-run report [RUN_DIR] [--json]        print a run's report
+ *
+ * Exit codes: 0 all succeeded, 1 some tasks failed, 2 bad usage or input (nothing started), 130 cancelled.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  FileSource,
+  fingerprint,
+  listRuns,
+  newRunId,
+  readDefinition,
+  readReport,
+  resolvePython,
+  RunEvent,
+  RunOptions,
+  RunReport,
+  startRun,
+  TaskCommand,
+  TaskRecord,
+  UsageError,
+} from './core';
+import { measureSubcommands } from './core/sweepCli';
+import { extractSlurmArgs, runSlurmFromCli, SLURM_CLI_USAGE } from './core/slurm/cli';
 
-async function main(argv: string[]): Promise<number> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h') {
-    process.stdout.write('usage: parallel-run run [options] -- <command template...>\n');
-    return 0;
-  }
-  throw new UsageError(`unknown subcommand "${argv[0]}". Try "parallel-run --help".`);
+export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
+
+/** Where run directories go when --out is not given (relative to the working directory). */
+const DEFAULT_RUNS_DIR = path.join('.parallel-run', 'runs');
+
+interface Subcommand {
+  summary: string;
+  usage: string;
+  run(argv: string[]): Promise<number>;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(`parallel-run: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(err instanceof UsageError ? 2 : 1);
-  },
-);
+const RUN_USAGE = `usage: parallel-run run [options] -- <command template...>
+       parallel-run run [options] --script analyze.py [-- extra args...]
+
+Runs the command (or Python script) once per input file, in parallel.
+Replacement strings (as in GNU Parallel): {} {.} {/} {//} {/.} {#} {%}; none = file appended.
+
+  -j, --jobs N          workers (default: cores)
+  --files GLOB          input files; repeatable; a folder means all files below it
+  --files-from FILE|-   one path per line (or NUL-separated with -0/--null); "-" = stdin
+  -0, --null            --files-from is NUL-separated
+  --script FILE         run a Python script: python FILE <file> [extra args]
+  --python PATH         interpreter for --script (default: $PARALLEL_RUN_PYTHON or python3)
+  --warm                warm Python workers (with --script): imports paid once per worker
+  --threads T           BLAS/OpenMP threads per task (default: cores / jobs)
+  --timeout SEC         kill a task (and its process group) after SEC seconds
+  --retries N           retry a failed task N times
+  --halt                stop at the first failure (kills running tasks)
+  --out DIR             run directory: journal, logs, report.json (default: ${DEFAULT_RUNS_DIR}/<id>)
+  --resume              skip files that already succeeded for this run definition
+                        (without --out: the latest matching run in ${DEFAULT_RUNS_DIR})
+  --label TEXT          a name for the run history
+  --json                NDJSON events on stdout instead of the human view
+  --quiet               do not pass task output through
+  -h, --help            this help
+
+Exit codes: 0 all succeeded, 1 some tasks failed, 2 bad usage or input, 130 cancelled.`;
+
+// ------------------------------------------------------------------------------------------------
+// argument parsing
+
+interface RunArgs {
+  jobs?: number;
+  files: string[];
+  filesFrom?: string;
+  nul: boolean;
+  script?: string;
+  python?: string;
+  warm: boolean;
+  threads?: number;
+  timeout?: number;
+  retries?: number;
+  halt: boolean;
+  out?: string;
+  resume: boolean;
+  label?: string;
+  json: boolean;
+  quiet: boolean;
+  help: boolean;
+  rest: string[];
+}
+
+function wholeNumber(flag: string, v: string, min: number): number {
+  if (!/^\d+$/.test(v.trim()) || Number(v) < min) {
+    throw new UsageError(`${flag} needs a whole number${min > 0 ? ` ≥ ${min}` : ''}, not "${v}". E.g. ${flag} ${Math.max(min, 2)}.`);
+  }
+  return Number(v);
+}
+
+function seconds(flag: string, v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag} needs a number of seconds ≥ 0, not "${v}". E.g. ${flag} 60.`);
+  return n;
+}
+
+/** Parses `run` options. Everything after `--` is the command template (or the script's extra args). */
+export function parseRunArgs(argv: string[]): RunArgs {
+  const a: RunArgs = { files: [], nul: false, warm: false, halt: false, resume: false, json: false, quiet: false, help: false, rest: [] };
+  let i = 0;
+  const value = (flag: string, inline: string | undefined): string => {
+    if (inline !== undefined) return inline;
+    const v = argv[++i];
+    if (v === undefined) throw new UsageError(`${flag} needs a value. See "parallel-run run --help".`);
+    return v;
+  };
+  for (; i < argv.length; i++) {
+    const raw = argv[i];
+    if (raw === '--') {
+      a.rest = argv.slice(i + 1);
+      break;
+    }
+    let flag = raw;
+    let inline: string | undefined;
+    const eq = raw.startsWith('--') ? raw.indexOf('=') : -1;
+    if (eq > 0) {
+      flag = raw.slice(0, eq);
+      inline = raw.slice(eq + 1);
+    } else if (/^-j\d+$/.test(raw)) {
+      flag = '-j';
+      inline = raw.slice(2);
+    }
+    switch (flag) {
+      case '-j': case '--jobs': a.jobs = wholeNumber('-j', value(flag, inline), 1); break;
+      case '--files': a.files.push(value(flag, inline)); break;
+      case '--files-from': a.filesFrom = value(flag, inline); break;
+      case '-0': case '--null': a.nul = true; break;
+      case '--script': a.script = value(flag, inline); break;
+      case '--python': a.python = value(flag, inline); break;
+      case '--warm': a.warm = true; break;
+      case '--threads': a.threads = wholeNumber('--threads', value(flag, inline), 1); break;
+      case '--timeout': a.timeout = seconds('--timeout', value(flag, inline)); break;
+      case '--retries': a.retries = wholeNumber('--retries', value(flag, inline), 0); break;
+      case '--halt': a.halt = true; break;
+      case '--out': a.out = value(flag, inline); break;
+      case '--resume': a.resume = true; break;
+      case '--label': a.label = value(flag, inline); break;
+      case '--json': a.json = true; break;
+      case '--quiet': case '-q': a.quiet = true; break;
+      case '-h': case '--help': a.help = true; break;
+      default:
+        if (raw.startsWith('-') && raw !== '-') {
+          throw new UsageError(`Unknown option ${raw}. See "parallel-run run --help"; put the command after "--".`);
+        }
+        // an unquoted --files *.csv expanded by the shell: the extra names are more inputs
+        if (a.files.length > 0) a.files.push(raw);
+        else throw new UsageError(`Unexpected argument "${raw}". Put the command template after "--", e.g. parallel-run run --files "*.txt" -- wc -l {}`);
+    }
+  }
+  return a;
+}
+
+/** Turns parsed arguments into RunOptions (resolving the interpreter). Throws UsageError. */
+export async function runOptionsFromArgs(a: RunArgs, cwd: string, workersDir: string): Promise<RunOptions> {
+  let command: TaskCommand;
+  if (a.script !== undefined) {
+    const py = await resolvePython(a.python ?? process.env.PARALLEL_RUN_PYTHON ?? 'python3');
+    command = { kind: 'python', python: py.executable, script: path.resolve(cwd, a.script), args: a.rest, warm: a.warm };
+  } else {
+    if (a.warm) throw new UsageError('--warm needs --script (warm workers run a Python script). Give --script FILE, or drop --warm.');
+    if (a.rest.length === 0) throw new UsageError('No command given. Put the command template after "--" (e.g. -- wc -l {}), or give --script FILE.');
+    command = { kind: 'template', argv: a.rest };
+  }
+  let files: FileSource;
+  if (a.filesFrom !== undefined && a.files.length > 0) throw new UsageError('Give either --files or --files-from, not both.');
+  if (a.filesFrom === '-') files = { kind: 'stdin', nulSeparated: a.nul };
+  else if (a.filesFrom !== undefined) files = { kind: 'listFile', path: path.resolve(cwd, a.filesFrom), nulSeparated: a.nul };
+  else if (a.files.length > 0) files = { kind: 'globs', patterns: a.files, cwd };
+  else throw new UsageError('No input files. Give --files GLOB (repeatable) or --files-from FILE|-.');
+
+  let outDir = a.out !== undefined ? path.resolve(cwd, a.out) : undefined;
+  const env: Record<string, string> = {};
+  // thread variables exported in the shell count as the user's override (unless --threads is explicit)
+  if (a.threads === undefined) {
+    for (const k of ['OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'VECLIB_MAXIMUM_THREADS', 'NUMEXPR_NUM_THREADS', 'BLIS_NUM_THREADS']) {
+      const v = process.env[k];
+      if (v) env[k] = v;
+    }
+  }
+  if (!outDir && a.resume) outDir = latestMatchingRun(path.join(cwd, DEFAULT_RUNS_DIR), fingerprint(command, cwd, env));
+  if (!outDir) outDir = path.join(cwd, DEFAULT_RUNS_DIR, newRunId());
+  return {
+    command,
+    files,
+    cwd,
+    workers: a.jobs,
+    threads: a.threads,
+    timeoutSec: a.timeout,
+    retries: a.retries,
+    halt: a.halt,
+    outDir,
+    resume: a.resume,
+    env,
+    workersDir,
+    label: a.label,
+    runner: 'cli',
+  };
+}
+
+/** The newest run directory in `runsDir` with this definition fingerprint. */
+function latestMatchingRun(runsDir: string, fp: string): string | undefined {
+  let best: { dir: string; t: number } | undefined;
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(runsDir);
+  } catch {
+    return undefined;
+  }
+  for (const n of names) {
+    const dir = path.join(runsDir, n);
+    const def = readDefinition(dir);
+    if (!def || def.fingerprint !== fp) continue;
+    const t = def.sessions[def.sessions.length - 1]?.startedAt ?? def.createdAt;
+    if (!best || t > best.t) best = { dir, t };
+  }
+  return best?.dir;
+}
+
+// ------------------------------------------------------------------------------------------------
+// human view
+
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
+}
+
+/** One progress line: bar, counts, failures, ETA. */
+export function progressLine(done: number, total: number | null, failed: number, etaMs: number | null, width = 80): string {
+  const counts = total !== null ? `${done}/${total}` : `${done}/?`;
+  const pct = total ? Math.floor((100 * done) / total) : null;
+  const tail = `${counts}${pct !== null ? ` ${pct}%` : ''}${failed ? ` ${failed} failed` : ''}${etaMs !== null ? ` ETA ${formatDuration(etaMs)}` : ''}`;
+  const barWidth = Math.max(10, Math.min(40, width - tail.length - 4));
+  const filled = total ? Math.round((barWidth * done) / total) : 0;
+  return `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}] ${tail}`;
+}
+
+/** Copies task logs to our stdout/stderr one task at a time (GNU Parallel's --group), streaming. */
+class GroupedOutput {
+  private chain: Promise<void> = Promise.resolve();
+  constructor(private readonly before: () => void, private readonly after: () => void) {}
+  push(outDir: string, rec: TaskRecord): void {
+    this.chain = this.chain.then(async () => {
+      this.before();
+      await copy(path.join(outDir, rec.stdoutLog), process.stdout);
+      await copy(path.join(outDir, rec.stderrLog), process.stderr);
+      this.after();
+    });
+  }
+  drained(): Promise<void> {
+    return this.chain;
+  }
+}
+
+function copy(file: string, to: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    let size = 0;
+    try {
+      size = fs.statSync(file).size;
+    } catch {
+      return resolve();
+    }
+    if (size === 0) return resolve();
+    const rs = fs.createReadStream(file);
+    rs.on('error', () => resolve());
+    rs.on('end', () => resolve());
+    rs.pipe(to, { end: false });
+  });
+}
+
+function summaryText(r: RunReport, outDir: string): string {
+  const c = r.counts;
+  const parts = [`${c.succeeded} succeeded`];
+  if (c.skipped) parts.push(`${c.skipped} skipped (done before)`);
+  if (c.failed) parts.push(`${c.failed} failed`);
+  if (c.timedOut) parts.push(`${c.timedOut} timed out`);
+  if (c.cancelled) parts.push(`${c.cancelled} cancelled`);
+  if (c.retried) parts.push(`${c.retried} needed retries`);
+  const lines = [
+    `parallel-run: ${r.status}: ${parts.join(', ')} in ${(r.wallMs / 1000).toFixed(1)} s; ` +
+      `speedup estimate ${r.speedupEstimate.toFixed(2)}x on ${r.workers} workers x ${r.threads} threads (efficiency ${(100 * r.efficiency).toFixed(0)}%)`,
+  ];
+  for (const f of r.failures.slice(0, 10)) {
+    lines.push(`  ${f.status === 'timedOut' ? 'timed out' : 'failed'}: ${f.file} (${f.signal ?? `exit ${f.exitCode}`}) log: ${path.join(outDir, f.stderrLog)}`);
+  }
+  if (r.failures.length > 10) lines.push(`  ... and ${r.failures.length - 10} more (see report.json)`);
+  for (const n of r.notes) lines.push(`  note: ${n}`);
+  lines.push(`  report: ${path.join(outDir, 'report.json')}`);
+  return lines.join('\n') + '\n';
+}
+
+function exitCodeFor(r: RunReport): number {
+  if (r.status === 'cancelled') return EXIT.cancelled;
+  if (r.status === 'succeeded') return EXIT.ok;
+  return EXIT.failed;
+}
+
+function workersDirOfBundle(): string {
+  // dist/cli.js → dist/workers
+  return path.join(__dirname, 'workers');
+}
+
+async function cmdRun(argv: string[]): Promise<number> {
+  const { slurm, rest } = extractSlurmArgs(argv);
+  const a = parseRunArgs(rest);
+  if (a.help) {
+    process.stdout.write(RUN_USAGE + '\n\n' + SLURM_CLI_USAGE + '\n');
+    return EXIT.ok;
+  }
+  const opts = await runOptionsFromArgs(a, process.cwd(), workersDirOfBundle());
+  if (slurm.backend === 'slurm') {
+    return runSlurmFromCli(opts, slurm, { cliPath: path.join(__dirname, 'cli.js'), json: a.json, stdout: process.stdout, stderr: process.stderr });
+  }
+  const handle = await startRun(opts);
+  const outDir = handle.outDir;
+  const tty = !a.json && !!process.stderr.isTTY;
+  let bar = '';
+  let lastDraw = 0;
+  let last = { done: 0, total: null as number | null, failed: 0, etaMs: null as number | null };
+  const clearBar = () => {
+    if (tty && bar) process.stderr.write('\r\x1b[K');
+  };
+  const drawBar = (force = false) => {
+    if (!tty) return;
+    const now = Date.now();
+    if (!force && now - lastDraw < 100) return;
+    lastDraw = now;
+    bar = progressLine(last.done, last.total, last.failed, last.etaMs, process.stderr.columns || 80);
+    process.stderr.write('\r\x1b[K' + bar);
+  };
+  const grouped = new GroupedOutput(clearBar, () => drawBar(true));
+  handle.onEvent((e: RunEvent) => {
+    if (a.json) {
+      process.stdout.write(JSON.stringify(e) + '\n');
+      return;
+    }
+    switch (e.type) {
+      case 'taskFinished':
+        if (!a.quiet) grouped.push(outDir, e.record);
+        break;
+      case 'progress':
+        last = { done: e.done, total: e.total, failed: e.failed, etaMs: e.etaMs };
+        drawBar();
+        break;
+      case 'runStarted':
+        if (tty) process.stderr.write(`parallel-run: run ${e.runId}: ${e.workers} workers x ${e.threads} threads -> ${e.outDir}\n`);
+        break;
+      case 'total':
+        last.total = e.total;
+        break;
+      case 'taskRetried':
+      case 'taskTimedOut':
+        if (tty) {
+          clearBar();
+          process.stderr.write(e.type === 'taskRetried' ? `parallel-run: retrying ${e.file} (attempt ${e.attempt}): ${e.reason}\n` : `parallel-run: ${e.file} timed out\n`);
+          drawBar(true);
+        }
+        break;
+      default:
+        break;
+    }
+  });
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) {
+      // a second Ctrl-C: leave now; the run's watchdog kills what is left
+      process.stderr.write(`\nparallel-run: ${sig} again, exiting now\n`);
+      process.exit(EXIT.cancelled);
+    }
+    if (!a.json) {
+      clearBar();
+      process.stderr.write(`parallel-run: ${sig}: cancelling (killing running tasks; again to exit at once)\n`);
+    }
+    handle.cancel();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const report = await handle.done;
+  await grouped.drained();
+  clearBar();
+  if (!a.json) process.stderr.write(summaryText(report, outDir));
+  return exitCodeFor(report);
+}
+
+async function cmdRuns(argv: string[]): Promise<number> {
+  let dir = path.resolve(DEFAULT_RUNS_DIR);
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--runs-dir' && argv[i + 1]) dir = path.resolve(argv[++i]);
+    else if (argv[i] === '--json') json = true;
+    else throw new UsageError(`Unknown argument "${argv[i]}" for "runs". Usage: parallel-run runs [--runs-dir DIR] [--json]`);
+  }
+  const runs = await listRuns(dir);
+  if (json) {
+    process.stdout.write(JSON.stringify(runs) + '\n');
+    return EXIT.ok;
+  }
+  if (runs.length === 0) process.stdout.write(`no runs in ${dir}\n`);
+  for (const r of runs) {
+    const c = r.counts;
+    process.stdout.write(`${r.runId}  ${r.status.padEnd(11)} ${c.succeeded + c.skipped}/${c.total ?? '?'} ok  ${c.failed + c.timedOut} failed  ${(r.wallMs / 1000).toFixed(1)} s  ${r.commandLabel}\n`);
+  }
+  return EXIT.ok;
+}
+
+async function cmdReport(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const dirs = argv.filter((x) => x !== '--json');
+  let dir = dirs[0];
+  if (!dir) {
+    const runs = await listRuns(path.resolve(DEFAULT_RUNS_DIR));
+    if (runs.length === 0) throw new UsageError(`No runs in ${path.resolve(DEFAULT_RUNS_DIR)}. Give a run directory: parallel-run report DIR`);
+    dir = runs[0].dir;
+  }
+  const r = await readReport(path.resolve(dir));
+  if (!r) throw new UsageError(`${dir} holds no run (no run.json). Give a run directory made by "parallel-run run --out DIR".`);
+  process.stdout.write(json ? JSON.stringify(r, null, 1) + '\n' : summaryText(r, path.resolve(dir)));
+  return EXIT.ok;
+}
+
+/** The subcommand table: add one entry per subcommand. */
+export const SUBCOMMANDS: Record<string, Subcommand> = {
+  run: { summary: 'run a command template or Python script over many files in parallel', usage: RUN_USAGE, run: cmdRun },
+  runs: { summary: 'list runs (default folder .parallel-run/runs)', usage: 'usage: parallel-run runs [--runs-dir DIR] [--json]', run: cmdRuns },
+  report: { summary: "print a run's report (latest run by default)", usage: 'usage: parallel-run report [RUN_DIR] [--json]', run: cmdReport },
+  // sweep, blas, matrix-demo (issue 6); dist/cli.js → dist/
+  ...measureSubcommands(__dirname),
+};
+
+function mainHelp(): string {
+  const lines = ['usage: parallel-run <command> [options]', '', 'commands:'];
+  for (const [name, s] of Object.entries(SUBCOMMANDS)) lines.push(`  ${name.padEnd(10)} ${s.summary}`);
+  lines.push('', 'Run "parallel-run <command> --help" for its options.');
+  return lines.join('\n') + '\n';
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    process.stdout.write(mainHelp());
+    return argv.length === 0 ? EXIT.usage : EXIT.ok;
+  }
+  const sub = SUBCOMMANDS[argv[0]];
+  if (!sub) throw new UsageError(`Unknown command "${argv[0]}". Commands: ${Object.keys(SUBCOMMANDS).join(', ')}. Try "parallel-run --help".`);
+  return sub.run(argv.slice(1));
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      // let piped stdout drain before leaving
+      process.stdout.write('', () => process.exit(code));
+    },
+    (err) => {
+      process.stderr.write(`parallel-run: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(err instanceof UsageError ? EXIT.usage : EXIT.failed);
+    },
+  );
+}

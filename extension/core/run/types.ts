@@ -59,6 +59,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** A label for humans (run history). */
   label?: string;
+  /** Who started the run ('cli', 'vscode', 'sweep', ...), recorded in run.json. */
+  runner?: string;
+  /** 'auto' (default): cold tasks are fork+exec'd by a small Python host that measures exact CPU time
+   *  and peak RSS with os.wait4; 'node': Node spawns them directly (CPU/RSS sampled from /proc). */
+  spawnVia?: 'auto' | 'node';
 }
 
 export type TaskStatus = 'succeeded' | 'failed' | 'timedOut' | 'cancelled' | 'skipped';
@@ -219,6 +224,8 @@ export interface RunSummary {
   runId: string;
   /** absolute run directory */
   dir: string;
+  /** the same as `dir` (both names are in use) */
+  runDir: string;
   label?: string;
   /** 'interrupted' when the runner died without finishing */
   status: RunStatus;

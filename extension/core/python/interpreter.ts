@@ -1,0 +1,59 @@
+/**
+ * Python interpreter resolution. A pyenv shim (or conda/asdf wrapper) costs 0.1–0.2 s per start, so a
+ * run resolves the candidate ONCE to the real executable (`sys.executable`) and spawns that per file.
+ */
+import { execFile } from 'child_process';
+import { UsageError } from '../run/types';
+
+export interface ResolvedPython {
+  /** Absolute path of the real interpreter (not a shim). */
+  executable: string;
+  /** e.g. "3.11.7" */
+  version: string;
+}
+
+const cache = new Map<string, Promise<ResolvedPython>>();
+
+const PROBE = 'import sys; print(sys.executable); print(".".join(map(str, sys.version_info[:3])))';
+
+function notFound(candidate: string, why: string): UsageError {
+  return new UsageError(
+    `Cannot run: Python interpreter "${candidate}" ${why} (setting parallelRun.python.path). ` +
+      'Set parallelRun.python.path to a Python 3 executable (e.g. /usr/bin/python3), pick one with "Python: Select Interpreter", or pass --python PATH on the command line.',
+  );
+}
+
+/**
+ * Resolves `candidate` (a command on PATH or a path; empty = `python3`) to the real executable via
+ * `sys.executable`, once per candidate per process. Rejects with a UsageError naming the setting
+ * `parallelRun.python.path` and the fix when it is missing, not Python 3, or broken.
+ */
+export function resolvePython(candidate: string): Promise<ResolvedPython> {
+  const cmd = candidate.trim() || 'python3';
+  let p = cache.get(cmd);
+  if (!p) {
+    p = probe(cmd);
+    cache.set(cmd, p);
+    // a failure may be fixed by installing the interpreter: do not cache it
+    p.catch(() => cache.delete(cmd));
+  }
+  return p;
+}
+
+function probe(cmd: string): Promise<ResolvedPython> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, ['-c', PROBE], { timeout: 30_000, windowsHide: true }, (err, stdout, stderr) => {
+      if (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') return reject(notFound(cmd, 'was not found'));
+        if (code === 'EACCES') return reject(notFound(cmd, 'is not executable'));
+        const detail = String(stderr || err.message).trim().split('\n').slice(-1)[0];
+        return reject(notFound(cmd, `failed to start (${detail})`));
+      }
+      const [exe, version] = String(stdout).trim().split(/\r?\n/);
+      if (!exe || !version) return reject(notFound(cmd, 'did not report sys.executable'));
+      if (!version.startsWith('3.')) return reject(notFound(cmd, `is Python ${version}, not Python 3`));
+      resolve({ executable: exe, version });
+    });
+  });
+}

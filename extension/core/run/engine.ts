@@ -1,0 +1,631 @@
+/**
+ * The batch engine: plan → pool → tasks → journal → report.
+ *
+ * `startRun` validates EVERYTHING first (options, command, interpreter, script, output directory, the
+ * first input file) and rejects with a UsageError before anything starts. Then a workerpool of
+ * `workers` threads (dist/workers/taskWorker.js) runs one task per file; the engine keeps exactly one
+ * task per free slot in flight, so the file source is read lazily (backpressure) and `{%}` is a real
+ * slot number. Each finished task is one journal line; the report is built as tasks finish.
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as workerpool from 'workerpool';
+import { cpuPercent, CpuTicks, parseProcStat } from '../monitor';
+import { resolvePython } from '../python/interpreter';
+import { defaultThreads, logicalCores, physicalCores, THREAD_ENV_VARS, threadEnv } from '../threads';
+import type { RunTaskParams, RunTaskResult, TaskWorkerEvent, TaskWorkerInit } from '../../shared/workerApi';
+import { openSource, OpenedSource } from './fileSources';
+import { fileKey, fingerprint, JournalWriter, succeededFiles, unchanged } from './journal';
+import { ReportBuilder } from './report';
+import { killGroup } from './taskRunner';
+import { expandTemplate, validateTemplate } from './templates';
+import {
+  RUN_FILES,
+  RunDefinition,
+  RunEvent,
+  RunHandle,
+  RunOptions,
+  RunReport,
+  TaskCommand,
+  TaskRecord,
+  TaskStatus,
+  UsageError,
+} from './types';
+import { killMarked, SESSION_MARKER_VAR, Watchdog } from './watchdog';
+
+/** Bytes of stdout/stderr kept as a tail in each task record. */
+export const TAIL_BYTES = 4096;
+/** SIGTERM → SIGKILL grace for cancel, timeout and shutdown. */
+export const KILL_GRACE_MS = 2000;
+
+/** Path of media/python/warm_host.py, relative to the bundles (dist/workers/../../media/python). */
+export function hostScriptPath(workersDir: string): string {
+  return path.resolve(workersDir, '..', '..', 'media', 'python', 'warm_host.py');
+}
+
+function isInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v);
+}
+
+/** PATH lookup, so "command not found" is a usage error before the run instead of N failed tasks. */
+function findProgram(prog: string, cwd: string, envPath: string | undefined): string | undefined {
+  const executable = (p: string) => {
+    try {
+      const st = fs.statSync(p);
+      if (!st.isFile()) return false;
+      fs.accessSync(p, fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (prog.includes('/')) {
+    const p = path.resolve(cwd, prog);
+    return executable(p) ? p : undefined;
+  }
+  for (const dir of (envPath ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const p = path.join(dir, prog);
+    if (executable(p)) return p;
+  }
+  return undefined;
+}
+
+/** A fresh run id: local timestamp + random suffix (also a good run directory name). */
+export function newRunId(now = new Date()): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
+  return `${stamp}-${crypto.randomBytes(3).toString('hex')}`;
+}
+
+/** Clock ticks since boot at which `pid` started (Linux), to tell a live runner from a reused pid. */
+export function processStartTicks(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the runner recorded as (pid, start ticks) is still alive. */
+export function runnerAlive(pid: number, pidStart?: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (pidStart === undefined) return true;
+  const now = processStartTicks(pid);
+  return now === undefined ? process.platform !== 'linux' : now === pidStart;
+}
+
+export function readDefinition(runDir: string): RunDefinition | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.definition), 'utf8')) as RunDefinition;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeJsonAtomic(file: string, data: unknown): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(data, null, 1));
+  fs.renameSync(tmp, file);
+}
+
+/** A safe, readable log name part from a file name. */
+function logStem(index: number, file: string): string {
+  const base = path.basename(file).replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60);
+  return `${String(index).padStart(6, '0')}-${base || 'file'}`;
+}
+
+interface Plan {
+  opts: RunOptions;
+  cwd: string;
+  outDir: string;
+  command: TaskCommand;
+  workers: number;
+  threads: number;
+  timeoutSec: number;
+  retries: number;
+  halt: boolean;
+  env: Record<string, string>;
+  threadEnv: Record<string, string>;
+  source: OpenedSource;
+  def: RunDefinition;
+  notes: string[];
+  host?: TaskWorkerInit['host'];
+  workerScript: string;
+}
+
+/** Validates the options and prepares the run. Throws UsageError; starts nothing. */
+async function plan(opts: RunOptions): Promise<Plan> {
+  const notes: string[] = [];
+  const cwd = path.resolve(opts.cwd ?? process.cwd());
+  try {
+    if (!fs.statSync(cwd).isDirectory()) throw new Error();
+  } catch {
+    throw new UsageError(`Working directory ${cwd} does not exist. Run from (or pass cwd as) an existing folder.`);
+  }
+  const logical = logicalCores();
+  const workers = opts.workers ?? logical;
+  if (!isInt(workers) || workers < 1 || workers > 4096) {
+    throw new UsageError(`Workers (-j/--jobs) must be a whole number from 1 to 4096, not ${JSON.stringify(opts.workers)}. E.g. -j ${logical} (this machine's cores).`);
+  }
+  const threads = opts.threads ?? defaultThreads(logical, workers);
+  if (!isInt(threads) || threads < 1 || threads > 1024) {
+    throw new UsageError(`Threads per task (--threads) must be a whole number from 1 to 1024, not ${JSON.stringify(opts.threads)}. Leave it out for cores / workers = ${defaultThreads(logical, workers)}.`);
+  }
+  const timeoutSec = opts.timeoutSec ?? 0;
+  if (typeof timeoutSec !== 'number' || !Number.isFinite(timeoutSec) || timeoutSec < 0) {
+    throw new UsageError(`Timeout (--timeout) must be a number of seconds ≥ 0, not ${JSON.stringify(opts.timeoutSec)}. Use 0 for no timeout.`);
+  }
+  const retries = opts.retries ?? 0;
+  if (!isInt(retries) || retries < 0 || retries > 100) {
+    throw new UsageError(`Retries (--retries) must be a whole number from 0 to 100, not ${JSON.stringify(opts.retries)}.`);
+  }
+  const workerScript = path.join(opts.workersDir, 'taskWorker.js');
+  if (!fs.existsSync(workerScript)) {
+    throw new UsageError(`The task worker ${workerScript} is missing. Build Parallel Run first (npm run build), or pass the folder holding dist/workers.`);
+  }
+  const env: Record<string, string> = { ...(opts.env ?? {}) };
+  const childPath = env.PATH ?? process.env.PATH;
+
+  let command = opts.command;
+  let python: RunDefinition['python'];
+  let host: TaskWorkerInit['host'];
+  const hostScript = hostScriptPath(opts.workersDir);
+  if (command.kind === 'template') {
+    validateTemplate(command.argv);
+    const prog = command.argv[0];
+    if (!prog.includes('{') && !findProgram(prog, cwd, childPath)) {
+      throw new UsageError(`Command "${prog}" not found${prog.includes('/') ? ' (or not executable)' : ' on PATH'}. Check the spelling, give its full path, or install it.`);
+    }
+    command = { kind: 'template', argv: [...command.argv] };
+  } else if (command.kind === 'python') {
+    const py = await resolvePython(command.python); // UsageError naming parallelRun.python.path
+    const script = path.resolve(cwd, command.script);
+    try {
+      if (!fs.statSync(script).isFile()) throw new Error();
+      fs.accessSync(script, fs.constants.R_OK);
+    } catch {
+      throw new UsageError(`Script ${script} not found or not readable. Give the path of an existing Python script (relative to ${cwd}).`);
+    }
+    command = { kind: 'python', python: py.executable, script, args: [...(command.args ?? [])], warm: !!command.warm };
+    python = { executable: py.executable, version: py.version };
+    if (command.warm) {
+      if (process.platform === 'win32') {
+        notes.push('Warm workers need os.fork, which this platform lacks: ran cold (one interpreter per file) instead.');
+        command = { ...command, warm: false };
+      } else if (!fs.existsSync(hostScript)) {
+        notes.push(`Warm worker host ${hostScript} is missing: ran cold (one interpreter per file) instead.`);
+        command = { ...command, warm: false };
+      } else {
+        host = { python: py.executable, hostScript, mode: 'warm', script, cwd };
+      }
+    }
+  } else {
+    throw new UsageError(`Unknown command kind ${JSON.stringify((command as { kind: unknown }).kind)}: use 'template' or 'python'.`);
+  }
+  // Cold tasks go through a tiny Python host that fork+execs them and reports exact CPU time and
+  // peak RSS from os.wait4 (Node cannot). Without Python, Node spawns them and samples /proc.
+  if (!host && opts.spawnVia !== 'node' && process.platform !== 'win32' && fs.existsSync(hostScript)) {
+    let exe = python?.executable;
+    if (!exe) exe = await resolvePython('python3').then((p) => p.executable, () => undefined);
+    if (exe) host = { python: exe, hostScript, mode: 'exec', cwd };
+    else notes.push('Python 3 not found: CPU time and peak RSS were sampled from /proc while tasks ran (short tasks may read 0).');
+  }
+
+  // output directory: must be creatable and writable, and not hold another run unless resuming
+  const outDir = path.resolve(cwd, opts.outDir);
+  try {
+    fs.mkdirSync(path.join(outDir, RUN_FILES.logs), { recursive: true });
+    const probe = path.join(outDir, `.write-test-${process.pid}`);
+    fs.writeFileSync(probe, '');
+    fs.unlinkSync(probe);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new UsageError(`Cannot write the run directory ${outDir} (${code}). Choose another --out, or fix its permissions.`);
+  }
+  const previous = readDefinition(outDir);
+  const journalExists = fs.existsSync(path.join(outDir, RUN_FILES.journal));
+  if (previous) {
+    const last = previous.sessions?.[previous.sessions.length - 1];
+    if (last && runnerAlive(last.pid, last.pidStart) && last.pid !== process.pid) {
+      throw new UsageError(`Run directory ${outDir} is in use by a running run (pid ${last.pid}). Wait for it or cancel it, or choose another --out.`);
+    }
+  }
+  if ((previous || journalExists) && !opts.resume) {
+    throw new UsageError(`Run directory ${outDir} already holds run ${previous?.runId ?? '(journal)'}. Pass --resume to continue it (files that already succeeded are skipped), or choose a new --out.`);
+  }
+
+  const tEnv = threadEnv(threads, env);
+  const fp = fingerprint(command, cwd, env);
+  const source = await openSource(opts.files); // UsageError: nothing matched / unreadable
+
+  const session = crypto.randomBytes(6).toString('hex');
+  const filesForDef = opts.files.kind === 'list' && opts.files.files.length > 100_000 ? { kind: 'list' as const, files: [] } : opts.files;
+  const def: RunDefinition = {
+    version: 1,
+    // the directory name is the id (a runs folder holds one directory per run)
+    runId: previous?.runId ?? path.basename(outDir),
+    label: opts.label ?? previous?.label,
+    backend: 'local',
+    fingerprint: fp,
+    command,
+    files: filesForDef,
+    cwd,
+    workers,
+    threads,
+    timeoutSec,
+    retries,
+    halt: !!opts.halt,
+    env,
+    threadEnv: tEnv,
+    cores: { logical, physical: physicalCores() },
+    python,
+    createdAt: previous?.createdAt ?? Date.now(),
+    sessions: [
+      ...(previous?.sessions ?? []),
+      { session, startedAt: Date.now(), pid: process.pid, pidStart: processStartTicks(process.pid), resume: !!opts.resume, runner: opts.runner },
+    ],
+  };
+  if (previous && previous.fingerprint !== fp) {
+    notes.push('The run definition changed since the earlier session (script, template, args or env): nothing was skipped.');
+  }
+  return { opts, cwd, outDir, command, workers, threads, timeoutSec, retries, halt: !!opts.halt, env, threadEnv: tEnv, source, def, notes, host, workerScript };
+}
+
+/**
+ * Starts a run. Validates everything first and rejects with a UsageError (nothing started) on bad
+ * input; otherwise resolves with a handle as soon as the run has started. The handle's `done`
+ * resolves with the final report and never rejects for task failures.
+ */
+export async function startRun(opts: RunOptions): Promise<RunHandle> {
+  const p = await plan(opts);
+  const run = new Run(p);
+  await run.start();
+  return run.handle;
+}
+
+interface InFlight {
+  index: number;
+  file: string;
+  attempt: number;
+  pgid?: number;
+}
+
+class Run {
+  readonly builder: ReportBuilder;
+  private readonly listeners = new Set<(e: RunEvent) => void>();
+  private pool!: workerpool.Pool;
+  private journal!: JournalWriter;
+  private watchdog!: Watchdog;
+  private readonly inFlight = new Map<number, InFlight>();
+  /** groups we killed (timeout, cancel, halt): SIGKILLed again at the end in case a member ignored SIGTERM */
+  private readonly killedGroups = new Set<number>();
+  private marker = '';
+  private readonly freeSlots: number[] = [];
+  private slotWaiter: ((slot: number | undefined) => void) | undefined;
+  private running = 0;
+  private allIdle: (() => void) | undefined;
+  private stopping: 'cancelled' | 'halted' | undefined;
+  private sampler: NodeJS.Timeout | undefined;
+  private resolveDone!: (r: RunReport) => void;
+  readonly done: Promise<RunReport>;
+  readonly handle: RunHandle;
+  private readonly session: string;
+  private readonly logsDir: string;
+
+  constructor(private readonly p: Plan) {
+    this.session = p.def.sessions[p.def.sessions.length - 1].session;
+    this.builder = new ReportBuilder(p.def, Date.now());
+    for (const n of p.notes) this.builder.note(n);
+    this.logsDir = path.join(p.outDir, RUN_FILES.logs);
+    for (let s = p.workers; s >= 1; s--) this.freeSlots.push(s);
+    this.done = new Promise((r) => (this.resolveDone = r));
+    const self = this;
+    this.handle = {
+      runId: p.def.runId,
+      outDir: p.outDir,
+      onEvent(listener) {
+        self.listeners.add(listener);
+        return () => self.listeners.delete(listener);
+      },
+      report: () => this.builder.snapshot(),
+      done: this.done,
+      cancel: () => this.stop('cancelled'),
+    };
+  }
+
+  private emit(e: RunEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        /* a listener's bug must not break the run */
+      }
+    }
+  }
+
+  async start(): Promise<void> {
+    const p = this.p;
+    writeJsonAtomic(path.join(p.outDir, RUN_FILES.definition), p.def);
+    // a stale report.json from an earlier session would be read as this run's result
+    fs.rmSync(path.join(p.outDir, RUN_FILES.report), { force: true });
+    this.journal = new JournalWriter(path.join(p.outDir, RUN_FILES.journal));
+    this.marker = `${SESSION_MARKER_VAR}=${this.session}`;
+    this.watchdog = new Watchdog(path.join(p.opts.workersDir, 'watchdog.js'), this.marker);
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+    // an inherited thread var (e.g. from ~/.bashrc) must not override an explicit --threads
+    if (p.opts.threads !== undefined) for (const k of THREAD_ENV_VARS) delete env[k];
+    Object.assign(env, p.env, p.threadEnv, { [SESSION_MARKER_VAR]: this.session });
+    const init: TaskWorkerInit = { env, tailBytes: TAIL_BYTES, killGraceMs: KILL_GRACE_MS, host: p.host };
+    this.pool = workerpool.pool(p.workerScript, {
+      minWorkers: p.workers,
+      maxWorkers: p.workers,
+      workerType: 'thread',
+      workerThreadOpts: { workerData: init },
+      workerTerminateTimeout: 3000,
+    });
+    this.startSampler();
+    if (p.opts.signal) {
+      if (p.opts.signal.aborted) this.stop('cancelled');
+      else p.opts.signal.addEventListener('abort', () => this.stop('cancelled'), { once: true });
+    }
+    // begin after the caller got the handle and subscribed, so it sees 'runStarted'
+    setImmediate(() => {
+      void this.begin().then(
+        () => this.finish(),
+        (e) => {
+          this.builder.note(`The run stopped on an internal error: ${(e as Error).message}`);
+          this.stop('halted');
+          void this.finish();
+        },
+      );
+    });
+  }
+
+  private async begin(): Promise<void> {
+    const p = this.p;
+    const resumeMap = p.opts.resume ? await succeededFiles(path.join(p.outDir, RUN_FILES.journal), p.def.fingerprint, p.cwd) : new Map();
+    this.emit({ type: 'runStarted', runId: p.def.runId, outDir: p.outDir, workers: p.workers, threads: p.threads, resumeSkipped: resumeMap.size, t: Date.now() });
+    await this.loop(resumeMap);
+  }
+
+  private startSampler(): void {
+    if (process.platform !== 'linux') return;
+    let prev: CpuTicks | undefined;
+    const tick = () => {
+      try {
+        const cur = parseProcStat(fs.readFileSync('/proc/stat', 'utf8')).total;
+        if (prev) this.builder.sample({ t: Date.now(), cpu: cpuPercent(prev, cur), memUsed: os.totalmem() - os.freemem() });
+        prev = cur;
+      } catch {
+        /* no /proc */
+      }
+    };
+    tick();
+    this.sampler = setInterval(tick, 1000);
+    this.sampler.unref();
+  }
+
+  private acquireSlot(): Promise<number | undefined> {
+    if (this.stopping) return Promise.resolve(undefined);
+    const s = this.freeSlots.pop();
+    if (s !== undefined) return Promise.resolve(s);
+    return new Promise((r) => (this.slotWaiter = r));
+  }
+
+  private releaseSlot(slot: number): void {
+    const w = this.slotWaiter;
+    if (w && !this.stopping) {
+      this.slotWaiter = undefined;
+      w(slot);
+    } else this.freeSlots.push(slot);
+  }
+
+  private async loop(resumeMap: Map<string, { size?: number; mtimeMs?: number }>): Promise<void> {
+    const p = this.p;
+    let index = 0;
+    for await (const file of p.source.files) {
+      if (this.stopping) break;
+      index++;
+      let st: fs.Stats | undefined;
+      try {
+        st = await fs.promises.stat(path.resolve(p.cwd, file));
+      } catch {
+        st = undefined;
+      }
+      if (resumeMap.size > 0 && unchanged(resumeMap.get(fileKey(file, p.cwd)), st)) {
+        this.builder.skip();
+        continue;
+      }
+      const slot = await this.acquireSlot();
+      if (slot === undefined) break;
+      this.running++;
+      void this.runFile(file, index, slot, st).finally(() => {
+        this.running--;
+        this.releaseSlot(slot);
+        if (this.running === 0) this.allIdle?.();
+      });
+    }
+    p.source.close();
+    if (!this.stopping) {
+      this.builder.counts.total = index;
+      this.emit({ type: 'total', total: index, t: Date.now() });
+    }
+    if (this.running > 0) await new Promise<void>((r) => (this.allIdle = r));
+  }
+
+  private async runFile(file: string, index: number, slot: number, st: fs.Stats | undefined): Promise<void> {
+    const p = this.p;
+    const stem = logStem(index, file);
+    const stdoutLog = `${RUN_FILES.logs}/${stem}.out`;
+    const stderrLog = `${RUN_FILES.logs}/${stem}.err`;
+    const cmd = p.command;
+    let argv: string[];
+    if (cmd.kind === 'template') argv = expandTemplate(cmd.argv, file, index, slot);
+    else if (cmd.kind === 'python' && cmd.warm) argv = [file, ...cmd.args];
+    else if (cmd.kind === 'python') argv = [cmd.python, cmd.script, file, ...cmd.args];
+    else argv = [];
+    const flight: InFlight = { index, file, attempt: 0 };
+    this.inFlight.set(index, flight);
+    let status: TaskStatus = 'failed';
+    let res: RunTaskResult | undefined;
+    let attempt = 0;
+    try {
+      for (;;) {
+        attempt++;
+        flight.attempt = attempt;
+        flight.pgid = undefined;
+        this.emit({ type: 'taskStarted', index, file, slot, attempt, t: Date.now() });
+        const params: RunTaskParams = {
+          index,
+          slot,
+          attempt,
+          argv,
+          cwd: p.cwd,
+          stdoutLog: path.join(p.outDir, stdoutLog),
+          stderrLog: path.join(p.outDir, stderrLog),
+          timeoutMs: Math.round(p.timeoutSec * 1000),
+          env: { PARALLEL_SEQ: String(index), PARALLEL_JOBSLOT: String(slot) },
+        };
+        try {
+          res = (await this.pool.exec('runTask', [params], { on: (e: TaskWorkerEvent) => this.onWorkerEvent(e) })) as RunTaskResult;
+        } catch (e) {
+          const now = Date.now();
+          const msg = `parallel-run: task worker failed: ${(e as Error).message}`;
+          res = { start: now, end: now, exitCode: null, signal: null, cpuUserSec: 0, cpuSysSec: 0, maxRssKb: null, stdoutTail: '', stderrTail: msg, timedOut: false, spawnError: msg, measured: 'proc' };
+        }
+        if (flight.pgid !== undefined) this.watchdog.unregister(flight.pgid);
+        if (res.timedOut && flight.pgid !== undefined) this.killedGroups.add(flight.pgid);
+        const ok = res.exitCode === 0 && res.signal === null && !res.timedOut;
+        if (ok) {
+          status = 'succeeded';
+          break;
+        }
+        if (this.stopping === 'cancelled' || (this.stopping === 'halted' && !res.timedOut && res.signal)) {
+          status = 'cancelled';
+          break;
+        }
+        if (res.timedOut) this.emit({ type: 'taskTimedOut', index, file, attempt, t: Date.now() });
+        if (attempt <= p.retries && !this.stopping) {
+          const reason = res.timedOut ? `timed out after ${p.timeoutSec} s` : res.signal ? `killed by ${res.signal}` : `exit code ${res.exitCode}`;
+          this.emit({ type: 'taskRetried', index, file, attempt: attempt + 1, reason, t: Date.now() });
+          continue;
+        }
+        status = res.timedOut ? 'timedOut' : 'failed';
+        break;
+      }
+    } finally {
+      this.inFlight.delete(index);
+    }
+    const r = res!;
+    const rec: TaskRecord = {
+      index,
+      file,
+      slot,
+      status,
+      attempts: attempt,
+      start: r.start,
+      end: r.end,
+      wallMs: r.end - r.start,
+      exitCode: r.exitCode,
+      signal: r.signal,
+      cpuUserSec: round3(r.cpuUserSec),
+      cpuSysSec: round3(r.cpuSysSec),
+      maxRssKb: r.maxRssKb,
+      stdoutTail: r.stdoutTail,
+      stderrTail: r.stderrTail,
+      stdoutLog,
+      stderrLog,
+      threadEnv: p.threadEnv,
+      mode: p.command.kind === 'python' && p.command.warm ? 'warm' : 'cold',
+      argv: p.command.kind === 'template' ? argv : undefined,
+      fileSize: st?.size,
+      fileMtimeMs: st?.mtimeMs,
+    };
+    try {
+      this.journal.append({ ...rec, fp: p.def.fingerprint, session: this.session });
+    } catch (e) {
+      this.builder.note(`Could not write the journal (${(e as Error).message}): resume may redo some files.`);
+    }
+    this.builder.add(rec);
+    const now = Date.now();
+    // Output goes straight to the log files (bounded memory whatever a task prints); listeners get
+    // each stream's tail (last TAIL_BYTES) when the task ends; the full text is in the log.
+    if (this.listeners.size > 0) {
+      if (rec.stdoutTail) this.emit({ type: 'taskOutput', index, stream: 'stdout', text: rec.stdoutTail, t: now });
+      if (rec.stderrTail) this.emit({ type: 'taskOutput', index, stream: 'stderr', text: rec.stderrTail, t: now });
+    }
+    this.emit({ type: 'taskFinished', record: rec, t: now });
+    const c = this.builder.counts;
+    this.emit({ type: 'progress', done: c.done, total: c.total, failed: c.failed + c.timedOut, etaMs: this.builder.snapshot(now).etaMs, t: now });
+    if ((status === 'failed' || status === 'timedOut') && p.halt) this.stop('halted');
+  }
+
+  private onWorkerEvent(e: TaskWorkerEvent): void {
+    if (e.type !== 'spawned') return;
+    const f = this.inFlight.get(e.index);
+    if (!f || f.attempt !== e.attempt) return;
+    f.pgid = e.pid;
+    this.watchdog.register(e.pid);
+    if (this.stopping) {
+      this.killedGroups.add(e.pid);
+      killGroup(e.pid, KILL_GRACE_MS);
+    }
+  }
+
+  /** Cancel (user) or halt (first failure): start nothing more, kill every running task's group. */
+  stop(why: 'cancelled' | 'halted'): void {
+    if (this.stopping) return;
+    this.stopping = why;
+    if (why === 'cancelled') this.emit({ type: 'runCancelled', t: Date.now() });
+    const w = this.slotWaiter;
+    this.slotWaiter = undefined;
+    w?.(undefined);
+    this.p.source.close();
+    for (const f of this.inFlight.values()) {
+      if (f.pgid === undefined) continue;
+      this.killedGroups.add(f.pgid);
+      killGroup(f.pgid, KILL_GRACE_MS);
+    }
+  }
+
+  private finishing = false;
+  private async finish(): Promise<void> {
+    if (this.finishing) return;
+    this.finishing = true;
+    if (this.sampler) clearInterval(this.sampler);
+    const b = this.builder;
+    b.endedAt = Date.now();
+    b.status = this.stopping === 'cancelled' ? 'cancelled' : this.stopping === 'halted' ? 'halted' : b.counts.failed + b.counts.timedOut > 0 ? 'failed' : 'succeeded';
+    try {
+      await this.pool.terminate(false, 5000);
+    } catch {
+      /* workers already gone */
+    }
+    // Every task has exited, but members of a killed group that ignored SIGTERM, or (on cancel/halt)
+    // grandchildren that left their group, may remain: the run is over, so they go now.
+    await killMarked(this.stopping ? this.marker : '', this.killedGroups);
+    this.watchdog.close();
+    this.journal.close();
+    const report = b.snapshot();
+    try {
+      writeJsonAtomic(path.join(this.p.outDir, RUN_FILES.report), report);
+    } catch (e) {
+      report.notes.push(`Could not write report.json: ${(e as Error).message}`);
+    }
+    this.emit({ type: 'runFinished', report, t: Date.now() });
+    this.resolveDone(report);
+  }
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

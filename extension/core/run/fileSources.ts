@@ -1,0 +1,171 @@
+/**
+ * Input file sources, streamed: a glob, a folder, a list file or stdin is read lazily as the pool asks
+ * for work, so 100,000 files are never materialised as one array before the first task starts.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import fg from 'fast-glob';
+import { FileSource, UsageError } from './types';
+
+/** An opened source: its first file (already read, to validate "matches nothing") and the rest. */
+export interface OpenedSource {
+  /** Yields every file, the first one included, in source order. */
+  files: AsyncIterable<string>;
+  /** Stop reading early (cancel/halt): releases streams. */
+  close(): void;
+}
+
+/** Splits a byte stream into records (newline or NUL separated), without holding more than one chunk. */
+export async function* splitRecords(stream: NodeJS.ReadableStream, nul: boolean): AsyncGenerator<string> {
+  const sep = nul ? '\0' : '\n';
+  let rest = '';
+  const decoder = new TextDecoder('utf-8');
+  for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+    rest += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    let i: number;
+    while ((i = rest.indexOf(sep)) >= 0) {
+      const rec = clean(rest.slice(0, i), nul);
+      rest = rest.slice(i + 1);
+      if (rec) yield rec;
+    }
+  }
+  rest += decoder.decode();
+  const last = clean(rest, nul);
+  if (last) yield last;
+}
+
+// newline lists from Windows editors end in "\r": a file name never does
+function clean(rec: string, nul: boolean): string {
+  return nul ? rec : rec.endsWith('\r') ? rec.slice(0, -1) : rec;
+}
+
+function globStream(patterns: string[], cwd: string): { it: AsyncIterable<string>; close(): void } {
+  let stream: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
+  async function* gen(): AsyncGenerator<string> {
+    const literal: string[] = [];
+    const globs: string[] = [];
+    for (const p of patterns) {
+      // a pattern naming an existing file is taken literally ("data[1].csv" is a file, not a class)
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.statSync(path.resolve(cwd, p));
+      } catch {
+        st = undefined;
+      }
+      if (st?.isFile()) literal.push(p);
+      else if (st?.isDirectory()) globs.push(fg.escapePath(p.replace(/\/+$/, '')) + '/**/*');
+      else globs.push(p);
+    }
+    const seen = new Set<string>(literal);
+    for (const l of literal) yield l;
+    if (globs.length === 0) return;
+    stream = fg.stream(globs, { cwd, onlyFiles: true, dot: false, followSymbolicLinks: true, suppressErrors: true });
+    for await (const e of stream as AsyncIterable<string | Buffer>) {
+      const f = String(e);
+      if (seen.size > 0 && seen.has(f)) continue;
+      yield f;
+    }
+  }
+  return { it: gen(), close: () => stream?.destroy?.() };
+}
+
+function describe(src: FileSource): string {
+  switch (src.kind) {
+    case 'globs': return `--files ${src.patterns.map((p) => JSON.stringify(p)).join(' ')} (in ${src.cwd})`;
+    case 'folder': return `folder ${src.path}`;
+    case 'listFile': return `list file ${src.path}`;
+    case 'stdin': return 'stdin';
+    case 'list': return 'the file list';
+  }
+}
+
+/**
+ * Opens a source and reads its first file, so "matches nothing" and "unreadable" are reported as a
+ * UsageError before anything starts. The remaining files are read only as they are consumed.
+ */
+export async function openSource(src: FileSource, stdin: NodeJS.ReadableStream = process.stdin): Promise<OpenedSource> {
+  let it: AsyncIterable<string>;
+  let close = () => {};
+  switch (src.kind) {
+    case 'globs': {
+      if (src.patterns.length === 0 || src.patterns.some((p) => !p.trim())) {
+        throw new UsageError('No input files: give at least one non-empty --files GLOB, --files-from FILE, or a folder.');
+      }
+      const g = globStream(src.patterns, src.cwd);
+      it = g.it;
+      close = g.close;
+      break;
+    }
+    case 'folder': {
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(src.path);
+      } catch {
+        throw new UsageError(`Folder ${src.path} does not exist. Give an existing folder of input files.`);
+      }
+      if (!st.isDirectory()) throw new UsageError(`${src.path} is not a folder. Give a folder, or use --files for a single file.`);
+      const g = globStream([src.recursive ? '**/*' : '*'], src.path);
+      it = (async function* () {
+        for await (const f of g.it) yield path.join(src.path, f);
+      })();
+      close = g.close;
+      break;
+    }
+    case 'listFile': {
+      let fd: number;
+      try {
+        fd = fs.openSync(src.path, 'r');
+        if (fs.fstatSync(fd).isDirectory()) {
+          fs.closeSync(fd);
+          throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+        }
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code ?? 'error';
+        throw new UsageError(`Cannot read the list file ${src.path} (${code}). Give a readable file with one path per line (or NUL-separated with -0), or "-" for stdin.`);
+      }
+      const stream = fs.createReadStream('', { fd, highWaterMark: 64 * 1024 });
+      it = splitRecords(stream, src.nulSeparated);
+      close = () => stream.destroy();
+      break;
+    }
+    case 'stdin': {
+      if ((stdin as NodeJS.ReadStream).isTTY) {
+        throw new UsageError('--files-from - reads file names from stdin, but stdin is a terminal. Pipe the names in, e.g. find . -name "*.csv" | parallel-run run --files-from - ...');
+      }
+      it = splitRecords(stdin, src.nulSeparated);
+      close = () => (stdin as NodeJS.ReadStream).destroy?.();
+      break;
+    }
+    case 'list': {
+      const files = src.files;
+      it = (async function* () {
+        for (const f of files) if (f) yield f;
+      })();
+      break;
+    }
+  }
+  const iterator = it[Symbol.asyncIterator]();
+  let first: IteratorResult<string>;
+  try {
+    first = await iterator.next();
+  } catch (e) {
+    close();
+    throw new UsageError(`Cannot read ${describe(src)}: ${(e as Error).message}. Check the path and permissions.`);
+  }
+  if (first.done) {
+    close();
+    throw new UsageError(`No input files: ${describe(src)} matched nothing. Check the pattern (quote it so the shell does not expand it) or the list.`);
+  }
+  const head = first.value;
+  const files: AsyncIterable<string> = {
+    async *[Symbol.asyncIterator]() {
+      yield head;
+      for (;;) {
+        const r = await iterator.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    },
+  };
+  return { files, close };
+}

@@ -1,0 +1,151 @@
+/**
+ * Run history: every run directory under a runs folder, its status (a run whose runner died shows
+ * 'interrupted'), its report (rebuilt from the journal when report.json is missing or stale) and the
+ * files that still need work.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { readDefinition, runnerAlive } from './engine';
+import { fileKey, JournalLine, readJournal } from './journal';
+import { ReportBuilder } from './report';
+import { RUN_FILES, RunDefinition, RunOptions, RunReport, RunSummary, TaskCommand } from './types';
+
+function mtime(p: string): number | undefined {
+  try {
+    return fs.statSync(p).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+/** "python analyze.py", "wc -l {}" — what a run ran, for lists. */
+export function commandLabel(c: TaskCommand): string {
+  if (c.kind === 'python') return `python ${path.basename(c.script)}${c.args.length ? ' ' + c.args.join(' ') : ''}${c.warm ? ' (warm)' : ''}`;
+  return c.argv.map((a) => (/[\s'"]/.test(a) ? JSON.stringify(a) : a)).join(' ');
+}
+
+/** Rebuilds the report of the LAST session of a run from its journal. */
+async function rebuild(runDir: string, def: RunDefinition): Promise<RunReport> {
+  const last = def.sessions[def.sessions.length - 1];
+  const b = new ReportBuilder(def, last?.startedAt ?? def.createdAt);
+  const earlier = new Set<string>();
+  let lastEnd = last?.startedAt ?? def.createdAt;
+  const seen: JournalLine[] = [];
+  for await (const l of readJournal(path.join(runDir, RUN_FILES.journal))) {
+    if (last && l.session === last.session) {
+      seen.push(l);
+      lastEnd = Math.max(lastEnd, l.end);
+    } else if (l.fp === def.fingerprint && l.status === 'succeeded') earlier.add(fileKey(l.file, def.cwd));
+  }
+  seen.sort((a, b2) => a.index - b2.index);
+  for (const l of seen) {
+    const { fp: _fp, session: _s, ...rec } = l;
+    b.add(rec);
+  }
+  for (const _ of earlier) if (!seen.some((l) => fileKey(l.file, def.cwd) === _)) b.skip();
+  const alive = last ? runnerAlive(last.pid, last.pidStart) : false;
+  b.status = alive ? 'running' : 'interrupted';
+  b.endedAt = alive ? null : lastEnd;
+  if (!alive) b.note('The runner stopped before the run finished (killed or crashed): resume the run to process the remaining files.');
+  const r = b.snapshot();
+  return r;
+}
+
+/**
+ * The report of a run: report.json when it is present and final, else rebuilt from the journal
+ * (a live run shows 'running', a dead runner's run 'interrupted'). Undefined when `runDir` holds no run.
+ */
+export async function readReport(runDir: string): Promise<RunReport | undefined> {
+  const reportFile = path.join(runDir, RUN_FILES.report);
+  const def = readDefinition(runDir);
+  let report: RunReport | undefined;
+  try {
+    report = JSON.parse(await fs.promises.readFile(reportFile, 'utf8')) as RunReport;
+  } catch {
+    report = undefined;
+  }
+  if (report && report.status !== 'running') {
+    const rm = mtime(reportFile) ?? 0;
+    const jm = mtime(path.join(runDir, RUN_FILES.journal)) ?? 0;
+    const lastSession = def?.sessions[def.sessions.length - 1];
+    const sameSession = !lastSession || lastSession.startedAt <= report.startedAt + 1;
+    if (jm <= rm + 1 && sameSession) return report;
+  }
+  if (!def) return report;
+  return rebuild(runDir, def);
+}
+
+/** Summaries of every run directory in `runsDir` (newest first). Missing folder = no runs. */
+export async function listRuns(runsDir: string): Promise<RunSummary[]> {
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(runsDir);
+  } catch {
+    return [];
+  }
+  const out: RunSummary[] = [];
+  for (const name of names) {
+    const dir = path.resolve(runsDir, name);
+    const def = readDefinition(dir);
+    if (!def) continue;
+    const r = await readReport(dir);
+    if (!r) continue;
+    out.push({
+      runId: def.runId,
+      dir,
+      runDir: dir,
+      label: def.label,
+      status: r.status,
+      counts: r.counts,
+      startedAt: r.startedAt,
+      endedAt: r.endedAt,
+      wallMs: r.wallMs,
+      backend: r.backend ?? def.backend,
+      workers: r.workers,
+      threads: r.threads,
+      commandLabel: commandLabel(def.command),
+    });
+  }
+  out.sort((a, b) => b.startedAt - a.startedAt);
+  return out;
+}
+
+/**
+ * Files whose latest journal record (for the run's current definition) is not a success, as recorded
+ * (relative to the run's cwd), in index order. Use them as a `{kind: 'list'}` source with the run's cwd.
+ */
+export async function failedFiles(runDir: string): Promise<string[]> {
+  const def = readDefinition(runDir);
+  if (!def) return [];
+  const latest = new Map<string, JournalLine>();
+  for await (const l of readJournal(path.join(runDir, RUN_FILES.journal))) {
+    if (l.fp !== def.fingerprint) continue;
+    const k = fileKey(l.file, def.cwd);
+    const prev = latest.get(k);
+    // a success anywhere wins: resume never reruns it
+    if (!prev || prev.status !== 'succeeded') latest.set(k, l);
+  }
+  return [...latest.values()].filter((l) => l.status !== 'succeeded').sort((a, b) => a.index - b.index).map((l) => l.file);
+}
+
+/** RunOptions that resume the run in `runDir` as it was defined (rejects for a stdin source). */
+export function resumeOptions(runDir: string, workersDir: string, overrides: Partial<RunOptions> = {}): RunOptions {
+  const def = readDefinition(runDir);
+  if (!def) throw new Error(`${runDir} holds no run (no ${RUN_FILES.definition}).`);
+  return {
+    command: def.command,
+    files: def.files,
+    cwd: def.cwd,
+    workers: def.workers,
+    threads: def.threads,
+    timeoutSec: def.timeoutSec,
+    retries: def.retries,
+    halt: def.halt,
+    env: def.env,
+    label: def.label,
+    outDir: runDir,
+    resume: true,
+    workersDir,
+    ...overrides,
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * The run report: counts, timings, the speedup ESTIMATE (sum of task wall times / run wall time),
+ * efficiency, throughput, thread/oversubscription facts and the per-task records for a timeline.
+ * Built incrementally while a run goes (bounded memory) and rebuilt from the journal when needed.
+ */
+import { oversubscription } from '../threads';
+import { CpuSample, RunDefinition, RunReport, RunStatus, TaskRecord } from './types';
+
+/** Tails kept in memory per succeeded task (failures keep their whole recorded tail). */
+const SUCCESS_TAIL_CHARS = 240;
+/** Most CPU samples kept (at 1 Hz: over two hours, then thinned by half). */
+const MAX_SAMPLES = 8000;
+
+export function emptyCounts(): RunReport['counts'] {
+  return { total: null, done: 0, succeeded: 0, failed: 0, timedOut: 0, cancelled: 0, skipped: 0, retried: 0 };
+}
+
+/** Accumulates one session's task records into a RunReport. */
+export class ReportBuilder {
+  readonly counts = emptyCounts();
+  private readonly tasks: TaskRecord[] = [];
+  private readonly samples: CpuSample[] = [];
+  private sumTaskMs = 0;
+  private finishedThisSession = 0;
+  readonly notes: string[] = [];
+  status: RunStatus = 'running';
+  endedAt: number | null = null;
+
+  constructor(readonly def: RunDefinition, readonly startedAt: number) {}
+
+  /** Adds a finished task (after all its attempts). */
+  add(rec: TaskRecord): void {
+    this.counts.done++;
+    this.finishedThisSession++;
+    this.sumTaskMs += rec.wallMs;
+    switch (rec.status) {
+      case 'succeeded': this.counts.succeeded++; break;
+      case 'failed': this.counts.failed++; break;
+      case 'timedOut': this.counts.timedOut++; break;
+      case 'cancelled': this.counts.cancelled++; break;
+      case 'skipped': this.counts.skipped++; break;
+    }
+    if (rec.attempts > 1) this.counts.retried++;
+    const kept = rec.status === 'succeeded'
+      ? { ...rec, stdoutTail: rec.stdoutTail.slice(-SUCCESS_TAIL_CHARS), stderrTail: rec.stderrTail.slice(-SUCCESS_TAIL_CHARS) }
+      : rec;
+    this.tasks.push(kept);
+  }
+
+  /** A file skipped by resume (succeeded in an earlier session). */
+  skip(): void {
+    this.counts.done++;
+    this.counts.skipped++;
+  }
+
+  sample(s: CpuSample): void {
+    this.samples.push(s);
+    if (this.samples.length > MAX_SAMPLES) {
+      // thin evenly rather than drop the start of the run
+      for (let i = 1; i < this.samples.length; i++) this.samples.splice(i, 1);
+    }
+  }
+
+  note(text: string): void {
+    if (!this.notes.includes(text)) this.notes.push(text);
+  }
+
+  /** The report now (live while running). */
+  snapshot(now = Date.now()): RunReport {
+    const def = this.def;
+    const end = this.endedAt ?? now;
+    const wallMs = Math.max(0, end - this.startedAt);
+    const speedupEstimate = wallMs > 0 ? this.sumTaskMs / wallMs : 0;
+    const throughput = wallMs > 0 ? this.finishedThisSession / (wallMs / 1000) : 0;
+    let etaMs: number | null = null;
+    if (this.status === 'running' && this.counts.total !== null && this.finishedThisSession > 0) {
+      const remaining = Math.max(0, this.counts.total - this.counts.done);
+      etaMs = Math.round((remaining * wallMs) / this.finishedThisSession);
+    }
+    const failures = this.tasks
+      .filter((t) => t.status === 'failed' || t.status === 'timedOut')
+      .map((t) => ({ index: t.index, file: t.file, status: t.status, exitCode: t.exitCode, signal: t.signal, stderrLog: t.stderrLog, stderrTail: t.stderrTail }));
+    return {
+      version: 1,
+      runId: def.runId,
+      label: def.label,
+      backend: def.backend,
+      status: this.status,
+      fingerprint: def.fingerprint,
+      command: def.command,
+      cwd: def.cwd,
+      startedAt: this.startedAt,
+      endedAt: this.endedAt,
+      wallMs,
+      counts: { ...this.counts },
+      sumTaskMs: this.sumTaskMs,
+      speedupEstimate,
+      efficiency: def.workers > 0 ? speedupEstimate / def.workers : 0,
+      throughput,
+      etaMs,
+      workers: def.workers,
+      threads: def.threads,
+      cores: def.cores,
+      oversubscription: oversubscription(def.workers, def.threads, def.cores.logical),
+      threadEnv: def.threadEnv,
+      python: def.python,
+      tasks: [...this.tasks],
+      failures,
+      cpuSamples: [...this.samples],
+      notes: [...this.notes],
+    };
+  }
+}

@@ -1,0 +1,212 @@
+"""Parallel Run worker host: one long-lived Python per pool worker.
+
+Modes (argv[1]):
+  exec  -- fork + exec each task's argv (cold mode, templates): the host only measures the child with
+           os.wait4 (exit status, user/system CPU, peak RSS), which Node cannot do for its children.
+  warm  -- argv[2] is the script. Its top-level imports run ONCE here; then for each file a forked child
+           runs the script as __main__ (runpy.run_path) with sys.argv = [script, file, *args].
+
+Protocol: one JSON object per line. Requests on stdin:
+  {"id": n, "argv": [...], "cwd": "...", "stdout": path, "stderr": path, "env": {...}}
+Replies on stdout: {"ready": true, "pid": host_pid, "imports": [...], "failedImports": [...]} once, then per task
+  {"id": n, "event": "started", "pid": child_pid}
+  {"id": n, "event": "done", "exitCode": int|null, "signal": "SIGTERM"|null, "utime": s, "stime": s, "maxrssKb": int}
+The child is a session leader (its pid is its process group id) so the runner can kill its whole tree.
+The host dies with its parent (PR_SET_PDEATHSIG) and exits on stdin EOF.
+"""
+import ast
+import json
+import os
+import signal
+import sys
+
+
+def set_parent_death_signal():
+    """Linux: SIGKILL us when the thread that spawned us dies, so a killed runner leaves no host."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except Exception:
+        pass
+    # the parent may have died before prctl took effect
+    if os.getppid() == 1:
+        os._exit(1)
+
+
+def top_level_imports(script):
+    """The script's module-level import statements (and those under `if __name__ == "__main__"`)."""
+    try:
+        with open(script, "rb") as f:
+            tree = ast.parse(f.read(), filename=script)
+    except Exception:
+        return []
+    nodes = []
+
+    def visit(body, depth):
+        for node in body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                if isinstance(node, ast.ImportFrom) and node.level:
+                    continue  # relative imports need a package context
+                nodes.append(node)
+            elif isinstance(node, (ast.If, ast.Try)) and depth < 2:
+                visit(node.body, depth + 1)
+                for h in getattr(node, "handlers", []):
+                    visit(h.body, depth + 1)
+                visit(node.orelse, depth + 1)
+    visit(tree.body, 0)
+    return nodes
+
+
+def preimport(script):
+    done, failed = [], []
+    for node in top_level_imports(script):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+        for name in names:
+            if not name or name in done or name in failed:
+                continue
+            try:
+                __import__(name)
+                done.append(name)
+            except BaseException:  # noqa: the child will meet the same error and report it properly
+                failed.append(name)
+    return done, failed
+
+
+def main():
+    mode = sys.argv[1]
+    script = sys.argv[2] if mode == "warm" else None
+    set_parent_death_signal()
+    # Our protocol channel lives on private fds: whatever the script or its imports print must never
+    # reach it. fd 1 then points at stderr, fd 0 at /dev/null.
+    proto_in = os.fdopen(os.dup(0), "r", encoding="utf-8", buffering=1)
+    proto_out = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides when tasks stop
+
+    imports, failed = [], []
+    if script:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+        sys.argv = [script]
+        imports, failed = preimport(script)
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+    def send(obj):
+        proto_out.write(json.dumps(obj) + "\n")
+        proto_out.flush()
+
+    send({"ready": True, "pid": os.getpid(), "imports": imports, "failedImports": failed, "fork": hasattr(os, "fork")})
+    for line in proto_in:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            child(req, script, proto_in, proto_out)
+            os._exit(70)  # not reached
+        send({"id": req["id"], "event": "started", "pid": pid})
+        while True:
+            try:
+                _, status, ru = os.wait4(pid, 0)
+                break
+            except InterruptedError:
+                continue
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            try:
+                name = signal.Signals(sig).name
+            except ValueError:
+                name = str(sig)
+            code, signame = None, name
+        else:
+            code, signame = os.WEXITSTATUS(status), None
+        send({"id": req["id"], "event": "done", "exitCode": code, "signal": signame,
+              "utime": ru.ru_utime, "stime": ru.ru_stime, "maxrssKb": ru.ru_maxrss})
+
+
+def child(req, script, proto_in, proto_out):
+    try:
+        os.setsid()
+        try:
+            proto_in.close()
+            proto_out.close()
+        except Exception:
+            pass
+        out = os.open(req["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        err = os.open(req["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(out, 1)
+        os.dup2(err, 2)
+        os.close(out)
+        os.close(err)
+        os.chdir(req.get("cwd") or ".")
+        os.environ.update(req.get("env") or {})
+        for s in (signal.SIGPIPE, signal.SIGTERM, signal.SIGQUIT):
+            signal.signal(s, signal.SIG_DFL)
+        argv = req["argv"]
+        if script is None:
+            try:
+                os.execvpe(argv[0], argv, os.environ)
+            except OSError as e:
+                os.write(2, ("parallel-run: cannot run %s: %s\n" % (argv[0], e.strerror)).encode())
+                os._exit(127)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        import runpy
+        sys.argv = [script] + list(argv)
+        code = 0
+        try:
+            runpy.run_path(script, run_name="__main__")
+        except SystemExit as e:
+            c = e.code
+            if c is None:
+                code = 0
+            elif isinstance(c, int):
+                code = c & 0xFF
+            else:
+                sys.stderr.write(str(c) + "\n")
+                code = 1
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+            code = 1
+        # what a real interpreter does at exit: join non-daemon threads, run atexit handlers
+        try:
+            import threading
+
+            threading._shutdown()
+        except BaseException:
+            pass
+        try:
+            import atexit
+
+            atexit._run_exitfuncs()
+        except BaseException:
+            pass
+        try:
+            sys.stdout.flush()
+        except Exception:
+            pass
+        try:
+            sys.stderr.flush()
+        except Exception:
+            pass
+        os._exit(code)
+    except BaseException as e:  # setup failed: say so in the task's stderr if we can
+        try:
+            os.write(2, ("parallel-run warm host: %r\n" % (e,)).encode())
+        except Exception:
+            pass
+        os._exit(70)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+/** Shared by the engine's process tests: real interpreter, bundled workers, temp folders. */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { RunEvent, RunHandle, RunReport } from '../../extension/core/run/types';
+
+export const ROOT = path.resolve(__dirname, '../../..');
+export const WORKERS_DIR = path.join(ROOT, 'dist', 'workers');
+export const CLI = path.join(ROOT, 'dist', 'cli.js');
+export const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'engine');
+/** The real interpreter (python3 on PATH is a slow pyenv shim here). */
+export const PYTHON = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+
+export function tmpDir(prefix = 'pr-engine-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Writes files (name → content) into dir and returns their names. */
+export function writeFiles(dir: string, files: Record<string, string>): string[] {
+  for (const [name, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), content);
+  }
+  return Object.keys(files);
+}
+
+/** Collects every event of a run and its final report. */
+export async function collect(handle: RunHandle): Promise<{ events: RunEvent[]; report: RunReport }> {
+  const events: RunEvent[] = [];
+  handle.onEvent((e) => events.push(e));
+  const report = await handle.done;
+  return { events, report };
+}
+
+export function journalLines(runDir: string): Array<Record<string, any>> {
+  const p = path.join(runDir, 'journal.ndjson');
+  if (!fs.existsSync(p)) return [];
+  return fs.readFileSync(p, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+}
+
+/** True when a process with this pid exists and is not a zombie. */
+export function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Every live process whose environment holds NAME=VALUE (or any PARALLEL_RUN_SESSION when value is ''). */
+export function processesWithEnv(name: string, value = ''): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    let env: string;
+    try {
+      env = fs.readFileSync(`/proc/${d}/environ`, 'latin1');
+    } catch {
+      continue;
+    }
+    const hit = env.split('\0').some((kv) => (value ? kv === `${name}=${value}` : kv.startsWith(`${name}=`)));
+    if (hit && alive(Number(d))) out.push(Number(d));
+  }
+  return out;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `cond` until true or `ms` pass. */
+export async function waitFor(cond: () => boolean, ms: number, step = 50): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await sleep(step);
+  }
+  return cond();
+}
