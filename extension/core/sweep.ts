@@ -67,6 +67,8 @@ export function processorsUsed(cfg: { workers: number; threads: number }, cores:
 export interface SampleSizeInput {
   /** Probe: mean wall ms of one file run serially (including interpreter start-up). */
   perFileMs: number;
+  /** Fixed cost of starting and finishing one run (pool, journal, report), ms; default 0. */
+  perRunOverheadMs?: number;
   /** Files available. */
   totalFiles: number;
   /** Whole-sweep budget, seconds. */
@@ -77,6 +79,8 @@ export interface SampleSizeInput {
   repeats?: number;
   /** Share of the budget kept back for repeating noisy points (default 0.2). */
   repeatReserve?: number;
+  /** The whole budget when `budgetSec` is what is left of it (for the messages). */
+  totalBudgetSec?: number;
   /** Smallest useful sample (default: 2 × the most workers, so every worker gets files). */
   minFiles?: number;
 }
@@ -92,9 +96,9 @@ export interface SamplePlan {
 }
 
 /**
- * Sizes the sample so the sweep fits the budget. Cost model per configuration: n files take
- * n · perFile / min(workers, cores) — BLAS threads are assumed to give nothing (conservative: the
- * estimate can only come out long). The sample is rounded down to a multiple of the most workers
+ * Sizes the sample so the sweep fits the budget. Cost model per configuration: a fixed run overhead
+ * plus n files in n · perFile / min(workers, cores) — BLAS threads are assumed to give nothing
+ * (conservative: the estimate can only come out long). The sample is rounded down to a multiple of the most workers
  * so no configuration ends with idle workers on a ragged last wave.
  */
 export function planSampleSize(input: SampleSizeInput): SamplePlan {
@@ -105,20 +109,24 @@ export function planSampleSize(input: SampleSizeInput): SamplePlan {
   const maxWorkers = Math.max(1, ...input.grid.map((g) => Math.min(g.workers, Math.max(1, input.cores))));
   // ms per file summed over the grid: the cost of adding one file to the sample
   const costPerFile = repeats * input.grid.reduce((a, g) => a + perFile / Math.max(1, Math.min(g.workers, input.cores)), 0);
-  const usableMs = input.budgetSec * 1000 * (1 - reserve);
+  const overheadMs = repeats * input.grid.length * Math.max(0, input.perRunOverheadMs ?? 0);
+  const usableMs = input.budgetSec * 1000 * (1 - reserve) - overheadMs;
   let n = Math.floor(usableMs / costPerFile);
   if (n >= maxWorkers) n -= n % maxWorkers;
   const minFiles = Math.max(1, input.minFiles ?? 2 * maxWorkers);
   if (n < minFiles) {
     n = minFiles;
-    notes.push(`The ${Math.round(input.budgetSec)} s budget is too small for files of about ${fmtMs(perFile)} each; using the minimum useful sample of ${minFiles} files (about ${Math.round((n * costPerFile) / 1000)} s).`);
+    const budget = input.totalBudgetSec && input.totalBudgetSec > input.budgetSec
+      ? `${Math.round(input.totalBudgetSec)} s budget (${Math.round(input.budgetSec)} s left after the probe)`
+      : `${Math.round(input.budgetSec)} s budget`;
+    notes.push(`The ${budget} is too small for files of about ${fmtMs(perFile)} each; using the minimum useful sample of ${minFiles} files (about ${Math.round((n * costPerFile + overheadMs) / 1000)} s).`);
   }
   if (n > input.totalFiles) {
     n = input.totalFiles;
     notes.push(`All ${input.totalFiles} files fit in the budget; the sweep uses every file.`);
   }
   if (n < maxWorkers) notes.push(`Only ${n} file(s): configurations with more than ${n} workers cannot keep every worker busy, so their speedup is capped.`);
-  return { sampleSize: n, estimatedSec: (n * costPerFile) / 1000, repeats, notes };
+  return { sampleSize: n, estimatedSec: (n * costPerFile + overheadMs) / 1000, repeats, notes };
 }
 
 /**

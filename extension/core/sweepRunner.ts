@@ -78,8 +78,24 @@ export interface SweepFileData {
   baselineMs: number | null;
   recommendation: SweepAnalysis['recommendation'];
   notes: string[];
-  /** Run directory of every measurement, relative to the sweep directory. */
+  /** Run directory of every measurement, relative to the sweep directory; wallMs = task phase. */
   runs: Array<{ workers: number; threads: number; repeat: number; dir: string; wallMs: number }>;
+}
+
+/**
+ * Wall time of a run's task phase: first task start to last task end. A small sample would
+ * otherwise be dominated by the fixed cost of starting a run (pool, interpreter host), which a
+ * full-size run pays once; report.wallMs is the fallback when no task ran.
+ */
+export function taskSpanMs(r: Pick<RunReport, 'tasks' | 'wallMs'>): number {
+  let first = Infinity;
+  let last = -Infinity;
+  for (const t of r.tasks) {
+    if (t.status === 'skipped') continue;
+    first = Math.min(first, t.start);
+    last = Math.max(last, t.end);
+  }
+  return last > first ? last - first : r.wallMs;
 }
 
 function cancelled(signal?: AbortSignal): boolean {
@@ -134,11 +150,14 @@ export async function runSweep(opts: SweepOptions): Promise<{ dir: string; resul
     notes.push(`The probe run failed on every file (${probe.counts.failed} failed, ${probe.counts.timedOut} timed out): fix the script first (see ${path.join(pointsDir, 'probe', RUN_FILES.logs)}).`);
     return finish('failed', [], null);
   }
-  const perFileMs = probe.wallMs / Math.max(1, probe.counts.done);
+  // task time per file, and what a run costs beyond its tasks (pool start, journal, report)
+  const perFileMs = (probe.sumTaskMs || probe.wallMs) / Math.max(1, probe.counts.done);
+  const perRunOverheadMs = Math.max(0, probe.wallMs - (probe.sumTaskMs || probe.wallMs));
+  if (perRunOverheadMs > 1000) notes.push(`Starting a run took about ${(perRunOverheadMs / 1000).toFixed(1)} s beyond its tasks; timings measure the task phase (first task start to last task end) so this fixed cost does not hide the scaling.`);
 
   // 2. plan the sample to fit what is left of the budget
   const leftSec = Math.max(1, budgetSec - (Date.now() - t0) / 1000);
-  const plan = planSampleSize({ perFileMs, totalFiles: opts.files.length, budgetSec: leftSec, cores, grid, repeats: opts.repeatPolicy?.minRepeats ?? 2 });
+  const plan = planSampleSize({ perFileMs, perRunOverheadMs, totalFiles: opts.files.length, budgetSec: leftSec, totalBudgetSec: budgetSec, cores, grid, repeats: opts.repeatPolicy?.minRepeats ?? 2 });
   const sample = pickSample(opts.files, plan.sampleSize);
   notes.push(...plan.notes);
   emit({ type: 'plan', sampleSize: sample.length, totalFiles: opts.files.length, perFileMs, estimatedSec: plan.estimatedSec, budgetSec, grid, cores, notes: plan.notes });
@@ -157,11 +176,12 @@ export async function runSweep(opts: SweepOptions): Promise<{ dir: string; resul
     step++;
     if (r.status === 'cancelled' || cancelled(opts.signal)) return false;
     const failed = r.counts.failed + r.counts.timedOut;
-    p.samplesMs.push(r.wallMs);
+    const span = taskSpanMs(r);
+    p.samplesMs.push(span);
     p.failures = (p.failures ?? 0) + failed;
     p.runIds!.push(r.runId);
-    runs.push({ workers: p.workers, threads: p.threads, repeat, dir: path.join('points', name), wallMs: r.wallMs });
-    emit({ type: 'pointFinished', workers: p.workers, threads: p.threads, repeat, wallMs: r.wallMs, failed });
+    runs.push({ workers: p.workers, threads: p.threads, repeat, dir: path.join('points', name), wallMs: span });
+    emit({ type: 'pointFinished', workers: p.workers, threads: p.threads, repeat, wallMs: span, failed });
     return true;
   };
   for (let pass = 0; pass < minRepeats; pass++) {
@@ -236,7 +256,7 @@ async function adoptHeadlineRun(dir: string, result: SweepFileData): Promise<voi
     const report = JSON.parse(await fs.promises.readFile(path.join(src, RUN_FILES.report), 'utf8')) as RunReport;
     report.label = def.label;
     if (result.baselineMs && chosen) {
-      report.speedupMeasured = { value: result.baselineMs / chosen.wallMs, baselineWallMs: result.baselineMs, source: `scaling sweep: serial 1 × 1 median of ${result.sampleFiles} files` };
+      report.speedupMeasured = { value: result.baselineMs / chosen.wallMs, baselineWallMs: result.baselineMs, source: `scaling sweep: median task phase of the serial 1 × 1 run over ${result.sampleFiles} files` };
     }
     if (result.status !== 'completed') report.notes = [...report.notes, `Sweep ${result.status}.`];
     await fs.promises.writeFile(path.join(dir, RUN_FILES.report), JSON.stringify(report));

@@ -175,3 +175,15 @@ function mk(workers: number, threads: number, samplesMs: number[]): SweepPoint {
   const a = analyseSweep([{ workers: 1, threads: 1, oversubscribed: false, samplesMs: [1000] }, { workers, threads, oversubscribed: false, samplesMs }], 64);
   return a.points[a.points.length - 1];
 }
+
+describe('sweep sample sizing with a per-run overhead', () => {
+  it('reserves the fixed cost of every planned run before sizing the sample', () => {
+    const grid = planGrid(2);
+    const without = planSampleSize({ perFileMs: 200, totalFiles: 10_000, budgetSec: 60, cores: 2, grid });
+    const withOverhead = planSampleSize({ perFileMs: 200, perRunOverheadMs: 1000, totalFiles: 10_000, budgetSec: 60, cores: 2, grid });
+    // 8 runs x 1 s = 8 s less: (48 - 8) s / 1.2 s per file = 33 -> 32 files
+    assert.strictEqual(without.sampleSize, 40);
+    assert.strictEqual(withOverhead.sampleSize, 32);
+    assert.ok(withOverhead.estimatedSec <= 48 + 1e-9);
+  });
+});

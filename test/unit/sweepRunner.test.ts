@@ -4,12 +4,21 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { listRuns, readReport } from '../../extension/core/run/history';
-import { formatSweep, readSweepFile, runSweep, type SweepEvent } from '../../extension/core/sweepRunner';
+import { formatSweep, readSweepFile, runSweep, taskSpanMs, type SweepEvent } from '../../extension/core/sweepRunner';
+import type { TaskRecord } from '../../extension/core/run/types';
 import { UsageError } from '../../extension/core/run/types';
 
 const root = path.resolve(__dirname, '../../..');
 const workersDir = path.resolve(__dirname, '../../../dist/workers');
 const script = path.join(root, 'test/fixtures/sweep/cpu_task.py');
+
+describe('sweep timing of a run', () => {
+  it('measures the task phase (first start to last end), not the run start-up; skipped tasks ignored', () => {
+    const t = (start: number, end: number, status: TaskRecord['status'] = 'succeeded'): TaskRecord => ({ start, end, status } as TaskRecord);
+    assert.strictEqual(taskSpanMs({ wallMs: 9000, tasks: [t(4000, 5000), t(4500, 6500), t(100, 200, 'skipped')] }), 2500);
+    assert.strictEqual(taskSpanMs({ wallMs: 9000, tasks: [] }), 9000);
+  });
+});
 
 describe('scaling sweep over a CPU-bound script (real runs through the engine)', function () {
   this.timeout(300_000);
