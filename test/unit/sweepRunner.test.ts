@@ -10,7 +10,7 @@ import { UsageError } from '../../extension/core/run/types';
 
 const root = path.resolve(__dirname, '../../..');
 const workersDir = path.resolve(__dirname, '../../../dist/workers');
-const script = path.join(root, 'test/fixtures/sweep/cpu_task.py');
+const script = path.join(root, 'test/fixtures/workspace/sweep/cpu_task.py');
 
 describe('sweep timing of a run', () => {
   it('measures the task phase (first start to last end), not the run start-up; skipped tasks ignored', () => {
