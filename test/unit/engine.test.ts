@@ -89,7 +89,7 @@ describe('engine: startRun with real processes', function () {
     writeFiles(dir, { 'in/slow.txt': 'x', 'in/flaky.txt': 'y' });
     const h = await startRun(base(dir, {
       command: { kind: 'template', argv: ['sh', '-c', 'case "$1" in *slow*) sleep 30;; *) exec "$2" "$3" "$1" 3;; esac', 'sh', '{}', PYTHON, path.join(FIXTURES, 'flaky.py')] },
-      timeoutSec: 0.5,
+      timeoutSec: 4,
       retries: 2,
     }));
     const { events, report } = await collect(h);
@@ -97,7 +97,7 @@ describe('engine: startRun with real processes', function () {
     const flaky = report.tasks.find((t) => t.file.includes('flaky'))!;
     assert.strictEqual(slow.status, 'timedOut');
     assert.strictEqual(slow.attempts, 3);
-    assert.ok(slow.wallMs < 10_000);
+    assert.ok(slow.wallMs < 15_000);
     assert.strictEqual(flaky.status, 'succeeded');
     assert.strictEqual(flaky.attempts, 3);
     assert.strictEqual(events.filter((e) => e.type === 'taskTimedOut').length, 3);
@@ -163,7 +163,7 @@ describe('engine: startRun with real processes', function () {
     const rebuilt = await readReport(path.join(dir, 'run'));
     assert.strictEqual(rebuilt?.counts.succeeded, 1);
     assert.strictEqual(rebuilt?.counts.skipped, 2);
-    assert.strictEqual(rebuilt?.status, 'interrupted');
+    assert.strictEqual(rebuilt?.status, 'succeeded');
   });
 
   describe('bad input: a UsageError naming the fix, and nothing started', () => {
@@ -176,7 +176,8 @@ describe('engine: startRun with real processes', function () {
       ['a missing program', () => ({ command: { kind: 'template', argv: ['no-such-program-xyz', '{}'] } }), /not found on PATH/],
       ['a missing script', (d) => ({ command: { kind: 'python', python: PYTHON, script: path.join(d, 'nope.py'), args: [], warm: false } }), /Script .*nope\.py not found/],
       ['a missing interpreter', () => ({ command: { kind: 'python', python: 'python9-missing', script: path.join(FIXTURES, 'count_words.py'), args: [], warm: false } }), /parallelRun\.python\.path/],
-      ['an unwritable output directory', () => ({ outDir: '/proc/parallel-run-test' }), /Cannot write the run directory/],
+      ['an unwritable output directory', (d) => ({ outDir: path.join(d, 'in', 'a.txt', 'run') }), /Cannot write the run directory .*ENOTDIR/],
+      ['an output directory under /proc', () => ({ outDir: '/proc/parallel-run-test' }), /Cannot write the run directory/],
     ];
     for (const [what, opts, msg] of cases) {
       it(what, async () => {
@@ -186,7 +187,7 @@ describe('engine: startRun with real processes', function () {
         const o = base(dir, { command: { kind: 'template', argv: ['touch', marker] }, ...opts(dir) });
         await assert.rejects(startRun(o), (e: Error) => e instanceof UsageError && msg.test(e.message));
         assert.ok(!fs.existsSync(marker));
-        assert.ok(!fs.existsSync(path.join(dir, 'run', 'journal.ndjson')));
+        assert.ok(!fs.existsSync(o.outDir), 'no run directory was created');
       });
     }
   });

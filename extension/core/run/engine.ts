@@ -110,6 +110,31 @@ export function readDefinition(runDir: string): RunDefinition | undefined {
   }
 }
 
+/** mkdir -p without fs.mkdirSync's recursive mode, which loops forever under /proc on Node 20. */
+function mkdirp(dir: string): void {
+  const missing: string[] = [];
+  let d = path.resolve(dir);
+  for (;;) {
+    try {
+      if (!fs.statSync(d).isDirectory()) throw Object.assign(new Error(`${d} is not a directory`), { code: 'ENOTDIR' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      missing.push(d);
+      const up = path.dirname(d);
+      if (up === d) break;
+      d = up;
+    }
+  }
+  for (const m of missing.reverse()) {
+    try {
+      fs.mkdirSync(m);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
+
 function writeJsonAtomic(file: string, data: unknown): void {
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(data, null, 1));
@@ -219,22 +244,39 @@ async function plan(opts: RunOptions): Promise<Plan> {
     else notes.push('Python 3 not found: CPU time and peak RSS were sampled from /proc while tasks ran (short tasks may read 0).');
   }
 
-  // output directory: must be creatable and writable, and not hold another run unless resuming
+  // output directory: must be creatable and writable, and not hold another run unless resuming.
+  // Checked before the input is opened, created only after it, so bad input leaves no directory.
   const outDir = path.resolve(cwd, opts.outDir);
-  try {
-    fs.mkdirSync(path.join(outDir, RUN_FILES.logs), { recursive: true });
-    const probe = path.join(outDir, `.write-test-${process.pid}`);
-    fs.writeFileSync(probe, '');
-    fs.unlinkSync(probe);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new UsageError(`Cannot write the run directory ${outDir} (${code}). Choose another --out, or fix its permissions.`);
+  const cannotWrite = (code: string) =>
+    new UsageError(`Cannot write the run directory ${outDir} (${code}). Choose another --out, or fix its permissions.`);
+  {
+    let d = outDir;
+    for (;;) {
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.statSync(d);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw cannotWrite((e as NodeJS.ErrnoException).code ?? 'error');
+      }
+      if (st) {
+        if (!st.isDirectory()) throw cannotWrite('ENOTDIR');
+        try {
+          fs.accessSync(d, fs.constants.W_OK);
+        } catch {
+          throw cannotWrite('EACCES');
+        }
+        break;
+      }
+      const up = path.dirname(d);
+      if (up === d) break;
+      d = up;
+    }
   }
   const previous = readDefinition(outDir);
   const journalExists = fs.existsSync(path.join(outDir, RUN_FILES.journal));
   if (previous) {
     const last = previous.sessions?.[previous.sessions.length - 1];
-    if (last && runnerAlive(last.pid, last.pidStart) && last.pid !== process.pid) {
+    if (last && !last.endedAt && runnerAlive(last.pid, last.pidStart)) {
       throw new UsageError(`Run directory ${outDir} is in use by a running run (pid ${last.pid}). Wait for it or cancel it, or choose another --out.`);
     }
   }
@@ -245,6 +287,15 @@ async function plan(opts: RunOptions): Promise<Plan> {
   const tEnv = threadEnv(threads, env);
   const fp = fingerprint(command, cwd, env);
   const source = await openSource(opts.files); // UsageError: nothing matched / unreadable
+  try {
+    mkdirp(path.join(outDir, RUN_FILES.logs));
+    const probe = path.join(outDir, `.write-test-${process.pid}`);
+    fs.writeFileSync(probe, '');
+    fs.unlinkSync(probe);
+  } catch (e) {
+    source.close();
+    throw cannotWrite((e as NodeJS.ErrnoException).code ?? (e as Error).message);
+  }
 
   const session = crypto.randomBytes(6).toString('hex');
   const filesForDef = opts.files.kind === 'list' && opts.files.files.length > 100_000 ? { kind: 'list' as const, files: [] } : opts.files;
@@ -616,6 +667,14 @@ class Run {
     this.watchdog.close();
     this.journal.close();
     const report = b.snapshot();
+    const session = this.p.def.sessions[this.p.def.sessions.length - 1];
+    session.endedAt = b.endedAt;
+    session.status = b.status;
+    try {
+      writeJsonAtomic(path.join(this.p.outDir, RUN_FILES.definition), this.p.def);
+    } catch {
+      /* the report below still says it ended */
+    }
     try {
       writeJsonAtomic(path.join(this.p.outDir, RUN_FILES.report), report);
     } catch (e) {

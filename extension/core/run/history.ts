@@ -43,6 +43,11 @@ async function rebuild(runDir: string, def: RunDefinition): Promise<RunReport> {
     b.add(rec);
   }
   for (const _ of earlier) if (!seen.some((l) => fileKey(l.file, def.cwd) === _)) b.skip();
+  if (last?.endedAt && last.status) {
+    b.status = last.status;
+    b.endedAt = last.endedAt;
+    return b.snapshot();
+  }
   const alive = last ? runnerAlive(last.pid, last.pidStart) : false;
   b.status = alive ? 'running' : 'interrupted';
   b.endedAt = alive ? null : lastEnd;

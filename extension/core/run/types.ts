@@ -192,6 +192,9 @@ export interface RunSession {
   resume: boolean;
   /** 'cli' | 'vscode' | ... */
   runner?: string;
+  /** set when the session ended (absent: still running, or the runner died) */
+  endedAt?: number;
+  status?: RunStatus;
 }
 
 /** run.json: everything needed to understand, resume or re-run a run. */

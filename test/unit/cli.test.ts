@@ -1,0 +1,154 @@
+/**
+ * The `parallel-run` CLI (dist/cli.js) as a user runs it: exit codes 0/1/2/130, grouped pass-through,
+ * NDJSON with --json, and crash safety: SIGKILL the CLI mid-run → within 2 s no process of the run is
+ * left, then --resume completes with exactly one success per file in the journal and every output.
+ */
+import * as assert from 'assert';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { CLI, FIXTURES, journalLines, processesWithEnv, PYTHON, sleep, tmpDir, waitFor, writeFiles } from './engineHelpers';
+
+function cli(args: string[], cwd: string, input?: string) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', input, timeout: 50_000, env: { ...process.env, PARALLEL_RUN_PYTHON: PYTHON } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function inputs(dir: string, n: number): string[] {
+  const files: Record<string, string> = {};
+  for (let i = 1; i <= n; i++) files[`in/f${String(i).padStart(3, '0')}.txt`] = `word `.repeat(i);
+  return writeFiles(dir, files);
+}
+
+describe('cli: parallel-run run', function () {
+  this.timeout(60_000);
+
+  it('exit 0, output passed through grouped per task, report written', () => {
+    const dir = tmpDir('pr-cli-');
+    inputs(dir, 4);
+    const r = cli(['run', '-j', '2', '--files', 'in/*.txt', '--out', 'out', '--', 'sh', '-c', 'echo "begin $1"; sleep 0.1; echo "end $1"', 'sh', '{}'], dir);
+    assert.strictEqual(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.strictEqual(lines.length, 8);
+    for (let i = 0; i < 8; i += 2) assert.strictEqual(lines[i + 1], lines[i].replace('begin', 'end'), 'each task output is contiguous');
+    assert.match(r.stderr, /succeeded: 4 succeeded/);
+    assert.ok(fs.existsSync(path.join(dir, 'out', 'report.json')));
+  });
+
+  it('exit 1 when a task fails; --quiet keeps task output out; the summary names the log', () => {
+    const dir = tmpDir('pr-cli-');
+    writeFiles(dir, { 'in/a.txt': 'a', 'in/empty.txt': '' });
+    const r = cli(['run', '--quiet', '--files', 'in', '--out', 'out', '--script', path.join(FIXTURES, 'count_words.py')], dir);
+    assert.strictEqual(r.code, 1, r.stderr);
+    assert.strictEqual(r.stdout, '');
+    assert.match(r.stderr, /failed: in\/empty\.txt \(exit 3\) log: .*logs\/.*empty\.txt\.err/);
+  });
+
+  it('--json prints NDJSON events only', () => {
+    const dir = tmpDir('pr-cli-');
+    inputs(dir, 3);
+    const r = cli(['run', '--json', '--files-from', '-', '--out', 'out', '--', 'echo'], dir, 'in/f001.txt\nin/f002.txt\nin/f003.txt\n');
+    assert.strictEqual(r.code, 0, r.stderr);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.strictEqual(events[0].type, 'runStarted');
+    assert.strictEqual(events[events.length - 1].type, 'runFinished');
+    assert.strictEqual(events.filter((e) => e.type === 'taskFinished').length, 3);
+    assert.deepStrictEqual(events.filter((e) => e.type === 'taskOutput').map((e) => e.text).sort(), ['in/f001.txt\n', 'in/f002.txt\n', 'in/f003.txt\n']);
+  });
+
+  it('reads NUL-separated names from stdin with -0', () => {
+    const dir = tmpDir('pr-cli-');
+    writeFiles(dir, { 'a\nb.txt': 'x', 'c d.txt': 'y' });
+    const r = cli(['run', '-0', '--files-from', '-', '--out', 'out', '--', 'cat'], dir, 'a\nb.txt\0c d.txt\0');
+    assert.strictEqual(r.code, 0, r.stderr);
+    assert.deepStrictEqual(r.stdout.split('').sort().join(''), 'xy');
+  });
+
+  const bad: Array<[string, string[], RegExp]> = [
+    ['-j 0', ['-j', '0'], /-j needs a whole number ≥ 1, not "0"/],
+    ['-j abc', ['-j', 'abc'], /-j needs a whole number ≥ 1, not "abc"/],
+    ['a glob matching nothing', ['--files', 'nothing/*.csv'], /matched nothing/],
+    ['an unreadable list', ['--files-from', 'missing.list'], /Cannot read the list file/],
+    ['an unknown replacement string', ['--', 'echo', '{/..}'], /Unknown replacement string \{\/\.\.\}/],
+    ['a missing script', ['--script', 'nope.py'], /Script .*nope\.py not found/],
+    ['a missing interpreter', ['--script', 'x.py', '--python', 'python-nope'], /parallelRun\.python\.path/],
+    ['an unwritable output directory', ['--out', 'in/f001.txt/out'], /Cannot write the run directory/],
+    ['an unknown option', ['--frobnicate'], /Unknown option --frobnicate/],
+  ];
+  for (const [what, args, msg] of bad) {
+    it(`exit 2 and nothing started for ${what}`, () => {
+      const dir = tmpDir('pr-cli-');
+      inputs(dir, 1);
+      writeFiles(dir, { 'x.py': 'print(1)\n' });
+      const full = ['run', ...(args.includes('--files') || args.includes('--files-from') ? [] : ['--files', 'in/*.txt']), ...args];
+      if (!full.includes('--') && !full.includes('--script')) full.push('--', 'touch', 'STARTED');
+      const r = cli(full, dir);
+      assert.strictEqual(r.code, 2, r.stderr);
+      assert.match(r.stderr, msg);
+      assert.strictEqual(r.stderr.trim().split('\n').length, 1, 'one clear message');
+      assert.ok(!fs.existsSync(path.join(dir, 'STARTED')));
+      assert.ok(!fs.existsSync(path.join(dir, '.parallel-run')));
+    });
+  }
+
+  it('SIGINT cancels: exit 130, running tasks killed', async () => {
+    const dir = tmpDir('pr-cli-');
+    inputs(dir, 6);
+    const child = spawn(process.execPath, [CLI, 'run', '-j', '2', '--files', 'in/*.txt', '--out', 'out', '--', 'sleep', '30'], { cwd: dir, stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    assert.ok(await waitFor(() => processesWithEnv('PARALLEL_RUN_SESSION', session(dir)).length >= 2, 20_000), 'tasks running');
+    const s = session(dir);
+    child.kill('SIGINT');
+    assert.strictEqual(await exited, 130);
+    await sleep(2000);
+    assert.deepStrictEqual(processesWithEnv('PARALLEL_RUN_SESSION', s), []);
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'out', 'report.json'), 'utf8'));
+    assert.strictEqual(report.status, 'cancelled');
+  });
+
+  for (const mode of ['cold template', 'warm python'] as const) {
+    it(`SIGKILL mid-run (${mode}): no process left after 2 s, then --resume gives exactly one success per file`, async () => {
+      const dir = tmpDir('pr-cli-');
+      const n = 24;
+      inputs(dir, n);
+      fs.mkdirSync(path.join(dir, 'results'));
+      const script = path.join(dir, 'slow.py');
+      fs.writeFileSync(script, 'import sys, time, os, shutil\ntime.sleep(0.3)\nshutil.copy(sys.argv[1], os.path.join("results", os.path.basename(sys.argv[1]) + ".done"))\n');
+      const what = mode === 'warm python' ? ['--warm', '--script', script] : ['--', 'sh', '-c', 'sleep 0.3 && cp "$1" "results/$(basename "$1").done"', 'sh', '{}'];
+      const args = [CLI, 'run', '-j', '2', '--files', 'in/*.txt', '--out', 'out', '--quiet', ...what];
+      const child: ChildProcess = spawn(process.execPath, args, { cwd: dir, stdio: 'ignore', env: { ...process.env, PARALLEL_RUN_PYTHON: PYTHON } });
+      const exited = new Promise<void>((r) => child.on('exit', () => r()));
+      assert.ok(await waitFor(() => journalLines(path.join(dir, 'out')).length >= 5, 30_000), 'some tasks finished');
+      const s = session(dir);
+      assert.ok(processesWithEnv('PARALLEL_RUN_SESSION', s).length > 0, 'the run has live children before the kill');
+      child.kill('SIGKILL');
+      await exited;
+      await sleep(2000);
+      assert.deepStrictEqual(processesWithEnv('PARALLEL_RUN_SESSION', s), [], 'no child outlives the killed runner');
+      const before = journalLines(path.join(dir, 'out')).length;
+      assert.ok(before < n, `killed mid-run (${before} of ${n} done)`);
+      const runs = cli(['runs', '--runs-dir', dir, '--json'], dir);
+      // 'out' is a run directory directly under dir
+      assert.strictEqual(JSON.parse(runs.stdout)[0].status, 'interrupted');
+
+      const r = cli(['run', '-j', '2', '--files', 'in/*.txt', '--out', 'out', '--resume', '--quiet', ...what], dir);
+      assert.strictEqual(r.code, 0, r.stderr);
+      assert.match(r.stderr, /skipped \(done before\)/);
+      const ok = journalLines(path.join(dir, 'out')).filter((l) => l.status === 'succeeded');
+      const perFile = new Map<string, number>();
+      for (const l of ok) perFile.set(l.file, (perFile.get(l.file) ?? 0) + 1);
+      assert.strictEqual(perFile.size, n, 'every file succeeded');
+      assert.deepStrictEqual([...perFile.values()].filter((c) => c !== 1), [], 'exactly one success per file');
+      for (let i = 1; i <= n; i++) assert.ok(fs.existsSync(path.join(dir, 'results', `f${String(i).padStart(3, '0')}.txt.done`)));
+    });
+  }
+});
+
+function session(dir: string): string {
+  try {
+    const def = JSON.parse(fs.readFileSync(path.join(dir, 'out', 'run.json'), 'utf8'));
+    return def.sessions[def.sessions.length - 1].session;
+  } catch {
+    return '\0none';
+  }
+}
