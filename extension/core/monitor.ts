@@ -35,23 +35,23 @@ export interface CpuTimes {
 
 /** Parses /proc/stat (only the cpu lines matter). Throws on text without a `cpu ` line. */
 export function parseProcStat(text: string): CpuTimes {
+  // The cpu lines come first; the `intr` line after them can be many kilobytes: never split it.
+  // (At one sample a second V8 runs this in its interpreter, so builtins do the scanning.)
+  let end = text.indexOf('\nintr');
+  if (end < 0) end = text.length;
   let total: CpuTicks | undefined;
   const cores: CpuTicks[] = [];
   const ids: number[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('cpu')) {
-      if (total) break; // the cpu lines come first; stop before the long `intr` line
-      continue;
-    }
-    const fields = line.trim().split(/\s+/);
-    const v = fields.slice(1, 9).map(Number);
-    while (v.length < 8) v.push(0);
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = v;
-    const ticks = { busy: user + nice + system + irq + softirq + steal, idle: idle + iowait };
-    if (fields[0] === 'cpu') total = ticks;
+  for (const line of text.slice(0, end).split('\n')) {
+    if (!line.startsWith('cpu')) continue;
+    const f = line.split(' ').filter(Boolean);
+    // user nice system idle iowait irq softirq steal (guest is already inside user/nice)
+    const n = (i: number): number => Number(f[i] ?? 0) || 0;
+    const ticks = { busy: n(1) + n(2) + n(3) + n(6) + n(7) + n(8), idle: n(4) + n(5) };
+    if (f[0] === 'cpu') total = ticks;
     else {
       cores.push(ticks);
-      ids.push(Number(fields[0].slice(3)));
+      ids.push(Number(f[0].slice(3)));
     }
   }
   if (!total) throw new Error('not a /proc/stat text: no "cpu " line');
@@ -77,19 +77,22 @@ export interface MemInfo {
 
 /** Parses /proc/meminfo (values are in kB). */
 export function parseMeminfo(text: string): MemInfo {
-  const kb = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^([\w()]+):\s+(\d+)/.exec(line);
-    if (m) kb.set(m[1], Number(m[2]));
-  }
-  const total = kb.get('MemTotal');
+  const kb = (key: string): number | undefined => {
+    const needle = `${key}:`;
+    let at = text.startsWith(needle) ? 0 : text.indexOf(`\n${needle}`);
+    if (at < 0) return undefined;
+    if (at > 0) at += 1;
+    const v = parseInt(text.slice(at + needle.length, at + needle.length + 40), 10);
+    return Number.isFinite(v) ? v : undefined;
+  };
+  const total = kb('MemTotal');
   if (total === undefined) throw new Error('not a /proc/meminfo text: no MemTotal');
-  const available = kb.get('MemAvailable') ?? (kb.get('MemFree') ?? 0) + (kb.get('Buffers') ?? 0) + (kb.get('Cached') ?? 0);
+  const available = kb('MemAvailable') ?? (kb('MemFree') ?? 0) + (kb('Buffers') ?? 0) + (kb('Cached') ?? 0);
   return {
     totalBytes: total * 1024,
     availableBytes: available * 1024,
-    swapTotalBytes: (kb.get('SwapTotal') ?? 0) * 1024,
-    swapFreeBytes: (kb.get('SwapFree') ?? 0) * 1024,
+    swapTotalBytes: (kb('SwapTotal') ?? 0) * 1024,
+    swapFreeBytes: (kb('SwapFree') ?? 0) * 1024,
   };
 }
 
@@ -431,14 +434,14 @@ class FileReader {
       if (fd === undefined) fd = fs.openSync(full, 'r');
       let n = 0;
       for (;;) {
-        if (n === this.buf.length) {
-          const bigger = Buffer.allocUnsafe(this.buf.length * 2);
-          this.buf.copy(bigger);
-          this.buf = bigger;
-        }
-        const got = fs.readSync(fd, this.buf, n, this.buf.length - n, n);
-        if (got === 0) break;
+        const room = this.buf.length - n;
+        const got = fs.readSync(fd, this.buf, n, room, n);
         n += got;
+        // procfs/sysfs fill the buffer as far as they can: a short read is the end (saves a syscall per file)
+        if (got < room) break;
+        const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+        this.buf.copy(bigger);
+        this.buf = bigger;
       }
       if (keepOpen && !cached) this.open.set(full, fd);
       else if (!keepOpen) fs.closeSync(fd);
@@ -484,8 +487,8 @@ class CgroupReader {
     if (loc.cpu) {
       for (const dir of this.ancestors(loc.cpu.dir, loc.cpu.mountPoint)) {
         const cores = loc.cpu.version === 2
-          ? parseCpuMax(this.files.read(`${dir}/cpu.max`) ?? 'max')
-          : parseCfsQuota(this.files.read(`${dir}/cpu.cfs_quota_us`) ?? '-1', this.files.read(`${dir}/cpu.cfs_period_us`) ?? '100000');
+          ? parseCpuMax(this.files.read(`${dir}/cpu.max`, true) ?? 'max')
+          : parseCfsQuota(this.files.read(`${dir}/cpu.cfs_quota_us`, true) ?? '-1', this.files.read(`${dir}/cpu.cfs_period_us`, true) ?? '100000');
         if (cores !== undefined && cores < onlineCores && (cpuQuotaCores === undefined || cores < cpuQuotaCores)) cpuQuotaCores = cores;
       }
       if (cpuQuotaCores !== undefined) sources.push(loc.cpu.version === 2 ? 'cpu.max' : 'cpu.cfs_quota_us');
@@ -493,7 +496,7 @@ class CgroupReader {
     let cpuset: number[] | undefined;
     if (loc.cpuset) {
       const file = loc.cpuset.version === 2 ? 'cpuset.cpus.effective' : 'cpuset.effective_cpus';
-      const text = this.files.read(`${loc.cpuset.dir}/${file}`) ?? this.files.read(`${loc.cpuset.dir}/cpuset.cpus`);
+      const text = this.files.read(`${loc.cpuset.dir}/${file}`, true) ?? this.files.read(`${loc.cpuset.dir}/cpuset.cpus`, true);
       const ids = text ? parseCpuList(text) : [];
       if (ids.length && ids.length < onlineCores) {
         cpuset = ids;
@@ -504,7 +507,7 @@ class CgroupReader {
     if (loc.memory) {
       const file = loc.memory.version === 2 ? 'memory.max' : 'memory.limit_in_bytes';
       for (const dir of this.ancestors(loc.memory.dir, loc.memory.mountPoint)) {
-        const bytes = parseMemoryLimit(this.files.read(`${dir}/${file}`) ?? 'max');
+        const bytes = parseMemoryLimit(this.files.read(`${dir}/${file}`, true) ?? 'max');
         if (bytes !== undefined && bytes < hostMemBytes && (memoryBytes === undefined || bytes < memoryBytes)) memoryBytes = bytes;
       }
       if (memoryBytes !== undefined) sources.push(file);
@@ -667,9 +670,8 @@ export class Sampler {
   private start(): void {
     // prime the tick counters so the first emitted sample covers one interval, not the time since boot
     this.sampleQuietly();
-    const tick = (): void => {
-      this.timer = setTimeout(tick, this.intervalMs);
-      this.timer.unref(); // never keep a CLI or test process alive just to sample
+    // one re-armed interval timer: cheaper than a new timeout per tick
+    this.timer = setInterval(() => {
       const s = this.sampleQuietly();
       if (!s) return;
       for (const l of [...this.listeners]) {
@@ -679,13 +681,12 @@ export class Sampler {
           // one consumer's bug must not stop the others' samples
         }
       }
-    };
-    this.timer = setTimeout(tick, this.intervalMs);
-    this.timer.unref();
+    }, this.intervalMs);
+    this.timer.unref(); // never keep a CLI or test process alive just to sample
   }
 
   private stop(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }
 
