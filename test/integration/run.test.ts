@@ -95,9 +95,16 @@ describe('run commands', function () {
     })) as RunHandle;
     assert.strictEqual(typeof handle.cancel, 'function');
     assert.strictEqual(api.runs.active()?.runId, handle.runId);
+    // the resource monitor is told about the run (busy tasks / workers) while it goes
+    const monitor = api.monitor as { service?: { activity(): { busy: number; workers: number } | undefined } } | undefined;
+    if (monitor?.service) {
+      const act = await waitFor('the monitor to see the run', () => monitor.service!.activity());
+      assert.strictEqual(act.workers, 2);
+    }
     const report = await handle.done;
     assert.strictEqual(report.status, 'succeeded');
     await waitFor('no active run', () => api.runs.active() === undefined);
+    if (monitor?.service) assert.strictEqual(monitor.service.activity(), undefined, 'the monitor is told the run ended');
     // the context key is set through setContext; reading it back is not API — the menus use it
     assert.ok(ContextKeys.runActive);
   });

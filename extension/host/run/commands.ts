@@ -16,8 +16,8 @@ import { RUN_FILES, type FileSource, type RunHandle, type RunReport, type TaskRe
 import { Commands } from '../../shared/ids';
 import { messageOf } from '../config';
 import type { Services } from '../services';
-import { askRunRequest, loadDefaults, pickScript } from './questions';
-import { fromStored, type RunKnobs, type RunRequest, type RunService, type StoredRequest } from './runService';
+import { askRunRequest, loadDefaults, pickScript, type PickedFiles } from './questions';
+import { fromStored, NotTrustedError, type RunKnobs, type RunRequest, type RunService, type StoredRequest } from './runService';
 import { formatDuration, RUN_STATUS_TEXT, TASK_STATUS_SYMBOL } from './format';
 import { loadRunRequest } from './runDefinition';
 
@@ -59,7 +59,7 @@ export function registerRunCommands(context: vscode.ExtensionContext, services: 
           services.log.error(msg);
           // a caller passing an argument object gets the rejection; a user gets the message
           if (programmatic) throw err instanceof Error ? err : new Error(msg);
-          void vscode.window.showErrorMessage(msg);
+          if (!(err instanceof NotTrustedError)) void vscode.window.showErrorMessage(msg);
           return undefined;
         }
       }),
@@ -71,8 +71,14 @@ export function registerRunCommands(context: vscode.ExtensionContext, services: 
   };
 
   reg(Commands.runScript, async (arg, selection) => {
-    if (isArgs(arg) && (arg.script || arg.files || arg.inputFolder)) {
+    if (isArgs(arg) && (arg.files || arg.inputFolder || arg.wait)) {
       return launch(await requestFromArgs(services, arg), arg);
+    }
+    if (isArgs(arg) && arg.script) {
+      // only the script known (e.g. from another feature): ask for the rest
+      const folder = workspaceFolderFor(arg.workspaceFolder);
+      const req = await askRunRequest(services, { folder, script: vscode.Uri.file(path.resolve(folder.uri.fsPath, arg.script)) });
+      return req ? launch(req, undefined) : undefined;
     }
     const uri = arg instanceof vscode.Uri ? arg : undefined;
     const sel = Array.isArray(selection) ? (selection as vscode.Uri[]) : undefined;
@@ -296,7 +302,7 @@ export async function requestFromArgs(services: Services, a: RunArgs): Promise<R
 }
 
 /** Explorer selection -> a file source: one folder = that folder; otherwise the files (folders expanded). */
-async function selectionSource(uris: vscode.Uri[]): Promise<{ source: FileSource; label: string }> {
+async function selectionSource(uris: vscode.Uri[]): Promise<PickedFiles> {
   const stats = await Promise.all(uris.map(async (u) => ({ u, dir: (await vscode.workspace.fs.stat(u)).type === vscode.FileType.Directory })));
   if (stats.length === 1 && stats[0].dir) {
     const rel = vscode.workspace.asRelativePath(stats[0].u, false);

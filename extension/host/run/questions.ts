@@ -41,7 +41,14 @@ export interface FlowStart {
   /** Script already known (explorer/editor title on a .py). */
   script?: vscode.Uri;
   /** Inputs already known (explorer selection). */
-  files?: { source: FileSource; label: string };
+  files?: PickedFiles;
+}
+
+/** The inputs chosen; `count` when known (shown in the review step, not in the run's label). */
+export interface PickedFiles {
+  source: FileSource;
+  label: string;
+  count?: number;
 }
 
 /** Runs the questions; undefined when the user cancels. */
@@ -70,7 +77,8 @@ export async function askRunRequest(services: Services, start: FlowStart): Promi
   // the review step: Enter starts; every other line changes one choice and comes back here
   for (;;) {
     const effThreads = threads || defaultThreads(cores, workers);
-    const choice = await review(folder, script, files.label, workers, threads, effThreads, warm, cores);
+    const filesText = files.count !== undefined ? `${files.label} (${files.count} file${files.count === 1 ? '' : 's'})` : files.label;
+    const choice = await review(folder, script, filesText, workers, threads, effThreads, warm, cores);
     if (!choice) return undefined;
     if (choice === 'start') break;
     if (choice === 'script') script = (await pickScript(folder, defaults)) ?? script;
@@ -166,7 +174,7 @@ interface FilesItem extends vscode.QuickPickItem {
  * Pick the inputs: type a glob and see how many files it matches as you type (debounced, the previous
  * search cancelled), or choose a folder.
  */
-export async function pickFiles(folder: vscode.WorkspaceFolder, d: FlowDefaults): Promise<{ source: FileSource; label: string } | undefined> {
+export async function pickFiles(folder: vscode.WorkspaceFolder, d: FlowDefaults): Promise<PickedFiles | undefined> {
   const qp = vscode.window.createQuickPick<FilesItem>();
   qp.title = 'Parallel Run: input files';
   qp.placeholder = 'Glob relative to the workspace folder, e.g. data/**/*.csv — the count updates as you type';
@@ -222,7 +230,7 @@ export async function pickFiles(folder: vscode.WorkspaceFolder, d: FlowDefaults)
   recount();
   qp.show();
 
-  const result = await new Promise<{ source: FileSource; label: string } | 'folder' | undefined>((resolve) => {
+  const result = await new Promise<PickedFiles | 'folder' | undefined>((resolve) => {
     qp.onDidAccept(() => {
       const item = qp.selectedItems[0] ?? qp.activeItems[0];
       if (!item) return;
@@ -238,7 +246,7 @@ export async function pickFiles(folder: vscode.WorkspaceFolder, d: FlowDefaults)
         render('$(warning) no files match — change the pattern');
         return;
       }
-      resolve({ source: { kind: 'globs', patterns: [glob], cwd: folder.uri.fsPath }, label: `${glob} (${counted.count} files)` });
+      resolve({ source: { kind: 'globs', patterns: [glob], cwd: folder.uri.fsPath }, label: glob, count: counted.count });
     });
     qp.onDidHide(() => resolve(undefined));
   });

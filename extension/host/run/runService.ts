@@ -7,14 +7,23 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { startRun } from '../../core/run/engine';
+import { hostScriptPath, startRun } from '../../core/run/engine';
 import { defaultThreads, logicalCores } from '../../core/threads';
 import type { FileSource, RunEvent, RunHandle, RunOptions, RunReport } from '../../core/run/types';
 import { Commands, CONFIG_SECTION, ContextKeys, Settings } from '../../shared/ids';
 import type { Services } from '../services';
 import { requireTrust } from '../trust';
 import type { InterpreterService } from '../python/interpreter';
+import { childPidsMatching } from './processes';
 import { formatDuration, lastLine, RUN_STATUS_TEXT, TASK_STATUS_SYMBOL } from './format';
+
+/** Refused in an untrusted workspace; requireTrust() has already told the user and offered the fix. */
+export class NotTrustedError extends Error {
+  constructor() {
+    super('Cannot run: this workspace is not trusted. Trust it with "Workspaces: Manage Workspace Trust" to run scripts; run history stays readable.');
+    this.name = 'NotTrustedError';
+  }
+}
 
 /** The per-run knobs shared by the command arguments and the `parallel-run` task definition. */
 export interface RunKnobs {
@@ -88,6 +97,11 @@ interface ActiveRun {
   done: number;
   failed: number;
   etaMs: number | null;
+  started: number;
+}
+
+interface MonitorLike {
+  setActiveRun(run: { busy: number | (() => number); workers: number; pids: number[] | (() => number[]) } | undefined): void;
 }
 
 const STATE_LAST_REQUEST = 'parallelRun.lastRequest';
@@ -132,13 +146,13 @@ export class RunService implements RunsApi, vscode.Disposable {
    */
   async start(req: RunRequest): Promise<RunHandle> {
     if (!(await requireTrust('run scripts'))) {
-      throw new Error('Cannot run: this workspace is not trusted. Trust it with "Workspaces: Manage Workspace Trust" to run scripts; run history stays readable.');
+      throw new NotTrustedError();
     }
     const settings = this.services.config.get(req.folder.uri); // throws SettingsError naming the key
     await checkScript(req.script);
     checkCount('workers', req.workers);
     checkCount('threads', req.threads);
-    await this.checkFiles(req);
+    const expectedTotal = await this.checkFiles(req);
     const interpreter = await this.python.resolve(req.folder);
 
     const cores = logicalCores();
@@ -171,7 +185,7 @@ export class RunService implements RunsApi, vscode.Disposable {
     }
     const stored = toStored({ ...req, outDir, label: opts.label });
     await this.remember(handle.outDir, stored);
-    this.track(handle, { ...req, outDir, label: opts.label });
+    this.track(handle, { ...req, outDir, label: opts.label }, expectedTotal);
     return handle;
   }
 
@@ -234,21 +248,27 @@ export class RunService implements RunsApi, vscode.Disposable {
     }
   }
 
-  private async checkFiles(req: RunRequest): Promise<void> {
+  /**
+   * Checks the inputs exist; returns how many files there are when that is cheap to know (the engine
+   * streams files and only knows the total at the end: this lets progress show n/total and an ETA now).
+   */
+  private async checkFiles(req: RunRequest): Promise<number | undefined> {
     const f = req.files;
+    let knownTotal: number | undefined;
     switch (f.kind) {
       case 'globs': {
         if (f.patterns.length === 0 || f.patterns.some((p) => !p.trim())) {
           throw new Error('Cannot run: no file pattern given. Give a glob relative to the workspace folder, e.g. "data/**/*.csv".');
         }
-        const found = await countMatches(req.folder, f.patterns, 1);
+        const found = await countMatches(req.folder, f.patterns, 10_000_000);
         if (found === 0) {
           throw new Error(
             `Cannot run: no files match ${f.patterns.map((p) => `"${p}"`).join(', ')} in ${req.folder.uri.fsPath}. ` +
               'Check the pattern (relative to the workspace folder), e.g. "data/**/*.csv".',
           );
         }
-        return;
+        knownTotal = found;
+        return knownTotal;
       }
       case 'folder': {
         const st = await fs.promises.stat(f.path).catch(() => undefined);
@@ -256,26 +276,28 @@ export class RunService implements RunsApi, vscode.Disposable {
         return;
       }
       case 'list': {
+        knownTotal = f.files.length;
         if (f.files.length === 0) throw new Error('Cannot run: no files selected. Select the input files (or a folder) in the Explorer, or give a glob.');
         for (const file of f.files) {
           const abs = path.resolve(req.folder.uri.fsPath, file);
           const st = await fs.promises.stat(abs).catch(() => undefined);
           if (!st?.isFile()) throw new Error(`Cannot run: input file "${file}" does not exist. Remove it from the list or restore it.`);
         }
-        return;
+        return knownTotal;
       }
       default:
         return;
     }
   }
 
-  private track(handle: RunHandle, request: RunRequest): void {
-    const run: ActiveRun = { handle, request, busy: new Set(), lastTotal: null, done: 0, failed: 0, etaMs: null };
+  private track(handle: RunHandle, request: RunRequest, expectedTotal: number | undefined): void {
+    const run: ActiveRun = { handle, request, busy: new Set(), lastTotal: expectedTotal ?? null, done: 0, failed: 0, etaMs: null, started: Date.now() };
     this.runs.set(handle.runId, run);
     void vscode.commands.executeCommand('setContext', ContextKeys.runActive, true);
     const log = this.services.log;
     log.info(`[${handle.runId}] started: ${request.label} (${handle.outDir})`);
     this.emitter.fire({ kind: 'started', runId: handle.runId, outDir: handle.outDir, folder: request.folder });
+    this.tellMonitor();
 
     let progressReport: ((message: string, increment: number) => void) | undefined;
     let reportedPct = 0;
@@ -289,7 +311,6 @@ export class RunService implements RunsApi, vscode.Disposable {
           break;
         case 'taskStarted':
           run.busy.add(e.index);
-          this.tellMonitor(run);
           break;
         case 'taskRetried':
           log.warn(`[${handle.runId}] ↻ ${e.file} attempt ${e.attempt}: ${e.reason}`);
@@ -300,14 +321,14 @@ export class RunService implements RunsApi, vscode.Disposable {
           const line = `[${handle.runId}] ${TASK_STATUS_SYMBOL[r.status]} ${r.file} ${formatDuration(r.wallMs)}`;
           if (r.status === 'succeeded' || r.status === 'skipped') log.info(line);
           else log.error(`${line} — ${r.status}${r.exitCode !== null ? ` (exit ${r.exitCode})` : r.signal ? ` (${r.signal})` : ''}${lastLine(r.stderrTail) ? `: ${lastLine(r.stderrTail)}` : ''}`);
-          this.tellMonitor(run);
           break;
         }
         case 'progress': {
           run.done = e.done;
           run.failed = e.failed;
-          run.etaMs = e.etaMs;
           if (e.total !== null) run.lastTotal = e.total;
+          // the engine knows no ETA until it has listed every file; the host counted them up front
+          run.etaMs = e.etaMs ?? (run.lastTotal !== null && e.done > 0 ? ((Date.now() - run.started) / e.done) * Math.max(0, run.lastTotal - e.done) : null);
           this.updateStatus();
           if (progressReport) {
             const pct = run.lastTotal ? Math.min(100, (100 * e.done) / run.lastTotal) : 0;
@@ -403,6 +424,8 @@ export class RunService implements RunsApi, vscode.Disposable {
     if (this.runs.size === 0) {
       void vscode.commands.executeCommand('setContext', ContextKeys.runActive, false);
       this.monitorApi()?.setActiveRun(undefined);
+    } else {
+      this.tellMonitor();
     }
   }
 
@@ -419,16 +442,21 @@ export class RunService implements RunsApi, vscode.Disposable {
     this.statusItem.show();
   }
 
-  private monitorApi(): { setActiveRun(run: { busy: number; workers: number; pids: number[] } | undefined): void } | undefined {
-    const m = this.services.monitor as { setActiveRun?: (run: unknown) => void } | undefined;
-    return m && typeof m.setActiveRun === 'function' ? (m as never) : undefined;
+  private monitorApi(): MonitorLike | undefined {
+    const m = this.services.monitor as Partial<MonitorLike> | undefined;
+    return m && typeof m.setActiveRun === 'function' ? (m as MonitorLike) : undefined;
   }
 
-  private tellMonitor(run: ActiveRun): void {
+  /** Tells the resource monitor about the runs going (live getters: it polls them per sample). */
+  private tellMonitor(): void {
     const m = this.monitorApi();
-    if (!m) return;
-    const h = run.handle as RunHandle & { pids?: () => number[] };
-    m.setActiveRun({ busy: run.busy.size, workers: run.handle.report().workers, pids: typeof h.pids === 'function' ? h.pids() : [] });
+    if (!m || this.runs.size === 0) return;
+    const markers = () => [hostScriptPath(path.join(this.services.distDir, 'workers')), ...[...this.runs.values()].map((r) => r.request.script)];
+    m.setActiveRun({
+      busy: () => [...this.runs.values()].reduce((n, r) => n + r.busy.size, 0),
+      workers: [...this.runs.values()].reduce((n, r) => n + r.handle.report().workers, 0),
+      pids: () => childPidsMatching(markers()),
+    });
   }
 
   dispose(): void {

@@ -28,11 +28,11 @@ export class RunNode {
   constructor(
     readonly runDir: string,
     readonly runId: string,
-    readonly status: RunStatus,
+    public status: RunStatus,
     readonly label: string,
     readonly startedAt: number,
-    readonly wallMs: number,
-    readonly counts: RunReport['counts'],
+    public wallMs: number,
+    public counts: RunReport['counts'],
   ) {}
   /** For menus: `run.<status>` (+ `.hasFailures`); package.json matches /^run/. */
   get contextValue(): string {
@@ -80,10 +80,12 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   private readonly disposables: vscode.Disposable[] = [];
   private watchers: vscode.Disposable[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** The run nodes last returned, by run directory (live progress updates them in place). */
+  private readonly shown = new Map<string, RunNode>();
 
   constructor(private readonly services: Services, private readonly runs: RunService) {
     this.disposables.push(
-      runs.onDidChange(() => this.refreshSoon()),
+      runs.onDidChange((e) => (e.kind === 'progress' ? this.refreshLive(e.outDir) : this.refreshSoon())),
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.rewatch()),
       services.config.onDidChange(() => this.rewatch()),
     );
@@ -95,6 +97,21 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.changed.fire();
+  }
+
+  /**
+   * Progress of a live run: update its node in place from the engine's live report and refresh that
+   * node only (re-listing every run directory twice a second would re-read every journal).
+   */
+  private refreshLive(outDir: string): void {
+    const node = this.shown.get(path.resolve(outDir));
+    const live = this.runs.activeRuns().find((h) => path.resolve(h.outDir) === path.resolve(outDir));
+    if (!node || !live) return this.refreshSoon();
+    const r = live.report();
+    node.status = r.status;
+    node.wallMs = r.wallMs;
+    node.counts = r.counts;
+    this.changed.fire(node);
   }
 
   /** Coalesce bursts (a run finishing writes several files). */
@@ -207,6 +224,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     });
     // a run started this instant may not have its run.json yet
     for (const [d, h] of live) if (path.dirname(d) === path.resolve(dir) && !nodes.some((n) => path.resolve(n.runDir) === d)) nodes.push(nodeFromReport(h.outDir, h.report()));
+    for (const n of nodes) this.shown.set(path.resolve(n.runDir), n);
     return nodes.sort((a, b) => b.startedAt - a.startedAt);
   }
 

@@ -1,0 +1,93 @@
+/**
+ * The run experience in the real workbench: open the example script, "Parallel Run: Run Script over
+ * Files…" from the palette, a glob with its live count, the review step (Enter starts), the progress
+ * notification, the finished run in the Runs view with its files.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { E2EContext, E2EScenario } from './harness';
+
+const IMAGES = 24;
+
+async function openFile(ctx: E2EContext, name: string): Promise<void> {
+  const { page } = ctx;
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await input.fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
+}
+
+export const scenarios: E2EScenario[] = [
+  {
+    name: 'palette → run the example → progress → finished → Runs view',
+    async run(ctx) {
+      const { page } = ctx;
+      // the example's input images (generated, not committed)
+      execFileSync('python3', ['make_data.py', '--count', String(IMAGES)], { cwd: ctx.workspace, stdio: 'ignore' });
+      await openFile(ctx, 'analyze.py');
+
+      await ctx.runCommand('Parallel Run: Run Script over Files');
+      // files: the script is the active Python file, so the first question is the glob, counted live
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 15_000 });
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'input files' }).waitFor({ timeout: 15_000 });
+      await input.fill('data/*.fits');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: `${IMAGES} files` }).first().waitFor({ timeout: 30_000 });
+      await ctx.screenshot('run-1-glob-live-count');
+      await page.keyboard.press('Enter');
+
+      // review: defaults with the reason for the thread count; Enter starts
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Start run' }).first().waitFor({ timeout: 15_000 });
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: /thread.* × .*worker.* = .*core/ }).first().waitFor({ timeout: 15_000 });
+      await ctx.screenshot('run-2-review');
+      await page.keyboard.press('Enter');
+
+      // progress notification with done/total
+      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Parallel Run: analyze.py' }).first();
+      await toast.waitFor({ timeout: 60_000 });
+      await page.locator('.notifications-toasts .notification-toast', { hasText: new RegExp(`\\d+/${IMAGES} files`) }).first().waitFor({ timeout: 120_000 });
+      await ctx.screenshot('run-3-progress');
+
+      // finished: the report opens (parallelRun.openReportWhenDone, default on), or the summary
+      // notification when this build has no report panel
+      const reportTab = page.locator('.tabs-container .tab', { hasText: 'analyze.py over' }).first();
+      const summary = page.locator('.notifications-toasts .notification-toast', { hasText: /Parallel Run succeeded/ }).first();
+      const first = await Promise.race([
+        reportTab.waitFor({ timeout: 300_000 }).then(() => 'report', () => 'timeout'),
+        summary.waitFor({ timeout: 300_000 }).then(() => 'summary', () => 'timeout'),
+      ]);
+      if (first === 'timeout') throw new Error('the run did not finish: neither the report nor the summary appeared');
+      if (await summary.isVisible()) {
+        const text = await summary.innerText();
+        if (!new RegExp(`${IMAGES} succeeded`).test(text)) throw new Error(`unexpected summary: ${text}`);
+      }
+      await page.waitForTimeout(1500);
+      await ctx.screenshot('run-4-finished');
+
+      // the Runs view lists it; expanding shows the files
+      await ctx.runCommand('Parallel Run: Focus on Runs View');
+      const row = page.locator('.monaco-list-row', { hasText: 'analyze.py over' }).first();
+      await row.waitFor({ timeout: 30_000 });
+      await page.locator('.monaco-list-row', { hasText: `${IMAGES}/${IMAGES} ✓` }).first().waitFor({ timeout: 30_000 });
+      await row.click();
+      await page.locator('.monaco-list-row', { hasText: 'field_0000.fits' }).first().waitFor({ timeout: 30_000 });
+      await ctx.screenshot('run-5-runs-view');
+
+      // the run really happened on disk: its report, and one fresh result per image
+      const runsDir = path.join(ctx.workspace, '.parallel-run', 'runs');
+      const runs = fs.readdirSync(runsDir);
+      if (runs.length !== 1) throw new Error(`expected one run directory, found ${runs.join(', ')}`);
+      const report = JSON.parse(fs.readFileSync(path.join(runsDir, runs[0], 'report.json'), 'utf8'));
+      if (report.status !== 'succeeded' || report.counts.succeeded !== IMAGES) throw new Error(`report: ${report.status}, ${report.counts.succeeded} succeeded`);
+      for (let i = 0; i < IMAGES; i++) {
+        const result = path.join(ctx.workspace, 'results', `field_${String(i).padStart(4, '0')}.json`);
+        if (!fs.existsSync(result) || fs.statSync(result).mtimeMs < report.startedAt - 1000) throw new Error(`no fresh result ${result}`);
+      }
+    },
+  },
+];
