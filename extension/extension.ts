@@ -7,6 +7,7 @@ import { Config } from './host/config';
 import { register as registerMonitor } from './host/monitor/register';
 import type { Services } from './host/services';
 import { OUTPUT_CHANNEL } from './shared/ids';
+import * as reportFeature from './host/report';
 
 let services: Services | undefined;
 
@@ -24,6 +25,7 @@ export function activate(context: vscode.ExtensionContext): Services {
   };
   // ---- features (each pushes its own disposables) ----
   registerMonitor(context, services);
+  reportFeature.register(context, services);
   return services;
 }
 
