@@ -97,7 +97,7 @@ describe('report model', () => {
     assert.deepStrictEqual(c.x, [1, 2]);
     assert.deepStrictEqual(c.ideal, [1, 2]);
     assert.strictEqual(c.fit[1], amdahl(2, 0.1));
-    assert.deepStrictEqual(c.measured, [1, 1.82]);
+    assert.deepStrictEqual(c.measured, [{ threads: 1, y: [1, 1.82] }]);
     assert.match(sweepSentence(s), /serial fraction 10\.0%.*10\.0× speedup/);
   });
 });

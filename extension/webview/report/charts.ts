@@ -6,6 +6,8 @@ import { sweepCurves } from './model';
 import type { Palette } from './theme';
 
 const HEIGHT = 220;
+/** colours of the measured series, one per BLAS thread count */
+const MEASURED: Array<(p: Palette) => string> = [(p) => p.accent, (p) => p.bar.running, (p) => p.bar.timedOut, (p) => p.bar.retried];
 
 function axis(p: Palette, label: string, extra: Partial<uPlot.Axis> = {}): uPlot.Axis {
   return {
@@ -121,14 +123,20 @@ export class SweepChart {
         scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.05] } },
         series: [
           { label: 'workers' },
-          { label: 'measured', stroke: p.accent, width: 2, points: { show: true, size: 8, fill: p.accent }, spanGaps: true },
-          { label: 'ideal (linear)', stroke: p.ideal, width: 1, dash: [6, 4] },
-          { label: 'Amdahl fit', stroke: p.fit, width: 2 },
+          ...c.measured.map((m, i) => ({
+            label: `measured, ${m.threads} thread${m.threads === 1 ? '' : 's'}`,
+            stroke: MEASURED[i % MEASURED.length](p),
+            width: 2,
+            points: { show: true, size: 8, fill: MEASURED[i % MEASURED.length](p) },
+            spanGaps: true,
+          })),
+          { label: 'ideal (linear)', stroke: p.ideal, width: 1, dash: [6, 4], points: { show: false } },
+          { label: 'Amdahl fit', stroke: p.fit, width: 2, points: { show: false } },
         ],
         axes: [axis(p, 'workers', { incrs: [1, 2, 4, 8, 16, 32, 64] }), axis(p, 'speedup ×')],
         legend: { live: true },
       },
-      [c.x, c.measured, c.ideal, c.fit] as uPlot.AlignedData,
+      [c.x, ...c.measured.map((m) => m.y), c.ideal, c.fit] as uPlot.AlignedData,
       this.root,
     );
   }

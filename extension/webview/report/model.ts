@@ -184,19 +184,26 @@ export function amdahl(p: number, f: number): number {
   return 1 / (f + (1 - f) / p);
 }
 
-/** Points of the ideal and fitted curves for the sweep chart, x = workers 1..max. */
-export function sweepCurves(s: SweepResult): { x: number[]; measured: Array<number | null>; ideal: number[]; fit: number[] } {
+/**
+ * The sweep chart's data, x = workers: measured speedup per BLAS thread count (oversubscribed points
+ * are left out: they are in the table, with their cost), the ideal line and the Amdahl fit.
+ */
+export function sweepCurves(s: SweepResult): { x: number[]; measured: Array<{ threads: number; y: Array<number | null> }>; ideal: number[]; fit: number[] } {
   const maxW = Math.max(1, ...s.points.map((p) => p.workers));
-  const x: number[] = [];
-  for (let w = 1; w <= maxW; w++) x.push(w);
-  for (const p of s.points) if (!x.includes(p.workers)) x.push(p.workers);
-  x.sort((a, b) => a - b);
-  const best = new Map<number, number>();
-  for (const p of s.points) best.set(p.workers, Math.max(best.get(p.workers) ?? 0, p.speedup));
+  const xs = new Set<number>();
+  for (let w = 1; w <= maxW; w++) xs.add(w);
+  for (const p of s.points) xs.add(p.workers);
+  const x = [...xs].sort((a, b) => a - b);
+  const threads = [...new Set(s.points.filter((p) => !p.oversubscribed).map((p) => p.threads))].sort((a, b) => a - b);
+  const measured = threads.map((t) => {
+    const at = new Map<number, number>();
+    for (const p of s.points) if (p.threads === t && !p.oversubscribed) at.set(p.workers, Math.max(at.get(p.workers) ?? 0, p.speedup));
+    return { threads: t, y: x.map((w) => at.get(w) ?? null) };
+  });
   const f = Number.isFinite(s.fit?.serialFraction) ? Math.min(1, Math.max(0, s.fit.serialFraction)) : NaN;
   return {
     x,
-    measured: x.map((w) => best.get(w) ?? null),
+    measured,
     ideal: x.map((w) => w),
     fit: x.map((w) => (Number.isFinite(f) ? amdahl(w, f) : NaN)),
   };

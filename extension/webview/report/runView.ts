@@ -310,7 +310,7 @@ export function sweepSection(s: SweepResult, chart: SweepChart): HTMLElement {
     .sort((a, b) => a.workers - b.workers || a.threads - b.threads)
     .map((p) => [
       String(p.workers),
-      String(p.threads),
+      p.oversubscribed ? `${p.threads} (oversubscribed)` : String(p.threads),
       formatDuration(p.wallMs),
       formatFactor(p.speedup),
       formatPercent(p.efficiency),

@@ -281,6 +281,7 @@ export class TimelineView {
     this.lastRectCount = rects;
     this.lastDrawMs = performance.now() - t0;
     this.canvas.dataset.rects = String(rects);
+    this.canvas.dataset.drawMs = this.lastDrawMs.toFixed(2);
   }
 
   private fillBar(ctx: CanvasRenderingContext2D, kind: BarKind, x: number, y: number, w: number, h: number): void {
