@@ -1,0 +1,79 @@
+/** Journal and resume logic: append/read, torn lines after a crash, fingerprints, unchanged files. */
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { fingerprint, JournalLine, JournalWriter, readJournal, succeededFiles, unchanged } from '../../extension/core/run/journal';
+import { tmpDir } from './engineHelpers';
+
+function line(file: string, status: JournalLine['status'], fp = 'fp1', extra: Partial<JournalLine> = {}): JournalLine {
+  return {
+    index: 1, file, slot: 1, status, attempts: 1, start: 1, end: 2, wallMs: 1, exitCode: status === 'succeeded' ? 0 : 1, signal: null,
+    cpuUserSec: 0, cpuSysSec: 0, maxRssKb: null, stdoutTail: '', stderrTail: '', stdoutLog: 'l.out', stderrLog: 'l.err',
+    threadEnv: {}, mode: 'cold', fileSize: 10, fileMtimeMs: 1000, fp, session: 's1', ...extra,
+  };
+}
+
+async function all(file: string): Promise<JournalLine[]> {
+  const out: JournalLine[] = [];
+  for await (const l of readJournal(file)) out.push(l);
+  return out;
+}
+
+describe('journal', () => {
+  it('appends one line per task and reads them back', async () => {
+    const f = path.join(tmpDir('pr-journal-'), 'journal.ndjson');
+    const w = new JournalWriter(f);
+    w.append(line('a', 'succeeded'));
+    w.append(line('b', 'failed'));
+    w.close();
+    assert.deepStrictEqual((await all(f)).map((l) => [l.file, l.status]), [['a', 'succeeded'], ['b', 'failed']]);
+    assert.deepStrictEqual(await all(f + '.missing'), []);
+  });
+
+  it('survives a line torn by a crash: the reader skips it, the next append starts a fresh line', async () => {
+    const f = path.join(tmpDir('pr-journal-'), 'journal.ndjson');
+    fs.writeFileSync(f, JSON.stringify(line('a', 'succeeded')) + '\n' + JSON.stringify(line('b', 'succeeded')).slice(0, 40));
+    const w = new JournalWriter(f);
+    w.append(line('c', 'succeeded'));
+    w.close();
+    assert.deepStrictEqual((await all(f)).map((l) => l.file), ['a', 'c']);
+  });
+
+  it('succeededFiles keeps only successes of the same fingerprint, by absolute path', async () => {
+    const dir = tmpDir('pr-journal-');
+    const f = path.join(dir, 'journal.ndjson');
+    const w = new JournalWriter(f);
+    w.append(line('in/a', 'succeeded'));
+    w.append(line('in/b', 'failed'));
+    w.append(line('in/c', 'succeeded', 'other'));
+    w.close();
+    const done = await succeededFiles(f, 'fp1', dir);
+    assert.deepStrictEqual([...done.keys()], [path.join(dir, 'in/a')]);
+  });
+
+  it('unchanged: same size and mtime only', () => {
+    assert.strictEqual(unchanged({ size: 10, mtimeMs: 1000 }, { size: 10, mtimeMs: 1000 }), true);
+    assert.strictEqual(unchanged({ size: 10, mtimeMs: 1000 }, { size: 11, mtimeMs: 1000 }), false);
+    assert.strictEqual(unchanged({ size: 10, mtimeMs: 1000 }, { size: 10, mtimeMs: 2000 }), false);
+    assert.strictEqual(unchanged(undefined, { size: 10, mtimeMs: 1000 }), false);
+  });
+
+  it('fingerprint changes with script content, template, args and env, not with anything else', () => {
+    const dir = tmpDir('pr-journal-');
+    const script = path.join(dir, 'a.py');
+    fs.writeFileSync(script, 'print(1)\n');
+    const py = (args: string[] = []) => ({ kind: 'python' as const, python: '/usr/bin/python3', script, args, warm: false });
+    const a = fingerprint(py(), dir);
+    assert.strictEqual(fingerprint(py(), dir), a);
+    assert.strictEqual(fingerprint({ ...py(), warm: true }, dir), a, 'warm or cold: same results');
+    assert.notStrictEqual(fingerprint(py(['--x']), dir), a);
+    assert.notStrictEqual(fingerprint(py(), dir, { SEED: '1' }), a);
+    fs.writeFileSync(script, 'print(2)\n');
+    assert.notStrictEqual(fingerprint(py(), dir), a, 'edited script');
+    // a template naming a script: its content counts too
+    const t = fingerprint({ kind: 'template', argv: ['python3', 'a.py', '{}'] }, dir);
+    fs.writeFileSync(script, 'print(3)\n');
+    assert.notStrictEqual(fingerprint({ kind: 'template', argv: ['python3', 'a.py', '{}'] }, dir), t);
+    assert.notStrictEqual(fingerprint({ kind: 'template', argv: ['python3', 'a.py', '{.}'] }, dir), t);
+  });
+});
