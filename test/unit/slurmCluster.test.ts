@@ -268,5 +268,8 @@ describe('slurm backend on a real cluster', function () {
     const bad = cp.spawnSync(process.execPath, [CLI, 'run', '--dry-run', '--files', 'data/*.txt', '--', 'true'], { cwd: ws, encoding: 'utf8' });
     assert.strictEqual(bad.status, 2);
     assert.match(bad.stderr, /need --backend slurm/);
+    const halt = cp.spawnSync(process.execPath, [CLI, 'run', '--backend', 'slurm', '--halt', '--files', 'data/*.txt', '--', 'true'], { cwd: ws, encoding: 'utf8' });
+    assert.strictEqual(halt.status, 2);
+    assert.match(halt.stderr, /--halt does not apply to --backend slurm/);
   });
 });

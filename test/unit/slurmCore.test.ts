@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  arraySpec, GUESSED_SECONDS_PER_FILE, jobNameFor, mergeStates, normaliseExtraDirectives, packFiles, parseArrayIndices,
+  arraySpec, GUESSED_SECONDS_PER_FILE, measuredTimesFromHistory, jobNameFor, mergeStates, normaliseExtraDirectives, packFiles, parseArrayIndices,
   parseExitCode, parseJobId, parseKeyValues, parseMaxArraySize, parseSacct, parseSbatchJobId, parseScontrolJobs, parseSqueue,
   renderSbatchScript, sacctDisabled, SbatchScriptSpec, shellQuote, splitArrays, THREAD_ENV_VARS,
 } from '../../extension/core';
@@ -184,24 +184,28 @@ describe('slurm: sbatch script generation', () => {
     assert.match(s, /^export FOO='a b\$c'$/m);
     assert.match(s, /^ {2}--python "\$PYTHON" --script '\/w\/my script\.py' \\$/m);
     assert.match(s, /^ {2}--timeout 60 --retries 2 \\$/m);
-    assert.match(s, /^ {2}-- --out 'it'\\''s'$/m);
+    assert.match(s, /^ {2}-- --out 'it'\\''s' \\$/m);
+    assert.match(s, /^ {2}< <\(sed -n "\$\{FIRST\},\$\{LAST\}p" "\$SLURM_DIR\/manifest\.txt"\)$/m);
   });
 
   it('is valid bash and runs the CLI with the exact arguments (checked by running it with a stand-in node)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pr-sbatch-'));
-    fs.mkdirSync(path.join(dir, 'tasks'));
+    // task 42 = manifest lines 3..4
+    fs.writeFileSync(path.join(dir, 'tasks.txt'), Array.from({ length: 50 }, (_, t) => (t === 42 ? '42 3 4\n' : `${t} 1 1\n`)).join(''));
+    fs.writeFileSync(path.join(dir, 'manifest.txt'), '/d/a b.txt\n/d/2\n/d/three\n/d/fo\'ur\n/d/5\n');
     const fakeNode = path.join(dir, 'node.sh');
-    // a stand-in "node" that prints its argv, one per line, so we see what the script passes
-    fs.writeFileSync(fakeNode, '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\nprintf "OMP=%s\\n" "$OMP_NUM_THREADS"\n', { mode: 0o755 });
+    // a stand-in "node" that prints its argv, one per line, then the file list it got on stdin
+    fs.writeFileSync(fakeNode, '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\nprintf "OMP=%s\\n" "$OMP_NUM_THREADS"\ncat\n', { mode: 0o755 });
     const s = renderSbatchScript({ ...base, node: fakeNode, slurmDir: dir, cwd: dir });
     const script = path.join(dir, 'submit.sbatch');
     fs.writeFileSync(script, s);
     const out = cp.execFileSync('bash', [script, '40'], { env: { ...process.env, SLURM_ARRAY_TASK_ID: '2', SLURM_CPUS_PER_TASK: '3' }, encoding: 'utf8' });
     const argv = out.trim().split('\n');
     assert.deepStrictEqual(argv, [
-      '/opt/pr/dist/cli.js', 'run', '--files-from', path.join(dir, 'tasks/00042.list'), '--out', path.join(dir, 'shards/00042'),
+      '/opt/pr/dist/cli.js', 'run', '--files-from', '-', '--out', path.join(dir, 'shards/00042'),
       '-j', '1', '--threads', '3', '--quiet', '--timeout', '60', '--retries', '2',
       '--python', '/usr/bin/python3.11', '--script', '/w/my script.py', '--', '--out', "it's", 'OMP=3',
+      '/d/three', "/d/fo'ur",
     ]);
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -214,7 +218,8 @@ describe('slurm: sbatch script generation', () => {
     assert.match(s, /#SBATCH --output=logs\/%A_%a\.out/);
     assert.ok(!/--partition|--mem|--account/.test(s));
     assert.match(s, /MaxArraySize/);
-    assert.match(s, /\.list" -0 \\$/m);
+    assert.match(s, /--files-from - -0 \\$/m);
+    assert.match(s, /sed -z -n/);
     assert.ok(s.includes(`'$(rm -rf /)'`));
     assert.ok(s.includes("'`x`;y'"));
     assert.ok(!s.includes('PYTHON='));
@@ -234,5 +239,35 @@ describe('slurm: sbatch script generation', () => {
     assert.strictEqual(shellQuote(''), "''");
     assert.strictEqual(jobNameFor(undefined, { kind: 'python', python: 'p', script: '/x/analyze.py', args: [], warm: false }), 'pr-analyze.py');
     assert.strictEqual(jobNameFor('  ', { kind: 'template', argv: ['/bin/wc', '{}'] }), 'pr-wc');
+  });
+});
+
+describe('slurm: measured task times from history', () => {
+  it('takes per-file times from the newest earlier run of the same script in the same folder, else a sweep', async () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'pr-hist-'));
+    const cwd = '/w';
+    const command = { kind: 'python' as const, python: '/usr/bin/python3', script: '/w/a.py', args: [], warm: false };
+    const mk = (name: string, createdAt: number, cmd: object, lines: object[], sweep?: object) => {
+      const d = path.join(runs, name);
+      fs.mkdirSync(d);
+      fs.writeFileSync(path.join(d, 'run.json'), JSON.stringify({ runId: name, createdAt, cwd, command: cmd }));
+      fs.writeFileSync(path.join(d, 'journal.ndjson'), lines.map((l) => JSON.stringify(l) + '\n').join(''));
+      if (sweep) fs.writeFileSync(path.join(d, 'sweep.json'), JSON.stringify(sweep));
+    };
+    const line = (file: string, wallMs: number, status = 'succeeded') => ({ file, wallMs, status, attempts: 1, index: 1 });
+    assert.strictEqual(await measuredTimesFromHistory(runs, command, cwd), undefined);
+    mk('sweep', 1, command, [], { perFileMs: 1500 });
+    const fromSweep = await measuredTimesFromHistory(runs, command, cwd);
+    assert.strictEqual(fromSweep!.meanMs, 1500);
+    assert.match(fromSweep!.source, /speedup sweep sweep/);
+    mk('old', 2, command, [line('/w/d/1.txt', 100)]);
+    mk('new', 3, command, [line('d/1.txt', 700), line('d/2.txt', 900), line('d/3.txt', 5, 'failed')]);
+    mk('other', 4, { ...command, script: '/w/b.py' }, [line('/w/d/1.txt', 1)]);
+    const m = await measuredTimesFromHistory(runs, command, cwd);
+    assert.match(m!.source, /run new \(2 tasks\)/);
+    assert.deepStrictEqual([...m!.perFileMs!.entries()], [['/w/d/1.txt', 700], ['/w/d/2.txt', 900]]);
+    // the run being prepared is excluded
+    assert.match((await measuredTimesFromHistory(runs, command, cwd, path.join(runs, 'new')))!.source, /run old/);
+    fs.rmSync(runs, { recursive: true, force: true });
   });
 });

@@ -31,7 +31,7 @@ import { MeasuredTimes, packFiles, PackPlan, splitArrays } from './pack';
 import { ArrayTaskState, DEFAULT_MAX_ARRAY_SIZE, FINAL_STATES, mergeStates, parseSacct, parseScontrolJobs, parseSqueue, SACCT_FIELDS, sacctDisabled } from './parse';
 import { normaliseExtraDirectives, renderSbatchScript, shellQuote } from './script';
 import {
-  readJson, readManifest, shardDirPath, SLURM_FILES, slurmDirOf, SlurmPlanFile, SlurmSubmissionFile, taskId, taskListPath, writeJsonAtomic,
+  readJson, readManifest, shardDirPath, SLURM_FILES, slurmDirOf, SlurmPlanFile, SlurmSubmissionFile, taskId, writeJsonAtomic,
 } from './layout';
 import { measuredTimesFromHistory } from './history';
 
@@ -209,7 +209,6 @@ export async function prepareSlurmRun(opts: SlurmRunOptions): Promise<PreparedSl
   // ---- write
   const slurmDir = slurmDirOf(outDir);
   try {
-    fs.mkdirSync(path.join(slurmDir, SLURM_FILES.tasks), { recursive: true });
     fs.mkdirSync(path.join(slurmDir, SLURM_FILES.shards), { recursive: true });
     fs.mkdirSync(path.join(slurmDir, SLURM_FILES.logs), { recursive: true });
   } catch (e) {
@@ -217,9 +216,8 @@ export async function prepareSlurmRun(opts: SlurmRunOptions): Promise<PreparedSl
   }
   const sep = nulLists ? '\0' : '\n';
   fs.writeFileSync(path.join(slurmDir, SLURM_FILES.manifest), files.map((f) => f + sep).join(''));
-  for (const t of packed.tasks) {
-    fs.writeFileSync(taskListPath(slurmDir, t.task, taskDigits), files.slice(t.first, t.first + t.count).map((f) => f + sep).join(''));
-  }
+  // one small index instead of a list file per task: creating thousands of files is slow (NFS)
+  fs.writeFileSync(path.join(slurmDir, SLURM_FILES.tasks), packed.tasks.map((t) => `${t.task} ${t.first + 1} ${t.first + t.count}\n`).join(''));
   const runId = readDefinition(outDir)?.runId ?? newRunId();
   const plan: SlurmPlanFile = {
     version: 1, runId, files: files.length, tasks: packed.tasks, parts, taskDigits, nulLists,
@@ -295,10 +293,11 @@ function readme(plan: SlurmPlanFile, submitLines: string[], slurmDir: string, ex
   if (exportOnly) {
     L.push('On another cluster: copy this folder there, edit NODE, CLI' + (command.kind === 'python' ? ', PYTHON' : '') + ' and WORKDIR at the top of');
     L.push('submit.sbatch to that cluster\'s paths (Parallel Run\'s dist/cli.js must exist there), make the input files');
-    L.push('listed in manifest.txt and tasks/*.list exist at the same paths (or rewrite the lists), then run the lines above.');
+    L.push('listed in manifest.txt exist at the same paths (or rewrite manifest.txt line by line), then run the lines above.');
     L.push('');
   }
-  L.push('Files: manifest.txt = every input file in task order; tasks/N.list = the files of array task N;');
+  L.push('Files: manifest.txt = every input file in task order; tasks.txt = "N FIRST LAST": array task N runs lines');
+  L.push('FIRST..LAST of manifest.txt;');
   L.push('shards/N/ = task N\'s own run directory (journal.ndjson, logs/, report.json); logs/JOB_INDEX.out|.err = Slurm\'s');
   L.push('per-task stdout/stderr. Parallel Run merges the shards into ../journal.ndjson and ../report.json.');
   L.push('');

@@ -98,6 +98,9 @@ export interface SlurmCliContext {
  * (0 all succeeded, 1 some failed, 130 cancelled by SIGINT/SIGTERM → scancel).
  */
 export async function runSlurmFromCli(opts: RunOptions, args: SlurmCliArgs, ctx: SlurmCliContext): Promise<number> {
+  if (opts.halt) {
+    throw new UsageError('--halt does not apply to --backend slurm: the array tasks run independently on the cluster. Drop --halt; re-run the failed files afterwards instead.');
+  }
   const slurm: SlurmSettings = { ...validateSettings({}).slurm, ...args.slurm };
   if (args.slurm.maxConcurrent === undefined && opts.workers !== undefined) slurm.maxConcurrent = opts.workers;
   const prep = await prepareSlurmRun({

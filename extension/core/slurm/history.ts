@@ -1,6 +1,6 @@
 /**
- * Measured task times for packing: the most recent earlier run (local or Slurm) of the same script
- * or template in the same working directory, read from its journal.
+ * Measured task times for packing: the most recent earlier run (local, Slurm or a speedup sweep) of
+ * the same script or template in the same working directory, read from its journal (or sweep.json).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -39,7 +39,11 @@ export async function measuredTimesFromHistory(runsDir: string, command: TaskCom
     for await (const l of readJournal(path.join(c.dir, RUN_FILES.journal))) {
       if (l.status === 'succeeded' && l.attempts > 0) perFileMs.set(path.resolve(cwd, l.file), l.wallMs);
     }
-    if (perFileMs.size > 0) return { perFileMs, source: `run ${c.def.runId} (${perFileMs.size} tasks)` };
+    // a speedup sweep's directory is a run directory too; its sweep.json knows the serial time per file
+    const sweep = readJson<{ perFileMs?: number }>(path.join(c.dir, 'sweep.json'));
+    const kind = sweep ? 'speedup sweep' : 'run';
+    if (perFileMs.size > 0) return { perFileMs, source: `${kind} ${c.def.runId} (${perFileMs.size} tasks)` };
+    if (sweep?.perFileMs && sweep.perFileMs > 0) return { meanMs: sweep.perFileMs, source: `${kind} ${c.def.runId} (serial time per file)` };
   }
   return undefined;
 }

@@ -17,7 +17,8 @@ export const SLURM_FILES = {
   plan: 'plan.json',
   /** job ids once submitted */
   submission: 'submission.json',
-  tasks: 'tasks',
+  /** one line per array task: "N FIRST LAST" = lines FIRST..LAST of the manifest (line N+1 is task N) */
+  tasks: 'tasks.txt',
   shards: 'shards',
   logs: 'logs',
 } as const;
@@ -57,10 +58,6 @@ export function slurmDirOf(runDir: string): string {
 /** `00042` for task 42 with 5 digits. */
 export function taskId(task: number, digits: number): string {
   return String(task).padStart(digits, '0');
-}
-
-export function taskListPath(slurmDir: string, task: number, digits: number): string {
-  return path.join(slurmDir, SLURM_FILES.tasks, `${taskId(task, digits)}.list`);
 }
 
 export function shardDirPath(slurmDir: string, task: number, digits: number): string {

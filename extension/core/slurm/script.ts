@@ -13,7 +13,7 @@ import { arraySpec } from './pack';
 export interface SbatchScriptSpec {
   runId: string;
   label?: string;
-  /** the run's slurm/ folder (tasks/, shards/, logs/ live there) */
+  /** the run's slurm/ folder (manifest.txt, tasks.txt, shards/, logs/ live there) */
   slurmDir: string;
   /** array tasks in the first (or only) sbatch part */
   arrayCount: number;
@@ -105,7 +105,7 @@ export function renderSbatchScript(spec: SbatchScriptSpec): string {
   const logDir = spec.portable ? 'logs' : path.join(spec.slurmDir, 'logs');
   L.push('#!/bin/bash');
   L.push(`# Parallel Run: run ${spec.runId}${spec.label ? ` (${oneLine(spec.label)})` : ''} as a Slurm job array.`);
-  L.push(`# ${spec.totalFiles} file${spec.totalFiles === 1 ? '' : 's'} in ${spec.totalTasks} array task${spec.totalTasks === 1 ? '' : 's'}; task N runs the files listed in tasks/N.list.`);
+  L.push(`# ${spec.totalFiles} file${spec.totalFiles === 1 ? '' : 's'} in ${spec.totalTasks} array task${spec.totalTasks === 1 ? '' : 's'}; task N runs lines FIRST..LAST of manifest.txt (tasks.txt: "N FIRST LAST").`);
   for (const n of spec.notes ?? []) L.push(`# ${oneLine(n)}`);
   if (spec.parts > 1) {
     L.push(`# More tasks than the cluster's MaxArraySize: submitted as ${spec.parts} arrays; the first argument`);
@@ -132,12 +132,13 @@ export function renderSbatchScript(spec: SbatchScriptSpec): string {
   if (spec.command.kind === 'python') L.push(`PYTHON=${q(spec.command.python)}`);
   L.push('# This folder; when it was copied to another cluster, the folder sbatch was run from.');
   L.push(`SLURM_DIR=${q(spec.slurmDir)}`);
-  L.push('[ -d "$SLURM_DIR/tasks" ] || SLURM_DIR="${SLURM_SUBMIT_DIR:-$PWD}"');
+  L.push('[ -f "$SLURM_DIR/tasks.txt" ] || SLURM_DIR="${SLURM_SUBMIT_DIR:-$PWD}"');
   L.push(`WORKDIR=${q(spec.cwd)}`);
   L.push('');
   L.push('# Global task number = array index + offset of this part (first argument, default 0).');
   L.push('TASK=$(( SLURM_ARRAY_TASK_ID + ${1:-0} ))');
   L.push(`TASK_ID=$(printf '%0${spec.taskDigits}d' "$TASK")`);
+  L.push('read -r _ FIRST LAST < <(sed -n "$(( TASK + 1 ))p" "$SLURM_DIR/tasks.txt")');
   L.push('# BLAS/OpenMP threads = the CPUs Slurm gave this task.');
   L.push('THREADS="${SLURM_CPUS_PER_TASK:-1}"');
   for (const v of THREAD_ENV_VARS) L.push(`export ${v}="$THREADS"`);
@@ -151,7 +152,7 @@ export function renderSbatchScript(spec: SbatchScriptSpec): string {
   L.push('');
   L.push('cd "$WORKDIR"');
   // one option (with its value) per line: readable, and each line is a whole shell word group
-  const run: string[] = ['exec "$NODE" "$CLI" run', `--files-from "$SLURM_DIR/tasks/$TASK_ID.list"${spec.nulLists ? ' -0' : ''}`];
+  const run: string[] = ['exec "$NODE" "$CLI" run', `--files-from -${spec.nulLists ? ' -0' : ''}`];
   run.push('--out "$SLURM_DIR/shards/$TASK_ID"', '-j 1 --threads "$THREADS" --quiet');
   const tuning = taskCliArgs(spec).map(q).join(' ');
   if (tuning) run.push(tuning);
@@ -161,8 +162,9 @@ export function renderSbatchScript(spec: SbatchScriptSpec): string {
   } else {
     run.push(['--', ...spec.command.argv.map(q)].join(' '));
   }
-  L.push("# One file at a time with all the task's CPUs for BLAS; per-file journal, logs, retries, timeouts.");
-  L.push(run.join(' \\\n  '));
+  L.push("# This task's files (stdin), one at a time with all the task's CPUs for BLAS; per-file journal, logs,");
+  L.push('# retries and timeouts exactly as in a local run.');
+  L.push(run.join(' \\\n  ') + ` \\\n  < <(sed ${spec.nulLists ? '-z ' : ''}-n "\${FIRST},\${LAST}p" "$SLURM_DIR/manifest.txt")`);
   L.push('');
   return L.join('\n');
 }
