@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { Config } from './host/config';
 import { register as registerMonitor } from './host/monitor/register';
 import type { Services } from './host/services';
+import { register as registerEditor } from './host/editor/register';
 import { OUTPUT_CHANNEL } from './shared/ids';
 import * as reportFeature from './host/report';
 
@@ -25,6 +26,7 @@ export function activate(context: vscode.ExtensionContext): Services {
   };
   // ---- features (each pushes its own disposables) ----
   registerMonitor(context, services);
+  registerEditor(context, services);
   reportFeature.register(context, services);
   return services;
 }

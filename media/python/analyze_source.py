@@ -1133,7 +1133,7 @@ class Analyzer:
             if self.function_of(node) is self.tree and not self.in_guard(node):
                 ind = self.indent_of(node.lineno)
                 body = self.segment(lam.body).split(self.eol)
-                lines = [ind + "def %s(%s):" % (name, ast.unparse(lam.args)), ind + "    return " + body[0]] + body[1:]
+                lines = [ind + "def %s(%s):" % (name, self.lambda_params(lam)), ind + "    return " + body[0]] + body[1:]
                 self.replace_lines(edits, node.lineno, node.end_lineno, lines)
                 return {"title": "Turn `%s` into a module-level `def`" % name, "edits": edits.result(), "isPreferred": True}
             return self.move_to_module(edits, name, lam, node, use, is_lambda=True)
@@ -1141,6 +1141,16 @@ class Analyzer:
             name = self.unique_name("_pool_task")
             return self.move_to_module(edits, name, node, None, use, is_lambda=True)
         return self.move_to_module(edits, node.name, node, node, use, is_lambda=False)
+
+    def lambda_params(self, lam):
+        """`x, y=1` of `lambda x, y=1: ...`, as written (ast.unparse needs Python 3.9)."""
+        start = self.lines[lam.lineno - 1].encode("utf-8")[lam.col_offset:]
+        if lam.body.lineno == lam.lineno:
+            text = start[: lam.body.col_offset - lam.col_offset].decode("utf-8")
+        else:
+            text = self.segment(lam).split(":", 1)[0] + ":"
+        text = text.strip()
+        return text[len("lambda"):].rstrip().rstrip(":").strip()
 
     def move_to_module(self, edits, name, fn, stmt, use, is_lambda):
         """Define fn at module level (free variables become leading parameters bound with functools.partial)."""
@@ -1162,14 +1172,15 @@ class Analyzer:
         if stmt is not None and self.function_of(stmt) is self.tree and not free and self.in_guard(stmt):
             top = next(g for g in self.guards if self.in_guard(stmt))
         if is_lambda:
-            args = ast.unparse(fn.args)
+            args = self.lambda_params(fn)
             params = ", ".join(free + ([args] if args else []))
             body = self.segment(fn.body).split(self.eol)
             lines = ["def %s(%s):" % (name, params), "    return " + body[0]] + body[1:]
         else:
             if name in self.module_names() - {name} or (self.tree, name) in self.defs:
                 return None
-            args = ast.unparse(fn.args)
+            a = fn.args
+            args = bool(a.posonlyargs or a.args or a.kwonlyargs or a.vararg or a.kwarg)
             head_old = self.indent_of(fn.lineno)
             src = self.reindent(self.first_line(fn, True), fn.end_lineno, head_old, "")
             if free:
@@ -1199,14 +1210,11 @@ class Analyzer:
             uses = [n for n in self.names.get((self.scope_of(use), name), []) if isinstance(n.ctx, ast.Load)] or [use]
         if is_lambda and stmt is None or free or ref != self.segment(use):
             for u in uses:
-                target = u if not (isinstance(u, ast.Call) and u.args) else u.args[0] if is_lambda and stmt is None and False else u
+                # functools.partial(nested, ...): replace only the function inside it
+                target = u.args[0] if isinstance(u, ast.Call) and u.args else u
                 s, e = self.pos(target.lineno, target.col_offset), self.pos(target.end_lineno, target.end_col_offset)
-                if isinstance(u, ast.Call):  # functools.partial(nested, ...) -> replace only the function
-                    a0 = u.args[0]
-                    s, e = self.pos(a0.lineno, a0.col_offset), self.pos(a0.end_lineno, a0.end_col_offset)
                 edits.add(s, e, ref)
-        where = "module level"
-        title = ("Move `%s` to %s" % (name, where)) if not is_lambda or stmt is not None else \
+        title = ("Move `%s` to module level" % name) if not is_lambda or stmt is not None else \
             "Replace the lambda with a module-level function `%s`" % name
         if free:
             title += " (passing %s with functools.partial)" % ", ".join("`%s`" % f for f in free)

@@ -1,0 +1,125 @@
+/**
+ * Code lenses on Python scripts:
+ *  - on the entry point: `▶ Run over files in parallel` and `⏱ Measure speedup`;
+ *  - on Pool / ProcessPoolExecutor / Process: the thread picture (processes × BLAS threads on cores)
+ *    and, after a run of this script, its measured median task time;
+ *  - on loops over files: `Parallelize this loop`.
+ * Each kind switches off with its parallelRun.codeLens.* setting.
+ */
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { assumedBlasThreads, formatDuration, latestRunOfScript, ScriptRunStats, threadPicture } from '../../core/python/sourceAnalysis';
+import { logicalCores } from '../../core/threads';
+import { Commands } from '../../shared/ids';
+import type { Services } from '../services';
+import { EditorAnalysis, toRange } from './analysisService';
+
+interface RunsLike {
+  runsDir(folder: vscode.WorkspaceFolder): string;
+  onDidChange?: vscode.Event<unknown>;
+}
+
+/** What the BLAS inspector knows (services.blasInfo, when that feature publishes it), tolerant of its shape. */
+export function inspectedBlas(services: Services): { threads: number; library?: string } | undefined {
+  let info: unknown = services.blasInfo;
+  try {
+    if (typeof info === 'function') info = (info as () => unknown)();
+    else if (info && typeof (info as { last?: unknown }).last === 'function') info = (info as { last: () => unknown }).last();
+  } catch {
+    return undefined;
+  }
+  if (!info || typeof info !== 'object') return undefined;
+  const i = info as { defaultThreads?: number | null; threads?: number; currentThreads?: number | null; current?: { currentThreads?: number | null; vendor?: string }; vendor?: string };
+  const threads = i.defaultThreads ?? i.current?.currentThreads ?? i.currentThreads ?? i.threads;
+  if (typeof threads !== 'number' || !(threads > 0)) return undefined;
+  return { threads, library: i.current?.vendor ?? i.vendor };
+}
+
+export class ParallelRunCodeLenses implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.emitter.event;
+  private readonly lastRuns = new Map<string, Promise<ScriptRunStats | undefined>>();
+  private readonly subs: vscode.Disposable[] = [];
+
+  constructor(private readonly services: Services, private readonly analysis: EditorAnalysis) {
+    this.subs.push(services.config.onDidChange(() => this.refresh()));
+    const runs = services.runs as RunsLike | undefined;
+    if (runs?.onDidChange) this.subs.push(runs.onDidChange(() => this.refresh()));
+  }
+
+  /** Recompute every lens (settings, BLAS knowledge or run history changed). */
+  refresh(): void {
+    this.lastRuns.clear();
+    this.emitter.fire();
+  }
+
+  async provideCodeLenses(doc: vscode.TextDocument, token: vscode.CancellationToken): Promise<vscode.CodeLens[]> {
+    if (!EditorAnalysis.accepts(doc)) return [];
+    const settings = this.services.config.get().codeLens;
+    if (!settings.runScript && !settings.poolThreads && !settings.parallelizeLoop) return [];
+    const a = await this.analysis.analyze(doc);
+    if (!a || token.isCancellationRequested) return [];
+    const lenses: vscode.CodeLens[] = [];
+    const uri = doc.uri;
+
+    if (settings.runScript && a.entryPoint && uri.scheme === 'file') {
+      const r = toRange(a.entryPoint.range);
+      lenses.push(
+        new vscode.CodeLens(r, { title: '▶ Run over files in parallel', command: Commands.runScript, arguments: [uri], tooltip: 'Run this script once per file, on every core (Parallel Run)' }),
+        new vscode.CodeLens(r, { title: '⏱ Measure speedup', command: Commands.measureSpeedup, arguments: [uri], tooltip: 'Scaling sweep: time this script on a sample of files with 1…N workers and recommend workers × BLAS threads' }),
+      );
+    }
+
+    if (settings.poolThreads && a.pools.length) {
+      const cores = logicalCores();
+      const blas = assumedBlasThreads(cores, process.env, inspectedBlas(this.services));
+      const last = uri.scheme === 'file' ? await this.lastRun(doc) : undefined;
+      for (const pool of a.pools) {
+        const pic = threadPicture(pool, cores, blas, a.threadLimit);
+        const r = toRange(pool.range);
+        lenses.push(new vscode.CodeLens(r, { title: pic.title, command: Commands.inspectBlas, arguments: [], tooltip: `${pic.tooltip}\nClick to inspect the BLAS of your Python.` }));
+        if (last) {
+          lenses.push(new vscode.CodeLens(r, {
+            title: `⏱ last run: median task ${formatDuration(last.medianTaskMs)} (${last.tasks} files)`,
+            command: Commands.showReport,
+            arguments: [{ runDir: last.runDir }],
+            tooltip: `Measured by Parallel Run (run ${last.runId}). Click for the report.`,
+          }));
+        }
+      }
+    }
+
+    if (settings.parallelizeLoop) {
+      for (const loop of a.fileLoops) {
+        const ok = loop.rewrites.filter((w) => w.edits);
+        const tooltip = loop.rewrites.map((w) => (w.edits ? `• ${w.title}` : `• ${w.title}: not possible, ${w.unavailable}`)).join('\n');
+        lenses.push(new vscode.CodeLens(toRange(loop.range), {
+          title: ok.length ? 'Parallelize this loop' : 'Parallelize this loop (not possible as written)',
+          command: Commands.parallelizeLoop,
+          arguments: [uri, loop.line],
+          tooltip,
+        }));
+      }
+    }
+    return lenses;
+  }
+
+  private lastRun(doc: vscode.TextDocument): Promise<ScriptRunStats | undefined> {
+    const script = doc.uri.fsPath;
+    let p = this.lastRuns.get(script);
+    if (!p) {
+      const folder = vscode.workspace.getWorkspaceFolder(doc.uri);
+      if (!folder) return Promise.resolve(undefined);
+      const runs = this.services.runs as RunsLike | undefined;
+      const dir = runs?.runsDir ? runs.runsDir(folder) : path.resolve(folder.uri.fsPath, this.services.config.get(folder.uri).runsDirectory);
+      p = latestRunOfScript(dir, script).catch(() => undefined);
+      this.lastRuns.set(script, p);
+    }
+    return p;
+  }
+
+  dispose(): void {
+    this.subs.forEach((s) => s.dispose());
+    this.emitter.dispose();
+  }
+}

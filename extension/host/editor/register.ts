@@ -1,0 +1,87 @@
+/**
+ * The editor feature (issue 7): code lenses, diagnostics with quick fixes, loop rewrites on Python
+ * files, and the `parallelRun.parallelizeLoop` command. Publishes `services.editorAnalysis`
+ * ({ analysis, lenses, diagnostics }) for tests and other features.
+ */
+import * as vscode from 'vscode';
+import type { LoopRewrite } from '../../core/python/sourceAnalysis';
+import { Commands } from '../../shared/ids';
+import { messageOf } from '../config';
+import type { Services } from '../services';
+import { EditorAnalysis, toWorkspaceEdit } from './analysisService';
+import { ParallelRunCodeLenses } from './codeLenses';
+import { ParallelRunCodeActions, ParallelRunDiagnostics } from './diagnostics';
+
+export interface EditorApi {
+  analysis: EditorAnalysis;
+  lenses: ParallelRunCodeLenses;
+  diagnostics: ParallelRunDiagnostics;
+}
+
+const PYTHON: vscode.DocumentSelector = [{ language: 'python', scheme: 'file' }, { language: 'python', scheme: 'untitled' }];
+
+export function register(context: vscode.ExtensionContext, services: Services): void {
+  const analysis = new EditorAnalysis(services);
+  const lenses = new ParallelRunCodeLenses(services, analysis);
+  const diagnostics = new ParallelRunDiagnostics(services, analysis);
+  context.subscriptions.push(
+    analysis,
+    lenses,
+    diagnostics,
+    vscode.languages.registerCodeLensProvider(PYTHON, lenses),
+    vscode.languages.registerCodeActionsProvider(PYTHON, new ParallelRunCodeActions(analysis), {
+      providedCodeActionKinds: ParallelRunCodeActions.kinds,
+    }),
+    vscode.commands.registerCommand(Commands.parallelizeLoop, (uri?: vscode.Uri | string, line?: number, kind?: LoopRewrite['kind']) =>
+      parallelizeLoop(analysis, uri, line, kind).catch((err) => {
+        void vscode.window.showErrorMessage(`Parallelize this loop: ${messageOf(err)}`);
+        return { applied: false };
+      })),
+  );
+  // the analyzer process dies with the extension (its process group is killed)
+  services.shutdownHooks.push(async () => analysis.dispose());
+  const api: EditorApi = { analysis, lenses, diagnostics };
+  services.editorAnalysis = api;
+}
+
+/**
+ * Rewrites the loop over files on `line` of `uri` (default: the active editor's cursor line): into a
+ * multiprocessing Pool, or into main(path) so Parallel Run can run the script per file. With one
+ * possible rewrite (or `kind` given) it applies directly, otherwise it asks.
+ */
+async function parallelizeLoop(analysis: EditorAnalysis, uriArg?: vscode.Uri | string, lineArg?: number, kind?: LoopRewrite['kind']): Promise<{ applied: boolean; kind?: string }> {
+  const editor = vscode.window.activeTextEditor;
+  const uri = typeof uriArg === 'string' ? vscode.Uri.parse(uriArg) : uriArg ?? editor?.document.uri;
+  if (!uri) throw new Error('open a Python file and put the cursor on a `for` loop over files.');
+  const doc = await vscode.workspace.openTextDocument(uri);
+  const line = lineArg ?? (editor && editor.document.uri.toString() === uri.toString() ? editor.selection.active.line : -1);
+  const a = await analysis.analyze(doc);
+  if (!a) throw new Error('the Python source analyzer is not available (see the Parallel Run output).');
+  if (a.syntaxError) throw new Error(`the file has a syntax error on line ${a.syntaxError.line + 1} (${a.syntaxError.message}); fix it first.`);
+  const loop = a.fileLoops.find((l) => l.line === line) ?? a.fileLoops.find((l) => line >= l.range.start.line && line <= l.range.end.line);
+  if (!loop) {
+    void vscode.window.showInformationMessage('No loop over files here. Put the cursor on a `for … in glob(…)` / `os.listdir(…)` / `Path.glob(…)` loop.');
+    return { applied: false };
+  }
+  const possible = loop.rewrites.filter((w) => w.edits && (!kind || w.kind === kind));
+  if (!possible.length) {
+    const why = loop.rewrites.map((w) => `${w.title}: ${w.unavailable ?? 'not requested'}`).join('; ');
+    void vscode.window.showWarningMessage(`This loop cannot be parallelized as written. ${why}`);
+    return { applied: false };
+  }
+  let choice = possible[0];
+  if (possible.length > 1) {
+    const picked = await vscode.window.showQuickPick(
+      possible.map((w) => ({
+        label: w.kind === 'pool' ? '$(server-process) Use a multiprocessing Pool' : '$(run-all) Extract main(path) for Parallel Run',
+        detail: w.title,
+        rewrite: w,
+      })),
+      { title: `Parallelize: for ${loop.target} in ${loop.iter}`, placeHolder: 'How should this loop run in parallel?' },
+    );
+    if (!picked) return { applied: false };
+    choice = picked.rewrite;
+  }
+  const ok = await vscode.workspace.applyEdit(toWorkspaceEdit(doc.uri, choice.edits!));
+  return { applied: ok, kind: choice.kind };
+}
