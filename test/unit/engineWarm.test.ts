@@ -1,0 +1,79 @@
+/**
+ * Warm Python workers against cold ones on the same files: same statuses, exit codes, stdout/stderr,
+ * output files and env; warm tasks are forked from a host that imported the script's imports once.
+ */
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { startRun } from '../../extension/core/run/engine';
+import { RunReport } from '../../extension/core/run/types';
+import { collect, FIXTURES, PYTHON, tmpDir, WORKERS_DIR, writeFiles } from './engineHelpers';
+
+async function run(dir: string, warm: boolean): Promise<RunReport> {
+  const h = await startRun({
+    command: { kind: 'python', python: PYTHON, script: path.join(FIXTURES, 'count_words.py'), args: [path.join(dir, warm ? 'res-warm' : 'res-cold')], warm },
+    files: { kind: 'list', files: ['in/a.txt', 'in/b.txt', 'in/empty.txt', 'in/boom.txt', 'in/c d.txt'] },
+    cwd: dir,
+    outDir: path.join(dir, warm ? 'warm' : 'cold'),
+    workersDir: WORKERS_DIR,
+    workers: 2,
+  });
+  return (await collect(h)).report;
+}
+
+describe('engine: warm Python workers', function () {
+  this.timeout(60_000);
+
+  it('give the same results as cold runs (status, exit code, stdout, stderr, outputs, env)', async () => {
+    const dir = tmpDir('pr-warm-');
+    writeFiles(dir, { 'in/a.txt': 'one two three', 'in/b.txt': 'four', 'in/empty.txt': '', 'in/boom.txt': 'x', 'in/c d.txt': 'five six' });
+    const cold = await run(dir, false);
+    const warm = await run(dir, true);
+    assert.deepStrictEqual(warm.notes, []);
+    const byIndex = (r: RunReport) => [...r.tasks].sort((a, b) => a.index - b.index);
+    const c = byIndex(cold);
+    const w = byIndex(warm);
+    assert.strictEqual(w.length, 5);
+    for (let i = 0; i < c.length; i++) {
+      assert.strictEqual(w[i].mode, 'warm');
+      assert.strictEqual(c[i].mode, 'cold');
+      assert.strictEqual(w[i].file, c[i].file);
+      assert.strictEqual(w[i].status, c[i].status, c[i].file);
+      assert.strictEqual(w[i].exitCode, c[i].exitCode, c[i].file);
+      const out = (r: RunReport, t: typeof c[0]) => fs.readFileSync(path.join(dir, r === cold ? 'cold' : 'warm', t.stdoutLog), 'utf8').replace(/res-(warm|cold)/g, 'res');
+      assert.strictEqual(out(warm, w[i]), out(cold, c[i]), `stdout of ${c[i].file}`);
+      // tracebacks name the same error (frames differ: runpy vs the interpreter's own start-up)
+      const lastLine = (s: string) => s.trim().split('\n').slice(-1)[0] ?? '';
+      assert.strictEqual(lastLine(w[i].stderrTail), lastLine(c[i].stderrTail), `stderr of ${c[i].file}`);
+      assert.ok(w[i].maxRssKb! > 0 && c[i].maxRssKb! > 0);
+    }
+    assert.match(w.find((t) => t.file.includes('boom'))!.stderrTail, /ValueError: boom: in\/boom\.txt/);
+    assert.strictEqual(w.find((t) => t.file.includes('empty'))!.exitCode, 3);
+    const outputs = (sub: string) => fs.readdirSync(path.join(dir, sub)).sort().map((f) => [f, fs.readFileSync(path.join(dir, sub, f), 'utf8').replace(/res-(warm|cold)/g, 'res')]);
+    assert.deepStrictEqual(outputs('res-warm'), outputs('res-cold'));
+    assert.strictEqual(JSON.parse(fs.readFileSync(path.join(dir, 'res-warm', 'a.txt.json'), 'utf8')).main, '__main__');
+    assert.deepStrictEqual({ ...warm.counts, total: warm.counts.total }, { ...cold.counts });
+  });
+
+  it('pay the imports once per worker: a numpy-importing script starts faster warm', async () => {
+    const dir = tmpDir('pr-warm-');
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 6; i++) files[`in/${i}.txt`] = String(i);
+    writeFiles(dir, files);
+    const script = path.join(dir, 'np.py');
+    fs.writeFileSync(script, 'import sys\nimport numpy as np\nprint(int(np.arange(int(open(sys.argv[1]).read()) + 1).sum()), "numpy" in sys.modules)\n');
+    const go = async (warm: boolean) => (await collect(await startRun({
+      command: { kind: 'python', python: PYTHON, script, args: [], warm },
+      files: { kind: 'globs', patterns: ['in/*.txt'], cwd: dir },
+      cwd: dir, outDir: path.join(dir, warm ? 'w' : 'c'), workersDir: WORKERS_DIR, workers: 2,
+    }))).report;
+    const cold = await go(false);
+    const warm = await go(true);
+    for (const r of [cold, warm]) assert.strictEqual(r.counts.succeeded, 6, JSON.stringify(r.failures));
+    const sums = (r: RunReport) => r.tasks.map((t) => t.stdoutTail).sort();
+    assert.deepStrictEqual(sums(warm), sums(cold));
+    // the import of numpy happened in the host, not in each task: far less CPU per task
+    const cpu = (r: RunReport) => r.tasks.reduce((s, t) => s + t.cpuUserSec + t.cpuSysSec, 0);
+    assert.ok(cpu(warm) < cpu(cold) / 2, `warm task CPU ${cpu(warm).toFixed(3)} s vs cold ${cpu(cold).toFixed(3)} s`);
+  });
+});
