@@ -109,6 +109,8 @@ export interface PidStat {
   comm: string;
   state: string;
   ppid: number;
+  /** process group id */
+  pgid: number;
   /** utime + stime of the process itself, clock ticks */
   ticks: number;
   /** cutime + cstime: children it has already waited for, clock ticks */
@@ -132,6 +134,7 @@ export function parseProcPidStat(text: string): PidStat {
     comm: text.slice(open + 1, close),
     state: rest[0],
     ppid: f(4),
+    pgid: f(5),
     ticks: f(14) + f(15),
     childTicks: f(16) + f(17),
     threads: f(20),
@@ -591,6 +594,7 @@ export class Sampler {
   private last: SystemSample | undefined;
   private readonly points: HistoryPoint[] = [];
   private processSource: (() => number[]) | undefined;
+  private groupLeadersOf: number | undefined;
   private disposed = false;
 
   constructor(opts: SamplerOptions = {}) {
@@ -631,9 +635,15 @@ export class Sampler {
     }
   }
 
-  /** Watch these processes (a run's workers) and their descendants; undefined stops watching. */
-  watchProcesses(source: (() => number[]) | undefined): void {
+  /**
+   * Watch these processes (a run's workers) and their descendants; undefined stops watching.
+   * `groupLeadersOf`: when the source has no pids, watch the direct children of that pid that lead
+   * their own process group (how the engine starts every task), so a run's processes show even
+   * when its engine does not publish them.
+   */
+  watchProcesses(source: (() => number[]) | undefined, opts: { groupLeadersOf?: number } = {}): void {
     this.processSource = source;
+    this.groupLeadersOf = source ? opts.groupLeadersOf : undefined;
     if (!source) this.prevProc.clear();
   }
 
@@ -776,8 +786,12 @@ export class Sampler {
 
   /** The watched pids with their descendants (found through the ppid of every process). */
   private sampleProcesses(t: number): ProcessSample[] {
-    const roots = this.processSource?.() ?? [];
-    if (!roots.length) {
+    if (!this.processSource) {
+      this.prevProc.clear();
+      return [];
+    }
+    const given = this.processSource();
+    if (!given.length && this.groupLeadersOf === undefined) {
       this.prevProc.clear();
       return [];
     }
@@ -799,6 +813,9 @@ export class Sampler {
         // the process exited between readdir and read
       }
     }
+    const roots = given.length || this.groupLeadersOf === undefined
+      ? given
+      : (children.get(this.groupLeadersOf) ?? []).filter((pid) => stats.get(pid)?.pgid === pid);
     const uptimeTicks = Number((this.files.read('/proc/uptime') ?? '').split(' ')[0]) * USER_HZ;
     const seen = new Map<number, { ticks: number; at: number }>();
     const out: ProcessSample[] = [];

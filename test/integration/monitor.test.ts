@@ -92,6 +92,12 @@ describe('resource monitor', function () {
     })) as RunHandle;
     try {
       await waitFor('busy workers in the status bar', () => / · 2\/2 busy$/.test(m.statusBar().text));
+      // the run's task processes (python running slow.py) with CPU % and RSS in the tooltip
+      await waitFor('task processes in the tooltip', async () => {
+        await sleep(300);
+        m.refresh();
+        return /^ *\d+ +\d+\.\d +\d+ (KB|MB)  python/m.test(m.statusBar().tooltip);
+      });
     } finally {
       (await vscode.commands.executeCommand(Commands.cancelRun, { runId: handle.runId })) as RunReport;
     }

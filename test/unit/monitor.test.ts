@@ -60,7 +60,7 @@ describe('monitor: /proc parsing', () => {
   it('parses /proc/<pid>/stat, even with spaces and parentheses in the command name', () => {
     const weird = parseProcPidStat(read('pid/weird.stat'));
     assert.deepStrictEqual(weird, {
-      pid: 4242, comm: 'my (weird) proc', state: 'R', ppid: 4000, ticks: 300, childTicks: 10,
+      pid: 4242, comm: 'my (weird) proc', state: 'R', ppid: 4000, pgid: 4242, ticks: 300, childTicks: 10,
       threads: 3, startTicks: 12345, rssPages: 2560,
     });
     const node = parseProcPidStat(read('pid/busy-node.stat'));

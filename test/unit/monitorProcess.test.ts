@@ -89,4 +89,18 @@ describe('monitor: Sampler with real busy processes', function () {
     sampler.watchProcesses(undefined);
     assert.deepStrictEqual(sampler.sample().processes, []);
   });
+
+  it('without pids, finds the run\'s tasks as child process-group leaders of a given parent', async () => {
+    const task = busyLoop(); // detached: leads its own group, as the engine starts every task
+    const helper = spawn('sleep', ['30'], { stdio: 'ignore' }); // an ordinary child: not a task
+    children.push(task);
+    try {
+      sampler.watchProcesses(() => [], { groupLeadersOf: process.pid });
+      await new Promise((r) => setTimeout(r, 300));
+      const s = sampler.sample();
+      assert.deepStrictEqual(s.processes.map((p) => p.pid), [task.pid]);
+    } finally {
+      helper.kill('SIGKILL');
+    }
+  });
 });

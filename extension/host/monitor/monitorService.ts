@@ -51,7 +51,8 @@ export class MonitorService implements vscode.Disposable {
     const wasActive = this.run !== undefined;
     this.run = info;
     if (!!info !== wasActive) {
-      this.sampler.watchProcesses(info ? () => this.runPids() : undefined);
+      // tasks run in their own process groups under this extension host: found even without pids
+      this.sampler.watchProcesses(info ? () => this.runPids() : undefined, { groupLeadersOf: process.pid });
       this.reconcile();
     }
     // the busy count changed (or the run ended): show it now rather than at the next tick
