@@ -202,12 +202,15 @@ export class TimelineView {
     }
     this.tooltip.replaceChildren(...this.cb.describe(bar).map((line, i) => el(i === 0 ? 'strong' : 'div', '', line)));
     this.tooltip.hidden = false;
-    const wrap = this.canvas.parentElement!.getBoundingClientRect();
+    // fixed to the viewport: never clipped by the (vertically scrolling) lane area, flipped at the edges
     const tw = this.tooltip.offsetWidth;
-    let x = e.clientX - wrap.left + 14;
-    if (x + tw > wrap.width) x = Math.max(0, e.clientX - wrap.left - tw - 14);
+    const th = this.tooltip.offsetHeight;
+    let x = e.clientX + 14;
+    if (x + tw > window.innerWidth - 4) x = Math.max(4, e.clientX - tw - 14);
+    let y = e.clientY + 14;
+    if (y + th > window.innerHeight - 4) y = Math.max(4, e.clientY - th - 10);
     this.tooltip.style.left = `${x}px`;
-    this.tooltip.style.top = `${e.clientY - wrap.top + 14}px`;
+    this.tooltip.style.top = `${y}px`;
   }
 
   private draw(): void {
