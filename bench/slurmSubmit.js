@@ -59,7 +59,7 @@ async function main() {
   }
   const best = rows.reduce((a, b) => (b.total < a.total ? b : a));
   console.log(`\n1) submission as ONE array of ${N} tasks (sbatch --array=0-${N - 1}), best of 3:`);
-  console.log(`   prepare (validate, ask MaxArraySize, pack, manifest + ${N} task lists + script): ${best.prep.toFixed(0)} ms`);
+  console.log(`   prepare (validate, ask MaxArraySize, pack, manifest + tasks.txt + script):     ${best.prep.toFixed(0)} ms`);
   console.log(`   sbatch --parsable (+ submission.json):                                      ${best.sbatch.toFixed(0)} ms`);
   console.log(`   total: ${(best.total / 1000).toFixed(2)} s   (aim < 2 s)   all: ${rows.map((r) => (r.total / 1000).toFixed(2)).join(', ')} s`);
   startCluster({}); // back to the test cluster (2 nodes × 4 CPUs, MaxArraySize=10)

@@ -65,6 +65,16 @@ describe('Submit to Slurm (real cluster)', function () {
       return n && n.status === 'failed' ? n : undefined;
     }, 10_000);
     assert.ok(nodes);
+    // the report panel renders a Slurm run: timeline lanes = array tasks
+    const panels = (await services()).reportPanel as {
+      show(t: { runDir: string }): Promise<unknown>;
+      waitForRendered(pred: (r: { runId?: string; lanes: number; failures: number; tasks: number }) => boolean, ms?: number): Promise<{ rendered: { lanes: number; failures: number; tasks: number } }>;
+    };
+    await panels.show({ runDir: res.runDir });
+    const { rendered } = await panels.waitForRendered((r) => r.runId === report.runId, 30_000);
+    assert.strictEqual(rendered.lanes, 4, 'one timeline lane per array task');
+    assert.strictEqual(rendered.failures, 2);
+    assert.strictEqual(rendered.tasks, 12);
   });
 
   it('Re-run Failed Files on a Slurm run re-submits only the failed files', async () => {

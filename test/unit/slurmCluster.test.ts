@@ -247,6 +247,18 @@ describe('slurm backend on a real cluster', function () {
     const report = JSON.parse(fs.readFileSync(path.join(ws, 'runs', 'cli', 'report.json'), 'utf8')) as RunReport;
     assert.strictEqual(report.backend, 'slurm');
 
+    // --resume: only the files not yet succeeded are submitted; the others count as skipped
+    fs.writeFileSync(path.join(ws, 'fixed.flag'), '');
+    const resumed = cp.spawnSync(process.execPath, [CLI, 'run', '--backend', 'slurm', '--resume', '--files', 'data/*.txt', '--out', 'runs/cli', '--script', 'fail_some.py', '--python', python],
+      { cwd: ws, encoding: 'utf8', timeout: 180_000 });
+    assert.strictEqual(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stderr, /2 files in 1 array tasks/);
+    const r2 = JSON.parse(fs.readFileSync(path.join(ws, 'runs', 'cli', 'report.json'), 'utf8')) as RunReport;
+    assert.deepStrictEqual([r2.status, r2.counts.total, r2.counts.skipped, r2.counts.succeeded], ['succeeded', 12, 10, 2]);
+    const lines = fs.readFileSync(path.join(ws, 'runs', 'cli', 'journal.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TaskRecord);
+    assert.strictEqual(lines.length, 12);
+    assert.ok(lines.every((l) => l.status === 'succeeded'));
+
     const dry = cp.spawnSync(process.execPath, [CLI, 'run', '--backend', 'slurm', '--dry-run', '--files', 'data/*.txt', '--out', 'runs/dry', '--partition', 'astro', '--time', '02:00:00',
       '--sbatch', '--qos=high', '--max-array-size', '2', '--target-task-seconds', '1', '--threads', '2', '--', 'wc', '-l', '{}'], { cwd: ws, encoding: 'utf8' });
     assert.strictEqual(dry.status, 0, dry.stderr);

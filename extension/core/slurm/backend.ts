@@ -17,7 +17,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { openSource } from '../run/fileSources';
 import { failedFiles } from '../run/history';
-import { fileKey, fingerprint, JournalLine, succeededFiles, unchanged } from '../run/journal';
+import { fileKey, fingerprint, JournalLine, readJournal, succeededFiles, unchanged } from '../run/journal';
 import { ReportBuilder } from '../run/report';
 import { readTail } from '../run/taskRunner';
 import { validateTemplate } from '../run/templates';
@@ -417,6 +417,9 @@ class SlurmWatch {
   private states = new Map<string, ArrayTaskState>();
   private cancelRequested = false;
   private finished = false;
+  /** journal lines of earlier sessions for files not in this submission (resume) */
+  private readonly earlier: string[] = [];
+  private readonly earlierDone = new Set<string>();
   private resolveDone!: (r: RunReport) => void;
   readonly done: Promise<RunReport>;
   readonly handle: SlurmRunHandle;
@@ -502,7 +505,26 @@ class SlurmWatch {
     this.wake?.();
   }
 
+  /**
+   * A resumed run (--resume) submits only the files not yet succeeded: the journal's lines for the
+   * other files stay, and count as skipped like in a resumed local run.
+   */
+  private async loadEarlierJournal(): Promise<void> {
+    const mine = new Set(this.files);
+    for await (const l of readJournal(path.join(this.runDir, RUN_FILES.journal))) {
+      const abs = path.resolve(this.def.cwd, l.file);
+      if (mine.has(abs)) continue;
+      this.earlier.push(JSON.stringify(l));
+      if (l.status === 'succeeded' && l.fp === this.def.fingerprint && !this.earlierDone.has(abs)) {
+        this.earlierDone.add(abs);
+        this.builder.skip();
+        this.builder.counts.total = (this.builder.counts.total ?? 0) + 1;
+      }
+    }
+  }
+
   private async loop(): Promise<void> {
+    await this.loadEarlierJournal();
     const min = this.opts.pollMinMs ?? 250;
     const max = this.opts.pollMaxMs ?? 5000;
     let delay = min;
@@ -702,7 +724,7 @@ class SlurmWatch {
     for (const rec of this.synthesizeMissing()) this.emit({ type: 'taskFinished', record: rec, t: Date.now() });
     // the merged journal: every file's record in manifest order (cancelled files never ran: no line)
     const session = this.def.sessions[this.def.sessions.length - 1]?.session ?? 'slurm';
-    const lines: string[] = [];
+    const lines: string[] = [...this.earlier];
     const all: TaskRecord[] = [];
     for (const sh of this.shards) all.push(...sh.records.values());
     all.sort((a, b) => a.index - b.index);
