@@ -171,7 +171,11 @@ export function registerRunCommands(context: vscode.ExtensionContext, services: 
       await panel.show(runDir);
       return { runDir, via: 'panel' };
     }
-    // no report panel in this build: a readable summary, never a dead end
+    // no report panel in this build: the live log while running, a readable summary after
+    if (runs.activeRuns().some((h) => path.resolve(h.outDir) === path.resolve(runDir))) {
+      services.log.show(true);
+      return { runDir, via: 'log' };
+    }
     const report = await readReport(runDir);
     if (!report) throw new Error(`${runDir} has no report.json yet: the run is still going or was killed before it wrote one. Resume it to finish.`);
     const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: markdownSummary(report, runDir) });

@@ -437,8 +437,8 @@ export class RunService implements RunsApi, vscode.Disposable {
     }
     const total = run.lastTotal === null ? '?' : String(run.lastTotal);
     this.statusItem.text = `$(loading~spin) ${run.done}/${total}${run.failed ? ` $(error) ${run.failed}` : ''}${run.etaMs !== null ? ` · ${formatDuration(run.etaMs)} left` : ''}`;
-    this.statusItem.tooltip = `Parallel Run: ${run.request.label}\n${progressMessage(run)}\nClick to cancel.${this.runs.size > 1 ? `\n(${this.runs.size} runs going)` : ''}`;
-    this.statusItem.command = Commands.cancelRun;
+    this.statusItem.tooltip = `Parallel Run: ${run.request.label}\n${progressMessage(run)}\nClick for the live report; cancel from the notification or the Runs view.${this.runs.size > 1 ? `\n(${this.runs.size} runs going)` : ''}`;
+    this.statusItem.command = { command: Commands.showReport, title: 'Show Run Report', arguments: [{ runDir: run.handle.outDir }] };
     this.statusItem.show();
   }
 
