@@ -31,9 +31,9 @@ export const scenarios: E2EScenario[] = [
 
       await ctx.runCommand('Parallel Run: Measure Speedup');
       const input = page.locator('.quick-input-widget input');
-      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'input files' }).waitFor({ timeout: 15_000 });
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'input files' }).waitFor({ timeout: 60_000 });
       await input.fill('data/*.fits');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: `${IMAGES} files` }).first().waitFor({ timeout: 30_000 });
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: `${IMAGES} files` }).first().waitFor({ timeout: 90_000 });
       await page.keyboard.press('Enter');
 
       const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Measuring speedup of analyze.py' }).first();
