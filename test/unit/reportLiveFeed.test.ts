@@ -46,6 +46,8 @@ describe('report live feed (real run)', function () {
       }
       assert.ok(!('tasks' in d.msg.delta.summary), 'deltas do not resend the task list');
     }
+    const lastDelta = deltas[deltas.length - 1].msg;
+    assert.ok(lastDelta.type === 'delta' && lastDelta.delta.summary.counts.total === N, 'live updates know the total (for done/total and the ETA)');
     const last = msgs[msgs.length - 1].msg;
     assert.strictEqual(last.type, 'report');
     if (last.type === 'report') {

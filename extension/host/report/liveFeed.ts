@@ -22,6 +22,9 @@ export class LiveFeed {
   private lastPost = -Infinity;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private finalReport: RunReport | undefined;
+  /** total and ETA from progress events: the live report may not carry them yet */
+  private total: number | null = null;
+  private etaMs: number | null = null;
   private disposed = false;
   /** messages posted (count), for diagnostics and tests */
   posts = 0;
@@ -46,7 +49,7 @@ export class LiveFeed {
 
   /** The full current report (webview loaded or reloaded); deltas continue from here. */
   snapshot(): ReportToWebview {
-    const report = this.finalReport ?? this.handle.report();
+    const report = this.finalReport ?? this.withProgress(this.handle.report());
     const seen = new Set(report.tasks.map((t) => t.index));
     this.finishedSince = this.finishedSince.filter((t) => !seen.has(t.index));
     this.sentSamples = report.cpuSamples.length;
@@ -66,12 +69,17 @@ export class LiveFeed {
       case 'runFinished':
         this.finish(e.report);
         return;
-      case 'runStarted':
       case 'total':
+        this.total = e.total;
+        break;
+      case 'progress':
+        if (e.total !== null) this.total = e.total;
+        this.etaMs = e.etaMs;
+        break;
+      case 'runStarted':
       case 'taskOutput':
       case 'taskRetried':
       case 'taskTimedOut':
-      case 'progress':
       case 'runCancelled':
         break;
       default: {
@@ -93,7 +101,7 @@ export class LiveFeed {
 
   private flush(): void {
     if (this.disposed || this.finalReport) return;
-    const { tasks: _t, cpuSamples, ...summary } = this.handle.report();
+    const { tasks: _t, cpuSamples, ...summary } = this.withProgress(this.handle.report());
     const newSamples = cpuSamples.length >= this.sentSamples ? cpuSamples.slice(this.sentSamples) : cpuSamples;
     this.sentSamples = cpuSamples.length;
     const delta: ReportDelta = { summary, newTasks: this.finishedSince, newSamples, running: [...this.running.values()] };
@@ -101,6 +109,14 @@ export class LiveFeed {
     this.lastPost = this.now();
     this.posts++;
     this.sink({ type: 'delta', delta });
+  }
+
+  /** Fills in the total and ETA from progress events when the live report does not have them yet. */
+  private withProgress(r: RunReport): RunReport {
+    const total = r.counts.total ?? this.total;
+    const etaMs = r.etaMs ?? this.etaMs;
+    if (total === r.counts.total && etaMs === r.etaMs) return r;
+    return { ...r, counts: { ...r.counts, total }, etaMs };
   }
 
   private finish(report: RunReport): void {

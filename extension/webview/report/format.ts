@@ -37,7 +37,7 @@ export function formatRate(perSec: number | null | undefined): string {
   if (perSec === null || perSec === undefined || !Number.isFinite(perSec)) return '—';
   if (perSec >= 100) return `${perSec.toFixed(0)} files/s`;
   if (perSec >= 1) return `${perSec.toFixed(2)} files/s`;
-  if (perSec > 0) return `${(perSec * 60).toFixed(2)} files/min`;
+  if (perSec > 0) return `${(perSec * 60).toFixed(perSec * 60 >= 10 ? 1 : 2)} files/min`;
   return '0 files/s';
 }
 
