@@ -66,7 +66,11 @@ export const scenarios: E2EScenario[] = [
         const text = await summary.innerText();
         if (!new RegExp(`${IMAGES} succeeded`).test(text)) throw new Error(`unexpected summary: ${text}`);
       }
-      await page.waitForTimeout(1500);
+      if (first === 'report') {
+        // let the report panel (another feature) paint before the screenshot; its content is its own test
+        await ctx.webview('Report').locator('text=Summary').first().waitFor({ timeout: 30_000 }).catch(() => undefined);
+      }
+      await page.waitForTimeout(1000);
       await ctx.screenshot('run-4-finished');
 
       // the Runs view lists it; expanding shows the files

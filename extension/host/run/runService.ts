@@ -159,7 +159,6 @@ export class RunService implements RunsApi, vscode.Disposable {
     const workers = req.workers || settings.workers || cores;
     const threads = req.threads || settings.threadsPerTask || defaultThreads(cores, workers);
     const outDir = req.outDir ?? (await this.newRunDir(req));
-    const controller = new AbortController();
     const opts: RunOptions = {
       command: { kind: 'python', python: interpreter.executable, script: req.script, args: req.args, warm: req.warm ?? settings.warmWorkers },
       files: req.files,
@@ -172,7 +171,6 @@ export class RunService implements RunsApi, vscode.Disposable {
       outDir,
       resume: req.resume ?? false,
       workersDir: path.join(this.services.distDir, 'workers'),
-      signal: controller.signal,
       label: req.label ?? `${path.basename(req.script)} over ${req.filesLabel}`,
     };
     let handle: RunHandle;
