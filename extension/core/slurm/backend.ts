@@ -557,7 +557,7 @@ class SlurmWatch {
     const ids = this.sub.jobs.map((j) => String(j.jobId)).join(',');
     let out: string;
     try {
-      out = (await slurmExec(this.client, 'squeue', ['-h', '-t', 'all', '-j', ids, '-o', '%i|%T|%r'], { timeoutMs: 30_000 })).stdout;
+      out = (await slurmExec(this.client, 'squeue', ['-h', '-t', 'all', '-j', ids, '-o', '%i|%T|%r'], { timeoutMs: 30_000, retries: 2 })).stdout;
     } catch (e) {
       if (e instanceof SlurmError && /Invalid job id/i.test(e.stderr)) return false; // long gone
       if (e instanceof SlurmError && e.kind === 'unreachable') {
@@ -575,6 +575,8 @@ class SlurmWatch {
   private readShards(): boolean {
     let changed = false;
     for (const sh of this.shards) {
+      // every file of this task has its line: nothing more to read (keeps polls cheap for big arrays)
+      if (sh.records.size >= this.plan.tasks[sh.task].count) continue;
       let fd: number;
       try {
         fd = fs.openSync(sh.journal, 'r');
@@ -655,7 +657,7 @@ class SlurmWatch {
       got = [];
       for (const id of ids) {
         try {
-          got.push(...parseScontrolJobs((await slurmExec(this.client, 'scontrol', ['-o', 'show', 'job', id], { timeoutMs: 30_000 })).stdout));
+          got.push(...parseScontrolJobs((await slurmExec(this.client, 'scontrol', ['-o', 'show', 'job', id], { timeoutMs: 30_000, retries: 2 })).stdout));
         } catch {
           /* purged after MinJobAge: the shard journals are all we have */
         }

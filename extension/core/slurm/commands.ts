@@ -38,7 +38,19 @@ function bin(client: SlurmClient, name: string): string {
  * Runs one Slurm client command. Rejects with a SlurmError: `missing` (not installed / not on PATH),
  * `unreachable` (no controller), `rejected` (sbatch refused the job), `failed` (anything else).
  */
-export function slurmExec(client: SlurmClient, name: string, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+export async function slurmExec(client: SlurmClient, name: string, args: string[], opts: { cwd?: string; timeoutMs?: number; retries?: number } = {}): Promise<ExecResult> {
+  // read-only queries ride out a busy controller ("Socket timed out"); never retried: sbatch/scancel
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await execOnce(client, name, args, opts);
+    } catch (e) {
+      if (!(e instanceof SlurmError) || e.kind !== 'unreachable' || attempt >= (opts.retries ?? 0)) throw e;
+      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+    }
+  }
+}
+
+function execOnce(client: SlurmClient, name: string, args: string[], opts: { cwd?: string; timeoutMs?: number }): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     execFile(
       bin(client, name),
@@ -88,7 +100,7 @@ export interface ClusterInfo {
  * with a `missing` or `unreachable` SlurmError before anything is submitted.
  */
 export async function clusterInfo(client: SlurmClient): Promise<ClusterInfo> {
-  const cfg = await slurmExec(client, 'scontrol', ['show', 'config'], { timeoutMs: 30_000 });
+  const cfg = await slurmExec(client, 'scontrol', ['show', 'config'], { timeoutMs: 30_000, retries: 2 });
   const info: ClusterInfo = { maxArraySize: parseMaxArraySize(cfg.stdout) };
   try {
     const s = await slurmExec(client, 'sinfo', ['-h', '-o', '%C %D'], { timeoutMs: 30_000 });
