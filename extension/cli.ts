@@ -205,6 +205,8 @@ export async function runOptionsFromArgs(a: RunArgs, cwd: string, workersDir: st
     workersDir,
     label: a.label,
     runner: 'cli',
+    // benchmarks compare the two ways of spawning cold tasks
+    spawnVia: process.env.PARALLEL_RUN_SPAWN_VIA === 'node' ? 'node' : 'auto',
   };
 }
 

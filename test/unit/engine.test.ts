@@ -53,6 +53,18 @@ describe('engine: startRun with real processes', function () {
     for (const t of ['runStarted', 'total', 'taskStarted', 'taskFinished', 'progress', 'runFinished']) assert.ok(types.has(t as never), `event ${t}`);
   });
 
+  it('spawns straight from Node when asked (no Python host): CPU and RSS sampled from /proc', async () => {
+    const dir = tmpDir();
+    writeFiles(dir, { 'in/a.txt': '' });
+    const h = await startRun(base(dir, { spawnVia: 'node', command: { kind: 'template', argv: [PYTHON, '-c', 'import time\nt = time.process_time()\nwhile time.process_time() - t < 0.6: pass\nprint("spun")', '{}'] } }));
+    const { report } = await collect(h);
+    assert.strictEqual(report.status, 'succeeded', JSON.stringify(report.failures));
+    const t = report.tasks[0];
+    assert.strictEqual(t.stdoutTail, 'spun\n');
+    assert.ok(t.cpuUserSec + t.cpuSysSec >= 0.2, `cpu ${t.cpuUserSec}`);
+    assert.ok((t.maxRssKb ?? 0) > 1000);
+  });
+
   it('runs a Python script cold: file as sys.argv[1], extra args after it, as __main__', async () => {
     const dir = tmpDir();
     writeFiles(dir, { 'in/a.txt': 'a b c', 'in/empty.txt': '' });
@@ -64,7 +76,7 @@ describe('engine: startRun with real processes', function () {
     assert.strictEqual(report.failures[0].exitCode, 3);
     assert.match(report.failures[0].stderrTail, /empty file/);
     const out = JSON.parse(fs.readFileSync(path.join(dir, 'results', 'a.txt.json'), 'utf8'));
-    assert.deepStrictEqual(out, { argv: ['in/a.txt', path.join(dir, 'results')], file: 'in/a.txt', main: '__main__', threads: '1', words: 3 });
+    assert.deepStrictEqual(out, { argv: ['in/a.txt', path.join(dir, 'results')], file: 'in/a.txt', main: '__main__', seq: '1', threads: '1', words: 3 });
     assert.strictEqual(report.python?.executable, PYTHON);
     assert.deepStrictEqual(await failedFiles(h.outDir), ['in/empty.txt']);
   });

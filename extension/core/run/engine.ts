@@ -616,7 +616,7 @@ class Run {
     }
     this.emit({ type: 'taskFinished', record: rec, t: now });
     const c = this.builder.counts;
-    this.emit({ type: 'progress', done: c.done, total: c.total, failed: c.failed + c.timedOut, etaMs: this.builder.snapshot(now).etaMs, t: now });
+    this.emit({ type: 'progress', done: c.done, total: c.total, failed: c.failed + c.timedOut, etaMs: this.builder.etaMs(now), t: now });
     if ((status === 'failed' || status === 'timedOut') && p.halt) this.stop('halted');
   }
 

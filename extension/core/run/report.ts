@@ -65,18 +65,22 @@ export class ReportBuilder {
     if (!this.notes.includes(text)) this.notes.push(text);
   }
 
-  /** The report now (live while running). */
+  /** Remaining time at the rate so far (null until the total is known and a task finished). O(1). */
+  etaMs(now = Date.now()): number | null {
+    if (this.status !== 'running' || this.counts.total === null || this.finishedThisSession === 0) return null;
+    const wallMs = Math.max(0, now - this.startedAt);
+    const remaining = Math.max(0, this.counts.total - this.counts.done);
+    return Math.round((remaining * wallMs) / this.finishedThisSession);
+  }
+
+  /** The report now (live while running). O(tasks): call it for a view, not per event. */
   snapshot(now = Date.now()): RunReport {
     const def = this.def;
     const end = this.endedAt ?? now;
     const wallMs = Math.max(0, end - this.startedAt);
     const speedupEstimate = wallMs > 0 ? this.sumTaskMs / wallMs : 0;
     const throughput = wallMs > 0 ? this.finishedThisSession / (wallMs / 1000) : 0;
-    let etaMs: number | null = null;
-    if (this.status === 'running' && this.counts.total !== null && this.finishedThisSession > 0) {
-      const remaining = Math.max(0, this.counts.total - this.counts.done);
-      etaMs = Math.round((remaining * wallMs) / this.finishedThisSession);
-    }
+    const etaMs = this.etaMs(now);
     const failures = this.tasks
       .filter((t) => t.status === 'failed' || t.status === 'timedOut')
       .map((t) => ({ index: t.index, file: t.file, status: t.status, exitCode: t.exitCode, signal: t.signal, stderrLog: t.stderrLog, stderrTail: t.stderrTail }));

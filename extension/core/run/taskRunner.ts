@@ -110,7 +110,14 @@ function runDirect(p: RunTaskParams, init: TaskWorkerInit, onSpawned: SpawnedLis
     if (pid === undefined) return; // 'error' follows
     onSpawned(pid);
     sampler = setInterval(() => {
-      last = sampleProc(pid) ?? last;
+      const s = sampleProc(pid);
+      if (!s) return;
+      // a zombie still shows its times but no memory: keep the best of every reading
+      last = {
+        user: Math.max(s.user, last?.user ?? 0),
+        sys: Math.max(s.sys, last?.sys ?? 0),
+        rssKb: s.rssKb === null ? last?.rssKb ?? null : Math.max(s.rssKb, last?.rssKb ?? 0),
+      };
     }, 100);
     if (p.timeoutMs > 0) {
       timer = setTimeout(() => {

@@ -1,0 +1,82 @@
+// Shared by the engine benchmarks (issue 3): temp inputs, timing of real commands, peak RSS.
+'use strict';
+const { spawn, execFileSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const PYTHON = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+
+function tmp(prefix) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** n empty input files in dir/in, plus a list file; returns the list path. */
+function makeInputs(dir, n, content = '') {
+  fs.mkdirSync(path.join(dir, 'in'), { recursive: true });
+  const names = [];
+  for (let i = 1; i <= n; i++) {
+    const f = path.join('in', `f${String(i).padStart(6, '0')}.txt`);
+    fs.writeFileSync(path.join(dir, f), content);
+    names.push(f);
+  }
+  const list = path.join(dir, 'list.txt');
+  fs.writeFileSync(list, names.join('\n') + '\n');
+  return list;
+}
+
+/** CPU seconds (user + system) of our waited-for descendants so far (Linux /proc/self/stat). */
+function childrenCpuSec() {
+  try {
+    const f = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    return (Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Runs a command (argv array, optional stdin file), resolves {ms, cpuSec, code}. cpuSec counts the
+ *  whole waited-for process tree: load-independent, unlike wall time on a busy machine. */
+function time(argv, { cwd, stdinFile, env } = {}) {
+  return new Promise((resolve, reject) => {
+    const cpu0 = childrenCpuSec();
+    const t0 = process.hrtime.bigint();
+    const child = spawn(argv[0], argv.slice(1), {
+      cwd,
+      env: { ...process.env, ...(env || {}) },
+      stdio: [stdinFile ? fs.openSync(stdinFile, 'r') : 'ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d) => (err = (err + d).slice(-2000)));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, cpuSec: childrenCpuSec() - cpu0, code, stderr: err }));
+  });
+}
+
+async function best(n, fn) {
+  let b;
+  for (let i = 0; i < n; i++) {
+    const r = await fn(i);
+    if (!b || r.ms < b.ms) b = r;
+  }
+  return b;
+}
+
+function have(cmd) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Load average over the last minute, to print next to timings (a busy machine skews wall times). */
+function loadNote() {
+  const os = require('os');
+  return `load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`;
+}
+
+module.exports = { ROOT, CLI, PYTHON, tmp, makeInputs, time, best, have, loadNote };
