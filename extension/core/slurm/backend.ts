@@ -27,7 +27,7 @@ import { logicalCores, physicalCores, threadEnv } from '../threads';
 import { FileSource, RUN_FILES, RunDefinition, RunEvent, RunHandle, RunReport, TaskCommand, TaskRecord, TaskStatus, UsageError } from '../run/types';
 import type { ParallelRunSettings } from '../settings';
 import { ClusterInfo, clusterInfo, parseSbatchJobId, SlurmClient, SlurmError, slurmExec } from './commands';
-import { MeasuredTimes, packFiles, PackPlan, splitArrays } from './pack';
+import { arraySpec, MeasuredTimes, packFiles, PackPlan, splitArrays } from './pack';
 import { ArrayTaskState, DEFAULT_MAX_ARRAY_SIZE, FINAL_STATES, mergeStates, parseSacct, parseScontrolJobs, parseSqueue, SACCT_FIELDS, sacctDisabled } from './parse';
 import { normaliseExtraDirectives, renderSbatchScript, shellQuote } from './script';
 import {
@@ -270,10 +270,7 @@ function lanesOf(plan: SlurmPlanFile): number {
 /** sbatch arguments for one part; the script's own #SBATCH --array covers a single-part run. */
 function sbatchArgs(p: { offset: number; count: number }, maxConcurrent: number, parts: number, script: string): string[] {
   const args = ['sbatch'];
-  if (parts > 1) {
-    const range = p.count === 1 ? '0' : `0-${p.count - 1}`;
-    args.push(`--array=${range}${maxConcurrent > 0 ? `%${maxConcurrent}` : ''}`);
-  }
+  if (parts > 1) args.push(`--array=${arraySpec(p.count, maxConcurrent)}`);
   args.push(script);
   if (parts > 1) args.push(String(p.offset));
   return args;
