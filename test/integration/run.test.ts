@@ -59,6 +59,20 @@ describe('run commands', function () {
     if (cmd.kind === 'python') assert.strictEqual(cmd.python, py.executable);
   });
 
+  it('parallelRun.python.path is used (resolved to the real executable) and re-read when it changes', async () => {
+    const api = await services();
+    const real = (await api.python.resolve(folder())).executable;
+    await setSetting('python.path', real);
+    try {
+      const py = await api.python.resolve(folder());
+      assert.strictEqual(py.source, 'setting');
+      assert.strictEqual(py.executable, real);
+    } finally {
+      await setSetting('python.path', undefined);
+    }
+    assert.strictEqual((await api.python.resolve(folder())).source, 'default', 'the cache follows the setting');
+  });
+
   it('runAgain repeats the last run without questions, in a new run directory', async () => {
     const report = (await vscode.commands.executeCommand(Commands.runAgain, { wait: true, ...NO_REPORT })) as RunReport;
     assert.strictEqual(report.status, 'succeeded');

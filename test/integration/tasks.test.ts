@@ -61,6 +61,15 @@ describe('parallel-run task type', function () {
     assert.strictEqual(code, 1);
   });
 
+  it('offers the last run as a task to save in tasks.json', async () => {
+    await vscode.commands.executeCommand('parallelRun.runScript', { script: 'ok.py', files: 'data/a0[1-4].txt', workers: 2, wait: true, openReport: false });
+    const offered = await waitFor('the provided task', async () =>
+      (await vscode.tasks.fetchTasks({ type: TASK_TYPE })).find((t) => t.name === 'ok.py over data/a0[1-4].txt'));
+    assert.deepStrictEqual(offered.definition.files, ['data/a0[1-4].txt']);
+    assert.strictEqual(offered.definition.script, 'ok.py');
+    assert.strictEqual(await runTask(offered), 0, 'the offered task runs');
+  });
+
   it('bad input (a glob matching nothing) exits 2 and starts nothing', async () => {
     const before = runDirsNow();
     const code = await runTask(await taskNamed('pr: no files'));
