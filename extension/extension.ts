@@ -4,6 +4,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { Config } from './host/config';
+import { register as registerRun } from './host/run/register';
 import { register as registerMonitor } from './host/monitor/register';
 import type { Services } from './host/services';
 import { register as registerEditor } from './host/editor/register';
@@ -26,6 +27,7 @@ export function activate(context: vscode.ExtensionContext): Services {
   };
   // ---- features (each pushes its own disposables) ----
   registerMonitor(context, services);
+  registerRun(context, services);
   registerEditor(context, services);
   reportFeature.register(context, services);
   return services;
