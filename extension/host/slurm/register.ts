@@ -16,9 +16,10 @@ import * as vscode from 'vscode';
 import { readDefinition } from '../../core/run/engine';
 import { RUN_FILES, type FileSource, type RunEvent, type RunReport } from '../../core/run/types';
 import {
-  attachSlurmRun, cancelSlurmRun, isSlurmRun, prepareSlurmRun, resubmitFailed, PreparedSlurmRun, readJson, SlurmError, SlurmRunHandle, SlurmRunOptions, SlurmSettings,
+  attachSlurmRun, cancelSlurmRun, isSlurmRun, prepareSlurmRun, resubmitFailed, PreparedSlurmRun, SlurmError, SlurmRunHandle, SlurmRunOptions, SlurmSettings,
   slurmDirOf, SLURM_FILES, SlurmSubmissionFile, submitSlurmRun,
 } from '../../core/slurm';
+import { readJson } from '../../core/slurm/layout';
 import { Commands } from '../../shared/ids';
 import { messageOf } from '../config';
 import type { Services } from '../services';
