@@ -10,6 +10,7 @@ import type { Services } from './host/services';
 import { register as registerEditor } from './host/editor/register';
 import { OUTPUT_CHANNEL } from './shared/ids';
 import * as reportFeature from './host/report';
+import { register as registerSlurm } from './host/slurm/register';
 
 let services: Services | undefined;
 
@@ -30,6 +31,7 @@ export function activate(context: vscode.ExtensionContext): Services {
   registerRun(context, services);
   registerEditor(context, services);
   reportFeature.register(context, services);
+  registerSlurm(context, services);
   return services;
 }
 
