@@ -718,7 +718,9 @@ class Analyzer:
         call = "pool.map(%s, %s)" % (callable_text, self.segment(loop.iter))
         if collect is not None:
             call = "%s.extend(%s)" % (collect.value.func.value.id, call)
-        new = pre + [ind + "with %s() as pool:" % mp, ind + "    " + call]
+        # close + join lets the workers exit normally (their buffered output is flushed); the end of
+        # the `with` block alone terminates them
+        new = pre + [ind + "with %s() as pool:" % mp, ind + "    " + call, ind + "    pool.close()", ind + "    pool.join()"]
         self.replace_lines(edits, loop.lineno, loop.end_lineno, new)
         return {"kind": "pool", "title": title, "edits": edits.result()}
 

@@ -1,0 +1,90 @@
+/**
+ * The editor feature in the real workbench (packaged .vsix): the tutorial's Pool example pasted into a
+ * script shows the thread-picture lens, the entry-point lenses and the PR001/PR002/PR005 squiggles;
+ * the hover explains one, the light bulb offers the fixes, and the Problems panel lists them with
+ * their codes. A loop over files shows "Parallelize this loop".
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { E2EContext, E2EScenario } from './harness';
+import { ROOT } from './harness';
+
+async function openFile(ctx: E2EContext, name: string): Promise<void> {
+  const { page } = ctx;
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await input.fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
+}
+
+async function goToLine(ctx: E2EContext, line: number): Promise<void> {
+  const { page } = ctx;
+  await page.locator('.monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+G');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(String(line));
+  await page.keyboard.press('Enter');
+}
+
+export const scenarios: E2EScenario[] = [
+  {
+    name: 'Editor: thread-picture and run lenses, PR diagnostics with hover, quick fixes and Problems',
+    async run(ctx) {
+      const { page } = ctx;
+      const fixtures = path.join(ROOT, 'test', 'fixtures', 'editor');
+      fs.copyFileSync(path.join(fixtures, 'tutorial_pool.py'), path.join(ctx.workspace, 'tutorial_pool.py'));
+      fs.copyFileSync(path.join(fixtures, 'file_loops.py'), path.join(ctx.workspace, 'file_loops.py'));
+      await openFile(ctx, 'tutorial_pool.py');
+
+      // lenses: the thread picture on the Pool line, the run/measure lenses on the first top-level work
+      const lens = page.locator('.contentWidgets .codelens-decoration');
+      await lens.filter({ hasText: /4 processes × \d+ BLAS threads? on \d+ cores?/ }).first().waitFor({ timeout: 90_000 });
+      await lens.filter({ hasText: 'Run over files in parallel' }).first().waitFor({ timeout: 30_000 });
+      await lens.filter({ hasText: 'Measure speedup' }).first().waitFor({ timeout: 30_000 });
+      // diagnostics: squiggles under the pool and the numpy import
+      await page.locator('.monaco-editor .squiggly-warning').first().waitFor({ timeout: 60_000 });
+      await page.waitForTimeout(500);
+      await ctx.screenshot('editor-1-lenses-and-squiggles');
+
+      // hover on the pool call: message, code link, quick fix
+      await goToLine(ctx, 7);
+      for (let i = 0; i < 12; i++) await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('Control+K');
+      await page.keyboard.press('Control+I');
+      const hover = page.locator('.monaco-hover', { hasText: 'PR001' }).first();
+      await hover.waitFor({ timeout: 30_000 });
+      await page.waitForTimeout(500);
+      await ctx.screenshot('editor-2-diagnostic-hover');
+      await page.keyboard.press('Escape');
+
+      // the light bulb: quick fixes for the diagnostics on this line
+      await page.keyboard.press('Control+.');
+      const menu = page.locator('.action-widget', { hasText: /Wrap the module-level code/ }).first();
+      await menu.waitFor({ timeout: 30_000 });
+      await page.locator('.action-widget', { hasText: /with` block/ }).first().waitFor({ timeout: 10_000 });
+      await page.waitForTimeout(300);
+      await ctx.screenshot('editor-3-quick-fixes');
+      await page.keyboard.press('Escape');
+
+      // Problems panel: codes and messages
+      await ctx.runCommand('View: Focus Problems (Errors, Warnings, Infos)');
+      const problems = page.locator('.markers-panel');
+      await problems.locator('.monaco-list-row', { hasText: 'PR005' }).first().waitFor({ timeout: 30_000 });
+      await problems.locator('.monaco-list-row', { hasText: 'PR001' }).first().waitFor({ timeout: 10_000 });
+      await page.waitForTimeout(300);
+      await ctx.screenshot('editor-4-problems');
+      await ctx.runCommand('View: Close Panel');
+
+      // a serial loop over files: "Parallelize this loop"
+      await openFile(ctx, 'file_loops.py');
+      await lens.filter({ hasText: 'Parallelize this loop' }).first().waitFor({ timeout: 60_000 });
+      await page.waitForTimeout(300);
+      await ctx.screenshot('editor-5-parallelize-loop');
+    },
+  },
+];
