@@ -177,7 +177,7 @@ async function main() {
     let url = `http://${authority}/?payload=${encodeURIComponent(JSON.stringify(payload))}`;
     if (target) url += `&${target.endsWith('.code-workspace') ? 'workspace' : 'folder'}=${encodeURIComponent(target)}`;
     else url += '&ew=true'; // empty window
-    await page.goto(url);
+    await page.goto(url, { timeout: 180_000 });
     const res = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), timeoutSec * 1000))]);
     if (res === 'timeout') {
       log(`TIMEOUT: tests did not finish within ${timeoutSec}s`);

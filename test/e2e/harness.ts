@@ -115,7 +115,7 @@ export class Workbench {
     const userSettingsFile = this.writeUserSettings();
     const page = await this.browser!.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('dialog', (d) => { console.log(`[e2e] DIALOG (${d.type()}): ${d.message()}`); void d.dismiss(); });
-    await page.goto(`http://127.0.0.1:${this.port}/?folder=${encodeURIComponent(workspace)}`);
+    await page.goto(`http://127.0.0.1:${this.port}/?folder=${encodeURIComponent(workspace)}`, { timeout: 180_000 });
     await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
     await page.waitForSelector('.statusbar', { timeout: 60_000 });
     await page.waitForTimeout(1500);
