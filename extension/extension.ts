@@ -6,11 +6,12 @@ import * as vscode from 'vscode';
 import { Config } from './host/config';
 import { register as registerRun } from './host/run/register';
 import { register as registerMonitor } from './host/monitor/register';
+import { register as registerMeasure } from './host/measure/register';
 import type { Services } from './host/services';
-import { register as registerEditor } from './host/editor/register';
 import { OUTPUT_CHANNEL } from './shared/ids';
 import * as reportFeature from './host/report';
 import { register as registerSlurm } from './host/slurm/register';
+import { register as registerEditor } from './host/editor/register';
 
 let services: Services | undefined;
 
@@ -29,9 +30,10 @@ export function activate(context: vscode.ExtensionContext): Services {
   // ---- features (each pushes its own disposables) ----
   registerMonitor(context, services);
   registerRun(context, services);
-  registerEditor(context, services);
+  registerMeasure(context, services);
   reportFeature.register(context, services);
   registerSlurm(context, services);
+  registerEditor(context, services);
   return services;
 }
 
