@@ -1,0 +1,247 @@
+/**
+ * The report panel in the real workbench (packaged extension, Chromium): a real run of the bundled
+ * example, watched live and then final, screenshotted in dark, light and high-contrast themes; hover
+ * and click on the timeline; a window reload restores the panel; a file named like markup shows as
+ * text and runs nothing; the exported HTML opens offline with no console errors and no requests.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Frame, Page } from 'playwright-core';
+import type { E2EContext, E2EScenario } from './harness';
+
+const IMAGES = 16;
+const HOSTILE = '<img src=x onerror=alert(1)>.dat';
+
+async function openFile(ctx: E2EContext, name: string): Promise<void> {
+  const { page } = ctx;
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await input.fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
+}
+
+/** Palette → Run Script over Files → glob → review → start (the active editor's script). */
+async function startRun(ctx: E2EContext, glob: string, count: number): Promise<void> {
+  const { page } = ctx;
+  await ctx.runCommand('Parallel Run: Run Script over Files');
+  const input = page.locator('.quick-input-widget input');
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'input files' }).waitFor({ timeout: 15_000 });
+  await input.fill(glob);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: `${count} file` }).first().waitFor({ timeout: 30_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Start run' }).first().waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+}
+
+/** The report webview's inner document (found by its content: webview iframes carry no stable title). */
+async function reportFrame(page: Page, timeoutMs = 240_000): Promise<Frame> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    for (const f of page.frames()) {
+      if (f.isDetached()) continue;
+      const n = await f.locator('h2', { hasText: 'Per-worker timeline' }).count().catch(() => 0);
+      if (n > 0) return f;
+    }
+    await page.waitForTimeout(500);
+  }
+  throw new Error('the report panel did not show a report');
+}
+
+/** The extension activates on startup: wait for its status bar item before driving commands. */
+async function activated(ctx: E2EContext): Promise<void> {
+  await ctx.page.locator('.statusbar-item', { hasText: /CPU/ }).first().waitFor({ timeout: 90_000 });
+}
+
+/**
+ * Switches the colour theme the way a user does (palette → Color Theme); if the picker does not come
+ * up (keys typed while a webview has focus may not reach the workbench), the same through settings.
+ * Then waits for the webview to follow (it re-reads VS Code's variables when the body class changes).
+ */
+async function theme(ctx: E2EContext, name: string, view: Frame): Promise<void> {
+  const { page } = ctx;
+  await page.locator('.tabs-container .tab', { hasText: /\.(out|err)$/ }).first().click({ timeout: 5_000 }).catch(() => undefined);
+  let picked = false;
+  try {
+    await ctx.runCommand('Preferences: Color Theme');
+    const input = page.locator('.quick-input-widget input[placeholder*="Color Theme"]');
+    await input.waitFor({ state: 'visible', timeout: 15_000 });
+    await input.fill(name);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 15_000 });
+    await page.keyboard.press('Enter');
+    picked = true;
+  } catch {
+    await page.keyboard.press('Escape');
+  }
+  if (!picked) await ctx.setUserSetting('workbench.colorTheme', name);
+  const cls = name.includes('High Contrast') ? 'vscode-high-contrast' : name.includes('Light') ? 'vscode-light' : 'vscode-dark';
+  await view.locator(`body.${cls}`).waitFor({ timeout: 60_000 });
+  await page.waitForTimeout(1200);
+}
+
+export const scenarios: E2EScenario[] = [
+  {
+    name: 'report of a real example run: live, final, dark/light/high-contrast, hover, click → log, reload restores',
+    async run(ctx) {
+      const { page } = ctx;
+      execFileSync('python3', ['make_data.py', '--count', String(IMAGES)], { cwd: ctx.workspace, stdio: 'ignore' });
+      // one damaged image: the report has a failure to show
+      fs.writeFileSync(path.join(ctx.workspace, 'data', 'field_broken.fits'), 'this is not a FITS file\n');
+      await activated(ctx);
+      await openFile(ctx, 'analyze.py');
+      await startRun(ctx, 'data/*.fits', IMAGES + 1);
+
+      // live: open the report while the run goes on
+      await page.locator('.notifications-toasts .notification-toast', { hasText: 'Parallel Run: analyze.py' }).first().waitFor({ timeout: 60_000 });
+      await ctx.runCommand('Parallel Run: Show Run Report');
+      let view = await reportFrame(page);
+      await view.locator('.badge.status-running').first().waitFor({ timeout: 60_000 }).catch(() => undefined);
+      await view.locator('.card-label', { hasText: 'ETA' }).first().waitFor({ timeout: 30_000 }).catch(() => undefined);
+      await ctx.screenshot('report-0-live-dark');
+
+      // final
+      await view.locator('.badge', { hasText: /finished with 1 failed/ }).first().waitFor({ timeout: 240_000 });
+      await view.locator('.card-label', { hasText: 'Speedup (estimate)' }).first().waitFor();
+      const files = await view.locator('.card', { hasText: 'Files' }).first().innerText();
+      if (!files.includes(`${IMAGES + 1} / ${IMAGES + 1}`)) throw new Error(`files card: ${files}`);
+      await view.locator('table.failures', { hasText: 'field_broken.fits' }).first().waitFor();
+      await page.waitForTimeout(800);
+      await ctx.screenshot('report-1-final-dark');
+
+      // hover a bar: tooltip with file, duration, exit status
+      const canvas = view.locator('canvas.timeline-canvas');
+      await canvas.scrollIntoViewIfNeeded();
+      const box = await canvas.boundingBox();
+      if (!box) throw new Error('timeline canvas has no box');
+      const rects = Number(await canvas.getAttribute('data-rects'));
+      if (!(rects > 0)) throw new Error(`timeline drew ${rects} bars`);
+      // lane 1 sits under the 22 px axis; its middle is 10 px lower. Scan right until a bar is hit.
+      const tooltip = view.locator('.tooltip');
+      let hit = false;
+      for (let x = box.x + 90; x < box.x + box.width - 10 && !hit; x += 12) {
+        await page.mouse.move(x, box.y + 22 + 10);
+        hit = await tooltip.isVisible();
+      }
+      if (!hit) throw new Error('hovering the timeline showed no tooltip');
+      const tip = await tooltip.innerText();
+      if (!/field_\w+\.fits/.test(tip) || !/exit status|killed by/.test(tip)) throw new Error(`tooltip: ${tip}`);
+      await ctx.screenshot('report-2-hover-dark');
+      // click: the task's log opens in an editor
+      await page.mouse.down();
+      await page.mouse.up();
+      await page.locator('.tabs-container .tab', { hasText: /\.(out|err)$/ }).first().waitFor({ timeout: 20_000 });
+      await ctx.screenshot('report-3-log-opened');
+      // back to the report tab
+      await page.locator('.tabs-container .tab', { hasText: 'Report:' }).first().click();
+      // a hidden webview is discarded (no retainContextWhenHidden): it comes back through `ready`
+      view = await reportFrame(page, 60_000);
+      await view.locator('.badge', { hasText: /finished with 1 failed/ }).first().waitFor({ timeout: 30_000 });
+      const canvas2 = view.locator('canvas.timeline-canvas');
+
+      // zoom in with the keyboard: the window narrows, the panel stays responsive
+      await canvas2.focus();
+      await page.keyboard.press('+');
+      await page.keyboard.press('+');
+      await page.waitForTimeout(300);
+
+      // reload the window: the serializer brings the report back from the webview's saved state
+      await page.reload();
+      await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+      const again = await reportFrame(page);
+      await again.locator('.badge', { hasText: /finished with 1 failed/ }).first().waitFor({ timeout: 60_000 });
+      await ctx.screenshot('report-7-restored-after-reload');
+
+      // themes: readable in light and high contrast too
+      await theme(ctx, 'Default Light Modern', again);
+      await again.locator('text=Summary').first().scrollIntoViewIfNeeded();
+      await ctx.screenshot('report-4-final-light');
+      await again.locator('text=Per-worker timeline').first().scrollIntoViewIfNeeded();
+      await page.waitForTimeout(300);
+      await ctx.screenshot('report-5-timeline-light');
+      await theme(ctx, 'Default High Contrast', again);
+      await ctx.screenshot('report-6-high-contrast');
+      await theme(ctx, 'Default Dark Modern', again);
+    },
+  },
+  {
+    name: 'a file named like markup shows as text and runs no script',
+    async run(ctx) {
+      const { page } = ctx;
+      const dialogs: string[] = [];
+      page.on('dialog', (d) => dialogs.push(d.message()));
+      const dir = path.join(ctx.workspace, 'evil');
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, HOSTILE), 'not an image\n');
+      await activated(ctx);
+      await openFile(ctx, 'analyze.py');
+      await startRun(ctx, 'evil/*', 1);
+      const view = await reportFrame(page);
+      await view.locator('table.failures').first().waitFor({ timeout: 240_000 });
+      const cell = view.locator('table.failures .file').first();
+      const text = await cell.innerText();
+      if (text !== HOSTILE) throw new Error(`file name shown as ${JSON.stringify(text)}`);
+      // no element was created from the name, anywhere in the webview document
+      const imgs = await view.locator('img').count();
+      if (imgs !== 0) throw new Error(`${imgs} <img> element(s) in the report webview`);
+      const bodyText = await view.locator('body').innerText();
+      if (!bodyText.includes(HOSTILE)) throw new Error('the name does not appear as text');
+      await page.waitForTimeout(1000);
+      if (dialogs.length) throw new Error(`a dialog fired: ${dialogs.join(', ')}`);
+      await cell.scrollIntoViewIfNeeded();
+      await ctx.screenshot('report-8-markup-file-name');
+    },
+  },
+  {
+    name: 'exported HTML opens offline in Chromium with no console errors and no requests',
+    async run(ctx) {
+      const { page } = ctx;
+      execFileSync('python3', ['make_data.py', '--count', '6'], { cwd: ctx.workspace, stdio: 'ignore' });
+      await activated(ctx);
+      await openFile(ctx, 'analyze.py');
+      await startRun(ctx, 'data/*.fits', 6);
+      const view = await reportFrame(page);
+      await view.locator('.badge', { hasText: 'succeeded' }).first().waitFor({ timeout: 240_000 });
+      // the panel's own Export HTML button → format chosen → save dialog (code-server's simple dialog)
+      await view.locator('button', { hasText: 'Export HTML' }).click();
+      const target = path.join(ctx.workspace, 'exported-report.html');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 15_000 });
+      await input.fill(target);
+      await page.waitForTimeout(500);
+      await page.keyboard.press('Enter');
+      for (let i = 0; i < 100 && !fs.existsSync(target); i++) await page.waitForTimeout(200);
+      if (!fs.existsSync(target)) throw new Error('export did not write the file');
+      await ctx.screenshot('report-9-exported');
+
+      const { chromium } = await import('playwright-core');
+      const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+      try {
+        for (const scheme of ['light', 'dark'] as const) {
+          const p = await browser.newPage({ viewport: { width: 1200, height: 900 }, colorScheme: scheme });
+          const errors: string[] = [];
+          const requests: string[] = [];
+          p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+          p.on('pageerror', (e) => errors.push(e.message));
+          p.on('request', (r) => requests.push(r.url()));
+          await p.goto(`file://${target}`);
+          await p.waitForFunction(() => document.body.dataset.rendered, null, { timeout: 20_000 });
+          await p.locator('canvas.timeline-canvas').waitFor();
+          await p.waitForTimeout(500);
+          await p.screenshot({ path: path.join(path.dirname(await ctx.screenshot('report-9-exported')), `report-10-exported-${scheme}.png`), fullPage: true });
+          const bad = requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:'));
+          if (bad.length) throw new Error(`exported HTML made requests: ${bad.join(', ')}`);
+          if (errors.length) throw new Error(`console errors in exported HTML: ${errors.join(' | ')}`);
+          const rendered = JSON.parse((await p.evaluate(() => document.body.dataset.rendered)) ?? '{}');
+          if (rendered.tasks !== 6) throw new Error(`exported report rendered ${rendered.tasks} tasks`);
+          await p.close();
+        }
+      } finally {
+        await browser.close();
+      }
+    },
+  },
+];
