@@ -48,6 +48,20 @@ describe('run commands', function () {
     assert.strictEqual(t.threadEnv.OPENBLAS_NUM_THREADS, '1');
   });
 
+  it('logs one line per finished file and a summary to the "Parallel Run" log channel', async () => {
+    const api = await services();
+    const ctx = api.context as vscode.ExtensionContext;
+    const logFile = path.join(ctx.logUri.fsPath, 'Parallel Run.log');
+    const lines = await waitFor('the run in the log', () => {
+      if (!fs.existsSync(logFile)) return undefined;
+      const mine = fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes(`[${okReport.runId}]`));
+      return mine.some((l) => /succeeded: 12 succeeded, 0 failed/.test(l)) ? mine : undefined;
+    });
+    const perFile = lines.filter((l) => /\[info\] \[[^\]]+\] ✓ data\/a\d\d\.txt \d/.test(l));
+    assert.strictEqual(perFile.length, 12, lines.join('\n'));
+    assert.ok(lines.some((l) => /speedup ≈ [\d.]+× on 2 workers/.test(l)));
+  });
+
   it('uses the real interpreter, resolved once (not the pyenv shim)', async () => {
     const api = await services();
     const py = await api.python.resolve(folder());

@@ -47,6 +47,13 @@ export interface RunArgs extends RunKnobs {
 
 type Arg = RunArgs | vscode.Uri | { runDir: string; record?: TaskRecord } | undefined;
 
+/** The part of services.slurm (host/slurm) the run commands call for Slurm runs. */
+interface SlurmHooks {
+  rerunFailed(runDir: string, opts?: { wait?: boolean }): Promise<unknown>;
+  cancel(runDirOrRunId: string): Promise<RunReport | undefined>;
+  active(): Array<{ outDir: string }>;
+}
+
 export function registerRunCommands(context: vscode.ExtensionContext, services: Services, runs: RunService, refresh: () => void): void {
   const reg = (id: string, fn: (...a: unknown[]) => Promise<unknown>) =>
     context.subscriptions.push(
@@ -97,7 +104,11 @@ export function registerRunCommands(context: vscode.ExtensionContext, services: 
     if (uris.length === 0) return vscode.commands.executeCommand(Commands.runScript);
     const folder = vscode.workspace.getWorkspaceFolder(uris[0]);
     if (!folder) throw new Error('Cannot run: the selected files are outside the workspace. Open their folder as a workspace folder first.');
-    const req = await askRunRequest(services, { folder, files: await selectionSource(uris) });
+    // one script selected together with its inputs: run that script over the others
+    const scripts = uris.filter((u) => u.fsPath.endsWith('.py'));
+    const script = scripts.length === 1 && uris.length > 1 ? scripts[0] : undefined;
+    const inputs = script ? uris.filter((u) => u !== script) : uris;
+    const req = await askRunRequest(services, { folder, script, files: await selectionSource(inputs) });
     return req ? launch(req, undefined) : undefined;
   });
 
@@ -116,8 +127,13 @@ export function registerRunCommands(context: vscode.ExtensionContext, services: 
     const args = isArgs(arg) ? arg : undefined;
     const runId = args?.runId ?? (arg && typeof arg === 'object' && 'runId' in arg ? String((arg as { runId: unknown }).runId) : undefined);
     const report = await runs.cancel(runId);
-    if (!report && !args) void vscode.window.showInformationMessage('No Parallel Run is running.');
-    return report;
+    if (report) return report;
+    // not a local run: a Slurm run watched by this window (or named by its run dir) is cancelled with scancel
+    const slurm = services.slurm as SlurmHooks | undefined;
+    const target = runDirOf(arg) ?? runId ?? slurm?.active()[0]?.outDir;
+    if (slurm && target) return slurm.cancel(target);
+    if (!args) void vscode.window.showInformationMessage('No Parallel Run is running.');
+    return undefined;
   });
 
   reg(Commands.resumeLastRun, async (arg) => {
@@ -137,6 +153,8 @@ export function registerRunCommands(context: vscode.ExtensionContext, services: 
     if (!runDir) throw new Error('Nothing to re-run: no run in this workspace has failed files.');
     const report = await readReport(runDir);
     if (!report) throw new Error(`Cannot re-run: ${runDir} has no report yet (the run is still going or never started).`);
+    const slurm = services.slurm as SlurmHooks | undefined;
+    if (report.backend === 'slurm' && slurm) return slurm.rerunFailed(runDir, { wait: args?.wait });
     // from the journal: the latest record of each file that is not a success (failed, timed out, cancelled)
     const failed = await failedFiles(runDir);
     if (failed.length === 0) {
