@@ -813,9 +813,13 @@ export class Sampler {
         // the process exited between readdir and read
       }
     }
-    const roots = given.length || this.groupLeadersOf === undefined
-      ? given
-      : (children.get(this.groupLeadersOf) ?? []).filter((pid) => stats.get(pid)?.pgid === pid);
+    let roots = given;
+    if (!given.length && this.groupLeadersOf !== undefined) {
+      // tasks lead their own groups; the engine's own helpers (e.g. its watchdog) run the parent's
+      // executable, tasks run the user's interpreter: skip children with the parent's command name
+      const parentComm = stats.get(this.groupLeadersOf)?.comm;
+      roots = (children.get(this.groupLeadersOf) ?? []).filter((pid) => stats.get(pid)?.pgid === pid && stats.get(pid)?.comm !== parentComm);
+    }
     const uptimeTicks = Number((this.files.read('/proc/uptime') ?? '').split(' ')[0]) * USER_HZ;
     const seen = new Map<number, { ticks: number; at: number }>();
     const out: ProcessSample[] = [];

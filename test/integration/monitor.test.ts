@@ -66,6 +66,21 @@ describe('resource monitor', function () {
     assert.strictEqual(m.statusBar().warning, false);
   });
 
+  it('parallelRun.monitor.enabled = false hides the item and stops sampling when nothing else needs it', async () => {
+    const m = await monitor();
+    const cfg = () => vscode.workspace.getConfiguration(CONFIG_SECTION);
+    try {
+      await cfg().update('monitor.enabled', false, vscode.ConfigurationTarget.Global);
+      await waitFor('the item to hide', () => !m.statusBar().visible);
+      assert.strictEqual(m.service.sampling, false, 'no consumer left: the sampler is paused');
+      assert.strictEqual(m.service.sampler.running, false);
+    } finally {
+      await cfg().update('monitor.enabled', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await waitFor('the item to come back', () => m.statusBar().visible);
+    assert.match(m.statusBar().text, STATUS);
+  });
+
   it('during a run shows busy workers and the run processes with CPU % and RSS', async () => {
     const m = await monitor();
     const busy = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore', detached: true });

@@ -91,9 +91,11 @@ describe('monitor: Sampler with real busy processes', function () {
   });
 
   it('without pids, finds the run\'s tasks as child process-group leaders of a given parent', async () => {
-    const task = busyLoop(); // detached: leads its own group, as the engine starts every task
+    // detached: leads its own group, as the engine starts every task (sleep stands in for python)
+    const task = spawn('sleep', ['30'], { stdio: 'ignore', detached: true });
     const helper = spawn('sleep', ['30'], { stdio: 'ignore' }); // an ordinary child: not a task
-    children.push(task);
+    const engineHelper = busyLoop(); // detached but runs our own executable (like the engine's watchdog)
+    children.push(task, engineHelper);
     try {
       sampler.watchProcesses(() => [], { groupLeadersOf: process.pid });
       await new Promise((r) => setTimeout(r, 300));
