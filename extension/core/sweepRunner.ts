@@ -16,6 +16,7 @@ import {
   analyseSweep, needsRepeat, pickSample, planGrid, planSampleSize,
   type PointSamples, type RepeatPolicy, type SweepAnalysis, type SweepConfig, type SweepPoint,
 } from './sweep';
+import { sampleStats } from './speedup';
 
 export const SWEEP_FILE = 'sweep.json';
 
@@ -79,7 +80,7 @@ export interface SweepFileData {
   recommendation: SweepAnalysis['recommendation'];
   notes: string[];
   /** Run directory of every measurement, relative to the sweep directory; wallMs = task phase. */
-  runs: Array<{ workers: number; threads: number; repeat: number; dir: string; wallMs: number }>;
+  runs: Array<{ workers: number; threads: number; repeat: number; dir: string; wallMs: number; runWallMs: number }>;
 }
 
 /**
@@ -180,7 +181,7 @@ export async function runSweep(opts: SweepOptions): Promise<{ dir: string; resul
     p.samplesMs.push(span);
     p.failures = (p.failures ?? 0) + failed;
     p.runIds!.push(r.runId);
-    runs.push({ workers: p.workers, threads: p.threads, repeat, dir: path.join('points', name), wallMs: span });
+    runs.push({ workers: p.workers, threads: p.threads, repeat, dir: path.join('points', name), wallMs: span, runWallMs: r.wallMs });
     emit({ type: 'pointFinished', workers: p.workers, threads: p.threads, repeat, wallMs: span, failed });
     return true;
   };
@@ -234,14 +235,19 @@ export async function runSweep(opts: SweepOptions): Promise<{ dir: string; resul
 
 /**
  * Makes the sweep directory a run of its own for history and the report panel: a copy of the
- * fastest repeat of the recommended configuration (else the serial baseline, else the probe), with
- * `speedupMeasured` set against the serial median.
+ * typical repeat (the one nearest the point's median) of the recommended configuration (else the
+ * serial baseline, else the probe), with `speedupMeasured` = median wall of the serial 1 × 1 runs ÷
+ * this run's wall, so the report's own arithmetic (baseline ÷ wall time) holds.
  */
 async function adoptHeadlineRun(dir: string, result: SweepFileData): Promise<void> {
   const rec = result.recommendation;
-  const pick = (w: number, t: number): SweepFileData['runs'][number] | undefined =>
-    result.runs.filter((r) => r.workers === w && r.threads === t).sort((a, b) => a.wallMs - b.wallMs)[0];
+  const pick = (w: number, t: number): SweepFileData['runs'][number] | undefined => {
+    const reps = result.runs.filter((r) => r.workers === w && r.threads === t);
+    const median = result.points.find((p) => p.workers === w && p.threads === t)?.medianMs ?? 0;
+    return reps.sort((a, b) => Math.abs(a.wallMs - median) - Math.abs(b.wallMs - median))[0];
+  };
   const chosen = (rec && pick(rec.workers, rec.threads)) ?? pick(1, 1);
+  const serialWalls = result.runs.filter((r) => r.workers === 1 && r.threads === 1).map((r) => r.runWallMs);
   const src = chosen ? path.join(dir, chosen.dir) : path.join(dir, 'points', 'probe');
   if (!fs.existsSync(path.join(src, RUN_FILES.definition))) return;
   // journal first, report last: history trusts report.json only when it is newer than the journal
@@ -255,8 +261,9 @@ async function adoptHeadlineRun(dir: string, result: SweepFileData): Promise<voi
   try {
     const report = JSON.parse(await fs.promises.readFile(path.join(src, RUN_FILES.report), 'utf8')) as RunReport;
     report.label = def.label;
-    if (result.baselineMs && chosen) {
-      report.speedupMeasured = { value: result.baselineMs / chosen.wallMs, baselineWallMs: result.baselineMs, source: `scaling sweep: median task phase of the serial 1 × 1 run over ${result.sampleFiles} files` };
+    if (serialWalls.length && chosen && report.wallMs > 0) {
+      const baseline = sampleStats(serialWalls).median;
+      report.speedupMeasured = { value: baseline / report.wallMs, baselineWallMs: baseline, source: `scaling sweep: median wall time of the serial 1 × 1 runs over the same ${result.sampleFiles} files` };
     }
     if (result.status !== 'completed') report.notes = [...report.notes, `Sweep ${result.status}.`];
     await fs.promises.writeFile(path.join(dir, RUN_FILES.report), JSON.stringify(report));

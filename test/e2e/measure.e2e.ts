@@ -4,6 +4,7 @@
  * ideal line, Amdahl fit) and table, and the "Apply" offer.
  */
 import { execFileSync } from 'child_process';
+import type { Frame, Page } from 'playwright-core';
 import type { E2EContext, E2EScenario } from './harness';
 
 const IMAGES = 24;
@@ -18,6 +19,19 @@ async function openFile(ctx: E2EContext, name: string): Promise<void> {
   await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
   await page.keyboard.press('Enter');
   await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
+}
+
+/** The report webview's document that shows the sweep (webview iframes carry no stable title). */
+async function sweepFrame(page: Page, timeoutMs: number): Promise<Frame> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    for (const f of page.frames()) {
+      if (f.isDetached()) continue;
+      if ((await f.locator('h2', { hasText: 'Scaling sweep' }).count().catch(() => 0)) > 0) return f;
+    }
+    await page.waitForTimeout(500);
+  }
+  throw new Error('the report panel did not show the sweep section');
 }
 
 export const scenarios: E2EScenario[] = [
@@ -42,11 +56,13 @@ export const scenarios: E2EScenario[] = [
       await ctx.screenshot('measure-1-progress');
 
       // the report panel of the sweep: chart + table
-      const view = ctx.webview('Report');
-      await view.locator('text=Scaling sweep').first().waitFor({ timeout: 300_000 });
-      await view.locator('canvas').first().waitFor({ timeout: 30_000 });
-      const sweepHeading = view.locator('text=Scaling sweep').first();
-      await sweepHeading.scrollIntoViewIfNeeded();
+      const frame = await sweepFrame(page, 300_000);
+      const heading = frame.locator('h2', { hasText: 'Scaling sweep' }).first();
+      await heading.scrollIntoViewIfNeeded();
+      // the chart is drawn (uPlot canvas) under the heading, with its table of points
+      await frame.locator('canvas').last().waitFor({ timeout: 30_000 });
+      await frame.locator('td', { hasText: /^\d+(\.\d+)?×$/ }).first().waitFor({ timeout: 30_000 }).catch(() => undefined);
+      await heading.evaluate((el) => el.scrollIntoView({ block: 'start' }));
       await page.waitForTimeout(1000);
       await ctx.screenshot('measure-2-sweep-plot');
 
