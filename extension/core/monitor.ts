@@ -591,6 +591,7 @@ export class Sampler {
   private prevProc = new Map<number, { ticks: number; at: number }>();
   private cgroup: CgroupReader | undefined | null = null; // null = not looked up yet
   private limitsCache: { limits: CgroupLimits | undefined; at: number } | undefined;
+  private loadCache: { load: [number, number, number] | undefined; at: number } | undefined;
   private last: SystemSample | undefined;
   private readonly points: HistoryPoint[] = [];
   private processSource: (() => number[]) | undefined;
@@ -714,8 +715,12 @@ export class Sampler {
     if (!statText || !memText) return undefined;
     const cpu = parseProcStat(statText);
     const mem = parseMeminfo(memText);
-    const loadText = this.files.read('/proc/loadavg', true);
-    const load = loadText ? parseLoadavg(loadText) : undefined;
+    // the kernel recomputes load averages every 5 s (LOAD_FREQ): reading them more often is waste
+    if (!this.loadCache || t - this.loadCache.at >= 5000 || t < this.loadCache.at) {
+      const loadText = this.files.read('/proc/loadavg', true);
+      this.loadCache = { load: loadText ? parseLoadavg(loadText) : undefined, at: t };
+    }
+    const load = this.loadCache.load;
 
     const online = cpu.cores.length || os.cpus().length || 1;
     const limits = this.limits(t, online, mem.totalBytes);
