@@ -1248,8 +1248,8 @@ class Analyzer:
                    if m.split(".")[0] in BLAS_MODULES).split(".")[0]
         self.diag("PR005", "warning", first,
                   "`%s` is imported before BLAS threads are limited%s, and this script starts a process pool: every "
-                  "worker process gets a full set of BLAS threads (processes × cores threads on cores cores: "
-                  "oversubscribed). Limit threads before the import, or with threadpoolctl." % (mod, late),
+                  "worker process starts its own full set of BLAS threads (one per core), so processes × cores "
+                  "threads compete for the cores. Limit threads before the import, or with threadpoolctl." % (mod, late),
                   [self.fix_env_limits(first), self.fix_threadpoolctl()])
 
     def fix_env_limits(self, first):

@@ -21,16 +21,6 @@ async function openFile(ctx: E2EContext, name: string): Promise<void> {
   await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
 }
 
-async function goToLine(ctx: E2EContext, line: number): Promise<void> {
-  const { page } = ctx;
-  await page.locator('.monaco-editor .view-lines').first().click();
-  await page.keyboard.press('Control+G');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.fill(String(line));
-  await page.keyboard.press('Enter');
-}
-
 export const scenarios: E2EScenario[] = [
   {
     name: 'Editor: thread-picture and run lenses, PR diagnostics with hover, quick fixes and Problems',
@@ -51,21 +41,24 @@ export const scenarios: E2EScenario[] = [
       await page.waitForTimeout(500);
       await ctx.screenshot('editor-1-lenses-and-squiggles');
 
-      // hover on the pool call: message, code link, quick fix
-      await goToLine(ctx, 7);
-      for (let i = 0; i < 12; i++) await page.keyboard.press('ArrowRight');
-      await page.keyboard.press('Control+K');
-      await page.keyboard.press('Control+I');
+      // hover on the pool call (the lowest squiggle on screen, line 7): message, code link, quick fix
+      const boxes = await page.locator('.monaco-editor .squiggly-warning').evaluateAll((els) =>
+        els.map((e) => {
+          const r = e.getBoundingClientRect();
+          return { x: r.x + Math.min(r.width / 2, 60), y: r.y + r.height / 2 };
+        }));
+      const pool = boxes.sort((a, b) => b.y - a.y)[0];
+      await page.mouse.move(pool.x, pool.y);
       const hover = page.locator('.monaco-hover', { hasText: 'PR001' }).first();
       await hover.waitFor({ timeout: 30_000 });
       await page.waitForTimeout(500);
       await ctx.screenshot('editor-2-diagnostic-hover');
-      await page.keyboard.press('Escape');
 
       // the light bulb: quick fixes for the diagnostics on this line
+      await page.mouse.click(pool.x, pool.y);
+      await page.keyboard.press('Escape');
       await page.keyboard.press('Control+.');
-      const menu = page.locator('.action-widget', { hasText: /Wrap the module-level code/ }).first();
-      await menu.waitFor({ timeout: 30_000 });
+      await page.locator('.action-widget', { hasText: /Wrap the module-level code/ }).first().waitFor({ timeout: 30_000 });
       await page.locator('.action-widget', { hasText: /with` block/ }).first().waitFor({ timeout: 10_000 });
       await page.waitForTimeout(300);
       await ctx.screenshot('editor-3-quick-fixes');
@@ -78,7 +71,7 @@ export const scenarios: E2EScenario[] = [
       await problems.locator('.monaco-list-row', { hasText: 'PR001' }).first().waitFor({ timeout: 10_000 });
       await page.waitForTimeout(300);
       await ctx.screenshot('editor-4-problems');
-      await ctx.runCommand('View: Close Panel');
+      await ctx.runCommand('View: Hide Panel');
 
       // a serial loop over files: "Parallelize this loop"
       await openFile(ctx, 'file_loops.py');

@@ -97,8 +97,8 @@ describe('editor: code lenses, diagnostics, quick fixes', function () {
   it('entry point lenses run and measure this script', async () => {
     const doc = await open('pools_picture.py');
     const l = await lenses(doc.uri, 8);
-    const run = l.find((x) => x.command?.title === '▶ Run over files in parallel');
-    const measure = l.find((x) => x.command?.title === '⏱ Measure speedup');
+    const run = l.find((x) => x.command?.title === '$(play) Run over files in parallel');
+    const measure = l.find((x) => x.command?.title === '$(watch) Measure speedup');
     assert.ok(run && measure, l.map((x) => x.command?.title).join(' | '));
     assert.strictEqual(run!.command!.command, Commands.runScript);
     assert.strictEqual(measure!.command!.command, Commands.measureSpeedup);
@@ -143,7 +143,7 @@ describe('editor: code lenses, diagnostics, quick fixes', function () {
         const x = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri)) ?? [];
         return x.some((c) => /BLAS thread/.test(c.command?.title ?? '')) ? undefined : x;
       });
-      assert.deepStrictEqual(l.map((x) => x.command?.title).sort(), ['▶ Run over files in parallel', '⏱ Measure speedup'].sort());
+      assert.deepStrictEqual(l.map((x) => x.command?.title).sort(), ['$(play) Run over files in parallel', '$(watch) Measure speedup'].sort());
       await setSetting('codeLens.runScript', false);
       await waitFor('no lenses at all', async () => ((await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri)) ?? []).length === 0);
     } finally {
@@ -271,7 +271,7 @@ describe('editor: code lenses, diagnostics, quick fixes', function () {
     const doc = await open('per_file_pool.py');
     const l = await waitFor('median lens', async () => {
       const x = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri)) ?? [];
-      return x.find((c) => /^⏱ last run: median task \d/.test(c.command?.title ?? ''));
+      return x.find((c) => /^\$\(history\) last run: median task \d/.test(c.command?.title ?? ''));
     }, 60_000);
     assert.match(l.command!.title, /\(12 files\)$/);
     assert.strictEqual(l.command!.command, Commands.showReport);

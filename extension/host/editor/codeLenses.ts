@@ -65,8 +65,8 @@ export class ParallelRunCodeLenses implements vscode.CodeLensProvider, vscode.Di
     if (settings.runScript && a.entryPoint && uri.scheme === 'file') {
       const r = toRange(a.entryPoint.range);
       lenses.push(
-        new vscode.CodeLens(r, { title: '▶ Run over files in parallel', command: Commands.runScript, arguments: [uri], tooltip: 'Run this script once per file, on every core (Parallel Run)' }),
-        new vscode.CodeLens(r, { title: '⏱ Measure speedup', command: Commands.measureSpeedup, arguments: [uri], tooltip: 'Scaling sweep: time this script on a sample of files with 1…N workers and recommend workers × BLAS threads' }),
+        new vscode.CodeLens(r, { title: '$(play) Run over files in parallel', command: Commands.runScript, arguments: [uri], tooltip: 'Run this script once per file, on every core (Parallel Run)' }),
+        new vscode.CodeLens(r, { title: '$(watch) Measure speedup', command: Commands.measureSpeedup, arguments: [uri], tooltip: 'Scaling sweep: time this script on a sample of files with 1…N workers and recommend workers × BLAS threads' }),
       );
     }
 
@@ -80,7 +80,7 @@ export class ParallelRunCodeLenses implements vscode.CodeLensProvider, vscode.Di
         lenses.push(new vscode.CodeLens(r, { title: pic.title, command: Commands.inspectBlas, arguments: [], tooltip: `${pic.tooltip}\nClick to inspect the BLAS of your Python.` }));
         if (last) {
           lenses.push(new vscode.CodeLens(r, {
-            title: `⏱ last run: median task ${formatDuration(last.medianTaskMs)} (${last.tasks} files)`,
+            title: `$(history) last run: median task ${formatDuration(last.medianTaskMs)} (${last.tasks} files)`,
             command: Commands.showReport,
             arguments: [{ runDir: last.runDir }],
             tooltip: `Measured by Parallel Run (run ${last.runId}). Click for the report.`,
