@@ -461,6 +461,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // `parallel-run ... | head`: a closed pipe must not crash the run (the tasks still finish and journal)
+  for (const s of [process.stdout, process.stderr]) s.on('error', (e: NodeJS.ErrnoException) => { if (e.code !== 'EPIPE') throw e; });
   main(process.argv.slice(2)).then(
     (code) => {
       // let piped stdout drain before leaving

@@ -12,7 +12,7 @@ let host: WarmHost | undefined;
 function currentHost(): WarmHost | undefined {
   if (!init.host) return undefined;
   if (!host || !host.alive) {
-    host?.dispose();
+    void host?.dispose();
     host = new WarmHost({ ...init.host, env: init.env });
   }
   return host;
@@ -34,8 +34,9 @@ const api: TaskWorkerApi = {
 };
 
 workerpool.worker(api as unknown as Record<string, (...args: never[]) => unknown>, {
-  onTerminate: () => {
-    host?.dispose();
+  onTerminate: async () => {
+    const h = host;
     host = undefined;
+    await h?.dispose();
   },
 });

@@ -134,6 +134,7 @@ describe('engine: startRun with real processes', function () {
     assert.ok(events.some((e) => e.type === 'runCancelled'));
     assert.strictEqual(report.counts.cancelled, 2);
     assert.strictEqual(report.counts.total, null);
+    assert.deepStrictEqual(report.notes, [], 'a cancel is not an internal error');
     await sleep(2000);
     assert.deepStrictEqual(pids.filter(alive), []);
   });

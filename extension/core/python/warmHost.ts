@@ -124,20 +124,29 @@ export class WarmHost {
     this.pending.clear();
   }
 
-  /** Stops the host (its running child, if any, is killed by the caller through its process group). */
-  dispose(): void {
-    if (this.proc && !this.exited) {
-      try {
-        this.proc.stdin!.end();
-      } catch {
-        /* already closed */
-      }
-      try {
-        process.kill(this.proc.pid!, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
+  /** Stops the host (its running child, if any, is killed by the caller through its process group)
+   *  and waits until it is reaped, so its CPU time (and its tasks') is accounted to us and no zombie stays. */
+  dispose(): Promise<void> {
+    const proc = this.proc;
     this.proc = undefined;
+    if (!proc || this.exited) return Promise.resolve();
+    const gone = new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 2000);
+      proc.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    try {
+      proc.stdin!.end();
+    } catch {
+      /* already closed */
+    }
+    try {
+      process.kill(proc.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    return gone;
   }
 }

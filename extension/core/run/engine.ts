@@ -483,27 +483,32 @@ class Run {
   private async loop(resumeMap: Map<string, { size?: number; mtimeMs?: number }>): Promise<void> {
     const p = this.p;
     let index = 0;
-    for await (const file of p.source.files) {
-      if (this.stopping) break;
-      index++;
-      let st: fs.Stats | undefined;
-      try {
-        st = await fs.promises.stat(path.resolve(p.cwd, file));
-      } catch {
-        st = undefined;
+    try {
+      for await (const file of p.source.files) {
+        if (this.stopping) break;
+        index++;
+        let st: fs.Stats | undefined;
+        try {
+          st = await fs.promises.stat(path.resolve(p.cwd, file));
+        } catch {
+          st = undefined;
+        }
+        if (resumeMap.size > 0 && unchanged(resumeMap.get(fileKey(file, p.cwd)), st)) {
+          this.builder.skip();
+          continue;
+        }
+        const slot = await this.acquireSlot();
+        if (slot === undefined) break;
+        this.running++;
+        void this.runFile(file, index, slot, st).finally(() => {
+          this.running--;
+          this.releaseSlot(slot);
+          if (this.running === 0) this.allIdle?.();
+        });
       }
-      if (resumeMap.size > 0 && unchanged(resumeMap.get(fileKey(file, p.cwd)), st)) {
-        this.builder.skip();
-        continue;
-      }
-      const slot = await this.acquireSlot();
-      if (slot === undefined) break;
-      this.running++;
-      void this.runFile(file, index, slot, st).finally(() => {
-        this.running--;
-        this.releaseSlot(slot);
-        if (this.running === 0) this.allIdle?.();
-      });
+    } catch (e) {
+      // closing the source on cancel/halt may end its stream with a premature-close error
+      if (!this.stopping) throw e;
     }
     p.source.close();
     if (!this.stopping) {
