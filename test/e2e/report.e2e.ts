@@ -67,7 +67,13 @@ async function theme(ctx: E2EContext, name: string, view: Frame): Promise<void> 
   await page.locator('.tabs-container .tab', { hasText: /\.(out|err)$/ }).first().click({ timeout: 5_000 }).catch(() => undefined);
   let picked = false;
   try {
-    await ctx.runCommand('Preferences: Color Theme');
+    // "Preferences: Browse Color Themes in Marketplace" ranks first for this text: click the exact row
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    const palette = page.locator('.quick-input-widget input');
+    await palette.waitFor({ state: 'visible', timeout: 15_000 });
+    await palette.fill('>Preferences: Color Theme');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: /^Preferences: Color Theme/ }).first().click({ timeout: 15_000 });
     const input = page.locator('.quick-input-widget input[placeholder*="Color Theme"]');
     await input.waitFor({ state: 'visible', timeout: 15_000 });
     await input.fill(name);
