@@ -166,6 +166,19 @@ export class Workbench {
   }
 }
 
+/** Quick Open (Ctrl+P) a workspace file by name and wait for its editor tab. */
+export async function openFile(ctx: E2EContext, name: string): Promise<void> {
+  const { page } = ctx;
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await input.fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
+}
+
 /** A fresh copy of the bundled example workspace (without generated data/results). */
 export function freshExampleWorkspace(): string {
   const dst = fs.mkdtempSync(path.join(os.tmpdir(), 'pr-e2e-ws-'));

@@ -9,21 +9,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
 import type { E2EContext, E2EScenario } from './harness';
+import { openFile } from './harness';
 
 const IMAGES = 16;
 const HOSTILE = '<img src=x onerror=alert(1)>.dat';
-
-async function openFile(ctx: E2EContext, name: string): Promise<void> {
-  const { page } = ctx;
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 15_000 });
-  await input.fill(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
-  await page.keyboard.press('Enter');
-  await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
-}
 
 /** Palette → Run Script over Files → glob → review → start (the active editor's script). */
 async function startRun(ctx: E2EContext, glob: string, count: number): Promise<void> {

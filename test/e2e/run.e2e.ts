@@ -7,20 +7,9 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { E2EContext, E2EScenario } from './harness';
+import { openFile } from './harness';
 
 const IMAGES = 24;
-
-async function openFile(ctx: E2EContext, name: string): Promise<void> {
-  const { page } = ctx;
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 15_000 });
-  await input.fill(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
-  await page.keyboard.press('Enter');
-  await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
-}
 
 export const scenarios: E2EScenario[] = [
   {
