@@ -184,7 +184,7 @@ export function freshExampleWorkspace(): string {
   const dst = fs.mkdtempSync(path.join(os.tmpdir(), 'pr-e2e-ws-'));
   fs.cpSync(path.join(ROOT, 'example'), dst, {
     recursive: true,
-    filter: (src) => !/[\\/](data|results|\.parallel-run)([\\/]|$)/.test(path.relative(path.join(ROOT, 'example'), src)),
+    filter: (src) => !/^(data|results|\.parallel-run)([\\/]|$)/.test(path.relative(path.join(ROOT, 'example'), src)),
   });
   return dst;
 }

@@ -26,6 +26,9 @@ function freshWorkspace(): string {
 }
 
 async function main(): Promise<number> {
+  // the whole integration layer (real processes, Slurm, sweeps) runs in one extension host: give it
+  // time on a loaded 2-core machine; the launcher's own default (600 s) is for one small suite
+  process.env.VSCODE_TEST_TIMEOUT ??= '3000';
   const workspace = freshWorkspace();
   const suite = path.resolve(arg('suite') ?? path.join(__dirname, 'index.js'));
   try {

@@ -56,7 +56,12 @@ describe('Submit to Slurm (real cluster)', function () {
     assert.deepStrictEqual(report.failures.map((f) => [path.basename(f.file), f.exitCode]).sort(), [['a03.txt', 3], ['a07.txt', 3]]);
     assert.strictEqual(readJournal(res.runDir).length, 12);
     assert.strictEqual(readReportJson(res.runDir).backend, 'slurm');
-    assert.match(fs.readFileSync(res.scriptPath, 'utf8'), /#SBATCH --array=0-3\n/);
+    // ONE array, the 12 files packed into fewer, longer array tasks (how many depends on the task
+    // times measured by earlier runs of fail_some.py in this workspace, else the stated guess)
+    const array = /#SBATCH --array=0-(\d+)\n/.exec(fs.readFileSync(res.scriptPath, 'utf8'));
+    assert.ok(array, 'the sbatch script has one --array line');
+    const arrayTasks = Number(array[1]) + 1;
+    assert.ok(arrayTasks >= 1 && arrayTasks < 12, `12 files should be packed into fewer array tasks, got ${arrayTasks}`);
     assert.ok(slurm.isSlurmRun(res.runDir));
     // the Runs view lists it (a Slurm run is an ordinary run directory)
     const tree = (await services()).runsTree as vscode.TreeDataProvider<{ runDir?: string; status?: string }>;
