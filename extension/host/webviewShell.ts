@@ -12,6 +12,8 @@ export interface ShellOptions {
   script: string;
   /** paths under media/, in order */
   styles: string[];
+  /** announce changes of the app element to screen readers (default true) */
+  liveRegion?: boolean;
 }
 
 /** Scripts on; resources only from the built webview folder and media/; no command links. */
@@ -39,7 +41,7 @@ ${links}
 <title>${opts.title.replace(/[<>&"]/g, '')}</title>
 </head>
 <body>
-<main id="app" aria-live="polite"></main>
+<main id="app"${opts.liveRegion === false ? '' : ' aria-live="polite"'}></main>
 <script nonce="${nonce}" src="${uri('dist', 'webview', `${opts.script}.js`)}"></script>
 </body>
 </html>`;
