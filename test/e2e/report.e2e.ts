@@ -205,11 +205,23 @@ export const scenarios: E2EScenario[] = [
       const target = path.join(ctx.workspace, 'exported-report.html');
       const input = page.locator('.quick-input-widget input');
       await input.waitFor({ state: 'visible', timeout: 15_000 });
+      // code-server's simple save dialog validates the typed path asynchronously and may ignore an
+      // Enter that arrives before it settles: type, wait until the value stuck, Enter, and retry the
+      // Enter while the dialog is still open (on a busy machine the first one can be swallowed)
       await input.fill(target);
-      await page.waitForTimeout(500);
-      await page.keyboard.press('Enter');
-      for (let i = 0; i < 100 && !fs.existsSync(target); i++) await page.waitForTimeout(200);
-      if (!fs.existsSync(target)) throw new Error('export did not write the file');
+      for (let attempt = 0; attempt < 4 && !fs.existsSync(target); attempt++) {
+        await page.waitForFunction((t) => (document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value === t, target, { timeout: 10_000 }).catch(() => undefined);
+        await page.waitForTimeout(1000);
+        if (await input.isVisible()) {
+          if ((await input.inputValue()) !== target) await input.fill(target);
+          await page.keyboard.press('Enter');
+        }
+        for (let i = 0; i < 50 && !fs.existsSync(target); i++) await page.waitForTimeout(200);
+      }
+      if (!fs.existsSync(target)) {
+        await ctx.screenshot('report-9-export-dialog-stuck');
+        throw new Error(`export did not write the file (save dialog ${await input.isVisible() ? `still open with "${await input.inputValue()}"` : 'closed'})`);
+      }
       await ctx.screenshot('report-9-exported');
 
       const { chromium } = await import('playwright-core');
