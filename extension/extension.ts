@@ -12,6 +12,7 @@ import { OUTPUT_CHANNEL } from './shared/ids';
 import * as reportFeature from './host/report';
 import { register as registerSlurm } from './host/slurm/register';
 import { register as registerEditor } from './host/editor/register';
+import { register as registerTrust } from './host/trust';
 
 let services: Services | undefined;
 
@@ -28,6 +29,7 @@ export function activate(context: vscode.ExtensionContext): Services {
     shutdownHooks: [],
   };
   // ---- features (each pushes its own disposables) ----
+  registerTrust(context, services);
   registerMonitor(context, services);
   registerRun(context, services);
   registerMeasure(context, services);

@@ -23,6 +23,11 @@
 //      CHROMIUM_PATH     (default /usr/bin/chromium)
 //      VSCODE_TEST_TIMEOUT seconds (default 600)
 //      VSCODE_TEST_VERBOSE=1 also print code-server's and the page's raw console output
+//      PR_TEST_TRUST=untrusted  Workspace Trust ON and the opened folder NOT trusted (default: trust
+//                        disabled, i.e. everything trusted). The folder stays untrusted because the
+//                        trusted-folders list lives in the browser's storage, and playwright starts
+//                        Chromium with a fresh profile; startupPrompt "never" keeps the modal
+//                        "Do you trust the authors?" dialog from blocking the window.
 'use strict';
 const { spawn } = require('child_process');
 const fs = require('fs');
@@ -80,19 +85,33 @@ async function main() {
   fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
   fs.mkdirSync(extDir, { recursive: true });
   fs.mkdirSync(path.join(work, 'tmp'), { recursive: true });
+  const untrusted = process.env.PR_TEST_TRUST === 'untrusted';
+  if (process.env.PR_TEST_TRUST && !untrusted) { console.error(`PR_TEST_TRUST=${process.env.PR_TEST_TRUST}: only "untrusted" is known`); return 3; }
+  const trustSettings = untrusted
+    ? {
+      'security.workspace.trust.enabled': true,
+      'security.workspace.trust.startupPrompt': 'never',
+      'security.workspace.trust.emptyWindow': false,
+      'security.workspace.trust.untrustedFiles': 'open',
+    }
+    : { 'security.workspace.trust.enabled': false };
   const settingsFile = path.join(userData, 'User', 'settings.json');
-  if (!fs.existsSync(settingsFile)) {
-    fs.writeFileSync(settingsFile, JSON.stringify({
-      'workbench.startupEditor': 'none',
-      'security.workspace.trust.enabled': false,
-      'telemetry.telemetryLevel': 'off',
-      'update.mode': 'none',
-      'extensions.autoCheckUpdates': false,
-      'extensions.autoUpdate': false,
-      'workbench.enableExperiments': false,
-      'workbench.tips.enabled': false,
-    }, null, 2));
+  let userSettings = {
+    'workbench.startupEditor': 'none',
+    'telemetry.telemetryLevel': 'off',
+    'update.mode': 'none',
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'workbench.enableExperiments': false,
+    'workbench.tips.enabled': false,
+  };
+  if (fs.existsSync(settingsFile)) {
+    // runTests() passes a user-data dir kept across launches: keep what is there, but the trust keys
+    // below must match THIS launch (a trusted launch before an untrusted one wrote "enabled": false)
+    try { userSettings = JSON.parse(fs.readFileSync(settingsFile, 'utf8')); } catch (_) { /* not ours: rewrite */ }
+    for (const k of Object.keys(userSettings)) if (k.startsWith('security.workspace.trust.')) delete userSettings[k];
   }
+  fs.writeFileSync(settingsFile, JSON.stringify({ ...userSettings, ...trustSettings }, null, 2));
   const configFile = path.join(work, 'config.yaml');
   fs.writeFileSync(configFile, 'auth: none\ncert: false\n');
   const resultsFile = process.env.VSCODE_TEST_RESULTS_FILE || path.join(work, 'results.json');
@@ -105,7 +124,9 @@ async function main() {
   const server = spawn(process.env.CODE_SERVER_NODE || process.execPath, [entry,
     '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--config', configFile,
     '--user-data-dir', userData, '--extensions-dir', extDir,
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+    '--disable-telemetry', '--disable-update-check',
+    // runTests() passes --disable-workspace-trust to us too; it only reaches code-server when trusted
+    ...(untrusted ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override', '--ignore-last-opened'], {
     stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     // EXTENSIONS_GALLERY={} disables the extension marketplace: no network calls from the workbench.
@@ -141,7 +162,7 @@ async function main() {
       server.on('exit', () => reject(new Error(`code-server exited before listening:\n${buf}`)));
       setTimeout(() => reject(new Error('code-server did not start within 120s')), 120000);
     });
-    log(`code-server listening on 127.0.0.1:${port} after ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    log(`code-server listening on 127.0.0.1:${port}${untrusted ? ' (Workspace Trust on, folder untrusted)' : ''} after ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 
     const { chromium } = require('playwright-core');
     browser = await chromium.launch({

@@ -1,15 +1,43 @@
 /** Workspace Trust: nothing that starts a process runs in an untrusted workspace. */
 import * as vscode from 'vscode';
+import type { Services } from './services';
 
-/** Returns true when trusted; otherwise explains why and offers to manage trust. */
-export async function requireTrust(what: string): Promise<boolean> {
-  if (vscode.workspace.isTrusted) return true;
-  const manage = 'Manage Workspace Trust';
-  const pick = await vscode.window.showWarningMessage(
+const MANAGE = 'Manage Workspace Trust';
+
+/** The log channel, once register() ran: every refusal is also one line there (what was refused, and why). */
+let log: vscode.LogOutputChannel | undefined;
+
+/** The message a refused command shows (and logs). */
+export function notTrustedMessage(what: string): string {
+  return (
     `Parallel Run cannot ${what}: this workspace is not trusted, and running it would execute code from it. ` +
-      'Run history and reports stay available.',
-    manage,
+    `Trust it with "${MANAGE}"; run history and reports stay available.`
   );
-  if (pick === manage) await vscode.commands.executeCommand('workbench.trust.manage');
+}
+
+/**
+ * Returns true when trusted. Otherwise shows why (with a "Manage Workspace Trust" action) and returns
+ * false AT ONCE: the notification is not awaited, so a refused command ends immediately instead of
+ * hanging until someone clicks (or closes) the message.
+ */
+export function requireTrust(what: string): boolean {
+  if (vscode.workspace.isTrusted) return true;
+  const message = notTrustedMessage(what);
+  log?.warn(message);
+  void vscode.window.showWarningMessage(message, MANAGE).then((pick) => {
+    if (pick === MANAGE) void vscode.commands.executeCommand('workbench.trust.manage');
+  });
   return false;
+}
+
+/** Logs the trust state at start and when the user grants trust (the change takes effect at once). */
+export function register(context: vscode.ExtensionContext, services: Services): void {
+  log = services.log;
+  context.subscriptions.push({ dispose: () => { log = undefined; } });
+  if (!vscode.workspace.isTrusted) {
+    services.log.info('Workspace not trusted: run history and reports are available; running scripts is off until you trust the workspace.');
+  }
+  context.subscriptions.push(
+    vscode.workspace.onDidGrantWorkspaceTrust(() => services.log.info('Workspace trusted: Parallel Run can run scripts now.')),
+  );
 }

@@ -13,9 +13,10 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { failedFiles, readReport } from '../../core/run/history';
 import { RUN_FILES, type FileSource, type RunHandle, type RunReport, type TaskRecord } from '../../core/run/types';
-import { Commands } from '../../shared/ids';
+import { Commands, TRUST_REQUIRED_COMMANDS } from '../../shared/ids';
 import { messageOf } from '../config';
 import type { Services } from '../services';
+import { requireTrust } from '../trust';
 import { askRunRequest, loadDefaults, pickScript, type PickedFiles } from './questions';
 import { fromStored, NotTrustedError, type RunKnobs, type RunRequest, type RunService, type StoredRequest } from './runService';
 import { formatDuration, RUN_STATUS_TEXT, TASK_STATUS_SYMBOL } from './format';
@@ -60,6 +61,8 @@ export function registerRunCommands(context: vscode.ExtensionContext, services: 
       vscode.commands.registerCommand(id, async (...a: unknown[]) => {
         const programmatic = isArgs(a[0]);
         try {
+          // refuse BEFORE asking anything: an untrusted workspace must not walk the user through questions first
+          if ((TRUST_REQUIRED_COMMANDS as readonly string[]).includes(id) && !requireTrust('run scripts')) throw new NotTrustedError();
           return await fn(...a);
         } catch (err) {
           const msg = messageOf(err);

@@ -1,0 +1,259 @@
+/**
+ * Workspace Trust in a REALLY untrusted window (launch profile "untrusted": trust enabled, the folder
+ * in no trusted list, startup prompt off). Every command that starts processes refuses at once —
+ * nothing asked, no run directory, no child process, one warning naming trust (also logged) — while
+ * run history (Runs view, report) keeps working, the restricted setting parallelRun.python.path from
+ * the workspace is ignored, and the parallel-run task does not run.
+ */
+import * as assert from 'assert';
+import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { Commands, CONFIG_SECTION, Settings, TASK_TYPE, TRUST_REQUIRED_COMMANDS } from '../../../extension/shared/ids';
+import { folder, rejection, services, sleep, waitFor, ws } from '../runHelpers';
+
+const ROOT = process.env.PR_TEST_ROOT ?? path.resolve(__dirname, '..', '..', '..', '..');
+const WORKSPACE_PYTHON = '/untrusted/bin/python-from-workspace'; // runTest.ts writes it to .vscode/settings.json
+
+interface Node {
+  kind: string;
+  runDir?: string;
+  record?: { file: string; status: string };
+}
+
+function runDirs(): string[] {
+  const root = ws('.parallel-run', 'runs');
+  return fs.existsSync(root) ? fs.readdirSync(root).sort() : [];
+}
+
+/** Parent pid of every live process (Linux /proc). */
+function parents(): Map<number, { ppid: number; cmdline: string }> {
+  const out = new Map<number, { ppid: number; cmdline: string }>();
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      out.set(Number(name), { ppid, cmdline: fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').trim() });
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  return out;
+}
+
+/**
+ * A process one of our commands would start: the interpreter (python, a pyenv shim, a venv's python),
+ * our CLI or workers, Slurm's tools. Other children of the extension host are VS Code's own (its port
+ * finder's `ls`/`ps` polls, ripgrep for built-in extensions' file searches) and not ours to judge.
+ */
+const OURS = /python|\/dist\/(cli|workers)|\b(sbatch|srun|squeue|scancel|scontrol|sacct)\b/;
+
+/** Processes below this extension host that we could have started, at this instant. */
+function descendants(): Map<number, string> {
+  const all = parents();
+  const mine = new Map<number, string>();
+  for (const [pid, p] of all) {
+    for (let up = p.ppid, hops = 0; up > 1 && hops < 50; up = all.get(up)?.ppid ?? 0, hops++) {
+      if (up === process.pid) {
+        if (OURS.test(p.cmdline) || p.cmdline.includes(folder().uri.fsPath)) mine.set(pid, p.cmdline);
+        break;
+      }
+    }
+  }
+  return mine;
+}
+
+/**
+ * Runs `fn` while sampling the extension host's descendants every 10 ms (and for 1 s after), so even
+ * a short-lived child started by a command would be seen. Returns fn's outcome and the new children.
+ */
+async function watchChildren<T>(fn: () => Thenable<T>): Promise<{ value?: T; error?: string; children: string[] }> {
+  const before = new Set(descendants().keys());
+  const seen = new Map<number, string>();
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      for (const [pid, cmd] of descendants()) if (!before.has(pid)) seen.set(pid, cmd);
+      await sleep(10);
+    }
+  })();
+  let value: T | undefined;
+  let error: string | undefined;
+  try {
+    // a refused command returns at once: one that asked a question instead would hang here
+    value = await Promise.race([
+      Promise.resolve(fn()),
+      sleep(15_000).then(() => {
+        throw new Error('the command did not return within 15 s (did it wait for a click or ask a question?)');
+      }),
+    ]);
+  } catch (err) {
+    error = err instanceof Error ? err.message : String(err);
+  }
+  await sleep(1000);
+  sampling = false;
+  await sampler;
+  return { value, error, children: [...seen.values()] };
+}
+
+function logFile(ctx: vscode.ExtensionContext): string {
+  return path.join(ctx.logUri.fsPath, 'Parallel Run.log');
+}
+
+async function logLineFor(ctx: vscode.ExtensionContext, what: string, after: number): Promise<string> {
+  return waitFor(`the refusal "${what}" in the Parallel Run log`, () => {
+    const file = logFile(ctx);
+    if (!fs.existsSync(file)) return undefined;
+    const lines = fs.readFileSync(file, 'utf8').split('\n').slice(after);
+    return lines.find((l) => l.includes(`cannot ${what}: this workspace is not trusted`));
+  }, 10_000);
+}
+
+function logLength(ctx: vscode.ExtensionContext): number {
+  return fs.existsSync(logFile(ctx)) ? fs.readFileSync(logFile(ctx), 'utf8').split('\n').length - 1 : 0;
+}
+
+describe('untrusted workspace', function () {
+  this.timeout(120_000);
+  let ctx: vscode.ExtensionContext;
+  let finishedRun: string;
+
+  before(async function () {
+    this.timeout(180_000);
+    assert.strictEqual(vscode.workspace.isTrusted, false, 'this launch must open the folder UNTRUSTED (PR_TEST_TRUST=untrusted)');
+    ctx = (await services()).context as vscode.ExtensionContext;
+    // run history to read: a real run made by the engine through the CLI, started by the test itself
+    // (trusted code), not by the extension. fail_some.py fails a03 and a07: a "failed" run that both
+    // Resume and Re-run Failed would accept if they were allowed to start anything.
+    const py = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
+    assert.ok(py && fs.existsSync(py), `no real python3 (${py})`);
+    const cli = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'run', '--script', 'fail_some.py', '--files', 'data/*.txt',
+      '-j', '2', '--python', py, '--label', 'recorded before the window', '--quiet'], { cwd: folder().uri.fsPath, encoding: 'utf8', timeout: 120_000 });
+    assert.strictEqual(cli.status, 1, `the CLI run should end with failures (exit 1):\n${cli.stdout}\n${cli.stderr}`);
+    const dirs = runDirs();
+    assert.strictEqual(dirs.length, 1, 'one recorded run');
+    finishedRun = ws('.parallel-run', 'runs', dirs[0]);
+    assert.ok(fs.existsSync(path.join(finishedRun, 'report.json')), 'the recorded run is finished');
+  });
+
+  // what each refusal names, as each feature words it (requireTrust(what))
+  const refusals: Array<{ title: string; id: string; what: string; args: () => unknown[]; rejects: boolean }> = [
+    { title: 'Run Script over Files (with arguments)', id: Commands.runScript, what: 'run scripts', rejects: true,
+      args: () => [{ script: 'ok.py', files: 'data/*.txt', workers: 2, wait: true, openReport: false }] },
+    { title: 'Run Script over Files (from the palette: refuses before asking anything)', id: Commands.runScript, what: 'run scripts', rejects: false,
+      args: () => [] },
+    { title: 'Run a Script over These Files (explorer selection)', id: Commands.runOverSelection, what: 'run scripts', rejects: false,
+      args: () => [vscode.Uri.file(ws('ok.py')), [vscode.Uri.file(ws('ok.py')), vscode.Uri.file(ws('data', 'a01.txt'))]] },
+    { title: 'Run Again', id: Commands.runAgain, what: 'run scripts', rejects: true, args: () => [{ wait: true }] },
+    { title: 'Resume Last Run', id: Commands.resumeLastRun, what: 'run scripts', rejects: true, args: () => [{ runDir: finishedRun, wait: true }] },
+    { title: 'Re-run Failed Files', id: Commands.rerunFailed, what: 'run scripts', rejects: true, args: () => [{ runDir: finishedRun, wait: true }] },
+    { title: 'Measure Speedup', id: Commands.measureSpeedup, what: 'measure speedup', rejects: false,
+      args: () => [{ script: 'sweep/cpu_task.py', files: ['sweep/in/*'], budgetSeconds: 5 }] },
+    { title: 'Inspect BLAS Threads', id: Commands.inspectBlas, what: 'inspect the BLAS of your Python', rejects: false, args: () => [{ bench: true }] },
+    { title: 'Matrix Demo', id: Commands.matrixDemo, what: 'run the matrix demo', rejects: false, args: () => [{ workers: [1, 2], show: false }] },
+    { title: 'Submit to Slurm', id: Commands.submitSlurm, what: 'submit scripts to Slurm', rejects: true,
+      args: () => [{ script: 'ok.py', files: 'data/*.txt', wait: true }] },
+  ];
+
+  it('covers every command that starts processes', () => {
+    assert.deepStrictEqual([...new Set(refusals.map((r) => r.id))].sort(), [...TRUST_REQUIRED_COMMANDS].sort());
+  });
+
+  it('(self-check) the process watch does see a short-lived python child', async () => {
+    const out = await watchChildren(async () => {
+      await new Promise((resolve) => spawn('python3', ['-c', 'import time; time.sleep(0.3)'], { stdio: 'ignore' }).on('exit', resolve));
+    });
+    assert.ok(out.children.some((c) => /python/.test(c)), `the watch missed it: ${JSON.stringify(out.children)}`);
+  });
+
+  for (const r of refusals) {
+    it(`${r.title} refuses: nothing started, no run directory, the refusal names trust`, async () => {
+      const dirsBefore = runDirs();
+      const lines = logLength(ctx);
+      const out = await watchChildren(() => vscode.commands.executeCommand(r.id, ...r.args()));
+      if (r.rejects) {
+        // a caller passing arguments gets the refusal as a rejection naming trust and the fix
+        assert.match(String(out.error), /not trusted/, `expected a rejection naming trust, got ${out.error ?? JSON.stringify(out.value)}`);
+        assert.match(String(out.error), /Manage Workspace Trust/);
+      } else {
+        assert.strictEqual(out.error, undefined, `the command should return quietly, it failed: ${out.error}`);
+        assert.strictEqual(out.value, undefined, 'nothing started: no handle, no result');
+      }
+      assert.deepStrictEqual(out.children, [], 'no child process was started');
+      assert.deepStrictEqual(runDirs(), dirsBefore, 'no new run directory');
+      // the same text the warning notification shows (it offers "Manage Workspace Trust")
+      const line = await logLineFor(ctx, r.what, lines);
+      assert.match(line, /Trust it with "Manage Workspace Trust"; run history and reports stay available/);
+    });
+  }
+
+  it('the Runs view lists the recorded run with its files', async () => {
+    const api = await services();
+    await vscode.commands.executeCommand(Commands.refreshRuns);
+    const runs = await waitFor('the recorded run in the tree', async () => {
+      const n = (await api.runsTree.getChildren(undefined)) as Node[];
+      return n.length ? n : undefined;
+    });
+    assert.deepStrictEqual(runs.map((n) => path.resolve(n.runDir!)), [path.resolve(finishedRun)]);
+    const item = await api.runsTree.getTreeItem(runs[0]);
+    assert.strictEqual(item.label, 'recorded before the window');
+    assert.match(String(item.description), /10\/12 ✓ · 2 ✗/);
+    const files = (await api.runsTree.getChildren(runs[0])) as Node[];
+    assert.strictEqual(files.length, 12);
+    assert.deepStrictEqual(files.slice(0, 2).map((c) => [path.basename(c.record!.file), c.record!.status]), [['a03.txt', 'failed'], ['a07.txt', 'failed']]);
+    // a file's log opens (reading history is not running anything)
+    const fileItem = await api.runsTree.getTreeItem(files[0]);
+    await vscode.commands.executeCommand(fileItem.command!.command, ...(fileItem.command!.arguments ?? []));
+    assert.match(vscode.window.activeTextEditor!.document.getText(), /a03\.txt: refusing this file/);
+  });
+
+  it('Show Run Report opens the recorded run', async () => {
+    const res = (await vscode.commands.executeCommand(Commands.showReport, { runDir: finishedRun })) as { runDir: string; via: string };
+    assert.strictEqual(path.resolve(res.runDir), path.resolve(finishedRun));
+    assert.strictEqual(res.via, 'panel');
+    const tab = await waitFor('the report tab', () =>
+      vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && /recorded before the window/.test(t.label)));
+    assert.ok(tab.isActive, 'the report is the active tab');
+  });
+
+  it('ignores parallelRun.python.path from the workspace settings (a restricted setting)', async () => {
+    const api = await services();
+    const settingsFile = ws('.vscode', 'settings.json');
+    assert.match(fs.readFileSync(settingsFile, 'utf8'), /python-from-workspace/, 'the workspace really sets it');
+    const inspected = vscode.workspace.getConfiguration(CONFIG_SECTION, folder().uri).inspect<string>(Settings.pythonPath);
+    assert.notStrictEqual(vscode.workspace.getConfiguration(CONFIG_SECTION, folder().uri).get(Settings.pythonPath), WORKSPACE_PYTHON);
+    assert.notStrictEqual(inspected?.workspaceValue, WORKSPACE_PYTHON);
+    assert.notStrictEqual(inspected?.workspaceFolderValue, WORKSPACE_PYTHON);
+    const config = api.config as { get(scope?: vscode.Uri): { pythonPath: string } };
+    assert.strictEqual(config.get(folder().uri).pythonPath, '', "the extension's settings keep the (empty) default");
+  });
+
+  // last: VS Code's trust request for tasks stays open (a modal nobody answers in this headless window)
+  it('tasks: VS Code neither lists nor starts parallel-run tasks until the workspace is trusted', async () => {
+    const dirsBefore = runDirs();
+    const started: string[] = [];
+    const sub = vscode.tasks.onDidStartTask((e) => started.push(e.execution.task.name));
+    try {
+      // listing tasks in restricted mode first asks the user for trust ("Listing and running tasks
+      // requires that some of the files in this workspace be executed as code"): no provider is asked
+      // (ours would list the tasks.json entries "pr: ok", ...) while the request is unanswered
+      const listing = await Promise.race([
+        vscode.tasks.fetchTasks({ type: TASK_TYPE }).then((t) => `listed ${t.map((x) => x.name).join(', ')}`),
+        sleep(5000).then(() => 'pending'),
+      ]);
+      assert.strictEqual(listing, 'pending', 'tasks are not listed before trust is granted');
+      // a task of our type handed straight to the task system is not started either
+      const task = new vscode.Task({ type: TASK_TYPE, script: 'ok.py', files: ['data/*.txt'] }, folder(), 'untrusted direct', TASK_TYPE,
+        new vscode.ShellExecution(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'run', '--script', 'ok.py', '--files', 'data/*.txt']));
+      const out = await watchChildren(() => vscode.tasks.executeTask(task).then(() => sleep(4000)));
+      assert.strictEqual(out.error, undefined);
+      assert.deepStrictEqual(started, [], 'no task started');
+      assert.deepStrictEqual(out.children, [], 'no child process was started');
+      assert.deepStrictEqual(runDirs(), dirsBefore, 'no new run directory');
+    } finally {
+      sub.dispose();
+    }
+  });
+});
