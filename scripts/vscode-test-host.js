@@ -81,7 +81,17 @@ async function main() {
   const timeoutSec = Number(process.env.VSCODE_TEST_TIMEOUT || 600);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vscode-test-host-'));
   const userData = path.resolve(opts.userDataDir || path.join(work, 'user-data'));
-  const extDir = path.resolve(opts.extensionsDir || path.join(work, 'extensions'));
+  // VS Code web keeps ONE extensionDevelopmentPath (the workbench turns the payload into a Map): the
+  // first is the extension under test; further ones (e.g. a stand-in for an extension it talks to) are
+  // INSTALLED instead, copied into a launch-private extensions dir that code-server scans at start
+  // (the shared --extensions-dir runTests() passes would keep them for later launches).
+  const [devPath, ...extraDev] = opts.dev;
+  const extDir = path.resolve(extraDev.length ? path.join(work, 'extensions') : opts.extensionsDir || path.join(work, 'extensions'));
+  for (const d of extraDev) {
+    const pj = JSON.parse(fs.readFileSync(path.join(d, 'package.json'), 'utf8'));
+    fs.cpSync(d, path.join(extDir, `${pj.publisher}.${pj.name}-${pj.version}`), { recursive: true });
+    log(`installed ${pj.publisher}.${pj.name} ${pj.version} from ${d}`);
+  }
   fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
   fs.mkdirSync(extDir, { recursive: true });
   fs.mkdirSync(path.join(work, 'tmp'), { recursive: true });
@@ -193,7 +203,7 @@ async function main() {
     const cfg = m ? JSON.parse(m[1].replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')) : {};
     const remoteAuthority = cfg.remoteAuthority || authority;
     const remote = (p) => `vscode-remote://${remoteAuthority}${path.resolve(p).split(path.sep).map(encodeURIComponent).join('/')}`;
-    const payload = [...opts.dev.map((d) => ['extensionDevelopmentPath', remote(d)]), ['extensionTestsPath', remote(opts.tests)]];
+    const payload = [['extensionDevelopmentPath', remote(devPath)], ['extensionTestsPath', remote(opts.tests)]];
     const target = opts.positional[0] ? path.resolve(opts.positional[0]) : undefined;
     let url = `http://${authority}/?payload=${encodeURIComponent(JSON.stringify(payload))}`;
     if (target) url += `&${target.endsWith('.code-workspace') ? 'workspace' : 'folder'}=${encodeURIComponent(target)}`;

@@ -6,7 +6,7 @@
  * The layer is several launches (profiles), because some behaviour is fixed when the window opens:
  *   main             every test/integration/*.test.js, trusted window (trust disabled)
  *   untrusted        test/integration/untrusted/: Workspace Trust ON and the folder NOT trusted
- *   pythonExtension  test/integration/pythonExtension/: a stand-in ms-python.python loaded beside us
+ *   pythonExtension  test/integration/pythonExtension/: a stand-in ms-python.python installed beside us
  * Their pass/fail lists are merged into $VSCODE_TEST_RESULTS_FILE (titles prefixed by the profile
  * for the extra launches), so `npm test` counts all of them.
  *
@@ -30,7 +30,7 @@ function arg(name: string): string | undefined {
 interface Profile {
   name: string;
   suite: string;
-  /** Extra extensionDevelopmentPaths loaded beside ours. */
+  /** Extensions loaded beside ours (extra extensionDevelopmentPaths: the launcher installs them). */
   extraExtensions?: string[];
   /** Written to <workspace>/.vscode/settings.json before the window opens. */
   workspaceSettings?: Record<string, unknown>;
