@@ -41,6 +41,8 @@ function startSlurm() {
 
 const layers = [
   { name: 'unit', before: startSlurm, cmd: () => [process.execPath, [path.join(ROOT, 'scripts', 'run-unit.js'), path.join(resultsDir, 'unit.json')]], results: 'unit.json' },
+  // integration = several launches of the real extension host (trusted main suites, an untrusted
+  // window, a stand-in Python extension); runTest.js merges their results into integration.json
   { name: 'integration', cmd: () => [process.execPath, [path.join(ROOT, 'out', 'test', 'integration', 'runTest.js')]], results: 'integration.json',
     env: { VSCODE_TEST_RESULTS_FILE: path.join(resultsDir, 'integration.json') } },
   { name: 'e2e', cmd: () => [process.execPath, [path.join(ROOT, 'out', 'test', 'e2e', 'run.js'), path.join(resultsDir, 'e2e.json')]], results: 'e2e.json' },

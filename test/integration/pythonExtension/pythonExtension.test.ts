@@ -8,10 +8,11 @@
  * Interpreter" does.
  */
 import * as assert from 'assert';
-import { spawnSync } from 'child_process';
+import { execFile, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { promisify } from 'util';
 import * as vscode from 'vscode';
 import { PythonExtension } from '@vscode/python-extension';
 import type { RunReport } from '../../../extension/core/run/types';
@@ -69,8 +70,8 @@ describe('interpreter from the Python extension (stand-in ms-python.python)', fu
     basePython = python('python3', 'import sys; print(sys.executable)');
     basePrefix = python(basePython, 'import sys; print(sys.prefix)');
     venvDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pr-it-venv-')), 'venv');
-    const made = spawnSync(basePython, ['-m', 'venv', '--without-pip', '--system-site-packages', venvDir], { encoding: 'utf8', timeout: 120_000 });
-    assert.strictEqual(made.status, 0, `python -m venv failed: ${made.stderr}`);
+    // asynchronously: a synchronous wait would freeze the extension host for seconds
+    await promisify(execFile)(basePython, ['-m', 'venv', '--without-pip', '--system-site-packages', venvDir], { timeout: 120_000 });
     venvPython = path.join(venvDir, 'bin', 'python');
     assert.strictEqual(python(venvPython, 'import sys; print(sys.prefix)'), venvDir, 'the venv is its own prefix');
     fs.writeFileSync(ws('which_python.py'), WHICH_PYTHON);

@@ -6,13 +6,15 @@
  * the workspace is ignored, and the parallel-run task does not run.
  */
 import * as assert from 'assert';
-import { spawn, spawnSync } from 'child_process';
+import { execFile, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { promisify } from 'util';
 import * as vscode from 'vscode';
 import { Commands, CONFIG_SECTION, Settings, TASK_TYPE, TRUST_REQUIRED_COMMANDS } from '../../../extension/shared/ids';
 import { folder, rejection, services, sleep, waitFor, ws } from '../runHelpers';
 
+const execFileP = promisify(execFile);
 const ROOT = process.env.PR_TEST_ROOT ?? path.resolve(__dirname, '..', '..', '..', '..');
 const WORKSPACE_PYTHON = '/untrusted/bin/python-from-workspace'; // runTest.ts writes it to .vscode/settings.json
 
@@ -127,11 +129,13 @@ describe('untrusted workspace', function () {
     // run history to read: a real run made by the engine through the CLI, started by the test itself
     // (trusted code), not by the extension. fail_some.py fails a03 and a07: a "failed" run that both
     // Resume and Re-run Failed would accept if they were allowed to start anything.
-    const py = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
+    // (asynchronously: a synchronous wait would freeze the extension host for the whole run)
+    const py = (await execFileP('python3', ['-c', 'import sys; print(sys.executable)'])).stdout.trim();
     assert.ok(py && fs.existsSync(py), `no real python3 (${py})`);
-    const cli = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'run', '--script', 'fail_some.py', '--files', 'data/*.txt',
-      '-j', '2', '--python', py, '--label', 'recorded before the window', '--quiet'], { cwd: folder().uri.fsPath, encoding: 'utf8', timeout: 120_000 });
-    assert.strictEqual(cli.status, 1, `the CLI run should end with failures (exit 1):\n${cli.stdout}\n${cli.stderr}`);
+    const cli = await execFileP(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'run', '--script', 'fail_some.py', '--files', 'data/*.txt',
+      '-j', '2', '--python', py, '--label', 'recorded before the window', '--quiet'], { cwd: folder().uri.fsPath, timeout: 120_000 })
+      .then(() => ({ code: 0, out: '' }), (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code, out: `${err.stdout}\n${err.stderr}` }));
+    assert.strictEqual(cli.code, 1, `the CLI run should end with failures (exit 1):\n${cli.out}`);
     const dirs = runDirs();
     assert.strictEqual(dirs.length, 1, 'one recorded run');
     finishedRun = ws('.parallel-run', 'runs', dirs[0]);
