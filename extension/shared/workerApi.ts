@@ -50,6 +50,12 @@ export interface TaskWorkerInit {
   killGraceMs: number;
   /** Spawn through a Python host that measures children with os.wait4 (else Node spawns directly). */
   host?: { python: string; hostScript: string; mode: 'warm' | 'exec'; script?: string; cwd: string };
+  /**
+   * Shared with the runner (SharedArrayBuffer): [0] = stop flag (1 once the run is cancelled/halted),
+   * [slot] (1-based, like {%}) = pid of the task the slot runs now (0 = none). Lets the runner kill running tasks and
+   * the worker refuse to let a task outlive a stop, without a message per task.
+   */
+  shared?: Int32Array;
 }
 
 export interface RunTaskParams {
@@ -58,6 +64,8 @@ export interface RunTaskParams {
   attempt: number;
   /** full argv (exec/direct), or [file, ...args] for a warm host */
   argv: string[];
+  /** argv[0] already resolved on PATH (once per run, not once per task); absent = search PATH */
+  exe?: string;
   cwd: string;
   /** absolute log paths */
   stdoutLog: string;
@@ -81,6 +89,8 @@ export interface RunTaskResult {
   timedOut: boolean;
   /** the program could not be started (or the host failed): the message is also in the stderr log */
   spawnError?: string;
+  /** the child's pid (= its process group), when it started */
+  pid?: number;
   /** how CPU/RSS were measured: 'wait4' exact, 'proc' sampled /proc while running */
   measured: 'wait4' | 'proc';
 }

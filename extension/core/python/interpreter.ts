@@ -3,6 +3,8 @@
  * run resolves the candidate ONCE to the real executable (`sys.executable`) and spawns that per file.
  */
 import { execFile } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
 import { UsageError } from '../run/types';
 
 export interface ResolvedPython {
@@ -56,4 +58,34 @@ function probe(cmd: string): Promise<ResolvedPython> {
       resolve({ executable: exe, version });
     });
   });
+}
+
+/**
+ * Any Python 3 good enough for the exec-mode task host (it only spawns and waits; the user's code
+ * never runs in it): the first `python3` on `envPath` that is a real binary, not a shell-script shim
+ * (starting a pyenv shim costs 0.1-0.9 s), else /usr/bin/python3, else the shim resolved once.
+ * Undefined when there is no Python at all (the engine then spawns tasks from Node).
+ */
+export async function hostPython(envPath: string | undefined): Promise<string | undefined> {
+  const isBinary = (p: string): boolean => {
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      const fd = fs.openSync(p, 'r');
+      try {
+        const head = Buffer.alloc(2);
+        fs.readSync(fd, head, 0, 2, 0);
+        return head.toString('latin1') !== '#!';
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      return false;
+    }
+  };
+  for (const dir of [...(envPath ?? '').split(path.delimiter), '/usr/bin', '/usr/local/bin']) {
+    if (!dir) continue;
+    const p = path.join(dir, 'python3');
+    if (isBinary(p)) return p;
+  }
+  return resolvePython('python3').then((r) => r.executable, () => undefined);
 }

@@ -9,6 +9,8 @@ import * as readline from 'readline';
 export interface HostTaskRequest {
   /** warm: [file, ...args]; exec: the full argv */
   argv: string[];
+  /** exec mode: argv[0] already resolved to a path (skips the PATH search per task) */
+  exe?: string;
   cwd: string;
   stdout: string;
   stderr: string;

@@ -13,7 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as workerpool from 'workerpool';
 import { cpuPercent, CpuTicks, parseProcStat } from '../monitor';
-import { resolvePython } from '../python/interpreter';
+import { hostPython, resolvePython } from '../python/interpreter';
 import { defaultThreads, logicalCores, physicalCores, THREAD_ENV_VARS, threadEnv } from '../threads';
 import type { RunTaskParams, RunTaskResult, TaskWorkerEvent, TaskWorkerInit } from '../../shared/workerApi';
 import { openSource, OpenedSource } from './fileSources';
@@ -164,6 +164,8 @@ interface Plan {
   notes: string[];
   host?: TaskWorkerInit['host'];
   workerScript: string;
+  /** template program resolved on PATH, when argv[0] holds no replacement string */
+  exe?: string;
 }
 
 /** Validates the options and prepares the run. Throws UsageError; starts nothing. */
@@ -202,11 +204,14 @@ async function plan(opts: RunOptions): Promise<Plan> {
   let command = opts.command;
   let python: RunDefinition['python'];
   let host: TaskWorkerInit['host'];
+  /** the template's program resolved once on the children's PATH (posix_spawnp would search it per task) */
+  let exe: string | undefined;
   const hostScript = hostScriptPath(opts.workersDir);
   if (command.kind === 'template') {
     validateTemplate(command.argv);
     const prog = command.argv[0];
-    if (!prog.includes('{') && !findProgram(prog, cwd, childPath)) {
+    if (!prog.includes('{')) exe = findProgram(prog, cwd, childPath);
+    if (!prog.includes('{') && !exe) {
       throw new UsageError(`Command "${prog}" not found${prog.includes('/') ? ' (or not executable)' : ' on PATH'}. Check the spelling, give its full path, or install it.`);
     }
     command = { kind: 'template', argv: [...command.argv] };
@@ -239,8 +244,8 @@ async function plan(opts: RunOptions): Promise<Plan> {
   // peak RSS from os.wait4 (Node cannot). Without Python, Node spawns them and samples /proc.
   if (!host && opts.spawnVia !== 'node' && process.platform !== 'win32' && fs.existsSync(hostScript)) {
     let exe = python?.executable;
-    if (!exe) exe = await resolvePython('python3').then((p) => p.executable, () => undefined);
-    if (exe) host = { python: exe, hostScript, mode: 'exec', cwd };
+    const hostPy = python?.executable ?? (await hostPython(childPath));
+    if (hostPy) host = { python: hostPy, hostScript, mode: 'exec', cwd };
     else notes.push('Python 3 not found: CPU time and peak RSS were sampled from /proc while tasks ran (short tasks may read 0).');
   }
 
@@ -327,7 +332,7 @@ async function plan(opts: RunOptions): Promise<Plan> {
   if (previous && previous.fingerprint !== fp) {
     notes.push('The run definition changed since the earlier session (script, template, args or env): nothing was skipped.');
   }
-  return { opts, cwd, outDir, command, workers, threads, timeoutSec, retries, halt: !!opts.halt, env, threadEnv: tEnv, source, def, notes, host, workerScript };
+  return { opts, cwd, outDir, command, workers, threads, timeoutSec, retries, halt: !!opts.halt, env, threadEnv: tEnv, source, def, notes, host, workerScript, exe };
 }
 
 /**
@@ -353,6 +358,8 @@ class Run {
   readonly builder: ReportBuilder;
   private readonly listeners = new Set<(e: RunEvent) => void>();
   private pool!: workerpool.Pool;
+  /** stop flag + running pid per slot, shared with the task workers (see TaskWorkerInit.shared) */
+  private shared!: Int32Array;
   private journal!: JournalWriter;
   private watchdog!: Watchdog;
   private readonly inFlight = new Map<number, InFlight>();
@@ -415,7 +422,8 @@ class Run {
     // an inherited thread var (e.g. from ~/.bashrc) must not override an explicit --threads
     if (p.opts.threads !== undefined) for (const k of THREAD_ENV_VARS) delete env[k];
     Object.assign(env, p.env, p.threadEnv, { [SESSION_MARKER_VAR]: this.session });
-    const init: TaskWorkerInit = { env, tailBytes: TAIL_BYTES, killGraceMs: KILL_GRACE_MS, host: p.host };
+    this.shared = new Int32Array(new SharedArrayBuffer(4 * (1 + p.workers)));
+    const init: TaskWorkerInit = { env, tailBytes: TAIL_BYTES, killGraceMs: KILL_GRACE_MS, host: p.host, shared: this.shared };
     this.pool = workerpool.pool(p.workerScript, {
       minWorkers: p.workers,
       maxWorkers: p.workers,
@@ -489,7 +497,7 @@ class Run {
         index++;
         let st: fs.Stats | undefined;
         try {
-          st = await fs.promises.stat(path.resolve(p.cwd, file));
+          st = fs.statSync(path.resolve(p.cwd, file)); // sync: a few µs, no thread-pool round trip per task
         } catch {
           st = undefined;
         }
@@ -545,6 +553,7 @@ class Run {
           slot,
           attempt,
           argv,
+          exe: cmd.kind === 'template' ? p.exe : cmd.kind === 'python' && !cmd.warm ? cmd.python : undefined,
           cwd: p.cwd,
           stdoutLog: path.join(p.outDir, stdoutLog),
           stderrLog: path.join(p.outDir, stderrLog),
@@ -559,7 +568,7 @@ class Run {
           res = { start: now, end: now, exitCode: null, signal: null, cpuUserSec: 0, cpuSysSec: 0, maxRssKb: null, stdoutTail: '', stderrTail: msg, timedOut: false, spawnError: msg, measured: 'proc' };
         }
         if (flight.pgid !== undefined) this.watchdog.unregister(flight.pgid);
-        if (res.timedOut && flight.pgid !== undefined) this.killedGroups.add(flight.pgid);
+        if (res.timedOut && (flight.pgid ?? res.pid) !== undefined) this.killedGroups.add((flight.pgid ?? res.pid)!);
         const ok = res.exitCode === 0 && res.signal === null && !res.timedOut;
         if (ok) {
           status = 'succeeded';
@@ -646,10 +655,19 @@ class Run {
     this.slotWaiter = undefined;
     w?.(undefined);
     this.p.source.close();
-    for (const f of this.inFlight.values()) {
-      if (f.pgid === undefined) continue;
-      this.killedGroups.add(f.pgid);
-      killGroup(f.pgid, KILL_GRACE_MS);
+    const groups = new Set<number>();
+    for (const f of this.inFlight.values()) if (f.pgid !== undefined) groups.add(f.pgid);
+    if (this.shared) {
+      // workers read the flag right after each spawn: a task started from now on is killed there
+      Atomics.store(this.shared, 0, 1);
+      for (let i = 1; i < this.shared.length; i++) {
+        const pid = Atomics.load(this.shared, i);
+        if (pid > 0) groups.add(pid);
+      }
+    }
+    for (const g of groups) {
+      this.killedGroups.add(g);
+      killGroup(g, KILL_GRACE_MS);
     }
   }
 

@@ -29,6 +29,8 @@ export function killGroup(pgid: number, graceMs: number): void {
 export function readTail(file: string, bytes: number): string {
   let fd: number;
   try {
+    // most tasks write little or nothing to one of the streams: one stat instead of open+fstat+close
+    if (fs.statSync(file).size === 0) return '';
     fd = fs.openSync(file, 'r');
   } catch {
     return '';
@@ -82,7 +84,8 @@ function runDirect(p: RunTaskParams, init: TaskWorkerInit, onSpawned: SpawnedLis
     let timer: NodeJS.Timeout | undefined;
     let sampler: NodeJS.Timeout | undefined;
     let settled = false;
-    const child = spawn(p.argv[0], p.argv.slice(1), {
+    const child = spawn(p.exe ?? p.argv[0], p.argv.slice(1), {
+      argv0: p.argv[0],
       cwd: p.cwd,
       env: { ...init.env, ...p.env },
       stdio: ['ignore', out, err],
@@ -136,6 +139,7 @@ function runDirect(p: RunTaskParams, init: TaskWorkerInit, onSpawned: SpawnedLis
         maxRssKb: last?.rssKb ?? null,
         timedOut,
         measured: 'proc',
+        pid,
       });
     });
   });
@@ -148,7 +152,9 @@ async function runViaHost(p: RunTaskParams, init: TaskWorkerInit, host: WarmHost
   let timedOut = false;
   let timer: NodeJS.Timeout | undefined;
   try {
-    const r = await host.run({ argv: p.argv, cwd: p.cwd, stdout: p.stdoutLog, stderr: p.stderrLog, env: p.env }, (pid) => {
+    let spawned: number | undefined;
+    const r = await host.run({ argv: p.argv, exe: p.exe, cwd: p.cwd, stdout: p.stdoutLog, stderr: p.stderrLog, env: p.env }, (pid) => {
+      spawned = pid;
       onSpawned(pid);
       if (p.timeoutMs > 0) {
         timer = setTimeout(() => {
@@ -157,7 +163,7 @@ async function runViaHost(p: RunTaskParams, init: TaskWorkerInit, host: WarmHost
         }, Math.max(0, p.timeoutMs - (Date.now() - start)));
       }
     });
-    return { start, end: Date.now(), ...r, timedOut, measured: 'wait4' };
+    return { start, end: Date.now(), ...r, timedOut, measured: 'wait4', pid: spawned };
   } finally {
     if (timer) clearTimeout(timer);
   }
