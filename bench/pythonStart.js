@@ -7,6 +7,24 @@ const path = require('path');
 const { CLI, PYTHON, tmp, makeInputs, time, have, loadNote } = require('./lib/engineBench');
 
 const N = Number(process.env.BENCH_TASKS || 500);
+const RAW_PROBE = `
+import json, os, subprocess, sys, time
+import numpy
+n = 60
+t = time.perf_counter()
+for _ in range(n):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+fork_ms = (time.perf_counter() - t) / n * 1000
+m = 12
+t = time.perf_counter()
+for _ in range(m):
+    subprocess.run([sys.executable, "-c", "import numpy"], check=True)
+start_ms = (time.perf_counter() - t) / m * 1000
+print(json.dumps({"forkMs": fork_ms, "startMs": start_ms}))
+`;
 
 (async () => {
   const dir = tmp('pr-bench-pystart-');
@@ -34,6 +52,11 @@ const N = Number(process.env.BENCH_TASKS || 500);
     console.log(`  cold vs GNU Parallel:     ${(gp.ms / cold.ms).toFixed(2)}x`);
     console.log(`  CPU: warm ${(gp.cpuSec / warm.cpuSec).toFixed(2)}x less than GNU Parallel`);
   }
+  // What bounds warm vs GNU Parallel on this machine: warm pays a fork + exit of a numpy-loaded
+  // interpreter per file, GNU Parallel a fresh interpreter + numpy import. Measured serially, raw.
+  const raw = JSON.parse(require('child_process').execFileSync(PYTHON, ['-c', RAW_PROBE], { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } }));
+  console.log(`  raw, serial: fork+exit of a numpy-loaded Python ${raw.forkMs.toFixed(1)} ms; python + import numpy ${raw.startMs.toFixed(1)} ms`);
+  console.log(`  => ceiling for warm vs cold on this machine ~${(raw.startMs / raw.forkMs).toFixed(1)}x (process creation here costs ~10-50x a bare-metal Linux, and does not scale across cores)`);
   if (process.env.BENCH_JSON) console.log(JSON.stringify({ bench: 'pythonStart', files: N, coldMs: cold.ms, warmMs: warm.ms, gnuParallelMs: gp && gp.ms }));
 })().catch((e) => {
   console.error(e);

@@ -140,6 +140,13 @@ def main():
                 send({"id": req["id"], "event": "done", "exitCode": 127, "signal": None, "utime": 0, "stime": 0, "maxrssKb": None})
                 continue
         else:
+            # what every child needs is set up here, in the host, where it touches no shared page:
+            # each page a forked child writes is copied first (the main cost of a warm task)
+            cwd = req.get("cwd") or "."
+            if _cwd[0] != cwd:
+                os.chdir(cwd)
+                _cwd[0] = cwd
+            os.environ.update(req.get("env") or {})
             pid = os.fork()
             if pid == 0:
                 child(req, script, proto_in, proto_out)
@@ -249,14 +256,12 @@ def child(req, script, proto_in, proto_out):
         os.dup2(err, 2)
         os.close(out)
         os.close(err)
-        os.chdir(req.get("cwd") or ".")
-        os.environ.update(req.get("env") or {})
         for s in (signal.SIGPIPE, signal.SIGTERM, signal.SIGQUIT):
             signal.signal(s, signal.SIG_DFL)
         argv = req["argv"]
         if script is None:
             try:
-                os.execvpe(argv[0], argv, os.environ)
+                os.execvp(argv[0], argv)
             except OSError as e:
                 os.write(2, ("parallel-run: cannot run %s: %s\n" % (argv[0], e.strerror)).encode())
                 os._exit(127)
@@ -281,9 +286,9 @@ def child(req, script, proto_in, proto_out):
             code = 1
         # what a real interpreter does at exit: join non-daemon threads, run atexit handlers
         try:
-            import threading
-
-            threading._shutdown()
+            threading = sys.modules.get("threading")
+            if threading is not None and threading.active_count() > 1:
+                threading._shutdown()
         except BaseException:
             pass
         try:
