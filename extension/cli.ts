@@ -346,7 +346,10 @@ async function cmdRun(argv: string[]): Promise<number> {
   const grouped = new GroupedOutput(clearBar, () => drawBar(true));
   handle.onEvent((e: RunEvent) => {
     if (a.json) {
-      process.stdout.write(JSON.stringify(e) + '\n');
+      // the per-task records already went out as taskFinished lines and are in report.json: the
+      // closing line carries the report without them (a 100,000-task report would be an 80 MB line)
+      const line = e.type === 'runFinished' ? { ...e, report: { ...e.report, tasks: [], tasksInReportFile: e.report.tasks.length } } : e;
+      process.stdout.write(JSON.stringify(line) + '\n');
       return;
     }
     switch (e.type) {

@@ -53,6 +53,10 @@ describe('cli: parallel-run run', function () {
     assert.strictEqual(events[0].type, 'runStarted');
     assert.strictEqual(events[events.length - 1].type, 'runFinished');
     assert.strictEqual(events.filter((e) => e.type === 'taskFinished').length, 3);
+    // the closing line is bounded: the records came as taskFinished lines and are in report.json
+    const fin = events[events.length - 1].report;
+    assert.deepStrictEqual([fin.tasks.length, fin.tasksInReportFile, fin.counts.succeeded], [0, 3, 3]);
+    assert.strictEqual(JSON.parse(fs.readFileSync(path.join(dir, 'out', 'report.json'), 'utf8')).tasks.length, 3);
     assert.deepStrictEqual(events.filter((e) => e.type === 'taskOutput').map((e) => e.text).sort(), ['in/f001.txt\n', 'in/f002.txt\n', 'in/f003.txt\n']);
   });
 

@@ -3,6 +3,8 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { fingerprint, JournalLine, JournalWriter, readJournal, succeededFiles, unchanged } from '../../extension/core/run/journal';
+import { writeReportAtomic } from '../../extension/core/run/engine';
+import type { RunReport } from '../../extension/core/run/types';
 import { tmpDir } from './engineHelpers';
 
 function line(file: string, status: JournalLine['status'], fp = 'fp1', extra: Partial<JournalLine> = {}): JournalLine {
@@ -75,5 +77,22 @@ describe('journal', () => {
     fs.writeFileSync(script, 'print(3)\n');
     assert.notStrictEqual(fingerprint({ kind: 'template', argv: ['python3', 'a.py', '{}'] }, dir), t);
     assert.notStrictEqual(fingerprint({ kind: 'template', argv: ['python3', 'a.py', '{.}'] }, dir), t);
+  });
+});
+
+describe('report.json writer (streamed task by task)', () => {
+  it('writes a report that parses back to exactly the same object, for 0, 1 and 1,234 tasks', () => {
+    const dir = tmpDir('pr-report-write-');
+    for (const n of [0, 1, 1234]) {
+      const tasks = Array.from({ length: n }, (_, i) => {
+        const { fp: _fp, session: _s, ...rec } = line(`in/f "${i}"\n.txt`, i % 7 === 0 ? 'failed' : 'succeeded', 'fp', { index: i + 1, stderrTail: i % 7 === 0 ? 'Traceback\n  "x"' : '' });
+        return rec;
+      });
+      const report = { version: 1, runId: `r${n}`, status: 'failed', counts: { total: n, done: n }, notes: ['a "quoted" note'], tasks, cpuSamples: [{ t: 1, cpu: 50, memUsed: 2 }] };
+      const file = path.join(dir, `report-${n}.json`);
+      writeReportAtomic(file, report as unknown as RunReport);
+      assert.deepStrictEqual(JSON.parse(fs.readFileSync(file, 'utf8')), report);
+      assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+    }
   });
 });
