@@ -96,6 +96,32 @@ describe('engine: startRun with real processes', function () {
     }
   });
 
+  it('a run bigger than the in-memory window keeps memory flat: live report holds the latest records, report.json all of them', async () => {
+    const dir = tmpDir();
+    fs.mkdirSync(path.join(dir, 'in'));
+    for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(dir, 'in', `f${String(i).padStart(2, '0')}.txt`), String(i));
+    process.env.PARALLEL_RUN_TASKS_IN_MEMORY = '6';
+    let h;
+    try {
+      // f07, f21 and f33 fail (exit 3): failures must all be listed even when their records left memory
+      h = await startRun(base(dir, { command: { kind: 'template', argv: ['sh', '-c', 'case "$1" in *07*|*21*|*33*) exit 3;; esac; cat "$1"', 'sh', '{}'] } }));
+    } finally {
+      delete process.env.PARALLEL_RUN_TASKS_IN_MEMORY;
+    }
+    const { report } = await collect(h);
+    assert.strictEqual(report.counts.done, 40);
+    assert.ok(report.tasks.length >= 6 && report.tasks.length < 12, `in memory: ${report.tasks.length}`);
+    assert.strictEqual(report.tasks.length + (report.tasksOmitted ?? 0), 40);
+    assert.deepStrictEqual(report.failures.map((f) => path.basename(f.file)).sort(), ['f07.txt', 'f21.txt', 'f33.txt']);
+    const onDisk = JSON.parse(fs.readFileSync(path.join(h.outDir, 'report.json'), 'utf8'));
+    assert.strictEqual(onDisk.tasks.length, 40);
+    assert.strictEqual(onDisk.tasksOmitted, undefined);
+    assert.deepStrictEqual(onDisk.tasks.map((t: { index: number }) => t.index).sort((a: number, b: number) => a - b), Array.from({ length: 40 }, (_, i) => i + 1));
+    assert.strictEqual(onDisk.tasks.find((t: { file: string }) => t.file.endsWith('f12.txt')).stdoutTail, '12');
+    assert.ok(onDisk.tasks.every((t: { fp?: string; session?: string }) => t.fp === undefined && t.session === undefined));
+    assert.deepStrictEqual(onDisk.failures, report.failures);
+  });
+
   it('kills a task at its timeout (whole group) and retries failures', async () => {
     const dir = tmpDir();
     writeFiles(dir, { 'in/slow.txt': 'x', 'in/flaky.txt': 'y' });

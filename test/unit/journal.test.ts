@@ -81,7 +81,7 @@ describe('journal', () => {
 });
 
 describe('report.json writer (streamed task by task)', () => {
-  it('writes a report that parses back to exactly the same object, for 0, 1 and 1,234 tasks', () => {
+  it('writes a report that parses back to exactly the same object, for 0, 1 and 1,234 tasks', async () => {
     const dir = tmpDir('pr-report-write-');
     for (const n of [0, 1, 1234]) {
       const tasks = Array.from({ length: n }, (_, i) => {
@@ -90,7 +90,7 @@ describe('report.json writer (streamed task by task)', () => {
       });
       const report = { version: 1, runId: `r${n}`, status: 'failed', counts: { total: n, done: n }, notes: ['a "quoted" note'], tasks, cpuSamples: [{ t: 1, cpu: 50, memUsed: 2 }] };
       const file = path.join(dir, `report-${n}.json`);
-      writeReportAtomic(file, report as unknown as RunReport);
+      await writeReportAtomic(file, report as unknown as RunReport);
       assert.deepStrictEqual(JSON.parse(fs.readFileSync(file, 'utf8')), report);
       assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
     }

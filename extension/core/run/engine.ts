@@ -17,8 +17,8 @@ import { hostPython, resolvePython } from '../python/interpreter';
 import { defaultThreads, logicalCores, physicalCores, THREAD_ENV_VARS, threadEnv } from '../threads';
 import type { RunTaskParams, RunTaskResult, TaskWorkerEvent, TaskWorkerInit } from '../../shared/workerApi';
 import { openSource, OpenedSource } from './fileSources';
-import { fileKey, fingerprint, JournalWriter, succeededFiles, unchanged } from './journal';
-import { ReportBuilder } from './report';
+import { fileKey, fingerprint, JournalWriter, readJournal, succeededFiles, unchanged } from './journal';
+import { ReportBuilder, reportRecord, TASKS_IN_MEMORY } from './report';
 import { killGroup } from './taskRunner';
 import { expandTemplate, validateTemplate } from './templates';
 import {
@@ -145,23 +145,40 @@ function writeJsonAtomic(file: string, data: unknown): void {
  * report.json, written task by task: one JSON.stringify of a 100,000-task report is a ~80 MB string
  * on top of the records themselves; this keeps the runner's peak memory at the records.
  */
-export function writeReportAtomic(file: string, report: RunReport): void {
+export async function writeReportAtomic(file: string, report: RunReport, tasks: Iterable<TaskRecord> | AsyncIterable<TaskRecord> = report.tasks): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = fs.openSync(tmp, 'w');
   try {
-    const { tasks, ...head } = report;
+    const { tasks: _inMemory, tasksOmitted: _omitted, ...head } = report;
     const headJson = JSON.stringify(head, null, 1);
     fs.writeSync(fd, headJson.slice(0, -2) + ',\n "tasks": [');
-    const BATCH = 500;
-    for (let i = 0; i < tasks.length; i += BATCH) {
-      const part = tasks.slice(i, i + BATCH).map((t) => JSON.stringify(t)).join(',\n  ');
-      fs.writeSync(fd, (i === 0 ? '\n  ' : ',\n  ') + part);
+    let batch: string[] = [];
+    let first = true;
+    const flush = () => {
+      if (batch.length === 0) return;
+      fs.writeSync(fd, (first ? '\n  ' : ',\n  ') + batch.join(',\n  '));
+      first = false;
+      batch = [];
+    };
+    for await (const t of tasks) {
+      batch.push(JSON.stringify(t));
+      if (batch.length >= 500) flush();
     }
+    flush();
     fs.writeSync(fd, '\n ]\n}\n');
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
+}
+
+/** This session's task records from the journal, as the report keeps them (for a run too big to hold). */
+async function* sessionRecords(journalFile: string, session: string): AsyncGenerator<TaskRecord> {
+  for await (const line of readJournal(journalFile)) {
+    if (line.session !== session) continue;
+    const { fp: _fp, session: _s, ...rec } = line;
+    yield reportRecord(rec);
+  }
 }
 
 /** A safe, readable log name part from a file name. */
@@ -403,7 +420,9 @@ class Run {
 
   constructor(private readonly p: Plan) {
     this.session = p.def.sessions[p.def.sessions.length - 1].session;
-    this.builder = new ReportBuilder(p.def, Date.now());
+    // PARALLEL_RUN_TASKS_IN_MEMORY: how many task records the live report keeps (default 5,000)
+    const keep = Number(process.env.PARALLEL_RUN_TASKS_IN_MEMORY);
+    this.builder = new ReportBuilder(p.def, Date.now(), Number.isInteger(keep) && keep > 0 ? keep : TASKS_IN_MEMORY);
     for (const n of p.notes) this.builder.note(n);
     this.logsDir = path.join(p.outDir, RUN_FILES.logs);
     for (let s = p.workers; s >= 1; s--) this.freeSlots.push(s);
@@ -451,7 +470,9 @@ class Run {
       minWorkers: p.workers,
       maxWorkers: p.workers,
       workerType: 'thread',
-      workerThreadOpts: { workerData: init },
+      // a task worker only relays one small request/result at a time: small heaps keep the runner's
+      // RSS flat over a 100,000-file run (V8's default young generation alone is 16-48 MB per thread)
+      workerThreadOpts: { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 128 } },
       workerTerminateTimeout: 3000,
     });
     this.startSampler();
@@ -722,7 +743,9 @@ class Run {
       /* the report below still says it ended */
     }
     try {
-      writeReportAtomic(path.join(this.p.outDir, RUN_FILES.report), report);
+      // a run too big to keep every record in memory gets them all from the journal
+      const all = b.omitted > 0 ? sessionRecords(path.join(this.p.outDir, RUN_FILES.journal), this.session) : report.tasks;
+      await writeReportAtomic(path.join(this.p.outDir, RUN_FILES.report), report, all);
     } catch (e) {
       report.notes.push(`Could not write report.json: ${(e as Error).message}`);
     }

@@ -27,7 +27,7 @@ export function commandLabel(c: TaskCommand): string {
 /** Rebuilds the report of the LAST session of a run from its journal. */
 async function rebuild(runDir: string, def: RunDefinition): Promise<RunReport> {
   const last = def.sessions[def.sessions.length - 1];
-  const b = new ReportBuilder(def, last?.startedAt ?? def.createdAt);
+  const b = new ReportBuilder(def, last?.startedAt ?? def.createdAt, Infinity); // rebuilt from the journal: all of it
   const earlier = new Set<string>();
   let lastEnd = last?.startedAt ?? def.createdAt;
   const seen: JournalLine[] = [];

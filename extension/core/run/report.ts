@@ -8,6 +8,12 @@ import { CpuSample, RunDefinition, RunReport, RunStatus, TaskRecord } from './ty
 
 /** Tails kept in memory per succeeded task (failures keep their whole recorded tail). */
 const SUCCESS_TAIL_CHARS = 240;
+/**
+ * Task records kept in memory (the live report and the `done` report). A longer run keeps the most
+ * recent ones (between this and twice this), plus every failure; report.json is written from the
+ * journal at the end and holds them all. Keeps a 100,000-file runner's memory flat.
+ */
+export const TASKS_IN_MEMORY = 5_000;
 /** Most CPU samples kept (at 1 Hz: over two hours, then thinned by half). */
 const MAX_SAMPLES = 8000;
 
@@ -16,9 +22,19 @@ export function emptyCounts(): RunReport['counts'] {
 }
 
 /** Accumulates one session's task records into a RunReport. */
+/** A task record as the report keeps it: a succeeded task's tails shortened, failures whole. */
+export function reportRecord(rec: TaskRecord): TaskRecord {
+  return rec.status === 'succeeded'
+    ? { ...rec, stdoutTail: rec.stdoutTail.slice(-SUCCESS_TAIL_CHARS), stderrTail: rec.stderrTail.slice(-SUCCESS_TAIL_CHARS) }
+    : rec;
+}
+
 export class ReportBuilder {
   readonly counts = emptyCounts();
-  private readonly tasks: TaskRecord[] = [];
+  private tasks: TaskRecord[] = [];
+  private readonly failureList: RunReport['failures'] = [];
+  /** records dropped from `tasks` (oldest first) to bound memory */
+  omitted = 0;
   private readonly samples: CpuSample[] = [];
   private sumTaskMs = 0;
   private finishedThisSession = 0;
@@ -26,7 +42,7 @@ export class ReportBuilder {
   status: RunStatus = 'running';
   endedAt: number | null = null;
 
-  constructor(readonly def: RunDefinition, readonly startedAt: number) {}
+  constructor(readonly def: RunDefinition, readonly startedAt: number, private readonly keepTasks = TASKS_IN_MEMORY) {}
 
   /** Adds a finished task (after all its attempts). */
   add(rec: TaskRecord): void {
@@ -41,10 +57,16 @@ export class ReportBuilder {
       case 'skipped': this.counts.skipped++; break;
     }
     if (rec.attempts > 1) this.counts.retried++;
-    const kept = rec.status === 'succeeded'
-      ? { ...rec, stdoutTail: rec.stdoutTail.slice(-SUCCESS_TAIL_CHARS), stderrTail: rec.stderrTail.slice(-SUCCESS_TAIL_CHARS) }
-      : rec;
-    this.tasks.push(kept);
+    this.tasks.push(reportRecord(rec));
+    if (rec.status === 'failed' || rec.status === 'timedOut') {
+      this.failureList.push({ index: rec.index, file: rec.file, status: rec.status, exitCode: rec.exitCode, signal: rec.signal, stderrLog: rec.stderrLog, stderrTail: rec.stderrTail });
+    }
+    if (this.tasks.length >= 2 * this.keepTasks) {
+      // drop the oldest half at once (amortised O(1) per task)
+      const drop = this.tasks.length - this.keepTasks;
+      this.tasks = this.tasks.slice(drop);
+      this.omitted += drop;
+    }
   }
 
   /** A file skipped by resume (succeeded in an earlier session). */
@@ -81,9 +103,7 @@ export class ReportBuilder {
     const speedupEstimate = wallMs > 0 ? this.sumTaskMs / wallMs : 0;
     const throughput = wallMs > 0 ? this.finishedThisSession / (wallMs / 1000) : 0;
     const etaMs = this.etaMs(now);
-    const failures = this.tasks
-      .filter((t) => t.status === 'failed' || t.status === 'timedOut')
-      .map((t) => ({ index: t.index, file: t.file, status: t.status, exitCode: t.exitCode, signal: t.signal, stderrLog: t.stderrLog, stderrTail: t.stderrTail }));
+    const failures = [...this.failureList];
     return {
       version: 1,
       runId: def.runId,
@@ -109,6 +129,7 @@ export class ReportBuilder {
       threadEnv: def.threadEnv,
       python: def.python,
       tasks: [...this.tasks],
+      ...(this.omitted > 0 ? { tasksOmitted: this.omitted } : {}),
       failures,
       cpuSamples: [...this.samples],
       notes: [...this.notes],

@@ -151,6 +151,11 @@ export interface RunReport {
   threadEnv: Record<string, string>;
   python?: { executable: string; version?: string; blas?: string };
   tasks: TaskRecord[];
+  /**
+   * Records of this session NOT in `tasks` above because a very large run keeps only its most recent
+   * records in memory (report.json, written from the journal at the end, has them all). Absent = none.
+   */
+  tasksOmitted?: number;
   failures: Array<{ index: number; file: string; status: TaskStatus; exitCode: number | null; signal: string | null; stderrLog: string; stderrTail: string }>;
   cpuSamples: CpuSample[];
   /** warm mode fell back to cold, and why */

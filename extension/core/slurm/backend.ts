@@ -432,7 +432,7 @@ class SlurmWatch {
     this.client = opts.client ?? {};
     this.slurmDir = slurmDirOf(runDir);
     this.files = readManifest(this.slurmDir, plan.nulLists);
-    this.builder = new ReportBuilder(def, sub.submittedAt);
+    this.builder = new ReportBuilder(def, sub.submittedAt, Infinity); // the Slurm report writes every record itself
     this.builder.counts.total = this.files.length;
     for (const n of plan.notes) this.builder.note(n);
     this.builder.note(`Slurm job array${sub.jobs.length > 1 ? 's' : ''} ${sub.jobs.map((j) => j.jobId).join(', ')}: ${plan.tasks.length} array tasks × ${plan.cpusPerTask} CPU(s); timeline lanes are array tasks.`);
