@@ -142,10 +142,7 @@ def main():
         else:
             # what every child needs is set up here, in the host, where it touches no shared page:
             # each page a forked child writes is copied first (the main cost of a warm task)
-            cwd = req.get("cwd") or "."
-            if _cwd[0] != cwd:
-                os.chdir(cwd)
-                _cwd[0] = cwd
+            enter_cwd(req)
             os.environ.update(req.get("env") or {})
             pid = os.fork()
             if pid == 0:
@@ -176,6 +173,15 @@ def main():
 _cwd = [None]  # the host's current directory, so it is not asked of the kernel per task
 
 
+def enter_cwd(req):
+    """The host moves to the task's directory (posix_spawn has no chdir action, and a forked child
+    should not pay for it); every task of a run shares one cwd, so this is one chdir per run."""
+    cwd = req.get("cwd") or "."
+    if _cwd[0] != cwd:
+        os.chdir(cwd)
+        _cwd[0] = cwd
+
+
 def spawn(req):
     """posix_spawnp the task's argv in its own session with its logs as stdout/stderr; None if it cannot start."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
@@ -187,11 +193,8 @@ def spawn(req):
     env = dict(os.environ)
     env.update(req.get("env") or {})
     argv = req["argv"]
-    cwd = req.get("cwd") or "."
     try:
-        if _cwd[0] != cwd:
-            os.chdir(cwd)  # posix_spawn has no chdir action; every task of a run shares one cwd anyway
-            _cwd[0] = cwd
+        enter_cwd(req)
         exe = req.get("exe")
         # a path resolved once by the runner skips execvp's walk over PATH (one failed execve per
         # PATH entry before the right one, per task)
@@ -208,7 +211,7 @@ def spawn(req):
         return None
 
 
-_compiled = {}
+_code = [None]  # the warm script, compiled once
 
 
 def compile_script(script):
@@ -219,14 +222,14 @@ def compile_script(script):
         import io
 
         with io.open_code(script) as f:
-            _compiled[script] = compile(f.read(), script, "exec")
+            _code[0] = compile(f.read(), script, "exec")
     except Exception:
-        _compiled.pop(script, None)
+        _code[0] = None
 
 
 def run_main(script):
     """What runpy.run_path(script, run_name="__main__") does, with the code object compiled once."""
-    code = _compiled.get(script)
+    code = _code[0]
     if code is None:
         import runpy
 
@@ -261,7 +264,8 @@ def child(req, script, proto_in, proto_out):
         argv = req["argv"]
         if script is None:
             try:
-                os.execvp(argv[0], argv)
+                exe = req.get("exe")
+                os.execv(exe, argv) if exe else os.execvp(argv[0], argv)
             except OSError as e:
                 os.write(2, ("parallel-run: cannot run %s: %s\n" % (argv[0], e.strerror)).encode())
                 os._exit(127)

@@ -250,9 +250,9 @@ async function plan(opts: RunOptions): Promise<Plan> {
   if (command.kind === 'template') {
     validateTemplate(command.argv);
     const prog = command.argv[0];
-    if (!prog.includes('{')) exe = findProgram(prog, cwd, childPath);
-    if (!prog.includes('{') && !exe) {
-      throw new UsageError(`Command "${prog}" not found${prog.includes('/') ? ' (or not executable)' : ' on PATH'}. Check the spelling, give its full path, or install it.`);
+    if (!prog.includes('{')) {
+      exe = findProgram(prog, cwd, childPath);
+      if (!exe) throw new UsageError(`Command "${prog}" not found${prog.includes('/') ? ' (or not executable)' : ' on PATH'}. Check the spelling, give its full path, or install it.`);
     }
     command = { kind: 'template', argv: [...command.argv] };
   } else if (command.kind === 'python') {
@@ -283,7 +283,6 @@ async function plan(opts: RunOptions): Promise<Plan> {
   // Cold tasks go through a tiny Python host that fork+execs them and reports exact CPU time and
   // peak RSS from os.wait4 (Node cannot). Without Python, Node spawns them and samples /proc.
   if (!host && opts.spawnVia !== 'node' && process.platform !== 'win32' && fs.existsSync(hostScript)) {
-    let exe = python?.executable;
     const hostPy = python?.executable ?? (await hostPython(childPath));
     if (hostPy) host = { python: hostPy, hostScript, mode: 'exec', cwd };
     else notes.push('Python 3 not found: CPU time and peak RSS were sampled from /proc while tasks ran (short tasks may read 0).');
@@ -612,7 +611,8 @@ class Run {
           res = { start: now, end: now, exitCode: null, signal: null, cpuUserSec: 0, cpuSysSec: 0, maxRssKb: null, stdoutTail: '', stderrTail: msg, timedOut: false, spawnError: msg, measured: 'proc' };
         }
         if (flight.pgid !== undefined) this.watchdog.unregister(flight.pgid);
-        if (res.timedOut && (flight.pgid ?? res.pid) !== undefined) this.killedGroups.add((flight.pgid ?? res.pid)!);
+        const pgid = flight.pgid ?? res.pid;
+        if (res.timedOut && pgid !== undefined) this.killedGroups.add(pgid);
         const ok = res.exitCode === 0 && res.signal === null && !res.timedOut;
         if (ok) {
           status = 'succeeded';

@@ -21,7 +21,6 @@ export function emptyCounts(): RunReport['counts'] {
   return { total: null, done: 0, succeeded: 0, failed: 0, timedOut: 0, cancelled: 0, skipped: 0, retried: 0 };
 }
 
-/** Accumulates one session's task records into a RunReport. */
 /** A task record as the report keeps it: a succeeded task's tails shortened, failures whole. */
 export function reportRecord(rec: TaskRecord): TaskRecord {
   return rec.status === 'succeeded'
@@ -29,6 +28,7 @@ export function reportRecord(rec: TaskRecord): TaskRecord {
     : rec;
 }
 
+/** Accumulates one session's task records into a RunReport. */
 export class ReportBuilder {
   readonly counts = emptyCounts();
   private tasks: TaskRecord[] = [];
