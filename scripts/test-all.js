@@ -57,7 +57,9 @@ for (const layer of layers) {
   fs.rmSync(file, { force: true }); // never count a stale result
   if (layer.before) layer.before();
   const [cmd, args] = layer.cmd();
+  const t0 = Date.now();
   const code = run(cmd, args, { env: { ...process.env, ...(layer.env || {}) } });
+  const secs = ((Date.now() - t0) / 1000).toFixed(0);
   let p = 0; let f = 0;
   try {
     const r = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -69,7 +71,7 @@ for (const layer of layers) {
   }
   if (code !== 0 && f === 0) { f = 1; console.log(`  FAILED [${layer.name}] exited with ${code}`); }
   passed += p; failed += f;
-  summary.push(`${layer.name}: ${p} passed, ${f} failed`);
+  summary.push(`${layer.name}: ${p} passed, ${f} failed (${secs} s)`);
 }
 banner('summary');
 summary.forEach((s) => console.log(s));

@@ -21,13 +21,20 @@ export function runMocha(files: string[]): Promise<void> {
   for (const f of files) mocha.addFile(f);
   return new Promise((resolve, reject) => {
     const results = { passes: [] as string[], failures: [] as Array<{ title: string; error: string }>, pending: [] as string[] };
+    const suiteMs: Array<[string, number]> = [];
     const runner = mocha.run((failures) => {
+      // wall time per top-level suite (hooks included), slowest first: information for CI time only
+      suiteMs.sort((a, b) => b[1] - a[1]);
+      console.log(`suite times: ${suiteMs.map(([t, ms]) => `${t} ${(ms / 1000).toFixed(1)} s`).join(' | ')}`);
       const out = process.env.VSCODE_TEST_RESULTS_FILE;
       if (out) fs.writeFileSync(out, JSON.stringify(results, null, 2));
       if (failures > 0 || results.pending.length > 0) reject(new Error(`${failures} test(s) failed, ${results.pending.length} skipped.`));
       else resolve();
     });
     runner.on('pass', (t) => results.passes.push(t.fullTitle()));
+    const started = new Map<Mocha.Suite, number>();
+    runner.on('suite', (s) => { if (s.parent?.root) started.set(s, Date.now()); });
+    runner.on('suite end', (s) => { const t0 = started.get(s); if (t0 !== undefined) suiteMs.push([s.title, Date.now() - t0]); });
     runner.on('fail', (t, err) => results.failures.push({ title: t.fullTitle(), error: String(err && (err as Error).message) }));
     // a skipped test is never counted as passing: it fails the layer
     runner.on('pending', (t) => results.failures.push({ title: t.fullTitle(), error: 'skipped (pending) tests are not allowed' }));
