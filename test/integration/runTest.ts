@@ -81,6 +81,9 @@ interface Results {
 
 async function launch(p: Profile, suite: string, resultsFile: string): Promise<number> {
   const workspace = freshWorkspace(p.workspaceSettings);
+  // a private user-data dir per launch: no state leaks between launches, and two launches (e.g. two
+  // developers' test runs) can share the machine
+  const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'pr-it-user-'));
   const env: Record<string, string> = {
     PR_TEST_WORKSPACE: workspace,
     PR_TEST_ROOT: ROOT,
@@ -96,7 +99,7 @@ async function launch(p: Profile, suite: string, resultsFile: string): Promise<n
       vscodeExecutablePath: path.join(ROOT, 'scripts', 'vscode-test-host.js'),
       extensionDevelopmentPath: [ROOT, ...(p.extraExtensions ?? [])],
       extensionTestsPath: suite,
-      launchArgs: [workspace],
+      launchArgs: [workspace, `--user-data-dir=${userData}`],
       // runTests passes these to the launcher's environment too, which hands them to code-server
       extensionTestsEnv: env,
     });
@@ -108,6 +111,7 @@ async function launch(p: Profile, suite: string, resultsFile: string): Promise<n
     return m && Number(m[1]) > 1 ? Number(m[1]) : 1;
   } finally {
     fs.rmSync(workspace, { recursive: true, force: true });
+    fs.rmSync(userData, { recursive: true, force: true });
   }
 }
 
