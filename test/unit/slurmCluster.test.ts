@@ -134,6 +134,30 @@ describe('slurm backend on a real cluster', function () {
     assert.strictEqual(onDisk.status, 'cancelled');
   });
 
+  it('a per-file timeout inside an array task: both files time out, with their logs', async () => {
+    const ws = makeWorkspace('timeout');
+    const runDir = path.join(ws, 'runs', 'timeout');
+    const files = ['a01.txt', 'a02.txt'].map((f) => path.join(ws, 'data', f));
+    const handle = await startSlurmRun({
+      command: { kind: 'python', python, script: 'slow.py', args: ['30'], warm: false },
+      files: { kind: 'list', files }, cwd: ws, outDir: runDir, timeoutSec: 1,
+      slurm: testSlurmSettings({ targetTaskSeconds: 30 }), cliPath: CLI,
+    }, { pollMinMs: 200 });
+    const report = await handle.done;
+    const plan = JSON.parse(fs.readFileSync(path.join(runDir, 'slurm', 'plan.json'), 'utf8')) as SlurmPlanFile;
+    assert.strictEqual(plan.tasks.length, 1, 'both files in one array task');
+    assert.strictEqual(report.status, 'failed');
+    assert.strictEqual(report.counts.timedOut, 2, JSON.stringify(report.counts));
+    assert.strictEqual(report.counts.succeeded, 0);
+    const journal = await journalOf(runDir);
+    assert.deepStrictEqual(journal.map((r) => r.status), ['timedOut', 'timedOut']);
+    for (const r of journal) {
+      assert.ok(fs.existsSync(path.join(runDir, r.stdoutLog)), r.stdoutLog);
+      assert.ok(fs.existsSync(path.join(runDir, r.stderrLog)), r.stderrLog);
+    }
+    assert.match(fs.readFileSync(path.join(runDir, 'slurm', 'submit.sbatch'), 'utf8'), /--timeout/);
+  });
+
   it('runs across both node daemons (multi-node) with --cpus-per-task = threads and BLAS vars from SLURM_CPUS_PER_TASK', async () => {
     const ws = makeWorkspace('multi');
     const runDir = path.join(ws, 'runs', 'multi');
@@ -220,8 +244,9 @@ describe('slurm backend on a real cluster', function () {
       (e: unknown) => e instanceof SlurmError && e.kind === 'missing' && /"scontrol" was not found/.test(e.message) && /apt install slurm-client/.test(e.message),
     );
     assert.ok(!fs.existsSync(path.join(ws, 'runs', 'missing')), 'nothing written');
-    // a slurm.conf pointing at a port where no controller listens
-    const conf = fs.readFileSync('/etc/slurm/slurm.conf', 'utf8').replace(/^SlurmctldPort=.*$/m, 'SlurmctldPort=6999');
+    // a slurm.conf pointing at a port where no controller listens. MessageTimeout=1: Slurm's clients
+    // retry connecting for MessageTimeout seconds (default 10) before they give up; the same error, fast
+    const conf = `${fs.readFileSync('/etc/slurm/slurm.conf', 'utf8').replace(/^SlurmctldPort=.*$/m, 'SlurmctldPort=6999')}\nMessageTimeout=1\n`;
     const confFile = path.join(ws, 'slurm.conf');
     fs.writeFileSync(confFile, conf);
     await assert.rejects(
@@ -283,5 +308,27 @@ describe('slurm backend on a real cluster', function () {
     const halt = cp.spawnSync(process.execPath, [CLI, 'run', '--backend', 'slurm', '--halt', '--files', 'data/*.txt', '--', 'true'], { cwd: ws, encoding: 'utf8' });
     assert.strictEqual(halt.status, 2);
     assert.match(halt.stderr, /--halt does not apply to --backend slurm/);
+  });
+  it('CLI: Ctrl-C (SIGINT) while an array task runs → scancel, exit 130, nothing left in the queue', async () => {
+    const ws = makeWorkspace('sigint');
+    const child = cp.spawn(process.execPath, [CLI, 'run', '--backend', 'slurm', '--files', 'data/a0[12].txt', '--out', 'runs/sigint', '--script', 'slow.py', '--python', python, '--', '60'],
+      { cwd: ws, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor('the submission line', () => /submitted job array (\d+)/.test(stderr), 60_000);
+      const jobId = Number(/submitted job array (\d+)/.exec(stderr)![1]);
+      await waitFor('a running array task', () => / RUNNING$/m.test(stillQueued([jobId])), 60_000);
+      await waitFor('a task process', () => processesMentioning(path.join(ws, 'slow.py')).length > 0, 60_000);
+      child.kill('SIGINT');
+      assert.strictEqual(await exited, 130, stderr);
+      assert.strictEqual(stillQueued([jobId]), '', 'scancel left nothing queued or running');
+      const report = JSON.parse(fs.readFileSync(path.join(ws, 'runs', 'sigint', 'report.json'), 'utf8')) as RunReport;
+      assert.strictEqual(report.status, 'cancelled');
+      await waitFor('no task processes left', () => processesMentioning(path.join(ws, 'slow.py')).length === 0, 20_000);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });

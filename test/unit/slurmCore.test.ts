@@ -1,6 +1,9 @@
 /**
- * Pure Slurm backend logic: packing, array splitting, sbatch script generation and the parsers for
- * squeue / scontrol / sacct output (captured from Slurm 22.05 on the test cluster).
+ * Pure Slurm backend logic: packing, array splitting, sbatch script generation, the watcher's poll
+ * backoff and the parsers for squeue / scontrol / sacct output. The squeue and scontrol samples were
+ * captured from Slurm 22.05 on the test cluster; the sacct rows were NOT (the test cluster has no
+ * accounting: no slurmdbd): they are written in the documented `sacct -X -P -n -o JobID,State,
+ * ExitCode,Start,End,NodeList` format of 22.05 (see also slurmAccounting.test.ts).
  */
 import * as assert from 'assert';
 import * as cp from 'child_process';
@@ -8,7 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  arraySpec, GUESSED_SECONDS_PER_FILE, measuredTimesFromHistory, jobNameFor, mergeStates, normaliseExtraDirectives, packFiles, parseArrayIndices,
+  arraySpec, GUESSED_SECONDS_PER_FILE, nextPollDelay, validateSettings, measuredTimesFromHistory, jobNameFor, mergeStates, normaliseExtraDirectives, packFiles, parseArrayIndices,
   parseExitCode, parseJobId, parseKeyValues, parseMaxArraySize, parseSacct, parseSbatchJobId, parseScontrolJobs, parseSqueue,
   renderSbatchScript, sacctDisabled, SbatchScriptSpec, shellQuote, splitArrays, THREAD_ENV_VARS,
 } from '../../extension/core';
@@ -154,6 +157,30 @@ describe('slurm: packing files into array tasks', () => {
     assert.strictEqual(arraySpec(10, 4), '0-9%4');
     assert.strictEqual(arraySpec(10, 0), '0-9');
     assert.strictEqual(arraySpec(1, 0), '0');
+  });
+});
+
+describe('slurm: defaults and the watcher\'s backoff', () => {
+  it('packs for 30 s per array task by default, and package.json declares the same default', () => {
+    assert.strictEqual(validateSettings({}).slurm.targetTaskSeconds, 30);
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8'));
+    const sections = Array.isArray(pkg.contributes.configuration) ? pkg.contributes.configuration : [pkg.contributes.configuration];
+    const decl = sections.map((c: { properties?: Record<string, { default?: unknown }> }) => c.properties?.['parallelRun.slurm.targetTaskSeconds']).find(Boolean);
+    assert.ok(decl, 'parallelRun.slurm.targetTaskSeconds is contributed');
+    assert.strictEqual(decl.default, 30);
+    // the default is what the packer gets: 100 files at the 1 s/file guess → 4 array tasks
+    assert.strictEqual(packFiles(files(100), { targetTaskSeconds: validateSettings({}).slurm.targetTaskSeconds }).tasks.length, 4);
+  });
+
+  it('poll delay grows ×1.5 while nothing changes, up to the max, and resets on a change', () => {
+    const seq: number[] = [];
+    let d = 250;
+    for (let i = 0; i < 10; i++) seq.push((d = nextPollDelay(d, false, 250, 5000)));
+    assert.deepStrictEqual(seq, [375, 563, 845, 1268, 1902, 2853, 4280, 5000, 5000, 5000]);
+    assert.strictEqual(nextPollDelay(5000, true, 250, 5000), 250, 'a change resets to the minimum');
+    assert.strictEqual(nextPollDelay(1268, true, 250, 5000), 250);
+    assert.strictEqual(nextPollDelay(100, false, 250, 5000), 250, 'never below the minimum');
+    assert.strictEqual(nextPollDelay(4000, false, 250, 4500), 4500, 'capped at the maximum');
   });
 });
 

@@ -108,6 +108,16 @@ export interface WatchOptions {
 
 const LIST_DIGITS_MIN = 5;
 
+/**
+ * The watcher's backoff: the next squeue poll delay. A change (a file finished, a task changed
+ * state) resets it to `min` so progress shows promptly; a quiet poll grows it ×1.5, capped at `max`,
+ * so a long queue wait costs the controller a few calls a minute, not four a second.
+ */
+export function nextPollDelay(prev: number, changed: boolean, min: number, max: number): number {
+  if (changed) return min;
+  return Math.max(min, Math.min(max, Math.round(prev * 1.5)));
+}
+
 async function readAllFiles(src: FileSource, cwd: string): Promise<string[]> {
   const opened = await openSource(src); // UsageError: nothing matched / unreadable
   const out: string[] = [];
@@ -527,8 +537,11 @@ class SlurmWatch {
     let delay = min;
     let lastWrite = 0;
     for (;;) {
-      const changed = this.readShards();
+      const filesChanged = this.readShards();
+      const statesBefore = Object.entries(this.stateCounts()).sort().join(';');
       const active = await this.queued();
+      // an array task starting or ending is progress too (the status bar shows "1 running")
+      const changed = filesChanged || Object.entries(this.stateCounts()).sort().join(';') !== statesBefore;
       if (changed || Date.now() - lastWrite > 5000) {
         this.writeReport();
         lastWrite = Date.now();
@@ -536,7 +549,7 @@ class SlurmWatch {
         this.emit({ type: 'progress', done: r.counts.done, total: r.counts.total, failed: r.counts.failed + r.counts.timedOut, etaMs: r.etaMs, t: Date.now() });
       }
       if (!active) break;
-      delay = changed ? min : Math.min(max, Math.round(delay * 1.5));
+      delay = nextPollDelay(delay, changed, min, max);
       await new Promise<void>((r) => {
         const t = setTimeout(r, delay);
         this.wake = () => {
