@@ -9,7 +9,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { RunReport } from '../../extension/core/run/types';
 import { Commands, EXTENSION_ID } from '../../extension/shared/ids';
-import { readJournal, readReportJson, services, waitFor, ws } from './runHelpers';
+import { readJournal, readReportJson, services, setSetting, waitFor, ws } from './runHelpers';
 
 interface SubmitResult {
   runDir: string;
@@ -23,6 +23,15 @@ interface SlurmApiLike {
   cancel(runDirOrRunId: string): Promise<RunReport | undefined>;
   isSlurmRun(runDir: string): boolean;
   active(): Array<{ outDir: string; arrayStates(): Record<string, number> }>;
+  statusBar(): { visible: boolean; text: string; tooltip: string; command: string | undefined };
+  progress(): Array<{ runDir: string; title: string; message: string; percent: number }>;
+}
+
+type RunsTree = vscode.TreeDataProvider<{ runDir?: string; status?: string; contextValue?: string }>;
+
+async function runsViewNode(runDir: string) {
+  const tree = (await services()).runsTree as RunsTree;
+  return ((await tree.getChildren()) ?? []).find((x) => x.runDir && path.resolve(x.runDir) === path.resolve(runDir));
 }
 
 const FAST = { targetTaskSeconds: 3, timeLimit: '00:10:00' };
@@ -83,10 +92,11 @@ describe('Submit to Slurm (real cluster)', function () {
     assert.strictEqual(rendered.tasks, 12);
   });
 
-  it('Re-run Failed Files on a Slurm run re-submits only the failed files', async () => {
+  it('Re-run Failed Files (the command) on a Slurm run re-submits only the failed files', async () => {
     fs.writeFileSync(ws('fixed.flag'), '');
     try {
-      const res = await slurm.rerunFailed(failedRunDir, { wait: true });
+      // the same command as for a local run (palette / Runs view / notification); it routes Slurm runs to services.slurm
+      const res = (await vscode.commands.executeCommand(Commands.rerunFailed, { runDir: failedRunDir, wait: true })) as SubmitResult;
       assert.notStrictEqual(res.runDir, failedRunDir);
       const r = res.report!;
       assert.strictEqual(r.status, 'succeeded', JSON.stringify(r.failures));
@@ -97,18 +107,58 @@ describe('Submit to Slurm (real cluster)', function () {
     }
   });
 
-  it('cancel → scancel marks the run cancelled', async () => {
+  it('live progress like a local run (notification, status bar, Runs view node running); Cancel Run (the command) → scancel marks it cancelled', async () => {
     const res = (await vscode.commands.executeCommand(Commands.submitSlurm, {
       script: 'slow.py', args: ['60'], files: 'data/a0*.txt', slurm: { ...FAST, targetTaskSeconds: 1 },
     })) as SubmitResult;
     assert.strictEqual(res.report, undefined, 'without wait it returns at submission');
     await waitFor('a running array task', () => slurm.active().some((h) => path.resolve(h.outDir) === path.resolve(res.runDir) && (h.arrayStates().RUNNING ?? 0) > 0), 60_000);
-    const report = await slurm.cancel(res.runDir);
+    // mid-run: the status bar item and the notification read like a local run's, plus the array states
+    const bar = await waitFor('the status bar showing running array tasks', () => {
+      const b = slurm.statusBar();
+      return b.visible && / running$/.test(b.text) ? b : undefined;
+    }, 30_000);
+    assert.match(bar.text, /^\$\(loading~spin\) Slurm 0\/9( · .* left)? · \d+ running$/);
+    assert.strictEqual(bar.command, Commands.showReport, 'click → the live report, as for a local run');
+    assert.match(bar.tooltip, /^Parallel Run: slow\.py over data\/a0\*\.txt \(Slurm\)\n0\/9 files · .*array tasks: .*\d+ running/);
+    assert.match(bar.tooltip, /Job array \d+\./);
+    const note = await waitFor('the progress notification with array states', () => slurm.progress().find((p) => path.resolve(p.runDir) === path.resolve(res.runDir) && /running/.test(p.message)), 30_000);
+    assert.strictEqual(note.title, 'Parallel Run: slow.py over data/a0*.txt (Slurm)');
+    assert.match(note.message, /^0\/9 files · (.* · )?array tasks: (.*, )?\d+ running/);
+    // the Runs view: a live node for this run, status running
+    const node = await waitFor('a running node in the Runs view', async () => {
+      const n = await runsViewNode(res.runDir);
+      return n && n.status === 'running' ? n : undefined;
+    }, 15_000);
+    assert.match(String(node.contextValue), /^run\.running/);
+    const report = (await vscode.commands.executeCommand(Commands.cancelRun, { runDir: res.runDir })) as RunReport | undefined;
     assert.ok(report);
     assert.strictEqual(report!.status, 'cancelled');
     assert.strictEqual(readReportJson(res.runDir).status, 'cancelled');
     const queued = cp.execFileSync('squeue', ['-h', '-j', res.jobIds.join(','), '-o', '%i'], { encoding: 'utf8' }).trim();
     assert.strictEqual(queued, '');
+    await waitFor('the status bar item gone', () => !slurm.statusBar().visible, 10_000);
+    assert.deepStrictEqual(slurm.progress(), []);
+    await waitFor('the Runs view node cancelled', async () => (await runsViewNode(res.runDir))?.status === 'cancelled', 10_000);
+  });
+
+  it('settings reach the script: parallelRun.slurm.partition, memory and extraDirectives as #SBATCH lines', async () => {
+    const keys = ['slurm.partition', 'slurm.memory', 'slurm.extraDirectives'];
+    try {
+      await setSetting('slurm.partition', 'astro-long');
+      await setSetting('slurm.memory', '6G');
+      await setSetting('slurm.extraDirectives', ['--qos=short', '#SBATCH --constraint=avx2']);
+      const res = (await vscode.commands.executeCommand(Commands.submitSlurm, { script: 'ok.py', files: 'data/*.txt', exportOnly: true })) as SubmitResult;
+      const script = fs.readFileSync(res.scriptPath, 'utf8');
+      assert.match(script, /^#SBATCH --partition=astro-long$/m);
+      assert.match(script, /^#SBATCH --mem=6G$/m);
+      assert.match(script, /^#SBATCH --qos=short$/m);
+      assert.match(script, /^#SBATCH --constraint=avx2$/m);
+      assert.doesNotMatch(script, /--account=/, 'an empty setting writes no line');
+      assert.match(script, /^#SBATCH --time=01:00:00$/m, 'the default parallelRun.slurm.timeLimit');
+    } finally {
+      for (const k of keys) await setSetting(k, undefined);
+    }
   });
 
   it('export-only writes the script, manifest and README and submits nothing', async () => {

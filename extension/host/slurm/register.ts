@@ -2,7 +2,10 @@
  * `Parallel Run: Submit to Slurm…`: the same run definition as a local run, submitted as ONE job array.
  * Interactive: script → files → Slurm options (settings, editable here) → the generated sbatch script
  * opens in an editor as a preview → modal confirm → sbatch. Progress in a notification, the status bar
- * and the Runs view (a Slurm run is an ordinary run directory with report.json backend 'slurm').
+ * and the Runs view (a Slurm run is an ordinary run directory with report.json backend 'slurm'), worded
+ * and formatted like a local run's (same title, "done/total files · failed · left" message, spinner
+ * status bar item opening the live report, same end-of-run summary and actions) plus the array tasks'
+ * Slurm states.
  *
  * Programmatic (tests, other features): executeCommand(submitSlurm, { script, files, ... }) skips every
  * prompt and the preview and resolves with { runDir, scriptPath, jobIds, report? }.
@@ -22,6 +25,7 @@ import {
 import { readJson } from '../../core/slurm/layout';
 import { Commands } from '../../shared/ids';
 import { messageOf } from '../config';
+import { formatDuration, RUN_STATUS_TEXT } from '../run/format';
 import type { Services } from '../services';
 import { requireTrust } from '../trust';
 
@@ -69,6 +73,25 @@ export interface SlurmApi {
   isSlurmRun(runDir: string): boolean;
   /** Slurm runs watched by this window. */
   active(): SlurmRunHandle[];
+  /** What the Slurm status bar item shows now (tests, diagnostics). */
+  statusBar(): SlurmStatusBarState;
+  /** The last message of each watched run's progress notification, by run directory. */
+  progress(): SlurmProgressState[];
+}
+
+export interface SlurmStatusBarState {
+  visible: boolean;
+  text: string;
+  tooltip: string;
+  command: string | undefined;
+}
+
+export interface SlurmProgressState {
+  runDir: string;
+  title: string;
+  message: string;
+  /** percent of files done, as reported to the notification */
+  percent: number;
 }
 
 interface InterpreterLike {
@@ -106,12 +129,17 @@ interface Progress {
   done: number;
   total: number | null;
   failed: number;
+  etaMs: number | null;
 }
 
 interface Watched {
   handle: SlurmRunHandle;
   label: string;
   last: Progress;
+  /** the notification's title and last message ('' when this run has no notification) */
+  title: string;
+  message: string;
+  percent: number;
 }
 
 class SlurmFeature implements SlurmApi, vscode.Disposable {
@@ -125,6 +153,21 @@ class SlurmFeature implements SlurmApi, vscode.Disposable {
 
   active(): SlurmRunHandle[] {
     return [...this.watched.values()].map((w) => w.handle);
+  }
+
+  statusBar(): SlurmStatusBarState {
+    const tip = this.statusItem.tooltip;
+    const cmd = this.statusItem.command;
+    return {
+      visible: this.watched.size > 0,
+      text: this.statusItem.text,
+      tooltip: typeof tip === 'string' ? tip : tip?.value ?? '',
+      command: typeof cmd === 'string' ? cmd : cmd?.command,
+    };
+  }
+
+  progress(): SlurmProgressState[] {
+    return [...this.watched.entries()].filter(([, w]) => w.title).map(([runDir, w]) => ({ runDir, title: w.title, message: w.message, percent: w.percent }));
   }
 
   isSlurmRun(runDir: string): boolean {
@@ -372,7 +415,7 @@ class SlurmFeature implements SlurmApi, vscode.Disposable {
 
   private track(handle: SlurmRunHandle, label: string, notify: boolean): void {
     const dir = path.resolve(handle.outDir);
-    const w: Watched = { handle, label, last: { done: 0, total: null, failed: 0 } };
+    const w: Watched = { handle, label, last: { done: 0, total: null, failed: 0, etaMs: null }, title: '', message: '', percent: 0 };
     this.watched.set(dir, w);
     const log = this.services.log;
     let progress: ((message: string, increment: number) => void) | undefined;
@@ -385,7 +428,7 @@ class SlurmFeature implements SlurmApi, vscode.Disposable {
         if (r.status === 'succeeded' || r.status === 'cancelled') log.info(line);
         else log.error(`${line} — ${r.status}${r.exitCode !== null ? ` (exit ${r.exitCode})` : ''}`);
       } else if (e.type === 'progress') {
-        w.last = { done: e.done, total: e.total, failed: e.failed };
+        w.last = { done: e.done, total: e.total, failed: e.failed, etaMs: e.etaMs };
         this.updateStatus();
         if (progress) {
           const pct = e.total ? Math.min(100, (100 * e.done) / e.total) : 0;
@@ -398,11 +441,17 @@ class SlurmFeature implements SlurmApi, vscode.Disposable {
     this.updateStatus();
     refreshTree();
     if (notify) {
+      // the same notification as a local run: title "Parallel Run: <label>", cancellable, percent of files
+      w.title = `Parallel Run: ${label}`;
       void vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Parallel Run on Slurm: ${label}`, cancellable: true },
+        { location: vscode.ProgressLocation.Notification, title: w.title, cancellable: true },
         (p, token) => {
-          progress = (message, increment) => p.report({ message, increment });
-          p.report({ message: `job array ${handle.jobIds().join(', ')} submitted, waiting for the queue…` });
+          progress = (message, increment) => {
+            w.message = message;
+            w.percent += increment;
+            p.report({ message, increment });
+          };
+          progress(`job array ${handle.jobIds().join(', ')} submitted, waiting for the queue…`, 0);
           token.onCancellationRequested(() => handle.cancel());
           return handle.done.catch(() => undefined);
         },
@@ -414,15 +463,23 @@ class SlurmFeature implements SlurmApi, vscode.Disposable {
       this.updateStatus();
       refreshTree();
       const c = report.counts;
-      const summary = `${report.status}: ${c.succeeded} succeeded, ${c.failed + c.timedOut} failed${c.cancelled ? `, ${c.cancelled} cancelled` : ''} in ${(report.wallMs / 1000).toFixed(1)} s on Slurm`;
+      // worded like a local run's summary; wall time includes the queue wait
+      const summary = `${RUN_STATUS_TEXT[report.status]}: ${c.succeeded} succeeded, ${c.failed + c.timedOut} failed` +
+        `${c.skipped ? `, ${c.skipped} skipped (already done)` : ''}${c.cancelled ? `, ${c.cancelled} cancelled` : ''}` +
+        ` in ${formatDuration(report.wallMs)} on Slurm (job array ${handle.jobIds().join(', ')}, ${report.workers} array task lane${report.workers === 1 ? '' : 's'})`;
       log.info(`[slurm ${handle.runId}] ${summary}`);
       if (notify) void this.notifyFinished(report, handle.outDir, `${label} ${summary}`);
     });
   }
 
+  /** The local run's message ("3/12 files · 1 failed · about 5 s left") + the array tasks' Slurm states. */
   private message(handle: SlurmRunHandle, p: Progress): string {
     const states = Object.entries(handle.arrayStates()).map(([k, v]) => `${v} ${k.toLowerCase()}`).join(', ');
-    return `${p.done}/${p.total ?? '?'} files${p.failed ? ` · ${p.failed} failed` : ''} · array tasks: ${states || 'queued'}`;
+    const parts = [`${p.done}/${p.total ?? '?'} files`];
+    if (p.failed) parts.push(`${p.failed} failed`);
+    if (p.etaMs !== null) parts.push(`about ${formatDuration(p.etaMs)} left`);
+    parts.push(`array tasks: ${states || 'queued'}`);
+    return parts.join(' · ');
   }
 
   private async notifyFinished(report: RunReport, runDir: string, text: string): Promise<void> {
@@ -432,7 +489,8 @@ class SlurmFeature implements SlurmApi, vscode.Disposable {
       ? await vscode.window.showInformationMessage(`Parallel Run: ${text}`, ...actions)
       : await vscode.window.showWarningMessage(`Parallel Run: ${text}`, ...actions);
     if (pick === 'Show Report') await vscode.commands.executeCommand(Commands.showReport, { runDir });
-    else if (pick === 'Re-run Failed') await this.rerunFailed(runDir).catch((e) => vscode.window.showErrorMessage(messageOf(e)));
+    // the same command a local run's notification runs (it routes Slurm runs back here)
+    else if (pick === 'Re-run Failed') await Promise.resolve(vscode.commands.executeCommand(Commands.rerunFailed, { runDir })).catch((e) => vscode.window.showErrorMessage(messageOf(e)));
   }
 
   private updateStatus(): void {
@@ -443,8 +501,11 @@ class SlurmFeature implements SlurmApi, vscode.Disposable {
     }
     const w = runs[runs.length - 1];
     const p = w.last;
-    this.statusItem.text = `$(server-process) Slurm ${p.done}/${p.total ?? '?'}${p.failed ? ` $(error) ${p.failed}` : ''}`;
-    this.statusItem.tooltip = `Parallel Run on Slurm: ${w.label}\n${this.message(w.handle, p)}\nJob array ${w.handle.jobIds().join(', ')}. Click for the live report.${runs.length > 1 ? `\n(${runs.length} Slurm runs watched)` : ''}`;
+    // the local run's item ("$(loading~spin) 3/12 $(error) 1 · 5 s left"), marked as Slurm
+    const running = w.handle.arrayStates().RUNNING ?? 0;
+    this.statusItem.text = `$(loading~spin) Slurm ${p.done}/${p.total ?? '?'}${p.failed ? ` $(error) ${p.failed}` : ''}` +
+      `${p.etaMs !== null ? ` · ${formatDuration(p.etaMs)} left` : ''}${running ? ` · ${running} running` : ''}`;
+    this.statusItem.tooltip = `Parallel Run: ${w.label}\n${this.message(w.handle, p)}\nJob array ${w.handle.jobIds().join(', ')}. Click for the live report; cancel from the notification or the Runs view.${runs.length > 1 ? `\n(${runs.length} Slurm runs watched)` : ''}`;
     this.statusItem.command = { title: 'Show Report', command: Commands.showReport, arguments: [{ runDir: w.handle.outDir }] };
     this.statusItem.show();
   }
