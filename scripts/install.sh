@@ -9,7 +9,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 CS_VERSION="${CS_VERSION:-4.100.3}"
 CS_DIR="$ROOT/.vscode-test/code-server"
-log() { printf '[install] %s\n' "$*" >&2; }
+log() { printf '[install %3ss] %s\n' "$SECONDS" "$*" >&2; }
 
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 [ "$node_major" = 20 ] || { log "Node 20 is required (found $(node -v)); code-server $CS_VERSION runs on Node 20 only"; exit 1; }

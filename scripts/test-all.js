@@ -22,6 +22,7 @@ function run(cmd, args, opts = {}) {
 }
 function banner(s) { console.log(`\n===== ${s} =====`); }
 
+const tStart = Date.now();
 if (!argv.includes('--no-build')) {
   banner('build');
   const npx = path.join(ROOT, 'node_modules', '.bin');
@@ -29,6 +30,7 @@ if (!argv.includes('--no-build')) {
     console.log('build failed\n0 passed, 1 failed');
     process.exit(1);
   }
+  console.log(`build: ${((Date.now() - tStart) / 1000).toFixed(0)} s`);
 }
 
 // The Slurm tests need a real cluster; start one (idempotent) when the project has the script.

@@ -176,7 +176,8 @@ export async function openFile(ctx: E2EContext, name: string): Promise<void> {
   await input.fill(name);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
   await page.keyboard.press('Enter');
-  await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
+  // the ACTIVE tab: commands that use the active editor run right after this
+  await page.locator('.tabs-container .tab.active', { hasText: name }).first().waitFor({ timeout: 30_000 });
 }
 
 /** A fresh copy of the bundled example workspace (without generated data/results). */

@@ -29,7 +29,7 @@ export const scenarios: E2EScenario[] = [
     async run(ctx) {
       const { page } = ctx;
       execFileSync('python3', ['make_data.py', '--count', String(IMAGES)], { cwd: ctx.workspace, stdio: 'ignore' });
-      await ctx.setUserSetting('parallelRun.sweep.budgetSeconds', 15);
+      await ctx.setUserSetting('parallelRun.sweep.budgetSeconds', 6);
       await openFile(ctx, 'analyze.py');
 
       await ctx.runCommand('Parallel Run: Measure Speedup');

@@ -40,7 +40,7 @@ describe('measure commands (sweep, BLAS inspector, matrix demo)', function () {
     const panel = api.reportPanel as RenderedWaiter;
     const rendered = panel.waitForRendered((r) => r.sweepPoints > 0, 240_000);
     sweep = (await vscode.commands.executeCommand(Commands.measureSpeedup, {
-      script: 'sweep/cpu_task.py', files: ['sweep/in/*.txt'], budgetSeconds: 20, apply: false,
+      script: 'sweep/cpu_task.py', files: ['sweep/in/*.txt'], budgetSeconds: 10, apply: false,
     })) as SweepOut;
     assert.ok(sweep, 'the command returned the sweep');
     assert.strictEqual(sweep.result.status, 'completed');

@@ -107,6 +107,9 @@ describe('resource monitor', function () {
     })) as RunHandle;
     try {
       await waitFor('busy workers in the status bar', () => / · 2\/2 busy$/.test(m.statusBar().text));
+      // while the FIRST two tasks run (20 s each), not once they end: the run service must not miss
+      // the engine's first events
+      assert.strictEqual(handle.report().tasks.length, 0, 'the busy count showed only after tasks had finished');
       // the run's task processes (python running slow.py) with CPU % and RSS in the tooltip
       await waitFor('task processes in the tooltip', async () => {
         await sleep(300);

@@ -140,6 +140,11 @@ export class RunService implements RunsApi, vscode.Disposable {
     return [...this.runs.values()].map((r) => r.handle);
   }
 
+  /** Files of a live run as counted before it started (the engine knows its total only at the end of listing). */
+  expectedTotal(outDir: string): number | null | undefined {
+    return [...this.runs.values()].find((r) => path.resolve(r.handle.outDir) === path.resolve(outDir))?.lastTotal;
+  }
+
   /**
    * Validates, resolves the interpreter, starts the engine and wires the UI. Rejects with a message that
    * names the problem and the fix (nothing is started then).
@@ -181,9 +186,11 @@ export class RunService implements RunsApi, vscode.Disposable {
       if (!req.outDir) await fs.promises.rm(outDir, { recursive: true, force: true }).catch(() => undefined);
       throw err;
     }
+    // subscribe before any await: the engine starts dispatching on the next turn of the event loop,
+    // and its first events (runStarted, the first taskStarted) must not be missed
+    this.track(handle, { ...req, outDir, label: opts.label }, expectedTotal);
     const stored = toStored({ ...req, outDir, label: opts.label });
     await this.remember(handle.outDir, stored);
-    this.track(handle, { ...req, outDir, label: opts.label }, expectedTotal);
     return handle;
   }
 
@@ -309,6 +316,7 @@ export class RunService implements RunsApi, vscode.Disposable {
           break;
         case 'taskStarted':
           run.busy.add(e.index);
+          this.busyChanged();
           break;
         case 'taskRetried':
           log.warn(`[${handle.runId}] ↻ ${e.file} attempt ${e.attempt}: ${e.reason}`);
@@ -316,6 +324,7 @@ export class RunService implements RunsApi, vscode.Disposable {
         case 'taskFinished': {
           const r = e.record;
           run.busy.delete(r.index);
+          this.busyChanged();
           const line = `[${handle.runId}] ${TASK_STATUS_SYMBOL[r.status]} ${r.file} ${formatDuration(r.wallMs)}`;
           if (r.status === 'succeeded' || r.status === 'skipped') log.info(line);
           else log.error(`${line} — ${r.status}${r.exitCode !== null ? ` (exit ${r.exitCode})` : r.signal ? ` (${r.signal})` : ''}${lastLine(r.stderrTail) ? `: ${lastLine(r.stderrTail)}` : ''}`);
@@ -445,6 +454,17 @@ export class RunService implements RunsApi, vscode.Disposable {
     return m && typeof m.setActiveRun === 'function' ? (m as MonitorLike) : undefined;
   }
 
+  private busyTimer: NodeJS.Timeout | undefined;
+  /** The busy count changed: show it in the monitor's status item soon (coalesced: a fast run
+   * starts thousands of tasks a second), not only at its next sample, which may be seconds away. */
+  private busyChanged(): void {
+    if (this.busyTimer) return;
+    this.busyTimer = setTimeout(() => {
+      this.busyTimer = undefined;
+      this.tellMonitor();
+    }, 150);
+  }
+
   /** Tells the resource monitor about the runs going (live getters: it polls them per sample). */
   private tellMonitor(): void {
     const m = this.monitorApi();
@@ -458,6 +478,7 @@ export class RunService implements RunsApi, vscode.Disposable {
   }
 
   dispose(): void {
+    if (this.busyTimer) clearTimeout(this.busyTimer);
     this.statusItem.dispose();
     this.emitter.dispose();
   }
