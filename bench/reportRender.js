@@ -27,6 +27,7 @@ function median(xs) {
 
 async function main() {
   const { startRun } = require(path.join(ROOT, 'out/extension/core/run/engine.js'));
+  const { readReport } = require(path.join(ROOT, 'out/extension/core/run/history.js'));
   const { buildStandaloneHtml, loadExportAssets } = require(path.join(ROOT, 'out/extension/host/report/exportHtml.js'));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pr-bench-report-'));
   const data = path.join(tmp, 'data');
@@ -41,9 +42,14 @@ async function main() {
     workersDir: path.join(ROOT, 'dist', 'workers'),
     label: `bench ${N} tasks`,
   });
-  const report = await h.done;
+  const live = await h.done;
   const runSec = (Date.now() - t0) / 1000;
-  console.log(`real run: ${report.counts.succeeded}/${N} tasks on ${WORKERS} workers in ${runSec.toFixed(1)} s`);
+  console.log(`real run: ${live.counts.succeeded}/${N} tasks on ${WORKERS} workers in ${runSec.toFixed(1)} s`);
+  // the in-memory report keeps only the latest task records of a big run (tasksOmitted counts the
+  // rest); report.json on disk has them all, and is what the panel shows once the run has ended
+  const report = await readReport(h.outDir);
+  if (!report || report.tasks.length !== N) throw new Error(`report.json holds ${report ? report.tasks.length : 'no'} task records, expected ${N}`);
+  console.log(`report.json: ${report.tasks.length} tasks (the live report kept ${live.tasks.length}, omitted ${live.tasksOmitted ?? 0})`);
   const file = path.join(tmp, 'report.html');
   fs.writeFileSync(file, buildStandaloneHtml({ kind: 'run', subject: { report } }, await loadExportAssets(path.join(ROOT, 'dist'), path.join(ROOT, 'media'))));
   console.log(`export: ${(fs.statSync(file).size / 1e6).toFixed(1)} MB`);
@@ -112,12 +118,16 @@ async function main() {
     host.remove();
     return { naive, dom, n: tasks.length };
   });
+  const renderedTasks = JSON.parse(await page.evaluate(() => document.body.dataset.rendered)).tasks;
   await browser.close();
   fs.rmSync(tmp, { recursive: true, force: true });
+  if (peers.n !== N || renderedTasks !== N) throw new Error(`the exported report embedded ${peers.n} tasks and the page drew ${renderedTasks}, expected ${N}`);
   const oursMed = median(ours);
   const naiveMed = median(peers.naive);
   const result = {
-    tasks: peers.n, workers: WORKERS, runSec, firstRenderMs,
+    tasks: peers.n, renderedTasks, liveTasksKept: live.tasks.length, workers: WORKERS, runSec, firstRenderMs,
+    // the machine's 1-min load average when measured: the times scale with it on a shared machine
+    loadAvg1: os.loadavg()[0],
     oursDrawMsMedian: oursMed, oursDrawMsMax: Math.max(...ours), rectsMax: Math.max(...rects),
     naiveCanvasMsMedian: naiveMed, domDivsMs: peers.dom,
     ratioNaiveVsOurs: naiveMed / oursMed, ratioDomVsOurs: peers.dom / oursMed, errors,

@@ -87,9 +87,20 @@ export interface ReportRendered {
   failures: number;
   stragglers: number;
   cpuSamples: number;
+  /** samples on the CPU chart's canvas (0 when the chart did not draw) */
+  cpuDrawn?: number;
   sweepPoints: number;
   /** files named in the failures/stragglers tables (as text) */
   fileNames: string[];
+  /** files in the run (null while unknown) and the remaining time shown while running */
+  total?: number | null;
+  etaMs?: number | null;
+  /** timeline bars per kind (ok, retried, failed, timedOut, cancelled, running) */
+  bars?: Partial<Record<'ok' | 'retried' | 'failed' | 'timedOut' | 'cancelled' | 'running', number>>;
+  /** older tasks not drawn (a trimmed live report) */
+  tasksOmitted?: number;
+  /** the BLAS library named in the thread settings, when known */
+  blas?: string;
   /** what the webview saved with setState (the serializer restores from it) */
   saved?: ReportPanelState;
 }

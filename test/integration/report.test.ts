@@ -12,7 +12,7 @@ import { analyseSweep } from '../../extension/core/sweep';
 import type { RunHandle, RunReport } from '../../extension/core/run/types';
 import { Commands, WEBVIEW_REPORT } from '../../extension/shared/ids';
 import type { ReportRendered, ReportPanelState } from '../../extension/shared/protocol';
-import { runDirOf, services } from './runHelpers';
+import { runDirOf, services, sleep } from './runHelpers';
 
 interface PanelLike {
   panel: vscode.WebviewPanel;
@@ -69,6 +69,85 @@ describe('report panel', function () {
     assert.deepStrictEqual(rendered.saved, { kind: 'run', runDir: failingDir }, 'webview saved its run directory for the serializer');
     assert.match(panel.panel.title, /report-fixture/);
     assert.deepStrictEqual(panel.postedTypes, ['report'], 'data arrived by postMessage after ready, once');
+    // CPU utilisation: the run recorded samples and the chart drew them
+    assert.ok(failing.cpuSamples.length > 0, 'the run recorded CPU samples');
+    assert.strictEqual(rendered.cpuSamples, failing.cpuSamples.length, 'the panel received every sample');
+    assert.strictEqual(rendered.cpuDrawn, failing.cpuSamples.length, 'the CPU chart drew every sample on its canvas');
+    // the interpreter's BLAS library, from a probe of the run's interpreter (numpy with OpenBLAS here)
+    assert.match(rendered.blas ?? '', /openblas/i, `BLAS library shown: ${rendered.blas}`);
+  });
+
+  it('panel HTML: CSP default-src none, one nonce script, and no run data in the markup', async () => {
+    const api = await reportApi();
+    const p = await api.show(failingDir);
+    await api.waitForRendered((r, q) => q === p && r.runId === failing.runId);
+    const html = p.panel.webview.html;
+    const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html)?.[1];
+    assert.ok(csp, 'a CSP meta tag');
+    assert.match(csp, /(^|;)\s*default-src 'none'(;|$)/);
+    const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1];
+    assert.ok(nonce && nonce.length >= 16, `script-src is a nonce: ${csp}`);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    const scripts = [...html.matchAll(/<script\b([^>]*)>/g)].map((m) => m[1]);
+    assert.ok(scripts.length >= 1, 'the report script');
+    for (const attrs of scripts) assert.ok(attrs.includes(`nonce="${nonce}"`), `every script carries the CSP nonce: <script${attrs}>`);
+    // data only through postMessage: nothing of the run is in the page
+    assert.ok(!html.includes(failing.runId), 'run id not in the HTML');
+    assert.ok(!html.includes('report-fixture'), 'label not in the HTML');
+    for (const t of failing.tasks) assert.ok(!html.includes(path.basename(t.file)), `${path.basename(t.file)} not in the HTML`);
+  });
+
+  it('opens from the Runs view: the run node\'s Show Run Report renders the run', async () => {
+    const api = await reportApi();
+    const s = await services();
+    const tree = s.runsTree as vscode.TreeDataProvider<{ kind?: string; runDir?: string }>;
+    const nodes = (await tree.getChildren()) ?? [];
+    const node = nodes.find((n) => n.runDir && path.resolve(n.runDir) === path.resolve(failingDir));
+    assert.ok(node, `the Runs view lists the run (${nodes.length} nodes)`);
+    const item = await tree.getTreeItem(node);
+    assert.match(String(item.contextValue), /^run/, 'the inline Show Run Report menu applies to this node');
+    // what the view's inline button does: the command with the tree node as its argument
+    await vscode.commands.executeCommand(Commands.showReport, node);
+    const { rendered } = await api.waitForRendered((r) => r.runId === failing.runId && r.view === 'run');
+    assert.strictEqual(rendered.tasks, 12);
+  });
+
+  it('setting "open report when done": true opens the panel at the end of a run, false does not', async () => {
+    const api = await reportApi();
+    const cfg = () => vscode.workspace.getConfiguration('parallelRun');
+    const panelFor = (dir: string) => api.panels().find((p) => (p as unknown as { runDir?: string }).runDir === dir);
+    try {
+      await cfg().update('openReportWhenDone', true, vscode.ConfigurationTarget.Workspace);
+      const on = (await vscode.commands.executeCommand(Commands.runScript, { script: 'ok.py', files: 'data/a0[12].txt', workers: 2, wait: true, label: 'open-at-end on' })) as RunReport;
+      const { rendered } = await api.waitForRendered((r) => r.runId === on.runId && r.view === 'run');
+      assert.strictEqual(rendered.live, false);
+      assert.ok(panelFor(runDirOf(on)), 'a panel shows the finished run');
+      closeAll(api);
+      await cfg().update('openReportWhenDone', false, vscode.ConfigurationTarget.Workspace);
+      const off = (await vscode.commands.executeCommand(Commands.runScript, { script: 'ok.py', files: 'data/a0[12].txt', workers: 2, wait: true, label: 'open-at-end off' })) as RunReport;
+      // the "on" case opened its panel within this time; give "off" the same chance to (wrongly) do so
+      await sleep(3000);
+      assert.strictEqual(panelFor(runDirOf(off)), undefined, 'no panel opened');
+      assert.strictEqual(api.panels().length, 0);
+    } finally {
+      await cfg().update('openReportWhenDone', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  it('draws timed-out, retried and failed tasks as their own bar kinds', async () => {
+    const api = await reportApi();
+    const markers = fs.mkdtempSync(path.join(os.tmpdir(), 'pr-kinds-'));
+    const r = await run({ script: 'kinds.py', files: 'data/a0[1-6].txt', args: [markers], workers: 2, timeout: 2, retries: 1, label: 'kinds' });
+    const byFile = new Map(r.tasks.map((t) => [path.basename(t.file), t]));
+    assert.strictEqual(byFile.get('a01.txt')?.status, 'timedOut');
+    assert.strictEqual(byFile.get('a02.txt')?.status, 'succeeded');
+    assert.strictEqual(byFile.get('a02.txt')?.attempts, 2);
+    assert.strictEqual(byFile.get('a03.txt')?.status, 'failed');
+    await api.show(runDirOf(r));
+    const { rendered } = await api.waitForRendered((x) => x.runId === r.runId && x.view === 'run');
+    assert.deepStrictEqual(rendered.bars, { timedOut: 1, retried: 1, failed: 1, ok: 3 }, 'one bar per task, of its kind');
+    assert.strictEqual(rendered.failures, 2, 'the timed-out and the failed task are in the failures table');
+    fs.rmSync(markers, { recursive: true, force: true });
   });
 
   it('opens a task log from the panel (resolved from the record, not a path from the webview)', async () => {
@@ -90,25 +169,45 @@ describe('report panel', function () {
     assert.match(editor.document.getText(), /refusing this file/);
   });
 
-  it('updates live during a run, then shows the final report', async () => {
+  it('updates live during a run (total, ETA, trimmed live report), then shows the final report', async () => {
     const api = await reportApi();
-    const handle = (await vscode.commands.executeCommand(Commands.runScript, { script: 'slow.py', files: 'data/*.txt', args: ['0.6'], workers: 2, openReport: false })) as RunHandle;
+    // a run too big to keep every task record in memory, in miniature: the live report keeps the
+    // latest 2 (it drops the oldest half each time it holds twice that)
+    process.env.PARALLEL_RUN_TASKS_IN_MEMORY = '2';
+    let handle: RunHandle;
+    try {
+      handle = (await vscode.commands.executeCommand(Commands.runScript, { script: 'slow.py', files: 'data/*.txt', args: ['1.0'], workers: 2, openReport: false })) as RunHandle;
+    } finally {
+      delete process.env.PARALLEL_RUN_TASKS_IN_MEMORY;
+    }
     assert.ok(handle && typeof handle.onEvent === 'function', 'runScript without wait returns the live handle');
     const p = api.showLive(handle);
     const liveRenders: ReportRendered[] = [];
-    const first = await api.waitForRendered((r, q) => {
+    const collect = (r: ReportRendered, q: PanelLike) => {
       if (q === p && r.live) liveRenders.push(r);
-      return q === p && r.live && r.tasks > 0;
-    }, 60_000);
-    assert.ok(first.rendered.tasks < 12, `caught the run mid-way (${first.rendered.tasks} of 12 done)`);
-    const final = await api.waitForRendered((r, q) => {
-      if (q === p && r.live) liveRenders.push(r);
-      return q === p && !r.live && r.tasks === 12;
-    }, 90_000);
+    };
+    await api.waitForRendered((r, q) => (collect(r, q), q === p && r.live), 60_000);
+    // once the live report has dropped its oldest records, the webview comes back (as a hidden one
+    // does, with `ready`) and starts from a snapshot without them
+    for (let i = 0; i < 400 && !handle.report().tasksOmitted && handle.report().status === 'running'; i++) await sleep(50);
+    assert.ok((handle.report().tasksOmitted ?? 0) > 0, `the live report was trimmed (${handle.report().counts.done} done)`);
+    await p.handleMessage({ type: 'ready' });
+    const first = await api.waitForRendered((r, q) => (collect(r, q), q === p && r.live && (r.tasksOmitted ?? 0) > 0), 60_000);
+    assert.ok(first.rendered.tasks < 12, `caught the run mid-way (${first.rendered.tasks} of 12 drawn)`);
+    const final = await api.waitForRendered((r, q) => (collect(r, q), q === p && !r.live && r.tasks === 12), 90_000);
     assert.strictEqual(final.rendered.status, 'succeeded');
+    assert.strictEqual(final.rendered.tasksOmitted, 0, 'the final report (report.json) has every task');
     assert.ok(p.postedTypes.includes('delta'), `live deltas were posted: ${p.postedTypes.join(',')}`);
     const tasksSeen = [...new Set(liveRenders.map((r) => r.tasks))];
     assert.ok(tasksSeen.length >= 2, `the panel grew while the run went on: ${tasksSeen.join(' → ')}`);
+    // the live panel knows the total (counted before the engine listed the files) and shows an ETA
+    const running = liveRenders.filter((r) => r.status === 'running');
+    assert.ok(running.length > 0, 'renders while running');
+    for (const r of running) assert.strictEqual(r.total, 12, `total shown while running: ${r.total}`);
+    const withEta = running.filter((r) => r.tasks > 0 && r.tasks < 12);
+    const etas = withEta.map((r) => r.etaMs);
+    assert.ok(etas.length > 0 && etas.every((e) => typeof e === 'number' && e >= 0) && etas.some((e) => (e ?? 0) > 0), `ETA shown mid-run: ${etas.join(', ')}`);
+    assert.strictEqual(final.rendered.etaMs, null, 'no ETA once finished');
   });
 
   it('restores after a reload through the serializer, from the state the webview saved', async () => {

@@ -1,12 +1,23 @@
 import * as assert from 'assert';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { startRun } from '../../extension/core/run/engine';
+import { BlasOfPython } from '../../extension/host/report/blasOfPython';
 import { LiveFeed } from '../../extension/host/report/liveFeed';
 import type { ReportToWebview } from '../../extension/shared/protocol';
 
 const workersDir = path.resolve(__dirname, '../../../dist/workers');
+const mediaDir = path.resolve(__dirname, '../../../media');
+
+function dataDir(n: number): { tmp: string; data: string } {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pr-live-'));
+  const data = path.join(tmp, 'data');
+  fs.mkdirSync(data);
+  for (let i = 0; i < n; i++) fs.writeFileSync(path.join(data, `f${String(i).padStart(2, '0')}.dat`), String(i));
+  return { tmp, data };
+}
 
 describe('report live feed (real run)', function () {
   this.timeout(120_000);
@@ -59,5 +70,72 @@ describe('report live feed (real run)', function () {
     // what the webview accumulated from snapshot + deltas is every task (the final report re-sends all anyway)
     assert.ok(seen.size >= N - 2, `deltas carried ${seen.size} of ${N} tasks before the final report`);
     fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('a run trimmed in memory (PARALLEL_RUN_TASKS_IN_MEMORY=5): live total and ETA from the expected total, the final message carries all 24 tasks from report.json', async () => {
+    const N = 24;
+    const { tmp, data } = dataDir(N);
+    process.env.PARALLEL_RUN_TASKS_IN_MEMORY = '5';
+    let handle;
+    try {
+      handle = await startRun({
+        command: { kind: 'template', argv: [process.execPath, '-e', 'setTimeout(Object, 80)', '{}'] },
+        files: { kind: 'folder', path: data, recursive: false },
+        outDir: path.join(tmp, 'run'),
+        workers: 2,
+        workersDir,
+      });
+    } finally {
+      delete process.env.PARALLEL_RUN_TASKS_IN_MEMORY;
+    }
+    const msgs: ReportToWebview[] = [];
+    const feed = new LiveFeed(handle, (msg) => msgs.push(msg), { expectedTotal: () => N });
+    const final = await handle.done;
+    await feed.finalPosted;
+    feed.dispose();
+    assert.ok((final.tasksOmitted ?? 0) > 0, `the in-memory report was trimmed (${final.tasks.length} kept, ${final.tasksOmitted} omitted)`);
+    assert.ok(final.tasks.length < N);
+    const deltas = msgs.flatMap((m) => (m.type === 'delta' ? [m.delta] : []));
+    assert.ok(deltas.length > 0, 'live updates were sent');
+    for (const d of deltas) assert.strictEqual(d.summary.counts.total, N, 'every live update knows the total');
+    const mid = deltas.filter((d) => d.summary.status === 'running' && d.summary.counts.done > 0 && d.summary.counts.done < N);
+    assert.ok(mid.length > 0, 'an update arrived mid-run');
+    for (const d of mid) assert.ok(typeof d.summary.etaMs === 'number' && d.summary.etaMs > 0, `ETA while running: ${d.summary.etaMs}`);
+    const last = msgs[msgs.length - 1];
+    assert.ok(last.type === 'report' && !last.live, 'the last message is the final report');
+    if (last.type === 'report') {
+      assert.strictEqual(last.subject.report.tasks.length, N, 'every task, read back from report.json');
+      assert.strictEqual(last.subject.report.tasksOmitted, undefined);
+      assert.deepStrictEqual(last.subject.report.tasks.map((t) => t.index).sort((a, b) => a - b), Array.from({ length: N }, (_, i) => i + 1));
+      assert.ok(last.subject.report.cpuSamples.length > 0, 'the run recorded CPU samples');
+    }
+    // the engine itself: a run records CPU samples (the chart's data), even one shorter than the sampling period
+    assert.ok(final.cpuSamples.length > 0, 'report.cpuSamples is not empty');
+    for (const s of final.cpuSamples) assert.ok(s.cpu >= 0 && s.cpu <= 100 && s.t >= final.startedAt, JSON.stringify(s));
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('a sub-second run still has a CPU sample (the last partial interval is sampled)', async () => {
+    const { tmp, data } = dataDir(2);
+    const handle = await startRun({
+      command: { kind: 'template', argv: ['/bin/true'] },
+      files: { kind: 'folder', path: data, recursive: false },
+      outDir: path.join(tmp, 'run'),
+      workers: 2,
+      workersDir,
+    });
+    const report = await handle.done;
+    assert.ok(report.cpuSamples.length >= 1, `at least one CPU sample (run took ${report.wallMs} ms)`);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('names the BLAS library of a real interpreter (one cached probe per interpreter)', async () => {
+    const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+    const cache = new BlasOfPython(mediaDir);
+    assert.strictEqual(cache.peek(python), undefined, 'nothing known before the first probe');
+    const label = await cache.get(python);
+    assert.match(label ?? '', /OpenBLAS|MKL|BLIS|Accelerate/, `label: ${label}`);
+    assert.strictEqual(cache.peek(python), label, 'cached');
+    assert.strictEqual(await cache.get('/nonexistent/python3'), undefined, 'a broken interpreter gives no label, not an error');
   });
 });

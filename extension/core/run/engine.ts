@@ -411,6 +411,7 @@ class Run {
   private allIdle: (() => void) | undefined;
   private stopping: 'cancelled' | 'halted' | undefined;
   private sampler: NodeJS.Timeout | undefined;
+  private sampleNow: (() => void) | undefined;
   private resolveDone!: (r: RunReport) => void;
   readonly done: Promise<RunReport>;
   readonly handle: RunHandle;
@@ -512,6 +513,7 @@ class Run {
       }
     };
     tick();
+    this.sampleNow = tick;
     this.sampler = setInterval(tick, 1000);
     this.sampler.unref();
   }
@@ -720,6 +722,8 @@ class Run {
     if (this.finishing) return;
     this.finishing = true;
     if (this.sampler) clearInterval(this.sampler);
+    // the last (partial) interval too: a run shorter than a sampling period still has its CPU sample
+    this.sampleNow?.();
     const b = this.builder;
     b.endedAt = Date.now();
     b.status = this.stopping === 'cancelled' ? 'cancelled' : this.stopping === 'halted' ? 'halted' : b.counts.failed + b.counts.timedOut > 0 ? 'failed' : 'succeeded';

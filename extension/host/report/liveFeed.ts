@@ -2,7 +2,11 @@
  * Turns a running engine's events into report-panel messages: a full snapshot when the webview
  * (re)loads, then throttled deltas (at most one per `intervalMs`, default 250 ms = 4/s) carrying only
  * the tasks finished and CPU samples taken since. No `vscode` import: unit-tested against real runs.
+ *
+ * A very large run keeps only its latest task records in memory (`tasksOmitted` counts the rest);
+ * the final message then carries report.json from disk, which has every task.
  */
+import { readReport } from '../../core/run/history';
 import type { RunEvent, RunHandle, RunReport, TaskRecord } from '../../core/run/types';
 import type { ReportDelta, ReportToWebview } from '../../shared/protocol';
 
@@ -10,6 +14,14 @@ export interface LiveFeedOptions {
   intervalMs?: number;
   /** injectable timers (tests use the real ones; kept for clarity of ownership) */
   now?: () => number;
+  /**
+   * How many files the run will have, when the caller knows before the engine does (the engine
+   * streams its inputs and knows the total only once it has listed them all; the host counted them
+   * up front). Gives the panel done/total and an ETA from the first finished task.
+   */
+  expectedTotal?: () => number | null | undefined;
+  /** The BLAS library of the run's interpreter, when known (shown in the thread settings). */
+  blas?: (python: string) => string | undefined;
 }
 
 export class LiveFeed {
@@ -26,6 +38,8 @@ export class LiveFeed {
   private total: number | null = null;
   private etaMs: number | null = null;
   private disposed = false;
+  private readonly expectedTotal: LiveFeedOptions['expectedTotal'];
+  private readonly blas: LiveFeedOptions['blas'];
   /** messages posted (count), for diagnostics and tests */
   posts = 0;
 
@@ -36,15 +50,13 @@ export class LiveFeed {
   ) {
     this.intervalMs = opts.intervalMs ?? 250;
     this.now = opts.now ?? Date.now;
+    this.expectedTotal = opts.expectedTotal;
+    this.blas = opts.blas;
     this.unsubscribe = handle.onEvent((e) => this.onEvent(e));
     // the run may already be over (or finish before the first event reaches us)
     void handle.done.then((r) => {
       if (!this.finalReport) this.finish(r);
     });
-  }
-
-  get finished(): boolean {
-    return this.finalReport !== undefined;
   }
 
   /** The full current report (webview loaded or reloaded); deltas continue from here. */
@@ -111,12 +123,24 @@ export class LiveFeed {
     this.sink({ type: 'delta', delta });
   }
 
-  /** Fills in the total and ETA from progress events when the live report does not have them yet. */
+  /**
+   * Fills in the total and ETA the live report does not have yet: from progress events, else from
+   * the expected total and the rate so far (the same estimate the status bar shows).
+   */
   private withProgress(r: RunReport): RunReport {
-    const total = r.counts.total ?? this.total;
-    const etaMs = r.etaMs ?? this.etaMs;
-    if (total === r.counts.total && etaMs === r.etaMs) return r;
-    return { ...r, counts: { ...r.counts, total }, etaMs };
+    const total = r.counts.total ?? this.total ?? this.expectedTotal?.() ?? null;
+    let etaMs = r.etaMs ?? this.etaMs;
+    const ran = r.counts.done - r.counts.skipped;
+    if (etaMs === null && r.status === 'running' && total !== null && ran > 0) {
+      etaMs = Math.round((r.wallMs / ran) * Math.max(0, total - r.counts.done));
+    }
+    return this.withBlas(total === r.counts.total && etaMs === r.etaMs ? r : { ...r, counts: { ...r.counts, total }, etaMs });
+  }
+
+  private withBlas(r: RunReport): RunReport {
+    if (!r.python || r.python.blas || !this.blas) return r;
+    const blas = this.blas(r.python.executable);
+    return blas ? { ...r, python: { ...r.python, blas } } : r;
   }
 
   private finish(report: RunReport): void {
@@ -125,9 +149,23 @@ export class LiveFeed {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.running.clear();
-    this.posts++;
-    this.sink({ type: 'report', subject: { report, runDir: this.handle.outDir }, live: false });
+    this.finalPosted = this.complete(report).then((full) => {
+      this.finalReport = full;
+      if (this.disposed) return;
+      this.posts++;
+      this.sink({ type: 'report', subject: { report: full, runDir: this.handle.outDir }, live: false });
+    });
   }
+
+  /** The final report with every task: report.json from disk when the in-memory one was trimmed. */
+  private async complete(report: RunReport): Promise<RunReport> {
+    let full = report;
+    if ((report.tasksOmitted ?? 0) > 0) full = (await readReport(this.handle.outDir).catch(() => undefined)) ?? report;
+    return this.withBlas(full);
+  }
+
+  /** Resolves once the final report has been posted (report.json may have to be read first). */
+  finalPosted: Promise<void> | undefined;
 
   dispose(): void {
     this.disposed = true;

@@ -10,6 +10,7 @@ import type { RunHandle, RunReport, TaskRecord } from '../../core/run/types';
 import { WEBVIEW_REPORT } from '../../shared/ids';
 import type { ReportFromWebview, ReportPanelState, ReportRendered, ReportSubject, ReportToWebview, SweepResult } from '../../shared/protocol';
 import type { Services } from '../services';
+import { BlasOfPython } from './blasOfPython';
 import { LiveFeed } from './liveFeed';
 import { readSweep } from './sweepFile';
 import { reportHtml, webviewOptions } from './webviewHtml';
@@ -217,7 +218,12 @@ export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSeria
   /** Fires with the path of each log opened from a panel. */
   readonly onDidOpenLog = this.logEmitter.event;
 
-  constructor(private readonly services: Services) {}
+  /** BLAS library per interpreter, probed once in the background (the report's thread settings) */
+  readonly blas: BlasOfPython;
+
+  constructor(private readonly services: Services) {
+    this.blas = new BlasOfPython(services.mediaDir, 20_000, (m) => services.log.info(m));
+  }
 
   get extensionUri(): vscode.Uri {
     return this.services.context.extensionUri;
@@ -289,7 +295,25 @@ export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSeria
     }
     // a sweep directory without a run of its own: show the sweep alone
     if (!report) return { kind: 'run', runDir, sweep };
-    return { kind: 'run', runDir, report, subject: { report, runDir, sweep } };
+    const shown = await this.withBlas(report);
+    return { kind: 'run', runDir, report: shown, subject: { report: shown, runDir, sweep } };
+  }
+
+  /** The report with its interpreter's BLAS library filled in when a (cached) probe can tell quickly. */
+  private async withBlas(report: RunReport): Promise<RunReport> {
+    const py = report.python;
+    if (!py?.executable || py.blas) return report;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // a first probe imports numpy (a fraction of a second); never hold the panel back for long
+    const blas = await Promise.race([this.blas.get(py.executable), new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 5_000)))]);
+    clearTimeout(timer);
+    return blas ? { ...report, python: { ...py, blas } } : report;
+  }
+
+  /** Files the run feature counted before the engine listed them (n/total and the ETA from the start). */
+  private expectedTotal(runDir: string): number | null | undefined {
+    const runs = this.services.runs as { expectedTotal?: (outDir: string) => number | null | undefined } | undefined;
+    return runs?.expectedTotal?.(runDir);
   }
 
   /** Shows a run while it is going; updates at most 4 times a second, final when done. */
@@ -308,11 +332,15 @@ export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSeria
 
   private liveSource(handle: RunHandle, panel: () => ReportPanel | undefined): RunSource {
     const source: RunSource = { kind: 'run', runDir: handle.outDir };
-    source.feed = new LiveFeed(handle, (msg) => {
-      // finished: a later reload shows the final report from this subject
-      if (msg.type === 'report' && !msg.live) source.subject = msg.subject;
-      panel()?.post(msg);
-    });
+    source.feed = new LiveFeed(
+      handle,
+      (msg) => {
+        // finished: a later reload shows the final report (every task, from report.json) from this subject
+        if (msg.type === 'report' && !msg.live) source.subject = msg.subject;
+        panel()?.post(msg);
+      },
+      { expectedTotal: () => this.expectedTotal(handle.outDir), blas: (py) => this.blas.peek(py) },
+    );
     return source;
   }
 

@@ -94,6 +94,10 @@ export class CpuChart {
     this.plot = undefined;
     if (this.last) this.update(...this.last);
   }
+  /** Samples on the chart (0 when no chart canvas exists): the render acknowledgement reports it. */
+  drawn(): number {
+    return this.plot && this.root.querySelector('canvas') ? this.plot.data[0].length : 0;
+  }
 }
 
 export class SweepChart {

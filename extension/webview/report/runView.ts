@@ -30,12 +30,18 @@ export class RunView {
   private readonly cpu: CpuChart;
   private sweepChart: SweepChart | undefined;
   private sweep: SweepResult | undefined;
-  private readonly slots: Record<'header' | 'summary' | 'threads' | 'cpuNote' | 'stragglers' | 'failures' | 'sweep' | 'notes', HTMLElement>;
+  private readonly slots: Record<'header' | 'summary' | 'threads' | 'timelineNote' | 'cpuNote' | 'stragglers' | 'failures' | 'sweep' | 'notes', HTMLElement>;
+  /**
+   * Tasks that finished before the snapshot this view started from and that the snapshot did not
+   * carry (a very large live run keeps only its latest records in memory); deltas bring every later one.
+   */
+  private omitted: number;
   private counts = { failures: 0, stragglers: 0, fileNames: [] as string[] };
 
   constructor(subject: ReportSubject, public live: boolean, private readonly host: RunViewHost, private readonly compact = false) {
     const { tasks, cpuSamples, ...summary } = subject.report;
     this.summary = summary;
+    this.omitted = subject.report.tasksOmitted ?? 0;
     this.index = new TimelineIndex(laneCount(summary, tasks));
     this.timeline = new TimelineView(this.index, () => this.summary.startedAt, {
       describe: (bar) => this.describe(bar),
@@ -47,6 +53,7 @@ export class RunView {
       header: h('header', { class: 'run-header' }),
       summary: h('div', { class: 'summary' }),
       threads: h('div', { class: 'threads' }),
+      timelineNote: h('p', { class: 'callout info timeline-note', role: 'status' }),
       cpuNote: h('p', { class: 'muted' }),
       stragglers: h('div', null),
       failures: h('div', null),
@@ -59,7 +66,7 @@ export class RunView {
       this.slots.header,
       section('Summary', this.slots.summary),
       section('Thread settings', this.slots.threads),
-      section('Per-worker timeline', this.timeline.root),
+      section('Per-worker timeline', this.slots.timelineNote, this.timeline.root),
       section('CPU utilisation', this.cpu.root, this.slots.cpuNote),
       section('Stragglers (slowest files)', this.slots.stragglers),
       section('Failures', this.slots.failures),
@@ -111,8 +118,14 @@ export class RunView {
       failures: this.counts.failures,
       stragglers: this.counts.stragglers,
       cpuSamples: this.samples.length,
+      cpuDrawn: this.cpu.drawn(),
       sweepPoints: this.sweep?.points.length ?? 0,
       fileNames: this.counts.fileNames,
+      total: this.summary.counts.total,
+      etaMs: this.summary.status === 'running' ? this.summary.etaMs : null,
+      bars: this.index.kindCounts(),
+      tasksOmitted: this.omitted,
+      blas: this.summary.python?.blas,
     };
   }
 
@@ -131,6 +144,7 @@ export class RunView {
     this.renderHeader();
     this.renderSummary();
     this.renderThreads();
+    this.renderTimelineNote();
     this.timeline.fit();
     this.timeline.invalidate();
     if (this.samples.length > 0) {
@@ -193,13 +207,23 @@ export class RunView {
       ['Interpreter', s.python ? `${s.python.executable}${s.python.version ? ` (Python ${s.python.version})` : ''}` : s.command.kind === 'python' ? s.command.python : 'not a Python run'],
       ['BLAS library', s.python?.blas || 'unknown (run "Inspect BLAS" to find out)'],
     ];
+    // every task gets the run's thread env (user values already merged in): one table says it all
     const envRows = Object.entries(s.threadEnv).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [h('code', null, k), h('code', null, v)] as Child[]);
-    // the env vars the children ACTUALLY received: flag tasks whose env differs from the run's
-    const differing = this.tasks.filter((t) => t.threadEnv && !sameEnv(t.threadEnv, s.threadEnv)).length;
     this.slots.threads.replaceChildren(
       h('div', { class: o.level === 'warning' ? 'callout warning' : 'callout ok', role: o.level === 'warning' ? 'alert' : undefined }, o.text),
-      h('div', { class: 'two-col' }, table(['Setting', 'Value'], rows, 'kv'), h('div', null, h('h3', null, 'Environment each task received'), envRows.length ? table(['Variable', 'Value'], envRows, 'kv') : h('p', { class: 'muted' }, 'No thread variables were set.'), differing ? h('p', { class: 'muted' }, `${differing} task(s) received different values (user env wins over ours).`) : null)),
+      h('div', { class: 'two-col' }, table(['Setting', 'Value'], rows, 'kv'), h('div', null, h('h3', null, 'Environment each task received'), envRows.length ? table(['Variable', 'Value'], envRows, 'kv') : h('p', { class: 'muted' }, 'No thread variables were set.'))),
     );
+  }
+
+  private renderTimelineNote(): void {
+    const n = this.omitted;
+    const note = this.slots.timelineNote;
+    note.hidden = n === 0;
+    if (n === 0) return;
+    const older = `${n.toLocaleString('en-US')} older task${n === 1 ? '' : 's'}`;
+    note.textContent = this.live
+      ? `${older} of this large run are not drawn yet (the live view keeps the latest ones): they are shown after the run ends.`
+      : `${older} are not drawn: this report was trimmed in memory. report.json in the run directory has every task.`;
   }
 
   private renderStragglers(): void {
@@ -292,12 +316,6 @@ export class RunView {
 function statusLabel(t: Pick<TaskRecord, 'status' | 'attempts'>): string {
   const base = t.status === 'timedOut' ? 'timed out' : t.status;
   return t.attempts > 1 ? `${base} after ${t.attempts} attempts` : base;
-}
-
-function sameEnv(a: Record<string, string>, b: Record<string, string>): boolean {
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  return ka.every((k) => a[k] === b[k]);
 }
 
 export function section(title: string, ...body: Child[]): HTMLElement {

@@ -67,6 +67,13 @@ export class TimelineIndex {
     }
   }
 
+  /** Bars per kind (render acknowledgement: failed/timed-out/retried bars are really there). */
+  kindCounts(): Partial<Record<BarKind, number>> {
+    const out: Partial<Record<BarKind, number>> = {};
+    for (const lane of this.lanes) for (const b of lane) out[b.kind] = (out[b.kind] ?? 0) + 1;
+    return out;
+  }
+
   /** Index of the first bar in `lane` that may overlap [from, to]. */
   firstVisible(lane: number, from: number): number {
     const bars = this.lanes[lane];

@@ -285,6 +285,8 @@ export class TimelineView {
     this.lastDrawMs = performance.now() - t0;
     this.canvas.dataset.rects = String(rects);
     this.canvas.dataset.drawMs = this.lastDrawMs.toFixed(2);
+    // the visible window in ms from the run start ("from,to"): zoom and pan are observable
+    this.canvas.dataset.window = `${Math.round(this.from - origin)},${Math.round(this.to - origin)}`;
   }
 
   private fillBar(ctx: CanvasRenderingContext2D, kind: BarKind, x: number, y: number, w: number, h: number): void {
