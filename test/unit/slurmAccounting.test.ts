@@ -3,8 +3,10 @@
  * `scontrol show job`.
  *
  * THE TEST CLUSTER HAS NO ACCOUNTING (no slurmdbd: it needs a database server), so the real cluster
- * can only exercise the scontrol branch (slurmCluster.test.ts). Here the Slurm client commands are
- * stand-ins in a private bin dir (SlurmClient.binDir) printing rows in Slurm 22.05's real formats:
+ * only exercises the scontrol branch (slurmCluster.test.ts). Here the Slurm client commands are
+ * stand-ins in a private bin dir (SlurmClient.binDir) printing rows in Slurm 22.05's real formats (the
+ * sacct rows have the shape of rows captured once from the test cluster with slurmdbd + MariaDB
+ * attached by hand; see slurmCore.test.ts):
  * - sbatch runs array task 0 FOR REAL through the generated submit.sbatch (SLURM_ARRAY_TASK_ID=0, so
  *   its files go through dist/cli.js and write their shard journal) and prints a job id;
  * - array task 1 never ran: its node failed it (sacct: FAILED, exit 3, on c2);

@@ -1,9 +1,9 @@
 /**
  * Pure Slurm backend logic: packing, array splitting, sbatch script generation, the watcher's poll
  * backoff and the parsers for squeue / scontrol / sacct output. The squeue and scontrol samples were
- * captured from Slurm 22.05 on the test cluster; the sacct rows were NOT (the test cluster has no
- * accounting: no slurmdbd): they are written in the documented `sacct -X -P -n -o JobID,State,
- * ExitCode,Start,End,NodeList` format of 22.05 (see also slurmAccounting.test.ts).
+ * captured from Slurm 22.05 on the test cluster. The test cluster has no accounting (no slurmdbd), so
+ * the `153_*` sacct rows are hand-written in sacct's format; the `1204_*` / `1207_*` rows were captured
+ * once (2026-11-25) from the test cluster with slurmdbd 22.05.8 + MariaDB attached by hand.
  */
 import * as assert from 'assert';
 import * as cp from 'child_process';
@@ -85,6 +85,17 @@ describe('slurm: squeue / scontrol / sacct parsing', () => {
     assert.strictEqual(s.get('153_2')!.state, 'CANCELLED');
     assert.strictEqual(s.get('153_5')!.state, 'PENDING');
     assert.strictEqual(s.get('153_5')!.nodes, undefined);
+    // captured: an array task that exited 3, and a throttled pending range cancelled by scancel
+    const real = mergeStates(parseSacct([
+      '1204_0|COMPLETED|0:0|2026-11-25T09:47:48|2026-11-25T09:47:49|c1',
+      '1204_1|FAILED|3:0|2026-11-25T09:47:48|2026-11-25T09:47:49|c1',
+      '1207_0|CANCELLED by 0|0:0|2026-11-25T09:47:56|2026-11-25T09:47:59|c1',
+      '1207_[1-2%1]|CANCELLED by 0|0:0|2026-11-25T09:47:59|2026-11-25T09:47:59|None assigned',
+    ].join('\n')));
+    assert.deepStrictEqual([real.get('1204_1')!.state, real.get('1204_1')!.exitCode, real.get('1204_1')!.nodes], ['FAILED', 3, 'c1']);
+    assert.strictEqual(real.get('1204_0')!.state, 'COMPLETED');
+    assert.deepStrictEqual([1, 2].map((i) => real.get(`1207_${i}`)!.state), ['CANCELLED', 'CANCELLED']);
+    assert.strictEqual(real.get('1207_2')!.nodes, undefined);
     assert.ok(sacctDisabled('Slurm accounting storage is disabled'));
     assert.ok(!sacctDisabled('153_1|FAILED|3:0'));
   });
