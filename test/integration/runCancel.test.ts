@@ -35,7 +35,13 @@ describe('run cancel, resume and re-run failed', function () {
     assert.ok(groups.size >= 2, `tasks run in their own process groups: ${[...groups]}`);
     assert.ok(!groups.has(process.pid), 'no task shares the extension host group');
 
-    const report = (await vscode.commands.executeCommand(Commands.cancelRun, { runId: handle.runId })) as RunReport;
+    // Cancel Run naming ANOTHER run's directory (not a local run: it goes to the Slurm side, which
+    // does not know it) must leave this run alone
+    const other = ws('.parallel-run', 'runs', 'not-this-run');
+    await Promise.resolve(vscode.commands.executeCommand(Commands.cancelRun, { runDir: other })).catch(() => undefined);
+    assert.ok(api.runs.active(), 'a Cancel Run naming another run directory cancelled this run');
+    // named by its own directory (as the Runs view does): this run is cancelled
+    const report = (await vscode.commands.executeCommand(Commands.cancelRun, { runDir: handle.outDir })) as RunReport;
     assert.strictEqual(report.status, 'cancelled');
     assert.ok(report.counts.succeeded < 12);
     assert.strictEqual(api.runs.active(), undefined, 'no active run after cancel');

@@ -129,8 +129,14 @@ export function registerRunCommands(context: vscode.ExtensionContext, services: 
   reg(Commands.cancelRun, async (arg) => {
     const args = isArgs(arg) ? arg : undefined;
     const runId = args?.runId ?? (arg && typeof arg === 'object' && 'runId' in arg ? String((arg as { runId: unknown }).runId) : undefined);
-    const report = await runs.cancel(runId);
-    if (report) return report;
+    // a run named by its directory: the local run with that directory, else (below) a Slurm run;
+    // never "the newest local run" when the directory names another one
+    const dir = runDirOf(arg);
+    const local = dir ? runs.activeRuns().find((h) => path.resolve(h.outDir) === path.resolve(dir)) : undefined;
+    if (!dir || local) {
+      const report = await runs.cancel(local?.runId ?? runId);
+      if (report) return report;
+    }
     // not a local run: a Slurm run watched by this window (or named by its run dir) is cancelled with scancel
     const slurm = services.slurm as SlurmHooks | undefined;
     const target = runDirOf(arg) ?? runId ?? slurm?.active()[0]?.outDir;
