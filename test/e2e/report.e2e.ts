@@ -94,8 +94,18 @@ export const scenarios: E2EScenario[] = [
       await page.locator('.notifications-toasts .notification-toast', { hasText: 'Parallel Run: analyze.py' }).first().waitFor({ timeout: 60_000 });
       await ctx.runCommand('Parallel Run: Show Run Report');
       let view = await reportFrame(page);
-      await view.locator('.badge.status-running').first().waitFor({ timeout: 60_000 }).catch(() => undefined);
-      await view.locator('.card-label', { hasText: 'ETA' }).first().waitFor({ timeout: 30_000 }).catch(() => undefined);
+      await view.locator('.badge.status-running').first().waitFor({ timeout: 60_000 });
+      // while running: done / total and an ETA that is a duration (not "estimating…" once files finished)
+      const eta = view.locator('.card', { has: view.locator('.card-label', { hasText: 'ETA' }) }).first().locator('.card-value');
+      await view.waitForFunction(
+        (el) => /^\d+(\.\d+)?\s*(ms|s|min)\b/.test(el?.textContent ?? ''),
+        await eta.elementHandle({ timeout: 30_000 }),
+        { timeout: 60_000 },
+      ).catch(async () => {
+        throw new Error(`the live ETA card shows "${await eta.innerText().catch(() => '?')}", not a duration`);
+      });
+      const liveFiles = await view.locator('.card', { hasText: 'Files' }).first().locator('.card-value').innerText();
+      if (!new RegExp(`^\\d+ / ${IMAGES + 1}$`).test(liveFiles)) throw new Error(`live files card: ${liveFiles} (total unknown?)`);
       await ctx.screenshot('report-0-live-dark');
 
       // final
@@ -137,11 +147,40 @@ export const scenarios: E2EScenario[] = [
       await view.locator('.badge', { hasText: /finished with 1 failed/ }).first().waitFor({ timeout: 30_000 });
       const canvas2 = view.locator('canvas.timeline-canvas');
 
-      // zoom in with the keyboard: the window narrows, the panel stays responsive
+      // zoom and pan: the visible window (data-window = "from,to" ms since the start) follows
+      const win = async (): Promise<[number, number]> => {
+        const w = (await canvas2.getAttribute('data-window')) ?? '';
+        const [a, b] = w.split(',').map(Number);
+        if (!Number.isFinite(a) || !Number.isFinite(b) || b <= a) throw new Error(`data-window "${w}"`);
+        return [a, b];
+      };
+      const changed = async (before: [number, number]): Promise<[number, number]> => {
+        for (let i = 0; i < 50; i++) {
+          const w = await win();
+          if (w[0] !== before[0] || w[1] !== before[1]) return w;
+          await page.waitForTimeout(100);
+        }
+        return win();
+      };
+      await canvas2.scrollIntoViewIfNeeded();
       await canvas2.focus();
+      const full = await win();
       await page.keyboard.press('+');
-      await page.keyboard.press('+');
-      await page.waitForTimeout(300);
+      const zoomed = await changed(full);
+      if (!(zoomed[1] - zoomed[0] < (full[1] - full[0]) * 0.75)) throw new Error(`"+" did not narrow the window: ${full} → ${zoomed}`);
+      await page.keyboard.press('ArrowRight');
+      const panned = await changed(zoomed);
+      if (!(panned[0] > zoomed[0]) || Math.abs(panned[1] - panned[0] - (zoomed[1] - zoomed[0])) > 2) throw new Error(`ArrowRight did not shift the window: ${zoomed} → ${panned}`);
+      // drag to the right: the window moves back towards the start, keeping its width
+      const cbox = await canvas2.boundingBox();
+      if (!cbox) throw new Error('timeline canvas has no box');
+      await page.mouse.move(cbox.x + cbox.width / 2, cbox.y + cbox.height - 4);
+      await page.mouse.down();
+      await page.mouse.move(cbox.x + cbox.width / 2 + 120, cbox.y + cbox.height - 4, { steps: 6 });
+      await page.mouse.up();
+      const dragged = await changed(panned);
+      if (!(dragged[0] < panned[0])) throw new Error(`dragging did not pan the window: ${panned} → ${dragged}`);
+      await ctx.screenshot('report-2b-zoomed-panned');
 
       // reload the window: the serializer brings the report back from the webview's saved state
       await page.reload();
@@ -150,16 +189,32 @@ export const scenarios: E2EScenario[] = [
       await again.locator('.badge', { hasText: /finished with 1 failed/ }).first().waitFor({ timeout: 60_000 });
       await ctx.screenshot('report-7-restored-after-reload');
 
-      // themes: readable in light and high contrast too
+      // themes: summary, timeline and CPU chart readable in light, high contrast and dark
+      const drawn = async (when: string): Promise<void> => {
+        const rects = Number(await again.locator('canvas.timeline-canvas').getAttribute('data-rects'));
+        if (!(rects > 0)) throw new Error(`${when}: the timeline drew ${rects} bars`);
+        if ((await again.locator('.chart .uplot canvas').count()) < 1) throw new Error(`${when}: no CPU chart canvas`);
+      };
+      const timelineTop = async (): Promise<void> => {
+        await again.locator('h2', { hasText: 'Per-worker timeline' }).first().evaluate((el) => el.scrollIntoView({ block: 'start' }));
+        await page.waitForTimeout(400);
+      };
       await theme(ctx, 'Default Light Modern', again);
-      await again.locator('text=Summary').first().scrollIntoViewIfNeeded();
+      await drawn('light');
+      await again.locator('h2', { hasText: 'Summary' }).first().evaluate((el) => el.scrollIntoView({ block: 'start' }));
       await ctx.screenshot('report-4-final-light');
-      await again.locator('text=Per-worker timeline').first().scrollIntoViewIfNeeded();
-      await page.waitForTimeout(300);
+      await timelineTop();
       await ctx.screenshot('report-5-timeline-light');
       await theme(ctx, 'Default High Contrast', again);
+      await drawn('high contrast');
+      await again.locator('h2', { hasText: 'Summary' }).first().evaluate((el) => el.scrollIntoView({ block: 'start' }));
       await ctx.screenshot('report-6-high-contrast');
+      await timelineTop();
+      await ctx.screenshot('report-6b-timeline-high-contrast');
       await theme(ctx, 'Default Dark Modern', again);
+      await drawn('dark');
+      await timelineTop();
+      await ctx.screenshot('report-6c-timeline-dark');
     },
   },
   {
