@@ -5,7 +5,7 @@
 // did not run / did not report.
 //   --only unit|integration|e2e   run one layer      --no-build   skip the build
 'use strict';
-const { spawnSync } = require('child_process');
+const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -52,19 +52,35 @@ const layers = [
 
 let passed = 0; let failed = 0;
 const summary = [];
-for (const layer of layers) {
-  if (only && layer.name !== only) continue;
-  banner(`${layer.name} tests`);
-  const file = path.join(resultsDir, layer.results);
-  fs.rmSync(file, { force: true }); // never count a stale result
+
+/** Starts a layer; resolves to { layer, code, secs, log? } when it ends. With `capture` its output
+ * goes to a file (printed when it ends, not interleaved with the layer running alongside). */
+function startLayer(layer, capture) {
+  banner(`${layer.name} tests${capture ? ' (started; runs alongside, output below when it ends)' : ''}`);
+  fs.rmSync(path.join(resultsDir, layer.results), { force: true }); // never count a stale result
   if (layer.before) layer.before();
   const [cmd, args] = layer.cmd();
+  const env = { ...process.env, ...(layer.env || {}) };
   const t0 = Date.now();
-  const code = run(cmd, args, { env: { ...process.env, ...(layer.env || {}) } });
-  const secs = ((Date.now() - t0) / 1000).toFixed(0);
+  const secs = () => ((Date.now() - t0) / 1000).toFixed(0);
+  if (!capture) return Promise.resolve({ layer, code: run(cmd, args, { env }), secs: secs() });
+  const logFile = path.join(resultsDir, `${layer.name}.log`);
+  const fd = fs.openSync(logFile, 'w');
+  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', fd, fd] });
+  return new Promise((resolve) => child.on('close', (code) => {
+    fs.closeSync(fd);
+    resolve({ layer, code: code === null ? 128 : code, secs: secs(), log: fs.readFileSync(logFile, 'utf8') });
+  }));
+}
+
+function collect({ layer, code, secs, log }) {
+  if (log !== undefined) {
+    banner(`${layer.name} tests (output; ran alongside)`);
+    process.stdout.write(log);
+  }
   let p = 0; let f = 0;
   try {
-    const r = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const r = JSON.parse(fs.readFileSync(path.join(resultsDir, layer.results), 'utf8'));
     p = r.passes.length; f = r.failures.length;
     for (const x of r.failures) console.log(`  FAILED [${layer.name}] ${x.title}: ${x.error}`);
   } catch {
@@ -75,7 +91,25 @@ for (const layer of layers) {
   passed += p; failed += f;
   summary.push(`${layer.name}: ${p} passed, ${f} failed (${secs} s)`);
 }
-banner('summary');
-summary.forEach((s) => console.log(s));
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed > 0 || passed === 0 ? 1 : 0);
+
+(async () => {
+  const wanted = layers.filter((l) => !only || l.name === only);
+  // e2e (Chromium on its own code-server) runs alongside integration (another code-server): both
+  // spend most of their time waiting on UIs and real runs, and neither asserts timings, so on two
+  // cores this saves minutes of CI time. PR_TEST_SERIAL=1 runs the layers one after another.
+  const alongside = process.env.PR_TEST_SERIAL !== '1' && wanted.some((l) => l.name === 'integration') && wanted.some((l) => l.name === 'e2e');
+  for (const layer of wanted) {
+    if (alongside && layer.name === 'e2e') continue;
+    if (alongside && layer.name === 'integration') {
+      const e2e = startLayer(layers.find((l) => l.name === 'e2e'), true);
+      collect(await startLayer(layer, false));
+      collect(await e2e);
+      continue;
+    }
+    collect(await startLayer(layer, false));
+  }
+  banner('summary');
+  summary.forEach((s) => console.log(s));
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed > 0 || passed === 0 ? 1 : 0);
+})();
