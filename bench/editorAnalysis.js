@@ -9,6 +9,7 @@
 //   analyzer-cached   the same document version again (AnalysisCache hit: what a second lens request costs)
 //   cold-process      a fresh `python analyze_source.py --stdin` per analysis (what a naive extension does)
 //   parse-only        `ast.parse` of the same text inside a warm Python (the floor any ast-based tool pays)
+// Writes bench/results/editorAnalysis.json (median ms per contender and size, and the ratios).
 // Needs the tsc build (out/): npx tsc -p .
 'use strict';
 const { execFileSync, spawnSync, spawn } = require('child_process');
@@ -97,6 +98,9 @@ async function main() {
       if (r === 0) rows.push({ lines: realLines, diagnostics: res.diagnostics.length, pools: res.pools.length, loops: res.fileLoops.length });
     }
     const base = median(t.analyzer);
+    const row = rows[rows.length - 1];
+    row.medianMs = Object.fromEntries(Object.entries(t).map(([name, xs]) => [name, Number(median(xs).toFixed(2))]));
+    row.ratioToAnalyzer = Object.fromEntries(Object.entries(t).map(([name, xs]) => [name, Number((median(xs) / base).toFixed(3))]));
     console.log(`\n${realLines} lines (${rows[rows.length - 1].diagnostics} diagnostics, ${rows[rows.length - 1].pools} pools, ${rows[rows.length - 1].loops} file loops), median of ${repeat}:`);
     for (const [name, xs] of Object.entries(t)) {
       const m = median(xs);
@@ -105,6 +109,11 @@ async function main() {
   }
   analyzer.dispose();
   parser.close();
+  const dir = path.join(__dirname, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'editorAnalysis.json');
+  fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), repeat, python: PYTHON, sizes: rows }, null, 2) + '\n');
+  console.log(`\nwritten ${path.relative(ROOT, file)}`);
 }
 
 main().catch((e) => {

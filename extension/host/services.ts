@@ -3,6 +3,7 @@
  * Features add what they publish here (optional fields) instead of reaching into each other.
  */
 import * as vscode from 'vscode';
+import type { BlasInspection } from '../core/python/blasProbe';
 import type { Config } from './config';
 
 export interface Services {
@@ -15,6 +16,14 @@ export interface Services {
   readonly mediaDir: string;
   /** Promises that must settle before deactivate() returns (pools terminated, children killed). */
   readonly shutdownHooks: Array<() => Promise<void>>;
+  /**
+   * The last BLAS inspection of the workspace's interpreter (core BlasInspection: `current` = the probe
+   * in VS Code's environment — vendor, version, currentThreads, python.executable —, `defaultThreads` =
+   * threads BLAS uses with no thread variable set). Set by "Inspect BLAS Threads" (host/measure) and by
+   * the editor feature's one background probe when a Python file with a pool is opened (trusted
+   * workspaces only). Read by the pool code lenses and the report. Undefined until one of them ran.
+   */
+  blasInfo?: BlasInspection;
   /** Filled by features as they register (see each feature's register()). */
   [feature: string]: unknown;
 }

@@ -82,6 +82,22 @@ describe('contributed snippets', function () {
       'BLAS env limits before import numpy', 'One-file script: main(path)', 'Shared state: Value, Array, Manager', 'joblib Parallel / delayed']) {
       assert.ok(names.includes(want), `python snippet "${want}"`);
     }
+    // the issue's shell and TypeScript/JavaScript snippets, by name
+    assert.deepStrictEqual(Object.keys(load('shellscript')).sort(), ['GNU Parallel over files', 'Slurm job array over a file list', 'xargs -P over files']);
+    for (const lang of ['typescript', 'javascript']) {
+      assert.deepStrictEqual(Object.keys(load(lang)).sort(), ['workerpool: exec', 'workerpool: pool', 'workerpool: proxy', 'workerpool: worker file'], lang);
+    }
+  });
+
+  it('the shared-state snippet asks first whether shared state is really needed, and says what to do instead', () => {
+    const s = load('python')['Shared state: Value, Array, Manager'];
+    assert.match(s.description, /do you really need shared state\?/i);
+    const code = expandSnippet(s.body, VARS);
+    const comment = code.split('\n').filter((l) => l.trim().startsWith('#')).join('\n');
+    assert.match(comment, /really need shared state\?/i, 'the question is in the inserted code, where the user reads it');
+    assert.match(comment, /Pool\.map/, 'and the alternative: return results from the workers');
+    // the question comes before any shared object is created
+    assert.ok(code.indexOf('really need') < code.search(/multiprocessing\.(Value|Array|Manager)\(/));
   });
 
   it('every Python snippet expands to code that compiles and that our diagnostics find clean', async () => {

@@ -29,7 +29,7 @@ const EXPECTED: Record<string, DiagnosticCode[]> = { ...TABLE.positives, ...Obje
  * make it run (checked below).
  */
 const RUNNABLE = new Set(['tutorial_process.py', 'unclosed_pool.py', 'lost_results.py', 'unpicklable.py',
-  'blas_before_limits.py', 'file_loops.py', 'pools_picture.py', 'neg_good_patterns.py', 'neg_close_join.py', 'neg_threads.py']);
+  'blas_before_limits.py', 'file_loops.py', 'file_loops_forms.py', 'pools_picture.py', 'neg_good_patterns.py', 'neg_close_join.py', 'neg_threads.py']);
 
 function read(name: string): string {
   return fs.readFileSync(path.join(FIXTURES, name), 'utf8');
@@ -264,17 +264,18 @@ describe('source analysis (Python ast in a long-lived analyzer process)', functi
       assert.match(collect[1].unavailable!, /collects into `totals`/);
     });
 
-    it('every available loop rewrite compiles and runs with the same output', () => {
-      const source = read('file_loops.py');
-      const baseline = runPy(writeTmp('file_loops.py', source));
+    /** Applies every available rewrite of `name`'s loops; each compiles and prints the same lines. Returns how many. */
+    function checkRewrites(name: string): number {
+      const source = read(name);
+      const baseline = runPy(writeTmp(name, source));
       assert.strictEqual(baseline.status, 0, baseline.stderr);
       const sortLines = (s: string) => s.trim().split('\n').sort();
       let n = 0;
-      for (const loop of results.get('file_loops.py')!.fileLoops) {
+      for (const loop of results.get(name)!.fileLoops) {
         for (const rw of loop.rewrites) {
           if (!rw.edits) continue;
           const dir = fs.mkdtempSync(path.join(tmp, 'loop-'));
-          const file = path.join(dir, 'file_loops.py');
+          const file = path.join(dir, name);
           fs.writeFileSync(file, applySourceEdits(source, rw.edits));
           pyCompile(file);
           fs.rmSync(path.join(dir, '__pycache__'), { recursive: true, force: true });
@@ -286,7 +287,25 @@ describe('source analysis (Python ast in a long-lived analyzer process)', functi
           n++;
         }
       }
-      assert.strictEqual(n, 5);
+      return n;
+    }
+
+    it('every available loop rewrite compiles and runs with the same output', () => {
+      assert.strictEqual(checkRewrites('file_loops.py'), 5);
+    });
+
+    it('loops over files in the forms the issue names: glob(...) imported from glob, Path(...).glob(...), sorted(os.listdir(...))', () => {
+      const loops = results.get('file_loops_forms.py')!.fileLoops;
+      assert.deepStrictEqual(loops.map((l) => [l.line + 1, l.target, l.iter]), [
+        [13, 'f', 'glob(os.path.join(HERE, "*.py"))'],
+        [16, 'p', 'Path(HERE).glob("*.py")'],
+        [19, 'n', 'sorted(os.listdir(HERE))'],
+      ]);
+      // each can become a Pool or main(path); both compile and print the same lines
+      assert.deepStrictEqual(loops.map((l) => l.rewrites.map((w) => [w.kind, !!w.edits])), [
+        [['pool', true], ['main', true]], [['pool', true], ['main', true]], [['pool', true], ['main', true]],
+      ]);
+      assert.strictEqual(checkRewrites('file_loops_forms.py'), 6);
     });
 
     it('main(path) extraction runs one file given on the command line, as Parallel Run does', () => {
@@ -354,7 +373,7 @@ describe('source analysis (Python ast in a long-lived analyzer process)', functi
       assert.deepStrictEqual(codes(files[path.join(FIXTURES, 'neg_threads.py')]), []);
     });
 
-    it('analyzes a 5,000-line file (time printed, not asserted)', async () => {
+    it('analyzes a 5,000-line file with no noticeable lag (generous 2 s budget the issue asks for; time printed)', async () => {
       const parts: string[] = [];
       let i = 0;
       while (parts.join('\n').split('\n').length < 5000) {
@@ -370,6 +389,8 @@ describe('source analysis (Python ast in a long-lived analyzer process)', functi
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       console.log(`      analysis of a ${lines}-line file: ${ms.toFixed(1)} ms (${a.diagnostics.length} diagnostics, ${a.pools.length} pools)`);
       assert.strictEqual(a.diagnostics.filter((d) => d.code === 'PR002').length, 3 * i);
+      // "appear fast on large files": measured ~230 ms here, so 2 s only fails on a real regression
+      assert.ok(ms < 2000, `a ${lines}-line file took ${ms.toFixed(0)} ms to analyze`);
     });
   });
 

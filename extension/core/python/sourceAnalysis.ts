@@ -276,7 +276,10 @@ function reportRunsScript(report: RunReport, script: string): boolean {
  * first), with its median task time; undefined when the script never ran there.
  */
 export async function latestRunOfScript(runsDir: string, script: string): Promise<ScriptRunStats | undefined> {
+  const base = path.basename(script);
   for (const summary of await listRuns(runsDir)) {
+    // the summary's command label names the script's file: skip other scripts' runs without reading their reports
+    if (!/["\\]/.test(base) && !summary.commandLabel.includes(base)) continue;
     const report = await readReport(summary.runDir);
     if (!report || !report.command || !reportRunsScript(report, script)) continue;
     const median = medianTaskMs(report);

@@ -60,7 +60,8 @@ export class EditorAnalysis implements vscode.Disposable {
     this.cache?.delete(uri.toString());
   }
 
-  private async interpreter(doc: vscode.TextDocument): Promise<string> {
+  /** The interpreter that analyzes (and would run) this document: the Python extension's choice, else parallelRun.python.path. */
+  async interpreter(doc: vscode.TextDocument): Promise<string> {
     const folder = vscode.workspace.getWorkspaceFolder(doc.uri) ?? vscode.workspace.workspaceFolders?.[0];
     const python = this.services.python as InterpreterLike | undefined;
     if (python && typeof python.resolve === 'function') return (await python.resolve(folder)).executable;

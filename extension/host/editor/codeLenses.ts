@@ -11,28 +11,22 @@ import * as vscode from 'vscode';
 import { assumedBlasThreads, formatDuration, latestRunOfScript, ScriptRunStats, threadPicture } from '../../core/python/sourceAnalysis';
 import { logicalCores } from '../../core/threads';
 import { Commands } from '../../shared/ids';
+import type { BlasInspection } from '../../core/python/blasProbe';
 import type { Services } from '../services';
 import { EditorAnalysis, toRange } from './analysisService';
+import { BlasKnowledge } from './blasKnowledge';
 
 interface RunsLike {
   runsDir(folder: vscode.WorkspaceFolder): string;
   onDidChange?: vscode.Event<unknown>;
 }
 
-/** What the BLAS inspector knows (services.blasInfo, when that feature publishes it), tolerant of its shape. */
-export function inspectedBlas(services: Services): { threads: number; library?: string } | undefined {
-  let info: unknown = services.blasInfo;
-  try {
-    if (typeof info === 'function') info = (info as () => unknown)();
-    else if (info && typeof (info as { last?: unknown }).last === 'function') info = (info as { last: () => unknown }).last();
-  } catch {
-    return undefined;
-  }
-  if (!info || typeof info !== 'object') return undefined;
-  const i = info as { defaultThreads?: number | null; threads?: number; currentThreads?: number | null; current?: { currentThreads?: number | null; vendor?: string }; vendor?: string };
-  const threads = i.defaultThreads ?? i.current?.currentThreads ?? i.currentThreads ?? i.threads;
+/** The BLAS threads of an inspection as the lens uses them: the default (no thread variable set), else the current. */
+export function inspectedBlas(ins: BlasInspection | undefined): { threads: number; library?: string } | undefined {
+  if (!ins) return undefined;
+  const threads = ins.defaultThreads ?? ins.current.currentThreads;
   if (typeof threads !== 'number' || !(threads > 0)) return undefined;
-  return { threads, library: i.current?.vendor ?? i.vendor };
+  return { threads, library: ins.current.vendor === 'unknown' ? undefined : ins.current.vendor };
 }
 
 export class ParallelRunCodeLenses implements vscode.CodeLensProvider, vscode.Disposable {
@@ -40,8 +34,11 @@ export class ParallelRunCodeLenses implements vscode.CodeLensProvider, vscode.Di
   readonly onDidChangeCodeLenses = this.emitter.event;
   private readonly lastRuns = new Map<string, Promise<ScriptRunStats | undefined>>();
   private readonly subs: vscode.Disposable[] = [];
+  /** services.blasInfo or this session's background probe (refreshes the lenses when it lands). */
+  readonly blas: BlasKnowledge;
 
   constructor(private readonly services: Services, private readonly analysis: EditorAnalysis) {
+    this.blas = new BlasKnowledge(services, () => this.refresh());
     this.subs.push(services.config.onDidChange(() => this.refresh()));
     const runs = services.runs as RunsLike | undefined;
     if (runs?.onDidChange) this.subs.push(runs.onDidChange(() => this.refresh()));
@@ -72,7 +69,10 @@ export class ParallelRunCodeLenses implements vscode.CodeLensProvider, vscode.Di
 
     if (settings.poolThreads && a.pools.length) {
       const cores = logicalCores();
-      const blas = assumedBlasThreads(cores, process.env, inspectedBlas(this.services));
+      const python = await this.analysis.interpreter(doc).catch(() => undefined);
+      const known = python ? this.blas.known(python) : undefined;
+      if (python && !known) this.blas.ensure(python);
+      const blas = assumedBlasThreads(cores, process.env, inspectedBlas(known));
       const last = uri.scheme === 'file' ? await this.lastRun(doc) : undefined;
       for (const pool of a.pools) {
         const pic = threadPicture(pool, cores, blas, a.threadLimit);

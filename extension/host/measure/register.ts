@@ -218,6 +218,9 @@ async function inspectBlasCommand(services: Services, arg: { bench?: boolean | n
       try {
         progress.report({ message: `numpy in ${python.executable}…` });
         const inspection = await inspectBlas(python.executable, services.mediaDir, { signal: ac.signal });
+        // shared knowledge: the pool code lenses (host/editor) and the report read it
+        services.blasInfo = inspection;
+        (services.editorAnalysis as { lenses?: { refresh(): void } } | undefined)?.lenses?.refresh();
         let bench: BlasBenchmark | undefined;
         const number = typeof arg.bench === 'number' ? arg.bench : 20;
         if (arg.bench !== false && inspection.current.numpy) {
