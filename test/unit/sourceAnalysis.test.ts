@@ -21,7 +21,7 @@ const PYTHON = execFileSync('python3', ['-c', 'import sys; print(sys.executable)
 const CORES = 8;
 
 /** Diagnostic codes each fixture must produce (sorted); negatives produce none. */
-const TABLE = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as { positives: Record<string, DiagnosticCode[]>; negatives: string[] };
+const TABLE = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as { positives: Record<string, DiagnosticCode[]>; negatives: string[]; unpicklableCalls: Record<string, [string, string]> };
 const EXPECTED: Record<string, DiagnosticCode[]> = { ...TABLE.positives, ...Object.fromEntries(TABLE.negatives.map((n) => [n, [] as DiagnosticCode[]])) };
 /**
  * Fixtures that run to completion as they are (threadpoolctl is not installed here). tutorial_pool.py
@@ -52,12 +52,7 @@ function runPy(file: string, args: string[] = [], timeout = 120_000): { status: 
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 /** unpicklable.py: the function each PR004 diagnostic's line is in, called with its pool, and its result. */
-const UNPICKLABLE_CALLS: Record<number, [string, string]> = {
-  13: ['scale_all([1, 2, 3], 10)', '[10, 20, 30]'],
-  18: ['square_all([1, 2, 3])', '[1, 4, 9]'],
-  23: ['double_all([1, 2, 3])', '[2, 4, 6]'],
-  31: ['helper_all([1, 2, 3])', '[2, 3, 4]'],
-};
+const UNPICKLABLE_CALLS = TABLE.unpicklableCalls;
 /** Imports the fixed copy of unpicklable.py as a module and runs the function its fix made picklable. */
 function runFixedFunction(file: string, line: number, title: string): void {
   const [call, want] = UNPICKLABLE_CALLS[line];
