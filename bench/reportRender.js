@@ -1,7 +1,7 @@
 // Report timeline at scale: a REAL run of N tasks (default 10,000; /bin/true over N empty files, so
 // the engine, journal and report are the real ones), exported as the self-contained HTML report and
 // opened in headless Chromium. Measures the first render (JSON.parse + layout + first draw) and the
-// draw time of each zoom/pan frame of the canvas timeline (culled + sub-pixel merged), against two
+// draw time of each zoom/pan frame of the uPlot timeline (axes by uPlot, bars culled + sub-pixel merged in its draw hook), against two
 // peers drawn in the same page from the same data:
 //   naive-canvas   fillRect for every task on every frame (a canvas timeline without culling)
 //   dom-divs       one absolutely positioned <div> per task (what DOM/SVG timeline widgets build)

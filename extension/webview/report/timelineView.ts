@@ -1,13 +1,15 @@
 /**
- * The per-worker Gantt drawn on a canvas (no maintained Gantt library draws 10,000 bars on a
- * canvas with culling; DOM/SVG ones stall). One lane per worker slot; zoom with Ctrl+wheel, the
- * buttons or +/−/0; pan by dragging, Shift+wheel or the arrow keys; hover for details, click to
- * open the task's log.
+ * The per-worker Gantt, drawn with uPlot (the chart library the CPU and sweep charts use): uPlot owns
+ * the canvas, the x scale (seconds since the run start, the zoom/pan window), the themed time axis and
+ * the lane labels; the bars are drawn in its `draw` hook from the TimelineIndex, culled to the visible
+ * window and merged below one pixel, so 10,000 tasks cost about as much as 100 (bench/reportRender.js).
+ * One lane per worker slot; zoom with Ctrl+wheel, the buttons or +/−/0; pan by dragging, Shift+wheel or
+ * the arrow keys; hover for details, click to open the task's log.
  */
+import uPlot from 'uplot';
 import { BarKind } from './model';
 import { Palette, readPalette } from './theme';
 import { Bar, niceStep, panWindow, tickLabel, TimelineIndex, zoomWindow } from './timeline';
-
 export interface TimelineCallbacks {
   /** tooltip lines for a bar */
   describe(bar: Bar): string[];
@@ -21,15 +23,20 @@ const LABEL_W = 74;
 
 export class TimelineView {
   readonly root: HTMLElement;
-  private readonly canvas: HTMLCanvasElement;
+  private readonly wrap: HTMLElement;
   private readonly tooltip: HTMLElement;
-  private readonly ctx: CanvasRenderingContext2D;
+  private plot: uPlot | undefined;
+  /** lanes the plot was built for (a new worker slot rebuilds it) */
+  private plotLanes = 0;
+  /** the plot's canvas (class timeline-canvas: focusable, carries data-rects/-drawMs/-window) */
+  private canvas: HTMLCanvasElement | undefined;
   private palette: Palette = readPalette();
   private from = 0;
   private to = 1;
   /** user zoomed/panned: live updates stop re-fitting the window */
   private userWindow = false;
   private frame = 0;
+  private drawStart = 0;
   private drag: { x: number; from: number; to: number; moved: boolean } | undefined;
   private hover: Bar | undefined;
   /** draw count of the last frame (rectangles), for the render acknowledgement and the bench */
@@ -49,34 +56,27 @@ export class TimelineView {
       button('Fit the whole run', 'Fit', () => this.fit(true)),
       hint('Ctrl+wheel or +/− to zoom · drag or Shift+wheel to pan · click a bar to open its log'),
     );
-    const wrap = el('div', 'timeline-canvas-wrap');
-    this.canvas = document.createElement('canvas');
-    this.canvas.className = 'timeline-canvas';
-    this.canvas.tabIndex = 0;
-    this.canvas.setAttribute('role', 'img');
-    this.canvas.setAttribute('aria-label', 'Per-worker timeline: one lane per worker, one bar per file');
+    this.wrap = el('div', 'timeline-canvas-wrap');
     this.tooltip = el('div', 'tooltip');
     this.tooltip.hidden = true;
-    wrap.append(this.canvas, this.tooltip);
-    this.root.append(toolbar, wrap, legend());
-    this.ctx = this.canvas.getContext('2d')!;
-    this.listen();
-    new ResizeObserver(() => this.invalidate()).observe(wrap);
+    this.wrap.append(this.tooltip);
+    this.root.append(toolbar, this.wrap, legend());
+    this.listenWindow();
+    new ResizeObserver(() => this.invalidate()).observe(this.wrap);
   }
 
   /** Fit the time window to all bars (again only if the user has not zoomed, unless forced). */
   fit(force = false): void {
     if (this.userWindow && !force) return;
     if (force) this.userWindow = false;
-    const lo = Math.min(this.origin(), this.index.min);
-    const hi = Math.max(this.index.max, lo + 1);
-    this.from = Number.isFinite(lo) ? lo : 0;
-    this.to = Number.isFinite(hi) ? hi + (hi - this.from) * 0.01 : 1;
+    [this.from, this.to] = this.bounds();
     this.invalidate();
   }
 
   setPalette(p: Palette): void {
     this.palette = p;
+    // colours are baked into uPlot's axis options: rebuild on theme change
+    this.destroyPlot();
     this.invalidate();
   }
 
@@ -84,7 +84,7 @@ export class TimelineView {
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
-      this.draw();
+      this.render();
     });
   }
 
@@ -113,29 +113,177 @@ export class TimelineView {
     return [Number.isFinite(lo) ? lo : 0, Number.isFinite(hi) ? hi + (hi - lo) * 0.01 : 1];
   }
 
-  private plotWidth(): number {
-    return Math.max(10, this.canvas.clientWidth - LABEL_W);
+  /** ms since epoch → the x scale's seconds since the run start (and back) */
+  private sec(t: number): number {
+    return (t - this.origin()) / 1000;
   }
 
+  private size(): { width: number; height: number } {
+    return { width: Math.max(200, this.wrap.clientWidth), height: AXIS_H + this.index.laneCount * ROW_H + 4 };
+  }
+
+  /** Creates the plot (first time, new lane count, new theme), resizes it, applies the window and draws. */
+  private render(): void {
+    const lanes = this.index.laneCount;
+    if (this.plot && this.plotLanes !== lanes) this.destroyPlot();
+    const size = this.size();
+    const [x0, x1] = [this.sec(this.from), this.sec(this.to)];
+    if (!this.plot) {
+      this.plot = this.createPlot(lanes, size, x0, x1);
+      this.plotLanes = lanes;
+      return;
+    }
+    const u = this.plot;
+    if (u.width !== size.width || u.height !== size.height) u.setSize(size);
+    if (u.scales.x.min !== x0 || u.scales.x.max !== x1) u.setScale('x', { min: x0, max: x1 });
+    else u.redraw(false, false);
+  }
+
+  private createPlot(lanes: number, size: { width: number; height: number }, x0: number, x1: number): uPlot {
+    const p = this.palette;
+    const centres = Array.from({ length: lanes }, (_, i) => lanes - i - 0.5);
+    const u = new uPlot(
+      {
+        ...size,
+        padding: [0, 8, 0, 0],
+        legend: { show: false },
+        cursor: { show: false, x: false, y: false, points: { show: false }, drag: { x: false, y: false, setScale: false } },
+        select: { show: false, left: 0, top: 0, width: 0, height: 0 },
+        scales: {
+          x: { time: false },
+          // lane i spans [lanes-i-1, lanes-i]: worker 1 on top
+          y: { auto: false, range: () => [0, lanes] },
+        },
+        series: [{}, { scale: 'y', show: false }],
+        axes: [
+          {
+            side: 0,
+            size: AXIS_H,
+            stroke: p.muted,
+            font: '11px sans-serif',
+            grid: { stroke: p.grid, width: 1 },
+            ticks: { stroke: p.grid, width: 1, size: 4 },
+            space: 90,
+            splits: (self) => {
+              const [a, b] = [self.scales.x.min ?? 0, self.scales.x.max ?? 1];
+              const step = niceStep((b - a) * 1000, Math.max(2, Math.floor(self.bbox.width / uPlot.pxRatio / 90))) / 1000;
+              const out: number[] = [];
+              for (let v = Math.ceil(a / step) * step; v <= b; v += step) out.push(v);
+              return out;
+            },
+            values: (self, splits) => {
+              const step = splits.length > 1 ? (splits[1] - splits[0]) * 1000 : 1000;
+              return splits.map((v) => tickLabel(Math.round(v * 1000 * 1000) / 1000, step));
+            },
+          },
+          {
+            scale: 'y',
+            side: 3,
+            size: LABEL_W,
+            stroke: p.muted,
+            font: '11px sans-serif',
+            grid: { show: false },
+            ticks: { show: false },
+            splits: () => centres,
+            values: (_self, splits) => splits.map((v) => `worker ${lanes - Math.floor(v)}`),
+          },
+        ],
+        hooks: {
+          drawClear: [() => (this.drawStart = performance.now())],
+          draw: [(self) => this.drawBars(self)],
+        },
+      },
+      [[x0, x1], [null, null]],
+      this.wrap,
+    );
+    u.batch(() => {
+      u.setScale('y', { min: 0, max: lanes });
+      u.setScale('x', { min: x0, max: x1 });
+    });
+    const canvas = u.root.querySelector('canvas')!;
+    canvas.classList.add('timeline-canvas');
+    canvas.tabIndex = 0;
+    canvas.setAttribute('role', 'img');
+    canvas.setAttribute('aria-label', 'Per-worker timeline: one lane per worker, one bar per file');
+    this.canvas = canvas;
+    this.listenPlot(u, canvas);
+    return u;
+  }
+
+  private destroyPlot(): void {
+    this.plot?.destroy();
+    this.plot = undefined;
+    this.canvas = undefined;
+  }
+
+  private drawBars(u: uPlot): void {
+    const ctx = u.ctx;
+    const dpr = uPlot.pxRatio;
+    const { left, top, width, height } = u.bbox;
+    const lanes = this.index.laneCount;
+    const from = this.origin() + (u.scales.x.min ?? 0) * 1000;
+    const to = this.origin() + (u.scales.x.max ?? 1) * 1000;
+    const pxPerMs = width / Math.max(1e-6, to - from);
+    const rowH = height / Math.max(1, lanes);
+    let rects = 0;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(left, top, width, height);
+    ctx.clip();
+    for (let lane = 0; lane < lanes; lane++) {
+      const y = top + lane * rowH;
+      for (const r of this.index.rects(lane, from, to, pxPerMs)) {
+        // a 1 px gap between individual bars when they are wide enough to tell apart
+        const w = r.count === 1 && r.w > 4 * dpr ? r.w - dpr : r.w;
+        this.fillBar(ctx, r.kind, left + r.x, y + 3 * dpr, w, rowH - 6 * dpr, dpr);
+        rects++;
+      }
+    }
+    const h = this.hover;
+    if (h && h.end >= from && h.start <= to) {
+      const x = left + Math.max(0, (h.start - from) * pxPerMs);
+      const w = Math.max(2 * dpr, Math.min(width, (h.end - from) * pxPerMs) - (x - left));
+      ctx.strokeStyle = this.palette.fg;
+      ctx.lineWidth = 2 * dpr;
+      ctx.strokeRect(x, top + h.lane * rowH + 2 * dpr, w, rowH - 4 * dpr);
+    }
+    ctx.restore();
+    this.lastRectCount = rects;
+    this.lastDrawMs = performance.now() - this.drawStart;
+    const c = this.canvas ?? u.root.querySelector('canvas');
+    if (c) {
+      c.dataset.rects = String(rects);
+      c.dataset.drawMs = this.lastDrawMs.toFixed(2);
+      // the visible window in ms from the run start ("from,to"): zoom and pan are observable
+      c.dataset.window = `${Math.round(from - this.origin())},${Math.round(to - this.origin())}`;
+    }
+  }
+
+  /** Time under a client x, and the bar under a client point (relative to the plot area). */
   private timeAt(clientX: number): number {
-    const r = this.canvas.getBoundingClientRect();
-    const x = clientX - r.left - LABEL_W;
-    return this.from + (x / this.plotWidth()) * (this.to - this.from);
+    const r = this.plot!.over.getBoundingClientRect();
+    return this.from + ((clientX - r.left) / Math.max(1, r.width)) * (this.to - this.from);
   }
 
   private barAt(clientX: number, clientY: number): Bar | undefined {
-    const r = this.canvas.getBoundingClientRect();
-    const y = clientY - r.top - AXIS_H;
-    if (y < 0 || clientX - r.left < LABEL_W) return undefined;
-    const lane = Math.floor(y / ROW_H);
+    if (!this.plot) return undefined;
+    const r = this.plot.over.getBoundingClientRect();
+    const y = clientY - r.top;
+    if (y < 0 || clientX < r.left || clientX > r.right) return undefined;
+    const lane = Math.floor(y / (r.height / Math.max(1, this.index.laneCount)));
     if (lane >= this.index.laneCount) return undefined;
-    const msPerPx = (this.to - this.from) / this.plotWidth();
+    const msPerPx = (this.to - this.from) / Math.max(1, r.width);
     return this.index.hit(lane, this.timeAt(clientX), msPerPx * 3);
   }
 
-  private listen(): void {
-    const c = this.canvas;
-    c.addEventListener(
+  private plotWidth(): number {
+    return Math.max(10, this.plot?.over.clientWidth ?? this.wrap.clientWidth - LABEL_W);
+  }
+
+  /** Mouse and keys on the plot (re-attached when the plot is rebuilt). */
+  private listenPlot(u: uPlot, canvas: HTMLCanvasElement): void {
+    const over = u.over;
+    over.addEventListener(
       'wheel',
       (e) => {
         if (e.ctrlKey || e.metaKey) {
@@ -149,36 +297,25 @@ export class TimelineView {
       },
       { passive: false },
     );
-    c.addEventListener('mousedown', (e) => {
+    over.addEventListener('mousedown', (e) => {
       this.drag = { x: e.clientX, from: this.from, to: this.to, moved: false };
+      // the canvas takes the keys (+/−/0/arrows) once the timeline was clicked
+      canvas.focus({ preventScroll: true });
+      e.preventDefault();
     });
-    window.addEventListener('mouseup', (e) => {
+    over.addEventListener('mousemove', (e) => {
+      const bar = this.drag?.moved ? undefined : this.barAt(e.clientX, e.clientY);
+      this.showTooltip(bar, e);
+    });
+    over.addEventListener('mouseleave', () => this.showTooltip(undefined));
+    over.addEventListener('mouseup', (e) => {
       const d = this.drag;
-      this.drag = undefined;
-      if (d && !d.moved && e.target === c) {
+      if (d && !d.moved) {
         const bar = this.barAt(e.clientX, e.clientY);
         if (bar && this.cb.open) this.cb.open(bar);
       }
     });
-    window.addEventListener('mousemove', (e) => {
-      const d = this.drag;
-      if (d) {
-        const dx = e.clientX - d.x;
-        if (Math.abs(dx) > 3) d.moved = true;
-        if (d.moved) {
-          const [lo, hi] = this.bounds();
-          [this.from, this.to] = panWindow(d.from, d.to, (-dx / this.plotWidth()) * (d.to - d.from), lo, hi);
-          this.userWindow = true;
-          this.invalidate();
-        }
-      }
-    });
-    c.addEventListener('mousemove', (e) => {
-      const bar = this.drag?.moved ? undefined : this.barAt(e.clientX, e.clientY);
-      this.showTooltip(bar, e);
-    });
-    c.addEventListener('mouseleave', () => this.showTooltip(undefined));
-    c.addEventListener('keydown', (e) => {
+    canvas.addEventListener('keydown', (e) => {
       const span = this.to - this.from;
       if (e.key === '+' || e.key === '=') this.zoomBy(0.5);
       else if (e.key === '-' || e.key === '_') this.zoomBy(2);
@@ -190,10 +327,29 @@ export class TimelineView {
     });
   }
 
+  /** Dragging continues outside the plot: listened on the window, once. */
+  private listenWindow(): void {
+    window.addEventListener('mouseup', () => {
+      this.drag = undefined;
+    });
+    window.addEventListener('mousemove', (e) => {
+      const d = this.drag;
+      if (!d) return;
+      const dx = e.clientX - d.x;
+      if (Math.abs(dx) > 3) d.moved = true;
+      if (d.moved) {
+        const [lo, hi] = this.bounds();
+        [this.from, this.to] = panWindow(d.from, d.to, (-dx / this.plotWidth()) * (d.to - d.from), lo, hi);
+        this.userWindow = true;
+        this.invalidate();
+      }
+    });
+  }
+
   private showTooltip(bar: Bar | undefined, e?: MouseEvent): void {
     if (bar !== this.hover) {
       this.hover = bar;
-      this.canvas.style.cursor = bar && this.cb.open ? 'pointer' : 'default';
+      if (this.plot) this.plot.over.style.cursor = bar && this.cb.open ? 'pointer' : 'default';
       this.invalidate();
     }
     if (!bar || !e) {
@@ -213,115 +369,39 @@ export class TimelineView {
     this.tooltip.style.top = `${y}px`;
   }
 
-  private draw(): void {
-    const t0 = performance.now();
-    const p = this.palette;
-    const dpr = window.devicePixelRatio || 1;
-    const cssW = Math.max(200, this.canvas.parentElement!.clientWidth);
-    const lanes = this.index.laneCount;
-    const cssH = AXIS_H + lanes * ROW_H + 4;
-    if (this.canvas.width !== Math.round(cssW * dpr) || this.canvas.height !== Math.round(cssH * dpr)) {
-      this.canvas.width = Math.round(cssW * dpr);
-      this.canvas.height = Math.round(cssH * dpr);
-      this.canvas.style.width = `${cssW}px`;
-      this.canvas.style.height = `${cssH}px`;
-    }
-    const ctx = this.ctx;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, cssW, cssH);
-    const plotW = cssW - LABEL_W;
-    const span = Math.max(1e-6, this.to - this.from);
-    const pxPerMs = plotW / span;
-    const origin = this.origin();
-    ctx.font = `11px ${getComputedStyle(document.body).fontFamily || 'sans-serif'}`;
-    ctx.textBaseline = 'middle';
-
-    // time axis with grid lines (offsets from the run start)
-    const step = niceStep(span, Math.max(2, Math.floor(plotW / 90)));
-    const firstTick = Math.ceil((this.from - origin) / step) * step;
-    ctx.fillStyle = p.muted;
-    ctx.strokeStyle = p.grid;
-    ctx.lineWidth = 1;
-    ctx.textAlign = 'center';
-    for (let off = firstTick; origin + off <= this.to; off += step) {
-      const x = LABEL_W + (origin + off - this.from) * pxPerMs;
-      ctx.beginPath();
-      ctx.moveTo(Math.round(x) + 0.5, AXIS_H - 4);
-      ctx.lineTo(Math.round(x) + 0.5, cssH);
-      ctx.stroke();
-      if (x > LABEL_W + 16 && x < cssW - 16) ctx.fillText(tickLabel(off, step), x, AXIS_H / 2);
-    }
-
-    // lanes
-    let rects = 0;
-    ctx.textAlign = 'right';
-    for (let lane = 0; lane < lanes; lane++) {
-      const y = AXIS_H + lane * ROW_H;
-      ctx.fillStyle = p.muted;
-      ctx.fillText(`worker ${lane + 1}`, LABEL_W - 8, y + ROW_H / 2);
-      ctx.save();
-      ctx.beginPath();
-      ctx.rect(LABEL_W, y, plotW, ROW_H);
-      ctx.clip();
-      for (const r of this.index.rects(lane, this.from, this.to, pxPerMs)) {
-        const x = LABEL_W + r.x;
-        // a 1 px gap between individual bars when they are wide enough to tell apart
-        const w = r.count === 1 && r.w > 4 ? r.w - 1 : r.w;
-        this.fillBar(ctx, r.kind, x, y + 3, w, ROW_H - 6);
-        rects++;
-      }
-      ctx.restore();
-    }
-    // hovered bar outline
-    const h = this.hover;
-    if (h && h.end >= this.from && h.start <= this.to) {
-      const x = LABEL_W + Math.max(0, (h.start - this.from) * pxPerMs);
-      const w = Math.max(2, Math.min(plotW, (h.end - this.from) * pxPerMs) - (x - LABEL_W));
-      ctx.strokeStyle = p.fg;
-      ctx.lineWidth = 2;
-      ctx.strokeRect(x, AXIS_H + h.lane * ROW_H + 2, w, ROW_H - 4);
-    }
-    this.lastRectCount = rects;
-    this.lastDrawMs = performance.now() - t0;
-    this.canvas.dataset.rects = String(rects);
-    this.canvas.dataset.drawMs = this.lastDrawMs.toFixed(2);
-    // the visible window in ms from the run start ("from,to"): zoom and pan are observable
-    this.canvas.dataset.window = `${Math.round(this.from - origin)},${Math.round(this.to - origin)}`;
-  }
-
-  private fillBar(ctx: CanvasRenderingContext2D, kind: BarKind, x: number, y: number, w: number, h: number): void {
+  private fillBar(ctx: CanvasRenderingContext2D, kind: BarKind, x: number, y: number, w: number, h: number, dpr: number): void {
     const p = this.palette;
     ctx.fillStyle = p.bar[kind];
     ctx.fillRect(x, y, w, h);
     // pattern as well as colour, so kinds stay distinct without colour vision or in HC themes
-    if (kind === 'timedOut' && w > 3) {
+    if (kind === 'timedOut' && w > 3 * dpr) {
       ctx.save();
       ctx.beginPath();
       ctx.rect(x, y, w, h);
       ctx.clip();
       ctx.strokeStyle = p.bg;
-      ctx.lineWidth = 1.5;
+      ctx.lineWidth = 1.5 * dpr;
       ctx.beginPath();
-      for (let i = -h; i < w; i += 5) {
+      for (let i = -h; i < w; i += 5 * dpr) {
         ctx.moveTo(x + i, y + h);
         ctx.lineTo(x + i + h, y);
       }
       ctx.stroke();
       ctx.restore();
-    } else if (kind === 'failed' && w > 2) {
+    } else if (kind === 'failed' && w > 2 * dpr) {
       ctx.fillStyle = p.bg;
-      ctx.fillRect(x, y + h / 2 - 1, w, 2);
-    } else if (kind === 'retried' && w > 4) {
+      ctx.fillRect(x, y + h / 2 - dpr, w, 2 * dpr);
+    } else if (kind === 'retried' && w > 4 * dpr) {
       ctx.fillStyle = p.bg;
-      ctx.fillRect(x + 1, y + 1, Math.min(3, w - 2), h - 2);
-    } else if (kind === 'running' && w > 4) {
+      ctx.fillRect(x + dpr, y + dpr, Math.min(3 * dpr, w - 2 * dpr), h - 2 * dpr);
+    } else if (kind === 'running' && w > 4 * dpr) {
       ctx.fillStyle = p.bg;
-      ctx.fillRect(x + w - 2, y, 2, h);
+      ctx.fillRect(x + w - 2 * dpr, y, 2 * dpr, h);
     }
-    if (p.highContrast && w > 2) {
+    if (p.highContrast && w > 2 * dpr) {
       ctx.strokeStyle = p.border;
-      ctx.lineWidth = 1;
-      ctx.strokeRect(x + 0.5, y + 0.5, w - 1, h - 1);
+      ctx.lineWidth = dpr;
+      ctx.strokeRect(x + dpr / 2, y + dpr / 2, w - dpr, h - dpr);
     }
   }
 }
