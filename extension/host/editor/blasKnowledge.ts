@@ -26,6 +26,8 @@ export class BlasKnowledge {
   /** One probe per interpreter per session: pending, its result, or undefined after a failure (never retried). */
   private readonly probes = new Map<string, Promise<BlasInspection | undefined>>();
   private readonly results = new Map<string, BlasInspection>();
+  /** Stops a probe still running when the extension deactivates. */
+  private readonly stop = new AbortController();
 
   constructor(private readonly services: Services, private readonly changed: () => void) {}
 
@@ -43,7 +45,7 @@ export class BlasKnowledge {
   ensure(python: string): void {
     if (this.probes.has(python) || this.known(python) || !vscode.workspace.isTrusted) return;
     this.services.log.info(`BLAS: probing ${python} in the background for the pool code lenses`);
-    this.probes.set(python, inspectBlas(python, this.services.mediaDir).then(
+    this.probes.set(python, inspectBlas(python, this.services.mediaDir, { signal: this.stop.signal }).then(
       (ins) => {
         this.results.set(python, ins);
         // publish it for the report too, unless the command already published one
@@ -52,9 +54,14 @@ export class BlasKnowledge {
         return ins;
       },
       (err) => {
+        if (this.stop.signal.aborted) return undefined;
         this.services.log.info(`BLAS background probe of ${python} failed (the lenses assume the defaults): ${messageOf(err)}`);
         return undefined;
       },
     ));
+  }
+
+  dispose(): void {
+    this.stop.abort();
   }
 }

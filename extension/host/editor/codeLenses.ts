@@ -119,6 +119,7 @@ export class ParallelRunCodeLenses implements vscode.CodeLensProvider, vscode.Di
   }
 
   dispose(): void {
+    this.blas.dispose();
     this.subs.forEach((s) => s.dispose());
     this.emitter.dispose();
   }
