@@ -129,6 +129,8 @@ async function main() {
     // the machine's 1-min load average when measured: the times scale with it on a shared machine
     loadAvg1: os.loadavg()[0],
     oursDrawMsMedian: oursMed, oursDrawMsMax: Math.max(...ours), rectsMax: Math.max(...rects),
+    // every frame, in key order (0, 6× +, 20× ArrowRight, 6× -, 7× ArrowLeft): an outlier shows where it was
+    oursFrames: ours.map((x) => Math.round(x * 100) / 100),
     naiveCanvasMsMedian: naiveMed, domDivsMs: peers.dom,
     ratioNaiveVsOurs: naiveMed / oursMed, ratioDomVsOurs: peers.dom / oursMed, errors,
   };
