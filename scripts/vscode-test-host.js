@@ -113,6 +113,8 @@ async function main() {
     'extensions.autoCheckUpdates': false,
     'extensions.autoUpdate': false,
     'workbench.enableExperiments': false,
+    // no spinners/animations repainting the headless workbench: CPU for the tests, not for pixels
+    'workbench.reduceMotion': 'on',
     'workbench.tips.enabled': false,
   };
   if (fs.existsSync(settingsFile)) {
