@@ -33,6 +33,18 @@ if [ "${SKIP_APT:-0}" != 1 ]; then
   fi
 fi
 
+# ---- project dependencies: npm ci runs in the background while code-server installs (independent
+# folders; npm's cache is safe for concurrent use); waited for at the end
+npm_ci_pid=
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci (in the background)"
+  npm_ci_log="$(mktemp)"
+  npm ci --no-audit --no-fund >"$npm_ci_log" 2>&1 &
+  npm_ci_pid=$!
+else
+  log "node_modules up to date"
+fi
+
 # ---- code-server, pinned, in a gitignored folder (never in package.json: keeps npm ci light)
 if [ -f "$CS_DIR/node_modules/code-server/package.json" ] && \
    [ "$(node -p "require('$CS_DIR/node_modules/code-server/package.json').version")" = "$CS_VERSION" ] && \
@@ -53,11 +65,14 @@ else
   test -f "$CS_DIR/node_modules/code-server/lib/vscode/node_modules/node-pty/build/Release/pty.node"
 fi
 
-# ---- project dependencies
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  log "npm ci"
-  npm ci --no-audit --no-fund
-else
-  log "node_modules up to date"
+# ---- project dependencies (started above, alongside the code-server install)
+if [ -n "$npm_ci_pid" ]; then
+  if wait "$npm_ci_pid"; then
+    log "npm ci done"
+  else
+    cat "$npm_ci_log" >&2
+    log "npm ci failed (output above)"
+    exit 1
+  fi
 fi
 log "done"
