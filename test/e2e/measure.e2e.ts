@@ -8,7 +8,7 @@ import type { Frame, Page } from 'playwright-core';
 import type { E2EContext, E2EScenario } from './harness';
 import { openFile } from './harness';
 
-const IMAGES = 24;
+const IMAGES = 8;
 
 /** The report webview's document that shows the sweep (webview iframes carry no stable title). */
 async function sweepFrame(page: Page, timeoutMs: number): Promise<Frame> {
