@@ -15,8 +15,8 @@ const Mocha = require('mocha');
 const ROOT = path.resolve(__dirname, '..');
 const resultsFile = process.argv[2];
 /** Files whose tests mostly wait: on the Slurm scheduler, on a code-server host to start and exit, on
- * sleeping tasks to be killed/resumed by the CLI (each looks only at its own run's processes). */
-const SIDE_GROUP = /[/\\](slurm[^/\\]*|harness|cli)\.test\.js$/;
+ * sleeping tasks to be killed, timed out or resumed (each looks only at its own run's processes). */
+const SIDE_GROUP = /[/\\](slurm[^/\\]*|harness|cli|engine)\.test\.js$/;
 
 function findTests(dir) {
   if (!fs.existsSync(dir)) return [];
@@ -64,7 +64,7 @@ const results = { passes: [], failures: [] };
 const timings = [];
 const runner = mocha.run(async (failures) => {
   const s = await side;
-  if (s.log) console.log(`\n----- unit tests run alongside (Slurm, integration launcher, CLI) -----\n${s.log}`);
+  if (s.log) console.log(`\n----- unit tests run alongside (Slurm, integration launcher, CLI, engine) -----\n${s.log}`);
   results.passes.push(...s.passes);
   results.failures.push(...s.failures);
   timings.push(...s.timings);
