@@ -182,6 +182,25 @@ export async function openFile(ctx: E2EContext, name: string): Promise<void> {
   await page.locator('.tabs-container .tab.active', { hasText: name }).first().waitFor({ timeout: 30_000 });
 }
 
+/** The Runs view lists the finished run (`label` over …, all `files` ✓); expanding it shows `firstFile`. */
+export async function expectRunInRunsView(ctx: E2EContext, label: string, files: number, firstFile: string): Promise<void> {
+  const { page } = ctx;
+  await ctx.runCommand('Parallel Run: Focus on Runs View');
+  const row = page.locator('.monaco-list-row', { hasText: `${label} over` }).first();
+  await row.waitFor({ timeout: 30_000 });
+  await page.locator('.monaco-list-row', { hasText: `${files}/${files} ✓` }).first().waitFor({ timeout: 30_000 });
+  await row.click();
+  await page.locator('.monaco-list-row', { hasText: firstFile }).first().waitFor({ timeout: 30_000 });
+}
+
+/** The workspace's one run directory (the scenario started exactly one run). */
+export function onlyRunDir(ctx: E2EContext): string {
+  const runsDir = path.join(ctx.workspace, '.parallel-run', 'runs');
+  const runs = fs.readdirSync(runsDir);
+  if (runs.length !== 1) throw new Error(`expected one run directory, found ${runs.join(', ')}`);
+  return path.join(runsDir, runs[0]);
+}
+
 /** A fresh copy of the bundled example workspace (without generated data/results). */
 export function freshExampleWorkspace(): string {
   const dst = fs.mkdtempSync(path.join(os.tmpdir(), 'pr-e2e-ws-'));

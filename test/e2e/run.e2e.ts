@@ -7,7 +7,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { E2EContext, E2EScenario } from './harness';
-import { openFile } from './harness';
+import { expectRunInRunsView, onlyRunDir, openFile } from './harness';
 
 const IMAGES = 24;
 
@@ -70,19 +70,11 @@ export const scenarios: E2EScenario[] = [
       await ctx.screenshot('run-4-finished');
 
       // the Runs view lists it; expanding shows the files
-      await ctx.runCommand('Parallel Run: Focus on Runs View');
-      const row = page.locator('.monaco-list-row', { hasText: 'analyze.py over' }).first();
-      await row.waitFor({ timeout: 30_000 });
-      await page.locator('.monaco-list-row', { hasText: `${IMAGES}/${IMAGES} ✓` }).first().waitFor({ timeout: 30_000 });
-      await row.click();
-      await page.locator('.monaco-list-row', { hasText: 'field_0000.fits' }).first().waitFor({ timeout: 30_000 });
+      await expectRunInRunsView(ctx, 'analyze.py', IMAGES, 'field_0000.fits');
       await ctx.screenshot('run-5-runs-view');
 
       // the run really happened on disk: its report, and one fresh result per image
-      const runsDir = path.join(ctx.workspace, '.parallel-run', 'runs');
-      const runs = fs.readdirSync(runsDir);
-      if (runs.length !== 1) throw new Error(`expected one run directory, found ${runs.join(', ')}`);
-      const report = JSON.parse(fs.readFileSync(path.join(runsDir, runs[0], 'report.json'), 'utf8'));
+      const report = JSON.parse(fs.readFileSync(path.join(onlyRunDir(ctx), 'report.json'), 'utf8'));
       if (report.status !== 'succeeded' || report.counts.succeeded !== IMAGES) throw new Error(`report: ${report.status}, ${report.counts.succeeded} succeeded`);
       for (let i = 0; i < IMAGES; i++) {
         const result = path.join(ctx.workspace, 'results', `field_${String(i).padStart(4, '0')}.json`);

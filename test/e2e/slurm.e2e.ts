@@ -10,7 +10,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { E2EScenario } from './harness';
-import { ROOT } from './harness';
+import { expectRunInRunsView, onlyRunDir, ROOT } from './harness';
 
 const FILES = 4;
 
@@ -85,19 +85,11 @@ export const scenarios: E2EScenario[] = [
       const summary = page.locator('.notifications-toasts .notification-toast', { hasText: new RegExp(`succeeded: ${FILES} succeeded, 0 failed .* on Slurm`) }).first();
       await summary.waitFor({ timeout: 180_000 });
       await bar.waitFor({ state: 'hidden', timeout: 30_000 });
-      await ctx.runCommand('Parallel Run: Focus on Runs View');
-      const runRow = page.locator('.monaco-list-row', { hasText: 'sleepy.py over' }).first();
-      await runRow.waitFor({ timeout: 30_000 });
-      await page.locator('.monaco-list-row', { hasText: `${FILES}/${FILES} ✓` }).first().waitFor({ timeout: 30_000 });
-      await runRow.click();
-      await page.locator('.monaco-list-row', { hasText: 'f1.txt' }).first().waitFor({ timeout: 30_000 });
+      await expectRunInRunsView(ctx, 'sleepy.py', FILES, 'f1.txt');
       await ctx.screenshot('slurm-4-runs-view');
 
       // it really ran on Slurm: one job array, the partition asked for, every file succeeded
-      const runsDir = path.join(ctx.workspace, '.parallel-run', 'runs');
-      const runs = fs.readdirSync(runsDir);
-      if (runs.length !== 1) throw new Error(`expected one run directory, found ${runs.join(', ')}`);
-      const runDir = path.join(runsDir, runs[0]);
+      const runDir = onlyRunDir(ctx);
       const report = JSON.parse(fs.readFileSync(path.join(runDir, 'report.json'), 'utf8'));
       if (report.backend !== 'slurm' || report.status !== 'succeeded' || report.counts.succeeded !== FILES) {
         throw new Error(`report: ${report.backend} ${report.status}, ${report.counts.succeeded} succeeded`);
