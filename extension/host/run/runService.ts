@@ -461,25 +461,20 @@ export class RunService implements RunsApi, vscode.Disposable {
     if (this.busyTimer) return;
     this.busyTimer = setTimeout(() => {
       this.busyTimer = undefined;
-      // the same info again (its busy count is a live getter): the monitor republishes at once;
-      // no new report snapshot per task as tellMonitor() would take
-      if (this.runs.size > 0 && this.monitorInfo) this.monitorApi()?.setActiveRun(this.monitorInfo);
+      this.tellMonitor();
     }, 150);
   }
-
-  private monitorInfo: Parameters<MonitorLike['setActiveRun']>[0];
 
   /** Tells the resource monitor about the runs going (live getters: it polls them per sample). */
   private tellMonitor(): void {
     const m = this.monitorApi();
     if (!m || this.runs.size === 0) return;
     const markers = () => [hostScriptPath(path.join(this.services.distDir, 'workers')), ...[...this.runs.values()].map((r) => r.request.script)];
-    this.monitorInfo = {
+    m.setActiveRun({
       busy: () => [...this.runs.values()].reduce((n, r) => n + r.busy.size, 0),
       workers: [...this.runs.values()].reduce((n, r) => n + r.handle.report().workers, 0),
       pids: () => childPidsMatching(markers()),
-    };
-    m.setActiveRun(this.monitorInfo);
+    });
   }
 
   dispose(): void {
