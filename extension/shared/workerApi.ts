@@ -51,9 +51,11 @@ export interface TaskWorkerInit {
   /** Spawn through a Python host that measures children with os.wait4 (else Node spawns directly). */
   host?: { python: string; hostScript: string; mode: 'warm' | 'exec'; script?: string; cwd: string };
   /**
-   * Shared with the runner (SharedArrayBuffer): [0] = stop flag (1 once the run is cancelled/halted),
-   * [slot] (1-based, like {%}) = pid of the task the slot runs now (0 = none). Lets the runner kill running tasks and
-   * the worker refuse to let a task outlive a stop, without a message per task.
+   * Shared with the runner (SharedArrayBuffer) of 1 + 2 × workers entries: [0] = stop flag (1 once the
+   * run is cancelled/halted), [slot] (1-based, like {%}) = pid of the task the slot runs now when known
+   * (0 = none), [workers + slot] = pid of the Python host running the slot's task (the runner stops it
+   * with SIGUSR1). Lets the runner kill running tasks and the worker refuse to let a task outlive a stop,
+   * without a message per task.
    */
   shared?: Int32Array;
 }

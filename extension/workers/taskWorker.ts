@@ -13,15 +13,30 @@ function currentHost(): WarmHost | undefined {
   if (!init.host) return undefined;
   if (!host || !host.alive) {
     void host?.dispose();
-    host = new WarmHost({ ...init.host, env: init.env });
+    host = new WarmHost({ ...init.host, env: init.env, killGraceMs: init.killGraceMs });
   }
   return host;
+}
+
+/** Where `shared` keeps the pid of the host running slot `slot` (see TaskWorkerInit.shared). */
+function hostIndex(shared: Int32Array, slot: number): number {
+  return (shared.length - 1) / 2 + slot;
 }
 
 const api: TaskWorkerApi = {
   async runTask(p: RunTaskParams) {
     const shared = init.shared;
     const h = currentHost();
+    if (h && shared) {
+      // the runner stops a host's task by signalling the host: publish it once it listens (ready), and
+      // BEFORE reading the stop flag (a stop either sees this pid, or this thread sees the flag)
+      await h.ready.catch(() => undefined); // a host that failed to start is reported by runTask below
+      Atomics.store(shared, hostIndex(shared, p.slot), h.pid ?? 0);
+      if (Atomics.load(shared, 0) === 1) {
+        const now = Date.now();
+        return { start: now, end: now, exitCode: null, signal: 'SIGTERM', cpuUserSec: 0, cpuSysSec: 0, maxRssKb: null, stdoutTail: '', stderrTail: '', timedOut: false, measured: 'wait4' as const };
+      }
+    }
     try {
       return await runTask(p, init, h, (pid) => {
         if (shared) {
@@ -38,7 +53,10 @@ const api: TaskWorkerApi = {
         }
       });
     } finally {
-      if (shared) Atomics.store(shared, p.slot, 0);
+      if (shared) {
+        Atomics.store(shared, p.slot, 0);
+        if (h) Atomics.store(shared, hostIndex(shared, p.slot), 0);
+      }
     }
   },
   async warmUp() {
@@ -48,6 +66,9 @@ const api: TaskWorkerApi = {
     return { imports: h.imports, failedImports: h.failedImports, host: true };
   },
 };
+
+// the host (interpreter start + the script's imports) starts with the thread, not with its first task
+currentHost();
 
 workerpool.worker(api as unknown as Record<string, (...args: never[]) => unknown>, {
   onTerminate: async () => {

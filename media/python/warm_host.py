@@ -6,15 +6,25 @@ Modes (argv[1]):
   warm  -- argv[2] is the script. Its top-level imports run ONCE here; then for each file a forked child
            runs the script as __main__ (compiled once in the host; what runpy.run_path does) with sys.argv = [script, file, *args].
 
-Protocol: one JSON object per line. Requests on stdin:
-  {"id": n, "argv": [...], "cwd": "...", "stdout": path, "stderr": path, "env": {...}}
-Replies on stdout: {"ready": true, "pid": host_pid, "imports": [...], "failedImports": [...]} once, then per task
-  {"id": n, "event": "started", "pid": child_pid}
-  {"id": n, "event": "done", "exitCode": int|null, "signal": "SIGTERM"|null, "utime": s, "stime": s, "maxrssKb": int}
-The child is a session leader (its pid is its process group id) so the runner can kill its whole tree.
+Protocol (binary-safe, and cheap to read: see main()). A request on stdin is its fields, each preceded by
+"=" and followed by NUL, then one more NUL (so it ends with b"\0\0", which no field can hold):
+  flags, cwd, stdout-log, stderr-log, exe, k, [env key, value] * k, argv...
+(flags: "p" = send the child's pid when it starts; exe: argv[0] resolved by the runner, or empty;
+argv: warm = [file, *args], exec = the full command). Replies on stdout, one line each:
+  {"ready": true, "pid": host_pid, "imports": [...], "failedImports": [...], "fork": "raw"|"os"|"none"}  once
+  S <pid>                                                   the child started (only when flags has "p")
+  D <pid> <wait status> <user s> <system s> <peak RSS KiB>  it ended (status as waitpid gives it; -1 with
+                                                            pid 0 when nothing started, RSS -1 when unknown)
+Tasks run one at a time, so replies need no id. The child is a session leader (its pid is its process
+group id) so the runner can kill its whole tree.
+SIGUSR1 = stop (cancel/halt): the running task's group gets SIGTERM, then SIGKILL after the grace (argv:
+--grace-ms), and every later request is answered "not started" (D 0 15 ..., killed by SIGTERM) without forking.
 The host dies with its parent (PR_SET_PDEATHSIG) and exits on stdin EOF.
 """
+import _signal
+import _thread
 import ast
+import atexit
 import json
 import os
 import signal
@@ -33,6 +43,40 @@ def on_parent_death(signum, frame):
         except OSError:
             pass
     os._exit(1)
+
+
+_stop = {"stopped": False, "group": 0, "grace": 2.0}
+
+
+def on_stop(signum, frame):
+    """SIGUSR1 from the runner (cancel, or halt at the first failure): what runs gets SIGTERM and, after the
+    grace, SIGKILL (its whole group); nothing starts any more."""
+    _stop["stopped"] = True
+    pid = _current[0]
+    if pid:
+        kill_group(pid, signal.SIGTERM)
+
+
+def kill_group(pid, sig):
+    try:
+        os.killpg(pid, sig)
+    except OSError:
+        return
+    if sig == signal.SIGTERM:
+        _stop["group"] = pid
+        # installed only now: no child forked before a stop has a SIGALRM handler to reset
+        signal.signal(signal.SIGALRM, on_grace_over)
+        signal.setitimer(signal.ITIMER_REAL, _stop["grace"])
+
+
+def on_grace_over(signum, frame):
+    pid = _stop["group"]
+    _stop["group"] = 0
+    if pid:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def set_parent_death_signal():
@@ -94,14 +138,91 @@ def preimport(script):
     return done, failed
 
 
+def choose_fork():
+    """The fork a warm task uses. os.fork runs CPython's after-fork work in every child: re-creating the
+    GIL and the runtime's locks, and the Python at-fork hooks (threading's _after_fork, random's reseed,
+    logging's lock reset). On a VM where each page a child touches costs a copy-on-write fault at tens of
+    microseconds, that work alone touched ~180 pages and cost ~5.5 ms per task (measured: child of a
+    numpy-loaded host 238 faults with os.fork, 47 with a plain fork). In THIS host that work has nothing
+    to repair: it runs one thread (checked before every fork), holds the GIL across the call (ctypes.PyDLL
+    keeps it), takes no lock and imports nothing while forking; random's reseed is done here, in the
+    parent, before each fork (see reseed()). Hooks other modules registered with os.register_at_fork are
+    recorded (see record_at_fork_hooks) and run in the child. Anything unusual (not CPython 3.8-3.13 on
+    Linux with the GIL, no libc fork, PARALLEL_RUN_OS_FORK=1) uses os.fork."""
+    if not hasattr(os, "fork"):
+        return None, "none"
+    ok = (sys.platform.startswith("linux") and sys.implementation.name == "cpython"
+          and (3, 8) <= sys.version_info[:2] <= (3, 13) and getattr(sys, "_is_gil_enabled", lambda: True)()
+          and os.environ.get("PARALLEL_RUN_OS_FORK") != "1")
+    if ok:
+        try:
+            import ctypes
+
+            raw = ctypes.PyDLL(None).fork
+            raw.restype = ctypes.c_int
+            raw.argtypes = []
+            return raw, "raw"
+        except Exception:
+            pass
+    return os.fork, "os"
+
+
+_at_fork_child = []  # after_in_child hooks registered by the script's imports (other than the known ones)
+# stdlib hooks that only repair state a second thread could have left behind (this host runs one) or
+# that reseed() does in the parent instead
+_KNOWN_HOOK_MODULES = ("threading", "logging", "concurrent.futures.thread", "random")
+
+
+def record_at_fork_hooks():
+    """Wrap os.register_at_fork so the after_in_child hooks that the pre-imported modules register are known:
+    a raw fork runs them itself in the child (os.fork would run them)."""
+    orig = getattr(os, "register_at_fork", None)
+    if orig is None:
+        return
+
+    def register_at_fork(*, before=None, after_in_child=None, after_in_parent=None):
+        kw = {k: v for k, v in (("before", before), ("after_in_child", after_in_child), ("after_in_parent", after_in_parent)) if v is not None}
+        orig(**kw)
+        if after_in_child is not None and getattr(after_in_child, "__module__", None) not in _KNOWN_HOOK_MODULES:
+            _at_fork_child.append(after_in_child)
+
+    os.register_at_fork = register_at_fork
+
+
+def make_reseed():
+    """What random's at-fork hook does in each child (a fresh seed from the OS), done by the host right
+    before each fork, through the C method bound here once (the Python one, and an import per call,
+    touched ten times the pages)."""
+    inst = getattr(sys.modules.get("random"), "_inst", None)
+    if inst is None:
+        return None
+    try:
+        import _random
+
+        seed = _random.Random.seed
+    except Exception:
+        return None
+
+    def reseed():
+        seed(inst)
+        inst.gauss_next = None
+
+    return reseed
+
+
 def main():
     mode = sys.argv[1]
     script = sys.argv[2] if mode == "warm" else None
+    _script[0] = script
+    if "--grace-ms" in sys.argv:
+        _stop["grace"] = int(sys.argv[sys.argv.index("--grace-ms") + 1]) / 1000.0
     set_parent_death_signal()
+    record_at_fork_hooks()
+    signal.signal(signal.SIGUSR1, on_stop)
     # Our protocol channel lives on private fds: whatever the script or its imports print must never
     # reach it. fd 1 then points at stderr, fd 0 at /dev/null.
-    proto_in = os.fdopen(os.dup(0), "r", encoding="utf-8", buffering=1)
-    proto_out = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    rd = os.dup(0)
+    wr = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(2, 1)
@@ -113,89 +234,161 @@ def main():
         sys.argv = [script]
         imports, failed = preimport(script)
         compile_script(script)
+        prepare_main(script)
+    # nothing the imports buffered may be flushed again by every child into its log
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fork, fork_kind = choose_fork() if script else (None, "none")
+    thread_count = _thread._count
+    ready = {"ready": True, "pid": os.getpid(), "imports": imports, "failedImports": failed, "fork": fork_kind}
+    os.write(wr, (json.dumps(ready) + "\n").encode())
+    if script:
         # everything imported so far is shared copy-on-write with every child: keep the collector from
         # touching (and so copying) those pages in each child
         import gc
 
         gc.collect()
         gc.freeze()
-    sys.stdout.flush()
-    sys.stderr.flush()
-
-    def send(obj):
-        proto_out.write(json.dumps(obj) + "\n")
-        proto_out.flush()
-
-    send({"ready": True, "pid": os.getpid(), "imports": imports, "failedImports": failed, "fork": hasattr(os, "fork")})
-    for line in proto_in:
-        if not line.strip():
+    # The loop below is the host's whole per-task work, kept to a few statements on purpose: after each
+    # fork every page of the host is write-protected, and each page the host (or the child) then writes
+    # costs a fault, ~20 us on a small VM (and faults of the two cores' processes did not overlap there).
+    reseed = make_reseed()
+    read = os.read
+    write = os.write
+    wait4 = os.wait4
+    current = _current
+    stop = _stop
+    raw_fork = fork_kind == "raw"
+    while True:
+        req = read(rd, 65536)  # the runner sends one request and waits for its reply
+        if not req:
+            return
+        while not req.endswith(b"\0\0"):  # longer than one read
+            more = read(rd, 65536)
+            if not more:
+                return
+            req += more
+        if stop["stopped"]:
+            write(wr, b"D 0 15 0 0 -1\n")
             continue
-        req = json.loads(line)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        if script is None and hasattr(os, "posix_spawnp"):
-            # exec mode: posix_spawn (vfork) costs a third of fork+exec of this interpreter
+        if script is None:
             pid = spawn(req)
-            if pid is None:
-                send({"id": req["id"], "event": "done", "exitCode": 127, "signal": None, "utime": 0, "stime": 0, "maxrssKb": None})
-                continue
         else:
-            # what every child needs is set up here, in the host, where it touches no shared page:
-            # each page a forked child writes is copied first (the main cost of a warm task)
-            enter_cwd(req)
-            os.environ.update(req.get("env") or {})
-            pid = os.fork()
-            if pid == 0:
-                child(req, script, proto_in, proto_out)
-                os._exit(70)  # not reached
-        _current[0] = pid
-        send({"id": req["id"], "event": "started", "pid": pid})
+            # Everything a child needs that can be done here is done here: this loop touches the
+            # interpreter's pages on every task anyway, while each first touch in a child is a
+            # copy-on-write fault (measured per task: reseed 1.7 ms, env 1.6, opening the stderr log
+            # 2.4 in the child, a fraction of that here).
+            _flags, cwd, stdout, stderr, _exe, pairs, argv = parse(req)
+            set_env(pairs)
+            try:
+                out = os.open(stdout, _LOG_FLAGS, 0o644)
+            except OSError as e:
+                write(wr, b"D 0 %d 0 0 -1\n" % (70 << 8))
+                log_setup_error(stderr, "cannot open %s: %s" % (stdout, e.strerror))
+                continue
+            try:
+                err = os.open(stderr, _LOG_FLAGS, 0o644)
+            except OSError as e:
+                os.close(out)
+                write(wr, b"D 0 %d 0 0 -1\n" % (70 << 8))
+                log_setup_error(stdout, "cannot open %s: %s" % (stderr, e.strerror))
+                continue
+            if reseed is not None:
+                reseed()
+            if raw_fork and thread_count() == 0:
+                pid = fork()
+                if pid == 0:
+                    for hook in _at_fork_child:
+                        try:
+                            hook()
+                        except Exception:
+                            pass
+                    child(cwd, argv, out, err, rd, wr)
+            else:
+                pid = os.fork()
+                if pid == 0:
+                    child(cwd, argv, out, err, rd, wr)
+            os.close(out)
+            os.close(err)
+        if pid is None or pid < 0:
+            write(wr, b"D 0 %d 0 0 -1\n" % ((127 if script is None else 70) << 8))
+            continue
+        current[0] = pid
+        if stop["stopped"]:  # the stop came between the check above and now
+            kill_group(pid, signal.SIGTERM)
+        if req[1] == 112:  # flags "p"
+            write(wr, b"S %d\n" % pid)
         while True:
             try:
-                _, status, ru = os.wait4(pid, 0)
+                _, status, ru = wait4(pid, 0)
                 break
             except InterruptedError:
                 continue
-        _current[0] = 0
-        if os.WIFSIGNALED(status):
-            sig = os.WTERMSIG(status)
-            try:
-                name = signal.Signals(sig).name
-            except ValueError:
-                name = str(sig)
-            code, signame = None, name
-        else:
-            code, signame = os.WEXITSTATUS(status), None
-        send({"id": req["id"], "event": "done", "exitCode": code, "signal": signame,
-              "utime": ru.ru_utime, "stime": ru.ru_stime, "maxrssKb": ru.ru_maxrss})
+        current[0] = 0
+        write(wr, b"D %d %d %.6f %.6f %d\n" % (pid, status, ru.ru_utime, ru.ru_stime, ru.ru_maxrss))
 
 
-_cwd = [None]  # the host's current directory, so it is not asked of the kernel per task
+def parse(req):
+    """A request's fields: (flags, cwd, stdout, stderr, exe, env pairs, argv) as str (decoded like
+    os.fsdecode, in one C-level call)."""
+    f = req[1:-2].decode(_FS_ENCODING, "surrogateescape").split("\0=")
+    k = int(f[5])
+    return f[0], f[1], f[2], f[3], f[4], f[6:6 + 2 * k], f[6 + 2 * k:]
 
 
-def enter_cwd(req):
-    """The host moves to the task's directory (posix_spawn has no chdir action, and a forked child
-    should not pay for it); every task of a run shares one cwd, so this is one chdir per run."""
-    cwd = req.get("cwd") or "."
+_FS_ENCODING = sys.getfilesystemencoding()
+_LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+_env_now = {}  # the per-task variables as the host's environment has them now
+
+
+def set_env(pairs):
+    """The task's variables (PARALLEL_SEQ, PARALLEL_JOBSLOT) go into the host's environment before the
+    fork, and only those that changed."""
+    for j in range(0, len(pairs), 2):
+        k = pairs[j]
+        v = pairs[j + 1]
+        if _env_now.get(k) != v:
+            os.environ[k] = v
+            _env_now[k] = v
+
+
+def log_setup_error(path, msg):
+    """A task whose logs cannot be opened did not start: say why in the log we can write, if any."""
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write("parallel-run warm host: %s\n" % msg)
+    except OSError:
+        pass
+
+
+_cwd = [None]  # the exec host's current directory, so it is not asked of the kernel per task
+
+
+def enter_cwd(cwd):
+    """The exec host moves to the task's directory (posix_spawn has no chdir action); every task of a
+    run shares one cwd, so this is one chdir per run."""
+    cwd = cwd or "."
     if _cwd[0] != cwd:
         os.chdir(cwd)
         _cwd[0] = cwd
 
 
-def spawn(req):
+def spawn(raw):
     """posix_spawnp the task's argv in its own session with its logs as stdout/stderr; None if it cannot start."""
+    _flags, cwd, stdout, stderr, exe, pairs, argv = parse(raw)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     actions = [
         (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-        (os.POSIX_SPAWN_OPEN, 1, req["stdout"], flags, 0o644),
-        (os.POSIX_SPAWN_OPEN, 2, req["stderr"], flags, 0o644),
+        (os.POSIX_SPAWN_OPEN, 1, stdout, flags, 0o644),
+        (os.POSIX_SPAWN_OPEN, 2, stderr, flags, 0o644),
     ]
     env = dict(os.environ)
-    env.update(req.get("env") or {})
-    argv = req["argv"]
+    for j in range(0, len(pairs), 2):
+        env[pairs[j]] = pairs[j + 1]
+    if not hasattr(os, "posix_spawn"):
+        return fork_exec(cwd, stdout, stderr, exe, env, argv)
     try:
-        enter_cwd(req)
-        exe = req.get("exe")
+        enter_cwd(cwd)
         # a path resolved once by the runner skips execvp's walk over PATH (one failed execve per
         # PATH entry before the right one, per task)
         run = os.posix_spawn if exe else os.posix_spawnp
@@ -203,12 +396,36 @@ def spawn(req):
                    setsigdef=(signal.SIGINT, signal.SIGPIPE, signal.SIGTERM, signal.SIGQUIT))
     except OSError as e:
         try:
-            with open(req["stderr"], "a", encoding="utf-8") as f:
+            with open(stderr, "a", encoding="utf-8") as f:
                 f.write("parallel-run: cannot run %s: %s\n" % (argv[0], e.strerror or e))
-            open(req["stdout"], "w").close()
+            open(stdout, "w").close()
         except OSError:
             pass
         return None
+
+
+def fork_exec(cwd, stdout, stderr, exe, env, argv):
+    """spawn() where os.posix_spawn is missing."""
+    enter_cwd(cwd)
+    pid = os.fork()
+    if pid:
+        return pid
+    try:
+        os.setsid()
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        for fd, path, mode in ((0, os.devnull, os.O_RDONLY), (1, stdout, flags), (2, stderr, flags)):
+            f = os.open(path, mode, 0o644)
+            os.dup2(f, fd)
+            os.close(f)
+        for s in (signal.SIGINT, signal.SIGPIPE, signal.SIGTERM, signal.SIGQUIT):
+            signal.signal(s, signal.SIG_DFL)
+        try:
+            os.execve(exe, argv, env) if exe else os.execvpe(argv[0], argv, env)
+        except OSError as e:
+            os.write(2, ("parallel-run: cannot run %s: %s\n" % (argv[0], e.strerror)).encode())
+            os._exit(127)
+    finally:
+        os._exit(70)
 
 
 _code = [None]  # the warm script, compiled once
@@ -227,13 +444,13 @@ def compile_script(script):
         _code[0] = None
 
 
-def run_main(script):
-    """What runpy.run_path(script, run_name="__main__") does, with the code object compiled once."""
-    code = _code[0]
-    if code is None:
-        import runpy
+_main = [None]  # the module the warm script runs in, as runpy would make it
 
-        runpy.run_path(script, run_name="__main__")
+
+def prepare_main(script):
+    """The script's __main__ module, made once in the host and registered in sys.modules, so a child only
+    fills its (copied) namespace; the host's own module stays referenced here."""
+    if _code[0] is None:
         return
     import builtins
     import types
@@ -241,36 +458,43 @@ def run_main(script):
     mod = types.ModuleType("__main__")
     mod.__dict__.update(__file__=script, __cached__=None, __doc__=None, __loader__=None,
                         __package__="", __spec__=None, __builtins__=builtins)
+    _main.append(sys.modules.get("__main__"))
+    _main[0] = mod
     sys.modules["__main__"] = mod
-    exec(code, mod.__dict__)
 
 
-def child(req, script, proto_in, proto_out):
+def run_main(script):
+    """What runpy.run_path(script, run_name="__main__") does, with the code object compiled once."""
+    mod = _main[0]
+    if mod is None:
+        import runpy
+
+        runpy.run_path(script, run_name="__main__")
+        return
+    exec(_code[0], mod.__dict__)
+
+
+def child(cwd, argv, out, err, rd, wr):
+    """The forked task: never returns. Every statement here costs copy-on-write faults (see main()):
+    only C-level calls (_signal, not the enum-wrapping signal module), names bound in advance, nothing
+    that is not needed; the logs were opened and the environment set by the host."""
     try:
         os.setsid()
-        try:
-            proto_in.close()
-            proto_out.close()
-        except Exception:
-            pass
-        out = os.open(req["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        err = os.open(req["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.dup2(out, 1)
+        # the protocol pipes are the host's (close-on-exec already for programs the script runs)
+        os.close(rd)
+        os.close(wr)
+        os.dup2(out, 1)  # dup2 clears close-on-exec on 1 and 2
         os.dup2(err, 2)
         os.close(out)
         os.close(err)
-        for s in (signal.SIGPIPE, signal.SIGTERM, signal.SIGQUIT):
-            signal.signal(s, signal.SIG_DFL)
-        argv = req["argv"]
-        if script is None:
-            try:
-                exe = req.get("exe")
-                os.execv(exe, argv) if exe else os.execvp(argv[0], argv)
-            except OSError as e:
-                os.write(2, ("parallel-run: cannot run %s: %s\n" % (argv[0], e.strerror)).encode())
-                os._exit(127)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        sys.argv = [script] + list(argv)
+        if cwd and cwd != _host_cwd[0]:
+            os.chdir(cwd)
+        # the host's own handlers go; SIGPIPE stays ignored, as in any Python interpreter
+        _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
+        _signal.signal(_signal.SIGUSR1, _signal.SIG_DFL)
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+        script = _script[0]
+        sys.argv = [script] + argv
         code = 0
         try:
             run_main(script)
@@ -290,14 +514,13 @@ def child(req, script, proto_in, proto_out):
             code = 1
         # what a real interpreter does at exit: join non-daemon threads, run atexit handlers
         try:
-            threading = sys.modules.get("threading")
-            if threading is not None and threading.active_count() > 1:
-                threading._shutdown()
+            if _thread._count() > 0:
+                threading = sys.modules.get("threading")
+                if threading is not None:
+                    threading._shutdown()
         except BaseException:
             pass
         try:
-            import atexit
-
             atexit._run_exitfuncs()
         except BaseException:
             pass
@@ -316,6 +539,10 @@ def child(req, script, proto_in, proto_out):
         except Exception:
             pass
         os._exit(70)
+
+
+_host_cwd = [os.getcwd()]
+_script = [None]
 
 
 if __name__ == "__main__":

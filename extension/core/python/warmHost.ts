@@ -4,7 +4,14 @@
  * once; in 'exec' mode it only fork+execs argv (exact CPU/RSS for cold tasks, cheaper than a Node fork).
  */
 import { ChildProcess, spawn } from 'child_process';
-import * as readline from 'readline';
+import * as os from 'os';
+
+const SIGNAL_NAMES = new Map<number, string>(Object.entries(os.constants.signals).map(([name, n]) => [n as number, name]));
+
+/** 'SIGTERM' for 15 (the number as text when this platform has no name for it). */
+function signalName(n: number): string {
+  return SIGNAL_NAMES.get(n) ?? String(n);
+}
 
 export interface HostTaskRequest {
   /** warm: [file, ...args]; exec: the full argv */
@@ -15,6 +22,8 @@ export interface HostTaskRequest {
   stdout: string;
   stderr: string;
   env?: Record<string, string>;
+  /** ask for a "started" reply with the child's pid (costs a message per task: only for a timeout) */
+  pid?: boolean;
 }
 
 export interface HostTaskResult {
@@ -23,10 +32,12 @@ export interface HostTaskResult {
   cpuUserSec: number;
   cpuSysSec: number;
   maxRssKb: number | null;
+  /** the child's pid (= its process group); undefined when it did not start */
+  pid?: number;
 }
 
 interface Pending {
-  onStarted: (pid: number) => void;
+  onStarted?: (pid: number) => void;
   resolve: (r: HostTaskResult) => void;
   reject: (e: Error) => void;
 }
@@ -39,23 +50,28 @@ export interface WarmHostOptions {
   script?: string;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** SIGTERM → SIGKILL grace the host gives a group it stops (SIGUSR1), ms */
+  killGraceMs?: number;
 }
 
 /** One host process; tasks are sent one at a time (one host per worker slot). */
 export class WarmHost {
   private proc: ChildProcess | undefined;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
+  /** the task running now: the host runs one at a time, so its replies carry no id */
+  private pending: Pending | undefined;
   private stderrTail = '';
   private exited = false;
   /** imports pre-loaded by a warm host, and those that failed */
   imports: string[] = [];
   failedImports: string[] = [];
+  /** how the host forks warm tasks: 'raw' (libc fork, no CPython after-fork work), 'os' (os.fork) */
+  fork: string | undefined;
   readonly ready: Promise<void>;
 
   constructor(readonly opts: WarmHostOptions) {
     const args = [opts.hostScript, opts.mode];
     if (opts.mode === 'warm' && opts.script) args.push(opts.script);
+    if (opts.killGraceMs !== undefined) args.push('--grace-ms', String(opts.killGraceMs));
     // own process group: a Ctrl-C to the terminal reaches the runner only, which then decides
     const proc = spawn(opts.python, args, { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     this.proc = proc;
@@ -65,8 +81,45 @@ export class WarmHost {
     });
     proc.stdin!.on('error', () => {});
     this.ready = new Promise<void>((resolve, reject) => {
-      const rl = readline.createInterface({ input: proc.stdout!, crlfDelay: Infinity });
-      rl.on('line', (line) => {
+      // replies are short ASCII lines (and one JSON line): split them by hand, readline's machinery
+      // costs more than the rest of a task's handling here
+      let partial = '';
+      proc.stdout!.setEncoding('utf8');
+      proc.stdout!.on('data', (chunk: string) => {
+        let text = partial + chunk;
+        let nl = text.indexOf('\n');
+        while (nl >= 0) {
+          onLine(text.slice(0, nl));
+          text = text.slice(nl + 1);
+          nl = text.indexOf('\n');
+        }
+        partial = text;
+      });
+      const onLine = (line: string): void => {
+        const kind = line.charCodeAt(0);
+        if (kind === 0x44 /* D */ || kind === 0x53 /* S */) {
+          const p = this.pending;
+          if (!p) return;
+          const f = line.split(' ');
+          if (kind === 0x53) {
+            p.onStarted?.(Number(f[1]));
+            return;
+          }
+          this.pending = undefined;
+          const pid = Number(f[1]);
+          const status = Number(f[2]); // as waitpid gives it: exit code << 8, or the signal
+          const sig = status & 0x7f;
+          const rss = Number(f[5]);
+          p.resolve({
+            exitCode: sig === 0 ? (status >> 8) & 0xff : null,
+            signal: sig === 0 ? null : signalName(sig),
+            cpuUserSec: Number(f[3]) || 0,
+            cpuSysSec: Number(f[4]) || 0,
+            maxRssKb: rss >= 0 ? rss : null,
+            pid: pid > 0 ? pid : undefined,
+          });
+          return;
+        }
         let msg: Record<string, unknown>;
         try {
           msg = JSON.parse(line);
@@ -76,23 +129,10 @@ export class WarmHost {
         if (msg.ready) {
           this.imports = (msg.imports as string[]) ?? [];
           this.failedImports = (msg.failedImports as string[]) ?? [];
+          this.fork = typeof msg.fork === 'string' ? msg.fork : undefined;
           resolve();
-          return;
         }
-        const p = this.pending.get(msg.id as number);
-        if (!p) return;
-        if (msg.event === 'started') p.onStarted(msg.pid as number);
-        else if (msg.event === 'done') {
-          this.pending.delete(msg.id as number);
-          p.resolve({
-            exitCode: (msg.exitCode as number | null) ?? null,
-            signal: (msg.signal as string | null) ?? null,
-            cpuUserSec: Number(msg.utime) || 0,
-            cpuSysSec: Number(msg.stime) || 0,
-            maxRssKb: typeof msg.maxrssKb === 'number' ? msg.maxrssKb : null,
-          });
-        }
-      });
+      };
       proc.on('error', (e) => {
         this.exited = true;
         reject(e);
@@ -111,19 +151,36 @@ export class WarmHost {
     return !this.exited;
   }
 
-  /** Runs one task; `onStarted` gets the child's pid (= its process group id) as soon as it forks. */
-  run(req: HostTaskRequest, onStarted: (pid: number) => void): Promise<HostTaskResult> {
+  /** The host's pid (signal it with SIGUSR1 to stop what it runs), undefined once it is gone. */
+  get pid(): number | undefined {
+    return this.exited ? undefined : this.proc?.pid;
+  }
+
+  /** Runs one task. With `onStarted`, it gets the child's pid (= its process group id) as soon as it
+   *  forks (one more message per task); the result carries the pid either way. */
+  run(req: HostTaskRequest, onStarted?: (pid: number) => void): Promise<HostTaskResult> {
     if (this.exited || !this.proc) return Promise.reject(new Error('Python worker host is not running'));
-    const id = this.nextId++;
+    if (this.pending) return Promise.reject(new Error('Python worker host is busy: one task at a time'));
+    const env = req.env ?? {};
+    const keys = Object.keys(env);
+    const fields = [onStarted ? 'p' : '', req.cwd, req.stdout, req.stderr, req.exe ?? '', String(keys.length)];
+    for (const k of keys) fields.push(k, env[k]);
+    fields.push(...req.argv);
+    if (fields.some((f) => f.includes('\0'))) {
+      return Promise.reject(new Error('an argument contains a NUL byte, which no program can receive: remove it'));
+    }
+    // each field "=" + text + NUL, then a NUL: the request ends with two NULs, which no field can hold
+    const payload = `=${fields.join('\0=')}\0\0`;
     return new Promise<HostTaskResult>((resolve, reject) => {
-      this.pending.set(id, { onStarted, resolve, reject });
-      this.proc!.stdin!.write(JSON.stringify({ id, ...req }) + '\n');
+      this.pending = { onStarted, resolve, reject };
+      this.proc!.stdin!.write(payload);
     });
   }
 
   private failAll(e: Error): void {
-    for (const p of this.pending.values()) p.reject(e);
-    this.pending.clear();
+    const p = this.pending;
+    this.pending = undefined;
+    p?.reject(e);
   }
 
   /** Stops the host (its running child, if any, is killed by the caller through its process group)

@@ -458,13 +458,12 @@ class Run {
     fs.rmSync(path.join(p.outDir, RUN_FILES.report), { force: true });
     this.journal = new JournalWriter(path.join(p.outDir, RUN_FILES.journal));
     this.marker = `${SESSION_MARKER_VAR}=${this.session}`;
-    this.watchdog = new Watchdog(path.join(p.opts.workersDir, 'watchdog.js'), this.marker);
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
     // an inherited thread var (e.g. from ~/.bashrc) must not override an explicit --threads
     if (p.opts.threads !== undefined) for (const k of THREAD_ENV_VARS) delete env[k];
     Object.assign(env, p.env, p.threadEnv, { [SESSION_MARKER_VAR]: this.session });
-    this.shared = new Int32Array(new SharedArrayBuffer(4 * (1 + p.workers)));
+    this.shared = new Int32Array(new SharedArrayBuffer(4 * (1 + 2 * p.workers)));
     const init: TaskWorkerInit = { env, tailBytes: TAIL_BYTES, killGraceMs: KILL_GRACE_MS, host: p.host, shared: this.shared };
     this.pool = workerpool.pool(p.workerScript, {
       minWorkers: p.workers,
@@ -475,6 +474,9 @@ class Run {
       workerThreadOpts: { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 128 } },
       workerTerminateTimeout: 3000,
     });
+    // after the pool: its threads start their Python hosts (interpreter + imports, the longest step
+    // before the first task) while this second Node process starts
+    this.watchdog = new Watchdog(path.join(p.opts.workersDir, 'watchdog.js'), this.marker);
     this.startSampler();
     if (p.opts.signal) {
       if (p.opts.signal.aborted) this.stop('cancelled');
@@ -704,11 +706,22 @@ class Run {
     const groups = new Set<number>();
     for (const f of this.inFlight.values()) if (f.pgid !== undefined) groups.add(f.pgid);
     if (this.shared) {
-      // workers read the flag right after each spawn: a task started from now on is killed there
+      // workers read the flag before each task (and right after each spawn they see): a task started
+      // from now on is refused or killed there
       Atomics.store(this.shared, 0, 1);
-      for (let i = 1; i < this.shared.length; i++) {
+      const w = this.p.workers;
+      for (let i = 1; i <= w; i++) {
         const pid = Atomics.load(this.shared, i);
         if (pid > 0) groups.add(pid);
+        // a Python host stops its own task (SIGTERM to the group, SIGKILL after the grace) and starts no other
+        const hostPid = Atomics.load(this.shared, w + i);
+        if (hostPid > 0) {
+          try {
+            process.kill(hostPid, 'SIGUSR1');
+          } catch {
+            /* the host is gone */
+          }
+        }
       }
     }
     for (const g of groups) {

@@ -145,25 +145,27 @@ function runDirect(p: RunTaskParams, init: TaskWorkerInit, onSpawned: SpawnedLis
   });
 }
 
-/** Runs the task through a Python host (exact rusage via os.wait4). */
+/** Runs the task through a Python host (exact rusage via os.wait4). The child's pid comes back with the
+ *  result; only a task with a timeout asks for it at the start (the timer here needs it). A stop does
+ *  not need it: the runner signals the host, which stops its child (see warm_host.py). */
 async function runViaHost(p: RunTaskParams, init: TaskWorkerInit, host: WarmHost, onSpawned: SpawnedListener): Promise<Omit<RunTaskResult, 'stdoutTail' | 'stderrTail'>> {
   await host.ready;
   const start = Date.now();
   let timedOut = false;
   let timer: NodeJS.Timeout | undefined;
+  const onStarted =
+    p.timeoutMs > 0
+      ? (pid: number) => {
+          onSpawned(pid);
+          timer = setTimeout(() => {
+            timedOut = true;
+            killGroup(pid, init.killGraceMs);
+          }, Math.max(0, p.timeoutMs - (Date.now() - start)));
+        }
+      : undefined;
   try {
-    let spawned: number | undefined;
-    const r = await host.run({ argv: p.argv, exe: p.exe, cwd: p.cwd, stdout: p.stdoutLog, stderr: p.stderrLog, env: p.env }, (pid) => {
-      spawned = pid;
-      onSpawned(pid);
-      if (p.timeoutMs > 0) {
-        timer = setTimeout(() => {
-          timedOut = true;
-          killGroup(pid, init.killGraceMs);
-        }, Math.max(0, p.timeoutMs - (Date.now() - start)));
-      }
-    });
-    return { start, end: Date.now(), ...r, timedOut, measured: 'wait4', pid: spawned };
+    const r = await host.run({ argv: p.argv, exe: p.exe, cwd: p.cwd, stdout: p.stdoutLog, stderr: p.stderrLog, env: p.env }, onStarted);
+    return { start, end: Date.now(), ...r, timedOut, measured: 'wait4' };
   } finally {
     if (timer) clearTimeout(timer);
   }
