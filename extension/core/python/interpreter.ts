@@ -4,6 +4,7 @@
  */
 import { execFile } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { UsageError } from '../run/types';
 
@@ -42,7 +43,69 @@ export function resolvePython(candidate: string): Promise<ResolvedPython> {
   return p;
 }
 
-function probe(cmd: string): Promise<ResolvedPython> {
+/**
+ * The version of an interpreter given by absolute path as a real binary (not a `#!` script or shim,
+ * whose target can depend on the folder), remembered on disk by the binary's identity (real path,
+ * inode, size, mtime): a CLI run then skips starting Python once (~0.1 s). Python sets sys.executable
+ * to the absolute path it was started by, so that path is the executable.
+ */
+export function versionCacheFile(): string {
+  return path.join(os.homedir(), '.cache', 'parallel-run', 'python-versions.json');
+}
+
+function binaryIdentity(cmd: string): string | undefined {
+  if (!path.isAbsolute(cmd)) return undefined;
+  try {
+    const real = fs.realpathSync(cmd);
+    const st = fs.statSync(real);
+    if (!st.isFile() || (st.mode & 0o111) === 0) return undefined;
+    const fd = fs.openSync(real, 'r');
+    try {
+      const head = Buffer.alloc(2);
+      fs.readSync(fd, head, 0, 2, 0);
+      if (head.toString('latin1') === '#!') return undefined;
+    } finally {
+      fs.closeSync(fd);
+    }
+    return `${real}|${st.ino}|${st.size}|${st.mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function readVersionCache(): Record<string, string> {
+  try {
+    const v = JSON.parse(fs.readFileSync(versionCacheFile(), 'utf8'));
+    return v && typeof v === 'object' ? v : {};
+  } catch {
+    return {};
+  }
+}
+
+function rememberVersion(id: string, version: string): void {
+  try {
+    const all = readVersionCache();
+    all[id] = version;
+    const file = versionCacheFile();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}`;
+    fs.writeFileSync(tmp, JSON.stringify(all));
+    fs.renameSync(tmp, file);
+  } catch {
+    /* a read-only home: probe each time */
+  }
+}
+
+async function probe(cmd: string): Promise<ResolvedPython> {
+  const id = binaryIdentity(cmd);
+  const known = id ? readVersionCache()[id] : undefined;
+  if (id && typeof known === 'string' && known.startsWith('3.')) return { executable: path.resolve(cmd), version: known };
+  const r = await probeByRunning(cmd);
+  if (id && r.executable === path.resolve(cmd)) rememberVersion(id, r.version);
+  return r;
+}
+
+function probeByRunning(cmd: string): Promise<ResolvedPython> {
   return new Promise((resolve, reject) => {
     execFile(cmd, ['-c', PROBE], { timeout: 30_000, windowsHide: true }, (err, stdout, stderr) => {
       if (err) {

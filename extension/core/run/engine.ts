@@ -400,7 +400,8 @@ class Run {
   /** stop flag + running pid per slot, shared with the task workers (see TaskWorkerInit.shared) */
   private shared!: Int32Array;
   private journal!: JournalWriter;
-  private watchdog!: Watchdog;
+  private watchdog: Watchdog | undefined;
+  private watchdogTimer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Map<number, InFlight>();
   /** groups we killed (timeout, cancel, halt): SIGKILLed again at the end in case a member ignored SIGTERM */
   private readonly killedGroups = new Set<number>();
@@ -441,6 +442,12 @@ class Run {
     };
   }
 
+  private startWatchdog(): void {
+    if (this.watchdog || this.finishing) return;
+    if (this.watchdogTimer) clearTimeout(this.watchdogTimer);
+    this.watchdog = new Watchdog(path.join(this.p.opts.workersDir, 'watchdog.js'), this.marker);
+  }
+
   private emit(e: RunEvent): void {
     for (const l of this.listeners) {
       try {
@@ -474,9 +481,13 @@ class Run {
       workerThreadOpts: { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 128 } },
       workerTerminateTimeout: 3000,
     });
-    // after the pool: its threads start their Python hosts (interpreter + imports, the longest step
-    // before the first task) while this second Node process starts
-    this.watchdog = new Watchdog(path.join(p.opts.workersDir, 'watchdog.js'), this.marker);
+    if (p.host) {
+      // A Python host kills its running task's group itself when the runner dies (parent-death
+      // signal); the watchdog (for grandchildren that left their group) starts once the first task
+      // ends or after a second, so its Node start does not compete with the hosts' (interpreter +
+      // imports, the longest step before the first task: ~90 ms later first task measured here).
+      this.watchdogTimer = setTimeout(() => this.startWatchdog(), 1000);
+    } else this.startWatchdog();
     this.startSampler();
     if (p.opts.signal) {
       if (p.opts.signal.aborted) this.stop('cancelled');
@@ -614,7 +625,7 @@ class Run {
           const msg = `parallel-run: task worker failed: ${(e as Error).message}`;
           res = { start: now, end: now, exitCode: null, signal: null, cpuUserSec: 0, cpuSysSec: 0, maxRssKb: null, stdoutTail: '', stderrTail: msg, timedOut: false, spawnError: msg, measured: 'proc' };
         }
-        if (flight.pgid !== undefined) this.watchdog.unregister(flight.pgid);
+        if (flight.pgid !== undefined) this.watchdog?.unregister(flight.pgid);
         const pgid = flight.pgid ?? res.pid;
         if (res.timedOut && pgid !== undefined) this.killedGroups.add(pgid);
         const ok = res.exitCode === 0 && res.signal === null && !res.timedOut;
@@ -669,6 +680,7 @@ class Run {
       this.builder.note(`Could not write the journal (${(e as Error).message}): resume may redo some files.`);
     }
     this.builder.add(rec);
+    if (!this.watchdog) this.startWatchdog();
     const now = Date.now();
     // Output goes straight to the log files (bounded memory whatever a task prints); listeners get
     // each stream's tail (last TAIL_BYTES) when the task ends; the full text is in the log.
@@ -687,7 +699,7 @@ class Run {
     const f = this.inFlight.get(e.index);
     if (!f || f.attempt !== e.attempt) return;
     f.pgid = e.pid;
-    this.watchdog.register(e.pid);
+    this.watchdog?.register(e.pid);
     if (this.stopping) {
       this.killedGroups.add(e.pid);
       killGroup(e.pid, KILL_GRACE_MS);
@@ -748,7 +760,8 @@ class Run {
     // Every task has exited, but members of a killed group that ignored SIGTERM, or (on cancel/halt)
     // grandchildren that left their group, may remain: the run is over, so they go now.
     await killMarked(this.stopping ? this.marker : '', this.killedGroups);
-    this.watchdog.close();
+    if (this.watchdogTimer) clearTimeout(this.watchdogTimer);
+    this.watchdog?.close();
     this.journal.close();
     const report = b.snapshot();
     const session = this.p.def.sessions[this.p.def.sessions.length - 1];
