@@ -260,7 +260,7 @@ def main():
     stop = _stop
     raw_fork = fork_kind == "raw"
     while True:
-        req = read(rd, 65536)  # the runner sends one request and waits for its reply
+        req = read(rd, 8192)  # the runner sends one request (a few hundred bytes) and waits for its reply
         if not req:
             return
         while not req.endswith(b"\0\0"):  # longer than one read
@@ -339,6 +339,9 @@ def parse(req):
 _FS_ENCODING = sys.getfilesystemencoding()
 _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
 _env_now = {}  # the per-task variables as the host's environment has them now
+_environ_data = getattr(os.environ, "_data", None)  # os.environ's bytes mapping (POSIX)
+if not isinstance(_environ_data, dict) or os.name != "posix":
+    _environ_data = None
 
 
 def set_env(pairs):
@@ -347,9 +350,17 @@ def set_env(pairs):
     for j in range(0, len(pairs), 2):
         k = pairs[j]
         v = pairs[j + 1]
-        if _env_now.get(k) != v:
+        if _env_now.get(k) == v:
+            continue
+        if _environ_data is None:
             os.environ[k] = v
-            _env_now[k] = v
+        else:
+            # what os.environ[k] = v does, without its two Python-level encode calls
+            kb = k.encode(_FS_ENCODING, "surrogateescape")
+            vb = v.encode(_FS_ENCODING, "surrogateescape")
+            os.putenv(kb, vb)
+            _environ_data[kb] = vb
+        _env_now[k] = v
 
 
 def log_setup_error(path, msg):
