@@ -484,8 +484,9 @@ class Run {
     if (p.host) {
       // A Python host kills its running task's group itself when the runner dies (parent-death
       // signal); the watchdog (for grandchildren that left their group) starts once the first task
-      // ends or after a second, so its Node start does not compete with the hosts' (interpreter +
-      // imports, the longest step before the first task: ~90 ms later first task measured here).
+      // ends, or after a second, so its Node start-up does not compete with the hosts' (interpreter +
+      // imports, the longest step before the first task: it made the first warm task ~120 ms later
+      // here). It runs niced, so starting later does not slow running tasks either.
       this.watchdogTimer = setTimeout(() => this.startWatchdog(), 1000);
     } else this.startWatchdog();
     this.startSampler();

@@ -6,6 +6,7 @@
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 
 /** The env var every child of a run session carries (inherited by grandchildren). */
 export const SESSION_MARKER_VAR = 'PARALLEL_RUN_SESSION';
@@ -63,6 +64,15 @@ export class Watchdog {
       // under VS Code process.execPath is Electron: run it as plain Node
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
     });
+    // It only waits (for the runner's death): at the lowest priority its Node start-up (~0.17 s of
+    // CPU) takes no CPU from running tasks.
+    if (this.proc.pid !== undefined) {
+      try {
+        os.setPriority(this.proc.pid, 19);
+      } catch {
+        /* not allowed here: it runs at normal priority */
+      }
+    }
     this.proc.on('error', () => (this.proc = undefined));
     this.proc.stdin!.on('error', () => (this.proc = undefined));
     this.proc.unref();
