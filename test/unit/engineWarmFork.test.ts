@@ -142,8 +142,22 @@ print("ok", name)
     assert.strictEqual(timed.counts.succeeded, 2);
     assert.strictEqual(timed.status, 'failed');
 
+    // the failing task fails only once a slow one runs (so the halt has a running task to stop)
+    const haltScript = `
+import glob, os, sys, time
+name = open(sys.argv[1]).read()
+if name == "slow":
+    open(sys.argv[1] + ".started", "w").close()
+    time.sleep(60)
+if name == "bad":
+    end = time.time() + 30
+    while not glob.glob(os.path.join(os.path.dirname(sys.argv[1]), "*.started")) and time.time() < end:
+        time.sleep(0.05)
+    sys.exit(5)
+print("ok", name)
+`;
     const hdir = tmpDir('pr-warmfork-');
-    const many: Record<string, string> = { 's.py': script, 'in/00.txt': 'bad' };
+    const many: Record<string, string> = { 's.py': haltScript, 'in/00.txt': 'bad' };
     for (let i = 1; i < 12; i++) many[`in/${String(i).padStart(2, '0')}.txt`] = i < 3 ? 'slow' : 'fine';
     writeFiles(hdir, many);
     const halted = (await collect(await startRun(opts(hdir, { command: { kind: 'python', python: PYTHON, script: path.join(hdir, 's.py'), args: [], warm: true }, halt: true, workers: 2 })))).report;
