@@ -280,36 +280,28 @@ def main():
             # 2.4 in the child, a fraction of that here).
             _flags, cwd, stdout, stderr, _exe, pairs, argv = parse(req)
             set_env(pairs)
-            try:
-                out = os.open(stdout, _LOG_FLAGS, 0o644)
-            except OSError as e:
-                write(wr, b"D 0 %d 0 0 -1\n" % (70 << 8))
-                log_setup_error(stderr, "cannot open %s: %s" % (stdout, e.strerror))
-                continue
-            try:
-                err = os.open(stderr, _LOG_FLAGS, 0o644)
-            except OSError as e:
-                os.close(out)
-                write(wr, b"D 0 %d 0 0 -1\n" % (70 << 8))
-                log_setup_error(stdout, "cannot open %s: %s" % (stderr, e.strerror))
-                continue
-            if reseed is not None:
-                reseed()
-            if raw_fork and thread_count() == 0:
-                pid = fork()
-                if pid == 0:
-                    for hook in _at_fork_child:
-                        try:
-                            hook()
-                        except Exception:
-                            pass
-                    child(cwd, argv, out, err, rd, wr)
+            logs = open_logs(stdout, stderr)
+            if logs is None:
+                pid = None
             else:
-                pid = os.fork()
-                if pid == 0:
-                    child(cwd, argv, out, err, rd, wr)
-            os.close(out)
-            os.close(err)
+                out, err = logs
+                if reseed is not None:
+                    reseed()
+                if raw_fork and thread_count() == 0:
+                    pid = fork()
+                    if pid == 0:
+                        for hook in _at_fork_child:
+                            try:
+                                hook()
+                            except Exception:
+                                pass
+                        child(cwd, argv, out, err, rd, wr)
+                else:
+                    pid = os.fork()
+                    if pid == 0:
+                        child(cwd, argv, out, err, rd, wr)
+                os.close(out)
+                os.close(err)
         if pid is None or pid < 0:
             write(wr, b"D 0 %d 0 0 -1\n" % ((127 if script is None else 70) << 8))
             continue
@@ -361,6 +353,22 @@ def set_env(pairs):
             os.putenv(kb, vb)
             _environ_data[kb] = vb
         _env_now[k] = v
+
+
+def open_logs(stdout, stderr):
+    """Both task logs (close-on-exec; the child dup2s them onto 1 and 2), or None when one cannot be
+    opened: the task does not start, and the reason goes into the other log if it can."""
+    try:
+        out = os.open(stdout, _LOG_FLAGS, 0o644)
+    except OSError as e:
+        log_setup_error(stderr, "cannot open %s: %s" % (stdout, e.strerror))
+        return None
+    try:
+        return out, os.open(stderr, _LOG_FLAGS, 0o644)
+    except OSError as e:
+        os.close(out)
+        log_setup_error(stdout, "cannot open %s: %s" % (stderr, e.strerror))
+        return None
 
 
 def log_setup_error(path, msg):

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { startRun } from '../../extension/core/run/engine';
 import { failedFiles, listRuns, readReport } from '../../extension/core/run/history';
 import { RunOptions, UsageError } from '../../extension/core/run/types';
-import { alive, collect, FIXTURES, journalLines, PYTHON, sleep, tmpDir, waitFor, WORKERS_DIR, writeFiles } from './engineHelpers';
+import { alive, collect, FIXTURES, journalLines, PYTHON, sleep, tmpDir, twoTrees, WORKERS_DIR, writeFiles } from './engineHelpers';
 
 function base(dir: string, extra: Partial<RunOptions>): RunOptions {
   return {
@@ -151,8 +151,8 @@ describe('engine: startRun with real processes', function () {
     const ac = new AbortController();
     const h = await startRun(base(dir, { command: { kind: 'python', python: PYTHON, script: path.join(FIXTURES, 'spawn_tree.py'), args: [pidFile], warm: false }, signal: ac.signal }));
     const done = collect(h);
-    assert.ok(await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').trim().split('\n').length >= 2, 20_000), 'two tasks started their trees');
-    const pids = fs.readFileSync(pidFile, 'utf8').trim().split(/\s+/).map(Number);
+    const pids = await twoTrees(pidFile, 20_000);
+    assert.ok(pids, 'two tasks started their trees');
     assert.strictEqual(pids.length, 6);
     ac.abort();
     const { report, events } = await done;

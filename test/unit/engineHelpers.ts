@@ -79,3 +79,10 @@ export async function waitFor(cond: () => boolean, ms: number, step = 50): Promi
   }
   return cond();
 }
+
+/** Waits until two spawn_tree.py tasks recorded their trees in `pidFile`; their 6 pids (task + 2
+ *  grandchildren each), or undefined when they did not within `ms`. */
+export async function twoTrees(pidFile: string, ms: number): Promise<number[] | undefined> {
+  const ok = await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').trim().split('\n').length >= 2, ms);
+  return ok ? fs.readFileSync(pidFile, 'utf8').trim().split(/\s+/).map(Number) : undefined;
+}

@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { startRun } from '../../extension/core/run/engine';
 import { RunOptions, RunReport } from '../../extension/core/run/types';
-import { alive, collect, PYTHON, sleep, tmpDir, waitFor, WORKERS_DIR, writeFiles } from './engineHelpers';
+import { alive, collect, FIXTURES, PYTHON, sleep, tmpDir, twoTrees, WORKERS_DIR, writeFiles } from './engineHelpers';
 
 const PROBE = `
 import json, os, random, signal, sys, threading, time
@@ -97,21 +97,12 @@ describe('engine: warm children are forked like fresh interpreters', function ()
   it('cancel: the hosts stop their tasks (SIGTERM, SIGKILL after the grace for one that ignores it), nothing more starts, no grandchild left', async () => {
     const dir = tmpDir('pr-warmfork-');
     const pidFile = path.join(dir, 'pids');
-    const script = `
-import os, signal, subprocess, sys, time
-if "stubborn" in sys.argv[1]:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-kids = [subprocess.Popen(["sleep", "300"]) for _ in range(2)]
-with open(sys.argv[2], "a") as f:
-    f.write(" ".join(str(p) for p in [os.getpid()] + [k.pid for k in kids]) + "\\n")
-time.sleep(300)
-`;
-    writeFiles(dir, { 'tree.py': script, 'in/1-stubborn.txt': '', 'in/2.txt': '', 'in/3.txt': '', 'in/4.txt': '' });
+    writeFiles(dir, { 'in/1-stubborn.txt': '', 'in/2.txt': '', 'in/3.txt': '', 'in/4.txt': '' });
     const ac = new AbortController();
-    const h = await startRun(opts(dir, { command: { kind: 'python', python: PYTHON, script: path.join(dir, 'tree.py'), args: [pidFile], warm: true }, signal: ac.signal }));
+    const h = await startRun(opts(dir, { command: { kind: 'python', python: PYTHON, script: path.join(FIXTURES, 'spawn_tree.py'), args: [pidFile], warm: true }, signal: ac.signal }));
     const done = collect(h);
-    assert.ok(await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').trim().split('\n').length >= 2, 30_000), 'two tasks started their trees');
-    const pids = fs.readFileSync(pidFile, 'utf8').trim().split(/\s+/).map(Number);
+    const pids = await twoTrees(pidFile, 30_000);
+    assert.ok(pids, 'two tasks started their trees');
     assert.strictEqual(pids.length, 6);
     ac.abort();
     const { report } = await done;

@@ -53,21 +53,29 @@ export function versionCacheFile(): string {
   return path.join(os.homedir(), '.cache', 'parallel-run', 'python-versions.json');
 }
 
-function binaryIdentity(cmd: string): string | undefined {
-  if (!path.isAbsolute(cmd)) return undefined;
+/** An executable file that is not a `#!` script (a pyenv shim is one; starting it costs 0.1-0.9 s). */
+function isRealBinary(p: string): boolean {
   try {
-    const real = fs.realpathSync(cmd);
-    const st = fs.statSync(real);
-    if (!st.isFile() || (st.mode & 0o111) === 0) return undefined;
-    const fd = fs.openSync(real, 'r');
+    fs.accessSync(p, fs.constants.X_OK);
+    const fd = fs.openSync(p, 'r');
     try {
       const head = Buffer.alloc(2);
       fs.readSync(fd, head, 0, 2, 0);
-      if (head.toString('latin1') === '#!') return undefined;
+      return head.toString('latin1') !== '#!';
     } finally {
       fs.closeSync(fd);
     }
-    return `${real}|${st.ino}|${st.size}|${st.mtimeMs}`;
+  } catch {
+    return false;
+  }
+}
+
+function binaryIdentity(cmd: string): string | undefined {
+  if (!path.isAbsolute(cmd) || !isRealBinary(cmd)) return undefined;
+  try {
+    const real = fs.realpathSync(cmd);
+    const st = fs.statSync(real);
+    return st.isFile() ? `${real}|${st.ino}|${st.size}|${st.mtimeMs}` : undefined;
   } catch {
     return undefined;
   }
@@ -130,25 +138,10 @@ function probeByRunning(cmd: string): Promise<ResolvedPython> {
  * Undefined when there is no Python at all (the engine then spawns tasks from Node).
  */
 export async function hostPython(envPath: string | undefined): Promise<string | undefined> {
-  const isBinary = (p: string): boolean => {
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      const fd = fs.openSync(p, 'r');
-      try {
-        const head = Buffer.alloc(2);
-        fs.readSync(fd, head, 0, 2, 0);
-        return head.toString('latin1') !== '#!';
-      } finally {
-        fs.closeSync(fd);
-      }
-    } catch {
-      return false;
-    }
-  };
   for (const dir of [...(envPath ?? '').split(path.delimiter), '/usr/bin', '/usr/local/bin']) {
     if (!dir) continue;
     const p = path.join(dir, 'python3');
-    if (isBinary(p)) return p;
+    if (isRealBinary(p)) return p;
   }
   return resolvePython('python3').then((r) => r.executable, () => undefined);
 }

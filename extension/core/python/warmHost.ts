@@ -22,8 +22,6 @@ export interface HostTaskRequest {
   stdout: string;
   stderr: string;
   env?: Record<string, string>;
-  /** ask for a "started" reply with the child's pid (costs a message per task: only for a timeout) */
-  pid?: boolean;
 }
 
 export interface HostTaskResult {
@@ -64,8 +62,6 @@ export class WarmHost {
   /** imports pre-loaded by a warm host, and those that failed */
   imports: string[] = [];
   failedImports: string[] = [];
-  /** how the host forks warm tasks: 'raw' (libc fork, no CPython after-fork work), 'os' (os.fork) */
-  fork: string | undefined;
   readonly ready: Promise<void>;
 
   constructor(readonly opts: WarmHostOptions) {
@@ -129,7 +125,6 @@ export class WarmHost {
         if (msg.ready) {
           this.imports = (msg.imports as string[]) ?? [];
           this.failedImports = (msg.failedImports as string[]) ?? [];
-          this.fork = typeof msg.fork === 'string' ? msg.fork : undefined;
           resolve();
         }
       };
