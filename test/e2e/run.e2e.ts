@@ -22,8 +22,10 @@ export const scenarios: E2EScenario[] = [
 
       await ctx.runCommand('Parallel Run: Run Script over Files');
       // files: the script is the active Python file, so the first question is the glob, counted live
+      // (with the integration layer running alongside, the extension host was once "unresponsive"
+      // for over 15 s here before the flow's first question appeared)
       const input = page.locator('.quick-input-widget input');
-      await input.waitFor({ state: 'visible', timeout: 15_000 });
+      await input.waitFor({ state: 'visible', timeout: 60_000 });
       // on a loaded machine the editor may not be active yet when the command runs: the flow then
       // asks for the script first (analyze.py listed first), which is the same run
       const title = page.locator('.quick-input-widget .quick-input-title');
