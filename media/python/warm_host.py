@@ -167,6 +167,39 @@ def choose_fork():
     return os.fork, "os"
 
 
+def share_code_mappings():
+    """Linux: at fork, the kernel copies the page-table entries only of mappings that hold private
+    (anonymous) pages; the interpreter's and the extension modules' code and read-only data are plain
+    file mappings, so every child faulted their pages in again, a fault per 64 KiB touched (~100 faults per
+    child running a small numpy script, at ~20-60 us each on a small VM). Writing one byte back in place,
+    through /proc/self/mem, gives each such mapping one private page (4 KiB, the same bytes): fork then
+    copies its entries, and the child starts with the code the host has already mapped. Nothing changes
+    where the kernel refuses the write; mappings made later (modules a task imports) are left as they are."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        fd = os.open("/proc/self/mem", os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return
+    try:
+        with open("/proc/self/maps", "rb") as f:
+            maps = f.read().split(b"\n")
+        for line in maps:
+            fields = line.split(None, 5)
+            # private, not writable, backed by a file (writable ones have private pages once written)
+            if len(fields) < 6 or not fields[5].startswith(b"/") or fields[1][1:2] == b"w" or fields[1][3:4] != b"p":
+                continue
+            start = int(fields[0].split(b"-")[0], 16)
+            try:
+                os.pwrite(fd, os.pread(fd, 1, start), start)
+            except OSError:
+                return  # refused (a hardened kernel): every other mapping would be refused as well
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(fd)
+
+
 _at_fork_child = []  # after_in_child hooks registered by the script's imports (other than the known ones)
 # stdlib hooks that only repair state a second thread could have left behind (this host runs one) or
 # that reseed() does in the parent instead
@@ -220,11 +253,14 @@ def main():
     record_at_fork_hooks()
     signal.signal(signal.SIGUSR1, on_stop)
     # Our protocol channel lives on private fds: whatever the script or its imports print must never
-    # reach it. fd 1 then points at stderr, fd 0 at /dev/null.
+    # reach it. fd 1 then points at stderr, fd 0 at /dev/null; `err` keeps the host's stderr, which fds
+    # 1 and 2 point at again after each task (see main's loop).
     rd = os.dup(0)
     wr = os.dup(1)
+    err = os.dup(2)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
+    os.close(devnull)
     os.dup2(2, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides when tasks stop
 
@@ -249,6 +285,8 @@ def main():
 
         gc.collect()
         gc.freeze()
+        if fork_kind != "none":
+            share_code_mappings()
     # The loop below is the host's whole per-task work, kept to a few statements on purpose: after each
     # fork every page of the host is write-protected, and each page the host (or the child) then writes
     # costs a fault, ~20 us on a small VM (and faults of the two cores' processes did not overlap there).
@@ -256,9 +294,11 @@ def main():
     read = os.read
     write = os.write
     wait4 = os.wait4
+    dup2 = os.dup2
     current = _current
     stop = _stop
     raw_fork = fork_kind == "raw"
+    _channel[:] = [rd, wr, err]
     while True:
         req = read(rd, 8192)  # the runner sends one request (a few hundred bytes) and waits for its reply
         if not req:
@@ -274,35 +314,35 @@ def main():
         if script is None:
             pid = spawn(req)
         else:
-            # Everything a child needs that can be done here is done here: this loop touches the
-            # interpreter's pages on every task anyway, while each first touch in a child is a
-            # copy-on-write fault (measured per task: reseed 1.7 ms, env 1.6, opening the stderr log
-            # 2.4 in the child, a fraction of that here).
-            _flags, cwd, stdout, stderr, _exe, pairs, argv = parse(req)
-            set_env(pairs)
-            logs = open_logs(stdout, stderr)
-            if logs is None:
-                pid = None
-            else:
-                out, err = logs
+            # Everything a child needs that can be done here is done here, before the fork: after it,
+            # each page the child first writes is a copy-on-write fault (~20-60 us on a small VM), while
+            # this loop touches the same pages on every task. So the host sets the task's environment and
+            # sys.argv, and points its own fds 1 and 2 at the task's logs (the child inherits them as its
+            # stdout/stderr); it points them back at its stderr once the child has ended.
+            f = req[1:-2].split(b"\0=")
+            k = int(f[5])
+            set_env(f, 6, 6 + 2 * k)
+            if open_logs(f[2], f[3]):
+                sys.argv = [script] + [x.decode(_FS_ENCODING, "surrogateescape") for x in f[6 + 2 * k:]]
                 if reseed is not None:
                     reseed()
+                cwd = f[1]
                 if raw_fork and thread_count() == 0:
                     pid = fork()
                     if pid == 0:
-                        for hook in _at_fork_child:
-                            try:
-                                hook()
-                            except Exception:
-                                pass
-                        child(cwd, argv, out, err, rd, wr)
+                        if _at_fork_child:
+                            run_at_fork_hooks()
+                        child(cwd)
                 else:
                     pid = os.fork()
                     if pid == 0:
-                        child(cwd, argv, out, err, rd, wr)
-                os.close(out)
-                os.close(err)
+                        child(cwd)
+            else:
+                pid = None
         if pid is None or pid < 0:
+            if script is not None:
+                dup2(err, 1)
+                dup2(err, 2)
             write(wr, b"D 0 %d 0 0 -1\n" % ((127 if script is None else 70) << 8))
             continue
         current[0] = pid
@@ -317,7 +357,21 @@ def main():
             except InterruptedError:
                 continue
         current[0] = 0
+        if script is not None:
+            dup2(err, 1)
+            dup2(err, 2)
         write(wr, b"D %d %d %.6f %.6f %d\n" % (pid, status, ru.ru_utime, ru.ru_stime, ru.ru_maxrss))
+
+
+_channel = []  # the host's protocol fds and its own stderr: [rd, wr, err]
+
+
+def run_at_fork_hooks():
+    for hook in _at_fork_child:
+        try:
+            hook()
+        except Exception:
+            pass
 
 
 def parse(req):
@@ -336,39 +390,41 @@ if not isinstance(_environ_data, dict) or os.name != "posix":
     _environ_data = None
 
 
-def set_env(pairs):
-    """The task's variables (PARALLEL_SEQ, PARALLEL_JOBSLOT) go into the host's environment before the
-    fork, and only those that changed."""
-    for j in range(0, len(pairs), 2):
-        k = pairs[j]
-        v = pairs[j + 1]
+def set_env(f, lo, hi):
+    """The task's variables (PARALLEL_SEQ, PARALLEL_JOBSLOT: fields f[lo:hi], key and value as bytes) go into
+    the host's environment before the fork, and only those that changed."""
+    for j in range(lo, hi, 2):
+        k = f[j]
+        v = f[j + 1]
         if _env_now.get(k) == v:
             continue
         if _environ_data is None:
-            os.environ[k] = v
+            os.environ[os.fsdecode(k)] = os.fsdecode(v)
         else:
-            # what os.environ[k] = v does, without its two Python-level encode calls
-            kb = k.encode(_FS_ENCODING, "surrogateescape")
-            vb = v.encode(_FS_ENCODING, "surrogateescape")
-            os.putenv(kb, vb)
-            _environ_data[kb] = vb
+            os.putenv(k, v)  # what os.environ[k] = v does, without its encode calls
+            _environ_data[k] = v
         _env_now[k] = v
 
 
 def open_logs(stdout, stderr):
-    """Both task logs (close-on-exec; the child dup2s them onto 1 and 2), or None when one cannot be
-    opened: the task does not start, and the reason goes into the other log if it can."""
+    """Points fds 1 and 2 at the task's logs (paths as bytes); False when one cannot be opened: the task
+    does not start, and the reason goes into the other log if it can."""
     try:
         out = os.open(stdout, _LOG_FLAGS, 0o644)
     except OSError as e:
-        log_setup_error(stderr, "cannot open %s: %s" % (stdout, e.strerror))
-        return None
+        log_setup_error(stderr, "cannot open %s: %s" % (os.fsdecode(stdout), e.strerror))
+        return False
     try:
-        return out, os.open(stderr, _LOG_FLAGS, 0o644)
+        err = os.open(stderr, _LOG_FLAGS, 0o644)
     except OSError as e:
         os.close(out)
-        log_setup_error(stdout, "cannot open %s: %s" % (stderr, e.strerror))
-        return None
+        log_setup_error(stdout, "cannot open %s: %s" % (os.fsdecode(stderr), e.strerror))
+        return False
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    os.close(out)
+    os.close(err)
+    return True
 
 
 def log_setup_error(path, msg):
@@ -493,19 +549,15 @@ def run_main(script):
     exec(_code[0], mod.__dict__)
 
 
-def child(cwd, argv, out, err, rd, wr):
+def child(cwd):
     """The forked task: never returns. Every statement here costs copy-on-write faults (see main()):
     only C-level calls (_signal, not the enum-wrapping signal module), names bound in advance, nothing
-    that is not needed; the logs were opened and the environment set by the host."""
+    that is not needed; the logs (fds 1 and 2), sys.argv and the environment were set by the host."""
     try:
         os.setsid()
-        # the protocol pipes are the host's (close-on-exec already for programs the script runs)
-        os.close(rd)
-        os.close(wr)
-        os.dup2(out, 1)  # dup2 clears close-on-exec on 1 and 2
-        os.dup2(err, 2)
-        os.close(out)
-        os.close(err)
+        # the host's protocol pipes and stderr (close-on-exec already for programs the script runs)
+        for fd in _channel:
+            os.close(fd)
         if cwd and cwd != _host_cwd[0]:
             os.chdir(cwd)
         # the host's own handlers go; SIGPIPE stays ignored, as in any Python interpreter
@@ -513,7 +565,6 @@ def child(cwd, argv, out, err, rd, wr):
         _signal.signal(_signal.SIGUSR1, _signal.SIG_DFL)
         _signal.signal(_signal.SIGINT, _signal.default_int_handler)
         script = _script[0]
-        sys.argv = [script] + argv
         code = 0
         try:
             run_main(script)
@@ -560,7 +611,7 @@ def child(cwd, argv, out, err, rd, wr):
         os._exit(70)
 
 
-_host_cwd = [os.getcwd()]
+_host_cwd = [os.fsencode(os.getcwd())]
 _script = [None]
 
 

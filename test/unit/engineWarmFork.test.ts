@@ -21,6 +21,17 @@ def late():
     print("late thread done", flush=True)
 
 threading.Thread(target=late).start()  # non-daemon: the interpreter waits for it at exit
+
+def code_anon_kb():
+    """Private (anonymous) KiB in the interpreter's executable file mappings."""
+    total, in_code = 0, False
+    for line in open("/proc/self/smaps"):
+        f = line.split()
+        if "-" in f[0] and len(f) >= 5 and ":" not in f[0]:
+            in_code = len(f) >= 6 and f[1] == "r-xp" and "python" in f[5].rsplit("/", 1)[-1]
+        elif in_code and f[0] == "Anonymous:":
+            total += int(f[1])
+    return total
 print(json.dumps({
     "rnd": random.random(),
     "hook": forkhook.child_pid == os.getpid(),
@@ -31,6 +42,8 @@ print(json.dumps({
     "seq": os.environ["PARALLEL_SEQ"],
     "main": __name__,
     "argv": sys.argv[1:],
+    "fds": sorted(os.listdir("/proc/self/fd")),
+    "codeAnonKb": code_anon_kb(),
 }), flush=True)
 `;
 
@@ -71,7 +84,7 @@ function probeLines(dir: string, r: RunReport, sub: string): Array<Record<string
 describe('engine: warm children are forked like fresh interpreters', function () {
   this.timeout(90_000);
 
-  it('own random seed, at-fork hooks run, signals and __main__ as cold, in both fork modes', async () => {
+  it('own random seed, at-fork hooks run, signals, open fds and __main__ as cold, code mappings shared, in both fork modes', async () => {
     const dir = tmpDir('pr-warmfork-');
     const files: Record<string, string> = { 'probe.py': PROBE, 'forkhook.py': FORKHOOK };
     for (let i = 0; i < 6; i++) files[`in/${i}.txt`] = String(i);
@@ -86,12 +99,21 @@ describe('engine: warm children are forked like fresh interpreters', function ()
       assert.strictEqual(new Set(w.map((l) => l.rnd)).size, 6, `${name}: every child has its own random state: ${w.map((l) => l.rnd)}`);
       for (let i = 0; i < 6; i++) {
         assert.strictEqual(w[i].hook, true, `${name}: the imported module's after_in_child hook ran in child ${i}`);
-        for (const k of ['sigint', 'sigterm', 'sigusr1', 'sigpipe', 'seq', 'main', 'argv']) {
+        // the same open fds (the host's protocol pipes and its stderr are closed in the child)
+        for (const k of ['sigint', 'sigterm', 'sigusr1', 'sigpipe', 'seq', 'main', 'argv', 'fds']) {
           assert.deepStrictEqual(w[i][k], c[i][k], `${name}, file ${i}: ${k} as in a fresh interpreter`);
         }
       }
     }
     assert.ok(c.every((l) => l.sigint && l.sigterm && l.sigusr1 && l.sigpipe && l.main === '__main__'), JSON.stringify(c));
+    // fork copied the page-table entries of the interpreter's code (see share_code_mappings in
+    // warm_host.py): its code mapping carries the one private page the host wrote back in place; a cold
+    // interpreter's code mapping has none
+    assert.ok(c.every((l) => l.codeAnonKb === 0), `cold: ${c.map((l) => l.codeAnonKb)}`);
+    for (const r of [raw, osFork]) {
+      const w = probeLines(dir, r.report, r === raw ? 'raw' : 'osfork');
+      assert.ok(w.every((l) => (l.codeAnonKb as number) > 0), `warm: ${w.map((l) => l.codeAnonKb)}`);
+    }
   });
 
   it('cancel: the hosts stop their tasks (SIGTERM, SIGKILL after the grace for one that ignores it), nothing more starts, no grandchild left', async () => {
