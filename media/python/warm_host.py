@@ -594,6 +594,14 @@ def child(cwd):
             atexit._run_exitfuncs()
         except BaseException:
             pass
+        # then the interpreter clears the modules: the script's globals are released, so a file it left
+        # open is flushed and closed by its finalizer (os._exit below would drop its buffer)
+        mod = _main[0]
+        if mod is not None:
+            try:
+                mod.__dict__.clear()
+            except BaseException:
+                pass
         try:
             sys.stdout.flush()
         except Exception:

@@ -55,6 +55,42 @@ describe('engine: warm Python workers', function () {
     assert.deepStrictEqual({ ...warm.counts, total: warm.counts.total }, { ...cold.counts });
   });
 
+  it('finish a task as interpreter exit does: a file the script left open is flushed and closed', async () => {
+    const dir = tmpDir('pr-warm-');
+    const script = `
+import sys
+out = sys.argv[1] + ".res"
+left_open = open(out + ".global", "w")  # never closed: the interpreter's exit flushes and closes it
+left_open.write("global " + open(sys.argv[1]).read())
+
+class Node:
+    def __init__(self):
+        self.me = self  # a reference cycle: only the collector frees it
+        self.f = open(out + ".cycle", "w")
+        self.f.write("cycle")
+
+Node()  # unreachable at once: Python's exit does not flush this one either (it stays empty in both modes)
+`;
+    writeFiles(dir, { 's.py': script, 'in/a.txt': 'one', 'in/b.txt': 'two' });
+    const results: Record<string, string[][]> = {};
+    for (const warm of [false, true]) {
+      const r = (await collect(await startRun({
+        command: { kind: 'python', python: PYTHON, script: path.join(dir, 's.py'), args: [], warm },
+        files: { kind: 'globs', patterns: ['in/*.txt'], cwd: dir },
+        cwd: dir,
+        outDir: path.join(dir, warm ? 'warm' : 'cold'),
+        workersDir: WORKERS_DIR,
+        workers: 2,
+      }))).report;
+      assert.strictEqual(r.counts.succeeded, 2, JSON.stringify(r.failures));
+      const names = fs.readdirSync(path.join(dir, 'in')).filter((f) => f.includes('.res')).sort();
+      results[warm ? 'warm' : 'cold'] = names.map((f) => [f, fs.readFileSync(path.join(dir, 'in', f), 'utf8')]);
+      for (const f of names) fs.rmSync(path.join(dir, 'in', f));
+    }
+    assert.deepStrictEqual(results.cold.filter(([f]) => f.endsWith('.global')).map(([, t]) => t), ['global one', 'global two'], JSON.stringify(results.cold));
+    assert.deepStrictEqual(results.warm, results.cold);
+  });
+
   it('pay the imports once per worker: a numpy-importing script starts faster warm', async () => {
     const dir = tmpDir('pr-warm-');
     const files: Record<string, string> = {};
