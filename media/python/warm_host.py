@@ -174,8 +174,9 @@ def share_code_mappings():
     child running a small numpy script, at ~20-60 us each on a small VM). Writing one byte back in place,
     through /proc/self/mem, gives each such mapping one private page (4 KiB, the same bytes): fork then
     copies its entries, and the child starts with the code the host has already mapped. Nothing changes
-    where the kernel refuses the write; mappings made later (modules a task imports) are left as they are."""
-    if not sys.platform.startswith("linux"):
+    where the kernel refuses the write; mappings made later (modules a task imports) are left as they are.
+    PARALLEL_RUN_SHARE_CODE=0 turns it off (e.g. where a security monitor flags writes to /proc/self/mem)."""
+    if not sys.platform.startswith("linux") or os.environ.get("PARALLEL_RUN_SHARE_CODE") == "0":
         return
     try:
         fd = os.open("/proc/self/mem", os.O_RDWR | getattr(os, "O_CLOEXEC", 0))

@@ -91,7 +91,7 @@ describe('engine: warm children are forked like fresh interpreters', function ()
     writeFiles(dir, files);
     const cold = await collect(await startRun(opts(dir, { outDir: path.join(dir, 'cold'), command: { kind: 'python', python: PYTHON, script: path.join(dir, 'probe.py'), args: ['x'], warm: false } })));
     const raw = await collect(await startRun(opts(dir, { outDir: path.join(dir, 'raw') })));
-    const osFork = await collect(await startRun(opts(dir, { outDir: path.join(dir, 'osfork'), env: { PARALLEL_RUN_OS_FORK: '1' } })));
+    const osFork = await collect(await startRun(opts(dir, { outDir: path.join(dir, 'osfork'), env: { PARALLEL_RUN_OS_FORK: '1', PARALLEL_RUN_SHARE_CODE: '0' } })));
     for (const r of [cold, raw, osFork]) assert.strictEqual(r.report.counts.succeeded, 6, JSON.stringify(r.report.failures));
     const c = probeLines(dir, cold.report, 'cold');
     for (const [name, r, sub] of [['libc fork', raw, 'raw'], ['os.fork', osFork, 'osfork']] as const) {
@@ -108,12 +108,12 @@ describe('engine: warm children are forked like fresh interpreters', function ()
     assert.ok(c.every((l) => l.sigint && l.sigterm && l.sigusr1 && l.sigpipe && l.main === '__main__'), JSON.stringify(c));
     // fork copied the page-table entries of the interpreter's code (see share_code_mappings in
     // warm_host.py): its code mapping carries the one private page the host wrote back in place; a cold
-    // interpreter's code mapping has none
+    // interpreter's code mapping has none, nor has a host told not to (PARALLEL_RUN_SHARE_CODE=0)
     assert.ok(c.every((l) => l.codeAnonKb === 0), `cold: ${c.map((l) => l.codeAnonKb)}`);
-    for (const r of [raw, osFork]) {
-      const w = probeLines(dir, r.report, r === raw ? 'raw' : 'osfork');
-      assert.ok(w.every((l) => (l.codeAnonKb as number) > 0), `warm: ${w.map((l) => l.codeAnonKb)}`);
-    }
+    const shared = probeLines(dir, raw.report, 'raw').map((l) => l.codeAnonKb as number);
+    assert.ok(shared.every((kb) => kb > 0), `warm: ${shared}`);
+    const off = probeLines(dir, osFork.report, 'osfork').map((l) => l.codeAnonKb as number);
+    assert.ok(off.every((kb) => kb === 0), `warm, PARALLEL_RUN_SHARE_CODE=0: ${off}`);
   });
 
   it('cancel: the hosts stop their tasks (SIGTERM, SIGKILL after the grace for one that ignores it), nothing more starts, no grandchild left', async () => {
