@@ -34,15 +34,65 @@ import sys
 _current = [0]  # pid (= process group) of the task running now, 0 between tasks
 
 
+_parent = [0]  # the runner's pid when this host started
+
+
 def on_parent_death(signum, frame):
-    """The runner (or its worker thread) is gone: the running task's whole group goes with us."""
+    """SIGTERM: the runner thread that started us ended. The running task's whole group goes at once.
+    If the runner itself died (a kill ends all its threads within milliseconds, and we are then
+    re-parented), every process of the run goes too, grandchildren that left their task's group
+    included (see kill_marked): hosts are the runner's watchdog. A runner that lost only that thread
+    keeps its other tasks."""
     pid = _current[0]
     if pid:
         try:
             os.killpg(pid, signal.SIGKILL)
         except OSError:
             pass
+    marker = os.environ.get(SESSION_MARKER_VAR)
+    if marker:
+        import time
+
+        end = time.monotonic() + 2.0
+        while os.getppid() == _parent[0] and time.monotonic() < end:
+            time.sleep(0.02)
+        if os.getppid() != _parent[0]:
+            needle = ("%s=%s\0" % (SESSION_MARKER_VAR, marker)).encode()
+            for attempt in range(4):  # a process may fork while we kill
+                if kill_marked(needle) == 0 and attempt > 0:
+                    break
+                time.sleep(0.05)
     os._exit(1)
+
+
+SESSION_MARKER_VAR = "PARALLEL_RUN_SESSION"  # every process of a run carries it (core/run/watchdog.ts)
+
+
+def kill_marked(needle):
+    """SIGKILLs every process whose environment holds the entry `needle` (b"NAME=VALUE\0"); how many."""
+    hits = 0
+    me = os.getpid()
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return 0
+    for name in names:
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open("/proc/%s/environ" % name, "rb") as f:
+                env = f.read()
+        except OSError:
+            continue  # gone, or another user's
+        i = env.find(needle)
+        if i < 0 or (i > 0 and env[i - 1] != 0):
+            continue
+        try:
+            os.kill(int(name), signal.SIGKILL)
+            hits += 1
+        except OSError:
+            pass
+    return hits
 
 
 _stop = {"stopped": False, "group": 0, "grace": 2.0}
@@ -81,8 +131,9 @@ def on_grace_over(signum, frame):
 
 def set_parent_death_signal():
     """Linux: SIGTERM us when the thread that spawned us dies; the handler kills the running task's
-    group, so a killed runner leaves neither a host nor a task (the runner then needs no message per
-    task to know what to kill)."""
+    group, and every process of the run if the runner died, so a killed runner leaves neither a host nor
+    a task (the runner then needs no message per task to know what to kill, nor a watchdog process)."""
+    _parent[0] = os.getppid()
     if not sys.platform.startswith("linux"):
         return
     signal.signal(signal.SIGTERM, on_parent_death)

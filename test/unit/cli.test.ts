@@ -146,6 +146,42 @@ describe('cli: parallel-run run', function () {
       for (let i = 1; i <= n; i++) assert.ok(fs.existsSync(path.join(dir, 'results', `f${String(i).padStart(3, '0')}.txt.done`)));
     });
   }
+
+  for (const mode of ['cold template', 'warm python'] as const) {
+    it(`SIGKILL mid-run (${mode}): a grandchild that left its task's process group goes too`, async () => {
+      const dir = tmpDir('pr-cli-');
+      inputs(dir, 4);
+      const pids = path.join(dir, 'pids');
+      // the task starts a grandchild in a session of its own (out of reach of a kill of the task's
+      // group), records its pid, then waits
+      const script = path.join(dir, 'escape.py');
+      fs.writeFileSync(script, `import subprocess, sys, time
+p = subprocess.Popen(["sleep", "300"], start_new_session=True)
+with open(${JSON.stringify(pids)}, "a") as f:
+    f.write("%d\\n" % p.pid)
+time.sleep(300)
+`);
+      const what = mode === 'warm python' ? ['--warm', '--script', script] : ['--', PYTHON, script, '{}'];
+      const child: ChildProcess = spawn(process.execPath, [CLI, 'run', '-j', '2', '--files', 'in/*.txt', '--out', 'out', '--quiet', ...what], { cwd: dir, stdio: 'ignore', env: { ...process.env, PARALLEL_RUN_PYTHON: PYTHON } });
+      const exited = new Promise<void>((r) => child.on('exit', () => r()));
+      const escaped = () => (fs.existsSync(pids) ? fs.readFileSync(pids, 'utf8').trim().split('\n').filter(Boolean).map(Number) : []);
+      assert.ok(await waitFor(() => escaped().length >= 2, 30_000), 'two tasks started their grandchildren');
+      const s = session(dir);
+      child.kill('SIGKILL');
+      await exited;
+      await sleep(2500);
+      const alive = (pid: number) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      assert.deepStrictEqual(escaped().filter(alive), [], 'the grandchildren in their own sessions are gone');
+      assert.deepStrictEqual(processesWithEnv('PARALLEL_RUN_SESSION', s), [], 'no process of the run is left');
+    });
+  }
 });
 
 function session(dir: string): string {

@@ -65,7 +65,9 @@ export class WarmHost {
   readonly ready: Promise<void>;
 
   constructor(readonly opts: WarmHostOptions) {
-    const args = [opts.hostScript, opts.mode];
+    // an exec host needs nothing outside the standard library: without `site` (-S) it skips the
+    // site-packages scan and every .pth file, and is ready for the first task ~0.1 s sooner here
+    const args = opts.mode === 'exec' ? ['-S', opts.hostScript, opts.mode] : [opts.hostScript, opts.mode];
     if (opts.mode === 'warm' && opts.script) args.push(opts.script);
     if (opts.killGraceMs !== undefined) args.push('--grace-ms', String(opts.killGraceMs));
     // own process group: a Ctrl-C to the terminal reaches the runner only, which then decides

@@ -401,7 +401,6 @@ class Run {
   private shared!: Int32Array;
   private journal!: JournalWriter;
   private watchdog: Watchdog | undefined;
-  private watchdogTimer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Map<number, InFlight>();
   /** groups we killed (timeout, cancel, halt): SIGKILLed again at the end in case a member ignored SIGTERM */
   private readonly killedGroups = new Set<number>();
@@ -444,7 +443,6 @@ class Run {
 
   private startWatchdog(): void {
     if (this.watchdog || this.finishing) return;
-    if (this.watchdogTimer) clearTimeout(this.watchdogTimer);
     this.watchdog = new Watchdog(path.join(this.p.opts.workersDir, 'watchdog.js'), this.marker);
   }
 
@@ -481,14 +479,12 @@ class Run {
       workerThreadOpts: { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 128 } },
       workerTerminateTimeout: 3000,
     });
-    if (p.host) {
-      // A Python host kills its running task's group itself when the runner dies (parent-death
-      // signal); the watchdog (for grandchildren that left their group) starts once the first task
-      // ends, or after a second, so its Node start-up does not compete with the hosts' (interpreter +
-      // imports, the longest step before the first task: it made the first warm task ~120 ms later
-      // here). It runs niced, so starting later does not slow running tasks either.
-      this.watchdogTimer = setTimeout(() => this.startWatchdog(), 1000);
-    } else this.startWatchdog();
+    // With Python hosts, the hosts are the watchdog: when the runner dies (parent-death signal) each
+    // kills its running task's group and every process carrying the run's marker (grandchildren that
+    // left their group included; see on_parent_death in warm_host.py). A watchdog process would cost a
+    // fork of this whole process mid-run (a ~50 ms stall here, then a copy-on-write fault for each page
+    // the runner writes next). Tasks spawned from Node directly need the watchdog process.
+    if (!p.host) this.startWatchdog();
     this.startSampler();
     if (p.opts.signal) {
       if (p.opts.signal.aborted) this.stop('cancelled');
@@ -681,7 +677,6 @@ class Run {
       this.builder.note(`Could not write the journal (${(e as Error).message}): resume may redo some files.`);
     }
     this.builder.add(rec);
-    if (!this.watchdog) this.startWatchdog();
     const now = Date.now();
     // Output goes straight to the log files (bounded memory whatever a task prints); listeners get
     // each stream's tail (last TAIL_BYTES) when the task ends; the full text is in the log.
@@ -761,7 +756,6 @@ class Run {
     // Every task has exited, but members of a killed group that ignored SIGTERM, or (on cancel/halt)
     // grandchildren that left their group, may remain: the run is over, so they go now.
     await killMarked(this.stopping ? this.marker : '', this.killedGroups);
-    if (this.watchdogTimer) clearTimeout(this.watchdogTimer);
     this.watchdog?.close();
     this.journal.close();
     const report = b.snapshot();
