@@ -23,9 +23,7 @@ The host dies with its parent (PR_SET_PDEATHSIG) and exits on stdin EOF.
 """
 import _signal
 import _thread
-import ast
 import atexit
-import json
 import os
 import signal
 import sys
@@ -152,6 +150,8 @@ def set_parent_death_signal():
 
 def top_level_imports(script):
     """The script's module-level import statements (and those under `if __name__ == "__main__"`)."""
+    import ast  # warm hosts only: an exec host starts without it (and json), ~20 ms sooner
+
     try:
         with open(script, "rb") as f:
             tree = ast.parse(f.read(), filename=script)
@@ -175,6 +175,8 @@ def top_level_imports(script):
 
 
 def preimport(script):
+    import ast
+
     done, failed = [], []
     for node in top_level_imports(script):
         names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
@@ -343,7 +345,13 @@ def main():
     fork, fork_kind = choose_fork() if script else (None, "none")
     thread_count = _thread._count
     ready = {"ready": True, "pid": os.getpid(), "imports": imports, "failedImports": failed, "fork": fork_kind}
-    os.write(wr, (json.dumps(ready) + "\n").encode())
+    if script:
+        import json
+
+        line = json.dumps(ready)
+    else:
+        line = '{"ready": true, "pid": %d, "imports": [], "failedImports": [], "fork": "none"}' % os.getpid()
+    os.write(wr, (line + "\n").encode())
     if script:
         # everything imported so far is shared copy-on-write with every child: keep the collector from
         # touching (and so copying) those pages in each child
