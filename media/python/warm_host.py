@@ -252,16 +252,21 @@ def share_code_mappings():
     try:
         with open("/proc/self/maps", "rb") as f:
             maps = f.read().split(b"\n")
+        done = 0
         for line in maps:
             fields = line.split(None, 5)
-            # private, not writable, backed by a file (writable ones have private pages once written)
-            if len(fields) < 6 or not fields[5].startswith(b"/") or fields[1][1:2] == b"w" or fields[1][3:4] != b"p":
+            # private, readable, not writable, backed by a file (writable ones have private pages once
+            # written; unreadable ones are guard gaps nothing touches)
+            perms = fields[1] if len(fields) >= 6 else b""
+            if not perms.startswith(b"r") or perms[1:2] == b"w" or perms[3:4] != b"p" or not fields[5].startswith(b"/"):
                 continue
             start = int(fields[0].split(b"-")[0], 16)
             try:
                 os.pwrite(fd, os.pread(fd, 1, start), start)
+                done += 1
             except OSError:
-                return  # refused (a hardened kernel): every other mapping would be refused as well
+                if done == 0:
+                    return  # refused (a hardened kernel): every other mapping would be refused as well
     except (OSError, ValueError):
         pass
     finally:
