@@ -349,10 +349,10 @@ def main():
     sys.stderr.flush()
     fork, fork_kind = choose_fork() if script else (None, "none")
     thread_count = _thread._count
-    ready = {"ready": True, "pid": os.getpid(), "imports": imports, "failedImports": failed, "fork": fork_kind}
     if script:
         import json
 
+        ready = {"ready": True, "pid": os.getpid(), "imports": imports, "failedImports": failed, "fork": fork_kind}
         line = json.dumps(ready)
     else:
         line = '{"ready": true, "pid": %d, "imports": [], "failedImports": [], "fork": "none"}' % os.getpid()

@@ -7,7 +7,7 @@ import * as assert from 'assert';
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CLI, FIXTURES, journalLines, processesWithEnv, PYTHON, sleep, tmpDir, waitFor, writeFiles } from './engineHelpers';
+import { alive, CLI, FIXTURES, journalLines, processesWithEnv, PYTHON, sleep, tmpDir, waitFor, writeFiles } from './engineHelpers';
 
 function cli(args: string[], cwd: string, input?: string) {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', input, timeout: 50_000, env: { ...process.env, PARALLEL_RUN_PYTHON: PYTHON } });
@@ -170,14 +170,6 @@ time.sleep(300)
       child.kill('SIGKILL');
       await exited;
       await sleep(2500);
-      const alive = (pid: number) => {
-        try {
-          process.kill(pid, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      };
       assert.deepStrictEqual(escaped().filter(alive), [], 'the grandchildren in their own sessions are gone');
       assert.deepStrictEqual(processesWithEnv('PARALLEL_RUN_SESSION', s), [], 'no process of the run is left');
     });
