@@ -6,11 +6,12 @@
  * (the runner signals the host, which has no per-task message giving the runner the pid any more).
  */
 import * as assert from 'assert';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { startRun } from '../../extension/core/run/engine';
 import { RunOptions, RunReport } from '../../extension/core/run/types';
-import { alive, collect, FIXTURES, PYTHON, sleep, tmpDir, twoTrees, WORKERS_DIR, writeFiles } from './engineHelpers';
+import { alive, collect, FIXTURES, PYTHON, ROOT, sleep, tmpDir, twoTrees, WORKERS_DIR, writeFiles } from './engineHelpers';
 
 const PROBE = `
 import json, os, random, signal, sys, threading, time
@@ -178,5 +179,29 @@ print("ok", name)
     assert.strictEqual(halted.failures[0].exitCode, 5);
     assert.ok(halted.counts.done < 12, `stopped early (${halted.counts.done} of 12 done)`);
     assert.ok(halted.tasks.filter((t) => t.status === 'cancelled').length >= 1, 'the running slow task was stopped by its host');
+  });
+
+  it('the host fills the holes of the small-object allocator, so later allocations are packed into fresh pools', () => {
+    // 3,000 objects of one size class, one in 100 freed: 30 holes spread over ~25 pools (16 KiB each).
+    // Without the fill, 20 new objects of that class go into those holes, far apart; after it, they come
+    // from one fresh pool (each page an allocation writes is a copy-on-write fault after a fork).
+    const probe = `
+import json, os, sys
+sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'media', 'python'))})
+import warm_host
+keep = [bytes(100) for _ in range(3000)]
+del keep[::100]
+filled = warm_host.fill_pools()
+objs = [bytes(100) for _ in range(20)]
+ids = sorted(id(o) for o in objs)
+print(json.dumps({"filled": filled, "span": ids[-1] - ids[0]}))
+`;
+    const run = (fill: string) => JSON.parse(execFileSync(PYTHON, ['-c', probe], { encoding: 'utf8', env: { ...process.env, PARALLEL_RUN_FILL_POOLS: fill } }));
+    const on = run('1');
+    assert.ok(on.filled >= 30, `fillers made: ${on.filled}`);
+    assert.ok(on.span < 16384, `after the fill, 20 new objects lie within one pool: span ${on.span} bytes`);
+    const off = run('0');
+    assert.strictEqual(off.filled, 0, 'PARALLEL_RUN_FILL_POOLS=0 turns it off');
+    assert.ok(off.span > 16384, `without it, they land in the holes, pools apart: span ${off.span} bytes`);
   });
 });
