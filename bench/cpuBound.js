@@ -26,9 +26,9 @@ const TASKS = 8;
   const list = makeInputs(dir, TASKS, String(n));
   const env = { PARALLEL_RUN_PYTHON: PYTHON };
   // A VM's CPU speed drifts from one run to the next (other tenants): one serial run against one
-  // parallel run gave 1.5x-2.3x here. So serial and parallel runs alternate, ROUNDS pairs, and the
-  // median of the pairs' ratios is the speedup (each pair is run back to back).
-  const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
+  // parallel run gave 1.5x-2.3x here. So each round runs all four back to back (in reverse order every
+  // other round), and the medians of the rounds' ratios are reported.
+  const ROUNDS = Number(process.env.BENCH_ROUNDS || 7);
   const files = fs.readFileSync(list, 'utf8').split('\n').filter(Boolean);
   const chain = async (fs_) => {
     for (const f of fs_) {
@@ -44,10 +44,18 @@ const TASKS = 8;
   const pairs = [];
   let report;
   for (let r = 0; r < ROUNDS; r++) {
-    const bareSerial = await wall(() => chain(files));
-    const barePar = await wall(() => Promise.all([chain(files.filter((_, i) => i % 2 === 0)), chain(files.filter((_, i) => i % 2 === 1))]));
-    const serial = await time([process.execPath, CLI, 'run', '-j', '1', '--quiet', '--files-from', list, '--out', path.join(dir, `serial${r}`), '--script', script], { cwd: dir, env });
-    const par = await time([process.execPath, CLI, 'run', '-j', '2', '--quiet', '--files-from', list, '--out', path.join(dir, `par${r}`), '--script', script], { cwd: dir, env });
+    const steps = {
+      bareSerial: async () => wall(() => chain(files)),
+      barePar: async () => wall(() => Promise.all([chain(files.filter((_, i) => i % 2 === 0)), chain(files.filter((_, i) => i % 2 === 1))])),
+      serial: async () => time([process.execPath, CLI, 'run', '-j', '1', '--quiet', '--files-from', list, '--out', path.join(dir, `serial${r}`), '--script', script], { cwd: dir, env }),
+      par: async () => time([process.execPath, CLI, 'run', '-j', '2', '--quiet', '--files-from', list, '--out', path.join(dir, `par${r}`), '--script', script], { cwd: dir, env }),
+    };
+    // odd rounds run in reverse order (ABBA), so a steady drift of the machine's speed cancels out
+    const order = ['bareSerial', 'barePar', 'serial', 'par'];
+    if (r % 2 === 1) order.reverse();
+    const got = {};
+    for (const k of order) got[k] = await steps[k]();
+    const { bareSerial, barePar, serial, par } = got;
     if (serial.code !== 0 || par.code !== 0) throw new Error(serial.stderr + par.stderr);
     report = JSON.parse(fs.readFileSync(path.join(dir, `par${r}`, 'report.json'), 'utf8'));
     pairs.push({ serialMs: serial.ms, parMs: par.ms, ratio: serial.ms / par.ms, estimate: report.speedupEstimate, bareSerialMs: bareSerial, bareParMs: barePar, ceiling: bareSerial / barePar });
