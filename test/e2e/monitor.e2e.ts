@@ -78,7 +78,9 @@ export const scenarios: E2EScenario[] = [
       await checkPanel(frame, cores);
       await ctx.screenshot('monitor-panel-dark');
       // a window reload restores the panel through its serializer, with live data again
+      const reloaded = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: 90_000 });
       await ctx.runCommand('Developer: Reload Window');
+      await reloaded; // else the old page's monitor frame, about to go, would be found below
       await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
       frame = await monitorFrame(page, 90_000);
       await page.waitForTimeout(2500);

@@ -507,7 +507,26 @@ class Run {
     const p = this.p;
     const resumeMap = p.opts.resume ? await succeededFiles(path.join(p.outDir, RUN_FILES.journal), p.def.fingerprint, p.cwd) : new Map();
     this.emit({ type: 'runStarted', runId: p.def.runId, outDir: p.outDir, workers: p.workers, threads: p.threads, resumeSkipped: resumeMap.size, t: Date.now() });
-    await this.loop(resumeMap);
+    const looping = this.loop(resumeMap);
+    this.countAhead();
+    await looping;
+  }
+
+  /**
+   * The total (for done/total and the ETA) from a second pass over the input, taken while the tasks
+   * run; the streamed pass then confirms it (or corrects it, if files came or went meanwhile).
+   */
+  private countAhead(): void {
+    const count = this.p.source.count;
+    if (!count) return;
+    count().then(
+      (n) => {
+        if (n === undefined || this.stopping || this.builder.counts.total !== null) return;
+        this.builder.counts.total = n;
+        this.emit({ type: 'total', total: n, t: Date.now() });
+      },
+      () => undefined, // the streamed pass reports a source that cannot be read
+    );
   }
 
   private startSampler(): void {
@@ -574,7 +593,7 @@ class Run {
       if (!this.stopping) throw e;
     }
     p.source.close();
-    if (!this.stopping) {
+    if (!this.stopping && this.builder.counts.total !== index) {
       this.builder.counts.total = index;
       this.emit({ type: 'total', total: index, t: Date.now() });
     }

@@ -11,8 +11,43 @@ import { FileSource, UsageError } from './types';
 export interface OpenedSource {
   /** Yields every file, the first one included, in source order. */
   files: AsyncIterable<string>;
-  /** Stop reading early (cancel/halt): releases streams. */
+  /** Stop reading early (cancel/halt): releases streams (a count under way included). */
   close(): void;
+  /**
+   * Counts the source's files in a second, independent pass, so progress has a total and an ETA long
+   * before the streamed pass reaches the end (GNU Parallel's --eta reads all its input first; this
+   * reads it alongside, after the first task started). Undefined for stdin, which cannot be read twice.
+   * Resolves undefined when closed before the end; the streamed pass stays the truth.
+   */
+  count?: () => Promise<number | undefined>;
+}
+
+/** The records splitRecords would yield from a file, counted on raw bytes (no decoding, no strings). */
+async function countRecords(file: string, nul: boolean, closed: () => boolean, track: (s: fs.ReadStream) => void): Promise<number | undefined> {
+  const sep = nul ? 0x00 : 0x0a;
+  const stream = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
+  track(stream);
+  let n = 0;
+  let len = 0; // bytes of the record so far
+  let first = 0; // its first byte: a record that is only "\r" is empty once cleaned (see clean())
+  const ends = () => {
+    if (len > 1 || (len === 1 && (nul || first !== 0x0d))) n++;
+    len = 0;
+  };
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (closed()) return undefined;
+      for (let i = 0; i < chunk.length; i++) {
+        if (chunk[i] === sep) ends();
+        else if (len++ === 0) first = chunk[i];
+      }
+    }
+  } catch (e) {
+    if (closed()) return undefined; // destroyed by close(): a premature-close error
+    throw e;
+  }
+  ends();
+  return closed() ? undefined : n;
 }
 
 /** Splits a byte stream into records (newline or NUL separated), without holding more than one chunk. */
@@ -86,6 +121,27 @@ function describe(src: FileSource): string {
 export async function openSource(src: FileSource, stdin: NodeJS.ReadableStream = process.stdin): Promise<OpenedSource> {
   let it: AsyncIterable<string>;
   let close = () => {};
+  let count: (() => Promise<number | undefined>) | undefined;
+  // the counting pass's own stream, closed with the source
+  let closed = false;
+  let counting: { destroy(): void } | undefined;
+  const track = (s: { destroy(): void }) => {
+    counting = s;
+    if (closed) s.destroy();
+  };
+  const countIterable = async (files: AsyncIterable<string>): Promise<number | undefined> => {
+    let n = 0;
+    try {
+      for await (const _ of files) {
+        if (closed) return undefined;
+        n++;
+      }
+    } catch (e) {
+      if (closed) return undefined;
+      throw e;
+    }
+    return closed ? undefined : n;
+  };
   switch (src.kind) {
     case 'globs': {
       if (src.patterns.length === 0 || src.patterns.some((p) => !p.trim())) {
@@ -94,6 +150,11 @@ export async function openSource(src: FileSource, stdin: NodeJS.ReadableStream =
       const g = globStream(src.patterns, src.cwd);
       it = g.it;
       close = g.close;
+      count = () => {
+        const c = globStream(src.patterns, src.cwd);
+        track({ destroy: c.close });
+        return countIterable(c.it);
+      };
       break;
     }
     case 'folder': {
@@ -104,18 +165,27 @@ export async function openSource(src: FileSource, stdin: NodeJS.ReadableStream =
         throw new UsageError(`Folder ${src.path} does not exist. Give an existing folder of input files.`);
       }
       if (!st.isDirectory()) throw new UsageError(`${src.path} is not a folder. Give a folder, or use --files for a single file.`);
-      const g = globStream([src.recursive ? '**/*' : '*'], src.path);
+      const pattern = [src.recursive ? '**/*' : '*'];
+      const g = globStream(pattern, src.path);
       it = (async function* () {
         for await (const f of g.it) yield path.join(src.path, f);
       })();
       close = g.close;
+      count = () => {
+        const c = globStream(pattern, src.path);
+        track({ destroy: c.close });
+        return countIterable(c.it);
+      };
       break;
     }
     case 'listFile': {
       let fd: number;
+      let regular = false;
       try {
         fd = fs.openSync(src.path, 'r');
-        if (fs.fstatSync(fd).isDirectory()) {
+        const st = fs.fstatSync(fd);
+        regular = st.isFile();
+        if (st.isDirectory()) {
           fs.closeSync(fd);
           throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
         }
@@ -126,6 +196,8 @@ export async function openSource(src: FileSource, stdin: NodeJS.ReadableStream =
       const stream = fs.createReadStream('', { fd, highWaterMark: 64 * 1024 });
       it = splitRecords(stream, src.nulSeparated);
       close = () => stream.destroy();
+      // a pipe (e.g. --files-from <(find ...)) can be read once only: it is not counted ahead
+      if (regular) count = () => countRecords(src.path, src.nulSeparated, () => closed, track);
       break;
     }
     case 'stdin': {
@@ -141,9 +213,16 @@ export async function openSource(src: FileSource, stdin: NodeJS.ReadableStream =
       it = (async function* () {
         for (const f of files) if (f) yield f;
       })();
+      count = async () => files.reduce((n, f) => (f ? n + 1 : n), 0);
       break;
     }
   }
+  const closeStreamed = close;
+  close = () => {
+    closed = true;
+    counting?.destroy();
+    closeStreamed();
+  };
   const iterator = it[Symbol.asyncIterator]();
   let first: IteratorResult<string>;
   try {
@@ -167,5 +246,5 @@ export async function openSource(src: FileSource, stdin: NodeJS.ReadableStream =
       }
     },
   };
-  return { files, close };
+  return { files, close, count };
 }
