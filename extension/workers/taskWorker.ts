@@ -1,9 +1,9 @@
 /** Task worker: one workerpool thread = one slot of the batch engine (see core/run/taskRunner.ts). */
 import * as workerpool from 'workerpool';
 import { workerData } from 'worker_threads';
-import { killGroup, runTask } from '../core/run/taskRunner';
+import { killGroup, runBatchViaHost, runTask } from '../core/run/taskRunner';
 import { WarmHost } from '../core/python/warmHost';
-import type { RunTaskParams, TaskWorkerApi, TaskWorkerEvent, TaskWorkerInit } from '../shared/workerApi';
+import type { RunTaskParams, RunTaskResult, TaskWorkerApi, TaskWorkerEvent, TaskWorkerInit } from '../shared/workerApi';
 
 const init = workerData as TaskWorkerInit;
 let host: WarmHost | undefined;
@@ -23,40 +23,75 @@ function hostIndex(shared: Int32Array, slot: number): number {
   return (shared.length - 1) / 2 + slot;
 }
 
+/** A task the runner stopped before it started (cancel or halt). */
+function notStarted(): RunTaskResult {
+  const now = Date.now();
+  return { start: now, end: now, exitCode: null, signal: 'SIGTERM', cpuUserSec: 0, cpuSysSec: 0, maxRssKb: null, stdoutTail: '', stderrTail: '', timedOut: false, measured: 'wait4' };
+}
+
+/**
+ * The runner stops a host's task by signalling the host: publish the host once it listens (ready), and
+ * BEFORE reading the stop flag (a stop either sees this pid, or this thread sees the flag). False when
+ * the run is stopping (start nothing).
+ */
+async function publishHost(h: WarmHost, shared: Int32Array, slot: number): Promise<boolean> {
+  await h.ready.catch(() => undefined); // a host that failed to start is reported by the task itself
+  Atomics.store(shared, hostIndex(shared, slot), h.pid ?? 0);
+  return Atomics.load(shared, 0) !== 1;
+}
+
+/** What a task's start tells the runner: its pid in `shared`, and a kill if a stop came meanwhile. */
+function spawnedListener(p: RunTaskParams, h: WarmHost | undefined, shared: Int32Array | undefined): (pid: number) => void {
+  return (pid) => {
+    if (shared) {
+      Atomics.store(shared, p.slot, pid); // slots are 1-based ({%})
+      // a stop that came while this task was being started: it must not run on
+      if (Atomics.load(shared, 0) === 1) killGroup(pid, init.killGraceMs);
+    }
+    // With a Python host, a dead runner's tasks are killed by the host (parent-death signal) and
+    // the watchdog's marker scan, and the runner finds running pids in `shared`: no message per
+    // task. Tasks spawned from Node directly are registered with the runner's watchdog.
+    if (!h || !shared) {
+      const e: TaskWorkerEvent = { type: 'spawned', index: p.index, attempt: p.attempt, pid, t: Date.now() };
+      workerpool.workerEmit(e);
+    }
+  };
+}
+
+function unpublish(shared: Int32Array | undefined, slot: number, host: boolean): void {
+  if (!shared) return;
+  Atomics.store(shared, slot, 0);
+  if (host) Atomics.store(shared, hostIndex(shared, slot), 0);
+}
+
 const api: TaskWorkerApi = {
   async runTask(p: RunTaskParams) {
     const shared = init.shared;
     const h = currentHost();
-    if (h && shared) {
-      // the runner stops a host's task by signalling the host: publish it once it listens (ready), and
-      // BEFORE reading the stop flag (a stop either sees this pid, or this thread sees the flag)
-      await h.ready.catch(() => undefined); // a host that failed to start is reported by runTask below
-      Atomics.store(shared, hostIndex(shared, p.slot), h.pid ?? 0);
-      if (Atomics.load(shared, 0) === 1) {
-        const now = Date.now();
-        return { start: now, end: now, exitCode: null, signal: 'SIGTERM', cpuUserSec: 0, cpuSysSec: 0, maxRssKb: null, stdoutTail: '', stderrTail: '', timedOut: false, measured: 'wait4' as const };
-      }
+    if (h && shared && !(await publishHost(h, shared, p.slot))) return notStarted();
+    try {
+      return await runTask(p, init, h, spawnedListener(p, h, shared));
+    } finally {
+      unpublish(shared, p.slot, !!h);
+    }
+  },
+  async runBatch(ps: RunTaskParams[]) {
+    const shared = init.shared;
+    const h = currentHost();
+    const done = (p: RunTaskParams, result: RunTaskResult) => {
+      const e: TaskWorkerEvent = { type: 'taskDone', index: p.index, attempt: p.attempt, result };
+      workerpool.workerEmit(e);
+    };
+    if (!h) throw new Error('runBatch needs a Python host');
+    if (shared && ps.length > 0 && !(await publishHost(h, shared, ps[0].slot))) {
+      for (const p of ps) done(p, notStarted());
+      return ps.length;
     }
     try {
-      return await runTask(p, init, h, (pid) => {
-        if (shared) {
-          Atomics.store(shared, p.slot, pid); // slots are 1-based ({%})
-          // a stop that came while this task was being started: it must not run on
-          if (Atomics.load(shared, 0) === 1) killGroup(pid, init.killGraceMs);
-        }
-        // With a Python host, a dead runner's tasks are killed by the host (parent-death signal) and
-        // the watchdog's marker scan, and the runner finds running pids in `shared`: no message per
-        // task. Tasks spawned from Node directly are registered with the runner's watchdog.
-        if (!h || !shared) {
-          const e: TaskWorkerEvent = { type: 'spawned', index: p.index, attempt: p.attempt, pid, t: Date.now() };
-          workerpool.workerEmit(e);
-        }
-      });
+      await runBatchViaHost(ps, init, h, (p) => spawnedListener(p, h, shared), done);
+      return ps.length;
     } finally {
-      if (shared) {
-        Atomics.store(shared, p.slot, 0);
-        if (h) Atomics.store(shared, hostIndex(shared, p.slot), 0);
-      }
+      if (ps.length > 0) unpublish(shared, ps[0].slot, true);
     }
   },
   async warmUp() {

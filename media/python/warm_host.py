@@ -13,9 +13,12 @@ Protocol (binary-safe, and cheap to read: see main()). A request on stdin is its
 argv: warm = [file, *args], exec = the full command). Replies on stdout, one line each:
   {"ready": true, "pid": host_pid, "imports": [...], "failedImports": [...], "fork": "raw"|"os"|"none"}  once
   S <pid>                                                   the child started (only when flags has "p")
-  D <pid> <wait status> <user s> <system s> <peak RSS KiB>  it ended (status as waitpid gives it; -1 with
-                                                            pid 0 when nothing started, RSS -1 when unknown)
-Tasks run one at a time, so replies need no id. The child is a session leader (its pid is its process
+  D <pid> <wait status> <user s> <system s> <peak RSS KiB> <start ms> <end ms>
+                                                            it ended (status as waitpid gives it; -1 with
+                                                            pid 0 when nothing started, RSS -1 when unknown;
+                                                            start/end: epoch ms around the fork and the wait)
+Tasks run one at a time, in the order of their requests, so replies need no id. The runner may queue
+several requests at once (short tasks go in batches): the host runs the next as soon as one ends. The child is a session leader (its pid is its process
 group id) so the runner can kill its whole tree.
 SIGUSR1 = stop (cancel/halt): the running task's group gets SIGTERM, then SIGKILL after the grace (argv:
 --grace-ms), and every later request is answered "not started" (D 0 15 ..., killed by SIGTERM) without forking.
@@ -24,6 +27,7 @@ The host dies with its parent (PR_SET_PDEATHSIG) and exits on stdin EOF.
 import _signal
 import _thread
 import atexit
+import time as _time
 import os
 import signal
 import sys
@@ -66,10 +70,22 @@ def on_parent_death(signum, frame):
 SESSION_MARKER_VAR = "PARALLEL_RUN_SESSION"  # every process of a run carries it (core/run/watchdog.ts)
 
 
+def read_cmdline(pid):
+    try:
+        with open("/proc/%s/cmdline" % pid, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
 def kill_marked(needle):
-    """SIGKILLs every process whose environment holds the entry `needle` (b"NAME=VALUE\0"); how many."""
+    """SIGKILLs every process whose environment holds the entry `needle` (b"NAME=VALUE\0"); how many.
+    The run's other hosts (the same command line as ours) are spared: they carry the marker too and run
+    this same scan at the same moment, and hosts that killed each other mid-scan left the processes
+    neither had reached yet (grandchildren that left their task's group). Each host exits after its scan."""
     hits = 0
     me = os.getpid()
+    mine = read_cmdline("self")
     try:
         names = os.listdir("/proc")
     except OSError:
@@ -85,6 +101,8 @@ def kill_marked(needle):
         i = env.find(needle)
         if i < 0 or (i > 0 and env[i - 1] != 0):
             continue
+        if mine and read_cmdline(name) == mine:
+            continue  # a host of this run (see above)
         try:
             os.kill(int(name), signal.SIGKILL)
             hits += 1
@@ -443,19 +461,24 @@ def main():
     current = _current
     stop = _stop
     raw_fork = fork_kind == "raw"
+    now = _time.time
     _channel[:] = [rd, wr, err]
+    buf = b""  # requests read but not run yet (a batch), each ending in b"\0\0"
     while True:
-        req = read(rd, 8192)  # the runner sends one request (a few hundred bytes) and waits for its reply
-        if not req:
-            return
-        while not req.endswith(b"\0\0"):  # longer than one read
+        end = buf.find(b"\0\0")
+        while end < 0:  # (a field starts with "=", so two NULs in a row only end a request)
             more = read(rd, 65536)
             if not more:
                 return
-            req += more
+            buf += more
+            end = buf.find(b"\0\0")
+        req = buf[:end + 2]
+        buf = buf[end + 2:]
         if stop["stopped"]:
-            write(wr, b"D 0 15 0 0 -1\n")
+            t = now() * 1000.0
+            write(wr, b"D 0 15 0 0 -1 %.3f %.3f\n" % (t, t))
             continue
+        t0 = now() * 1000.0
         if script is None:
             pid = spawn(req)
         else:
@@ -488,7 +511,8 @@ def main():
             if script is not None:
                 dup2(err, 1)
                 dup2(err, 2)
-            write(wr, b"D 0 %d 0 0 -1\n" % ((127 if script is None else 70) << 8))
+            t = now() * 1000.0
+            write(wr, b"D 0 %d 0 0 -1 %.3f %.3f\n" % ((127 if script is None else 70) << 8, t0, t))
             continue
         current[0] = pid
         if stop["stopped"]:  # the stop came between the check above and now
@@ -505,7 +529,7 @@ def main():
         if script is not None:
             dup2(err, 1)
             dup2(err, 2)
-        write(wr, b"D %d %d %.6f %.6f %d\n" % (pid, status, ru.ru_utime, ru.ru_stime, ru.ru_maxrss))
+        write(wr, b"D %d %d %.6f %.6f %d %.3f %.3f\n" % (pid, status, ru.ru_utime, ru.ru_stime, ru.ru_maxrss, t0, now() * 1000.0))
 
 
 _channel = []  # the host's protocol fds and its own stderr: [rd, wr, err]

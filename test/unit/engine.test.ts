@@ -159,7 +159,8 @@ describe('engine: startRun with real processes', function () {
     assert.strictEqual(report.status, 'cancelled');
     assert.ok(events.some((e) => e.type === 'runCancelled'));
     assert.strictEqual(report.counts.cancelled, 2);
-    assert.strictEqual(report.counts.total, null);
+    assert.strictEqual(report.counts.total, 4, 'the input was counted ahead');
+    assert.strictEqual(report.counts.done, 2, 'the two files not started are not done');
     assert.deepStrictEqual(report.notes, [], 'a cancel is not an internal error');
     await sleep(2000);
     assert.deepStrictEqual(pids.filter(alive), []);

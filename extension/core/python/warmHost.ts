@@ -32,6 +32,9 @@ export interface HostTaskResult {
   maxRssKb: number | null;
   /** the child's pid (= its process group); undefined when it did not start */
   pid?: number;
+  /** epoch ms, taken by the host around the fork and the wait (exact even for a queued request) */
+  start?: number;
+  end?: number;
 }
 
 interface Pending {
@@ -52,11 +55,12 @@ export interface WarmHostOptions {
   killGraceMs?: number;
 }
 
-/** One host process; tasks are sent one at a time (one host per worker slot). */
+/** One host process (one per worker slot). It runs one task at a time, in request order; several
+ *  requests may be queued at once (see runMany). */
 export class WarmHost {
   private proc: ChildProcess | undefined;
-  /** the task running now: the host runs one at a time, so its replies carry no id */
-  private pending: Pending | undefined;
+  /** the tasks sent, oldest (running) first: the host runs them in order, so its replies carry no id */
+  private pending: Pending[] = [];
   private stderrTail = '';
   private exited = false;
   /** imports pre-loaded by a warm host, and those that failed */
@@ -96,14 +100,14 @@ export class WarmHost {
       const onLine = (line: string): void => {
         const kind = line.charCodeAt(0);
         if (kind === 0x44 /* D */ || kind === 0x53 /* S */) {
-          const p = this.pending;
+          const p = this.pending[0];
           if (!p) return;
           const f = line.split(' ');
           if (kind === 0x53) {
             p.onStarted?.(Number(f[1]));
             return;
           }
-          this.pending = undefined;
+          this.pending.shift();
           const pid = Number(f[1]);
           const status = Number(f[2]); // as waitpid gives it: exit code << 8, or the signal
           const sig = status & 0x7f;
@@ -115,6 +119,8 @@ export class WarmHost {
             cpuSysSec: Number(f[4]) || 0,
             maxRssKb: rss >= 0 ? rss : null,
             pid: pid > 0 ? pid : undefined,
+            start: f.length > 7 ? Math.round(Number(f[6])) : undefined,
+            end: f.length > 7 ? Math.round(Number(f[7])) : undefined,
           });
           return;
         }
@@ -156,28 +162,39 @@ export class WarmHost {
   /** Runs one task. With `onStarted`, it gets the child's pid (= its process group id) as soon as it
    *  forks (one more message per task); the result carries the pid either way. */
   run(req: HostTaskRequest, onStarted?: (pid: number) => void): Promise<HostTaskResult> {
-    if (this.exited || !this.proc) return Promise.reject(new Error('Python worker host is not running'));
-    if (this.pending) return Promise.reject(new Error('Python worker host is busy: one task at a time'));
-    const env = req.env ?? {};
-    const keys = Object.keys(env);
-    const fields = [onStarted ? 'p' : '', req.cwd, req.stdout, req.stderr, req.exe ?? '', String(keys.length)];
-    for (const k of keys) fields.push(k, env[k]);
-    fields.push(...req.argv);
-    if (fields.some((f) => f.includes('\0'))) {
-      return Promise.reject(new Error('an argument contains a NUL byte, which no program can receive: remove it'));
+    return this.runMany([{ req, onStarted }])[0];
+  }
+
+  /**
+   * Queues several tasks in one write: the host starts each as soon as the one before ends, with no
+   * round trip through the runner in between (short tasks spend most of their time there otherwise).
+   * One promise per task, in order; `onStarted` as in run().
+   */
+  runMany(tasks: Array<{ req: HostTaskRequest; onStarted?: (pid: number) => void }>): Array<Promise<HostTaskResult>> {
+    if (this.exited || !this.proc) return tasks.map(() => Promise.reject(new Error('Python worker host is not running')));
+    let payload = '';
+    for (const { req, onStarted } of tasks) {
+      const env = req.env ?? {};
+      const keys = Object.keys(env);
+      const fields = [onStarted ? 'p' : '', req.cwd, req.stdout, req.stderr, req.exe ?? '', String(keys.length)];
+      for (const k of keys) fields.push(k, env[k]);
+      fields.push(...req.argv);
+      if (fields.some((f) => f.includes('\0'))) {
+        const e = new Error('an argument contains a NUL byte, which no program can receive: remove it');
+        return tasks.map(() => Promise.reject(e));
+      }
+      // each field "=" + text + NUL, then a NUL: a request ends with two NULs, which no field can hold
+      payload += `=${fields.join('\0=')}\0\0`;
     }
-    // each field "=" + text + NUL, then a NUL: the request ends with two NULs, which no field can hold
-    const payload = `=${fields.join('\0=')}\0\0`;
-    return new Promise<HostTaskResult>((resolve, reject) => {
-      this.pending = { onStarted, resolve, reject };
-      this.proc!.stdin!.write(payload);
-    });
+    const results = tasks.map(({ onStarted }) => new Promise<HostTaskResult>((resolve, reject) => this.pending.push({ onStarted, resolve, reject })));
+    this.proc.stdin!.write(payload);
+    return results;
   }
 
   private failAll(e: Error): void {
-    const p = this.pending;
-    this.pending = undefined;
-    p?.reject(e);
+    const ps = this.pending;
+    this.pending = [];
+    for (const p of ps) p.reject(e);
   }
 
   /** Stops the host (its running child, if any, is killed by the caller through its process group)

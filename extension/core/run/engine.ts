@@ -386,6 +386,28 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
   return run.handle;
 }
 
+/** A file taken from the source, to run. */
+interface Pending {
+  file: string;
+  /** 1-based position in the source ({#}) */
+  index: number;
+  st: fs.Stats | undefined;
+}
+
+/** A task the pool could not run (its worker failed): a failed result that says so. */
+function workerFailed(e: Error): RunTaskResult {
+  const now = Date.now();
+  const msg = `parallel-run: task worker failed: ${e.message}`;
+  return { start: now, end: now, exitCode: null, signal: null, cpuUserSec: 0, cpuSysSec: 0, maxRssKb: null, stdoutTail: '', stderrTail: msg, timedOut: false, spawnError: msg, measured: 'proc' };
+}
+
+/** Batches (see Run.batchSize): tasks shorter than this on average go in batches... */
+const BATCH_BELOW_MS = 100;
+/** ...of about this much work... */
+const BATCH_TARGET_MS = 250;
+/** ...and at most this many files (PARALLEL_RUN_BATCH sets another maximum; 1 = no batches). */
+const BATCH_MAX = 64;
+
 interface InFlight {
   index: number;
   file: string;
@@ -564,11 +586,19 @@ class Run {
 
   private async loop(resumeMap: Map<string, { size?: number; mtimeMs?: number }>): Promise<void> {
     const p = this.p;
+    const files = p.source.files[Symbol.asyncIterator]();
     let index = 0;
-    try {
-      for await (const file of p.source.files) {
-        if (this.stopping) break;
+    let exhausted = false;
+    /** the next file to run (resume skips those that already succeeded), undefined at the end */
+    const next = async (): Promise<Pending | undefined> => {
+      for (;;) {
+        const r = await files.next();
+        if (r.done) {
+          exhausted = true;
+          return undefined;
+        }
         index++;
+        const file = r.value;
         let st: fs.Stats | undefined;
         try {
           st = fs.statSync(path.resolve(p.cwd, file)); // sync: a few µs, no thread-pool round trip per task
@@ -579,14 +609,30 @@ class Run {
           this.builder.skip();
           continue;
         }
+        return { file, index, st };
+      }
+    };
+    try {
+      while (!this.stopping) {
+        const first = await next();
+        if (!first || this.stopping) break;
         const slot = await this.acquireSlot();
         if (slot === undefined) break;
+        // short tasks go to the slot in batches (see batchSize); read lazily, like single files
+        const batch = [first];
+        for (let k = this.batchSize(index); batch.length < k && !this.stopping; ) {
+          const more = await next();
+          if (!more) break;
+          batch.push(more);
+        }
         this.running++;
-        void this.runFile(file, index, slot, st).finally(() => {
+        const ran = batch.length === 1 ? this.runFile(first, slot) : this.runBatch(batch, slot);
+        void ran.finally(() => {
           this.running--;
           this.releaseSlot(slot);
           if (this.running === 0) this.allIdle?.();
         });
+        if (exhausted) break;
       }
     } catch (e) {
       // closing the source on cancel/halt may end its stream with a premature-close error
@@ -600,78 +646,171 @@ class Run {
     if (this.running > 0) await new Promise<void>((r) => (this.allIdle = r));
   }
 
-  private async runFile(file: string, index: number, slot: number, st: fs.Stats | undefined): Promise<void> {
+  /** mean wall time of recent tasks (exponential average; undefined before the first) */
+  private recentMs: number | undefined;
+  private finishedCount = 0;
+
+  /**
+   * How many files the next free slot gets at once. Short tasks (under BATCH_BELOW_MS on average) spend
+   * most of their time in the round trip runner → worker → host and back; in a batch, the slot's Python
+   * host starts each task as soon as the one before ends (results still come back, and are journaled,
+   * one by one). A batch holds about BATCH_TARGET_MS of work, and at most a quarter of each slot's share
+   * of what is left, so the slots still end together. Long tasks (and runs without a Python host) go one
+   * at a time. PARALLEL_RUN_BATCH=1 turns batches off.
+   */
+  private batchSize(taken: number): number {
     const p = this.p;
-    const stem = logStem(index, file);
-    const stdoutLog = `${RUN_FILES.logs}/${stem}.out`;
-    const stderrLog = `${RUN_FILES.logs}/${stem}.err`;
+    if (!p.host || this.batchLimit <= 1 || this.recentMs === undefined || this.finishedCount < p.workers) return 1;
+    if (this.recentMs >= BATCH_BELOW_MS) return 1;
+    let k = Math.min(this.batchLimit, Math.floor(BATCH_TARGET_MS / Math.max(this.recentMs, 1)));
+    const total = this.builder.counts.total;
+    k = Math.min(k, total === null ? 8 : Math.floor((total - taken) / (p.workers * 4)) + 1);
+    return Math.max(1, k);
+  }
+
+  private readonly batchLimit = ((v) => (Number.isInteger(v) && v >= 1 ? v : BATCH_MAX))(Number(process.env.PARALLEL_RUN_BATCH));
+
+  /** The parameters of one attempt of a file's task on a slot. */
+  private taskParams(t: Pending, slot: number, attempt: number): RunTaskParams {
+    const p = this.p;
+    const stem = logStem(t.index, t.file);
     const cmd = p.command;
     let argv: string[];
-    if (cmd.kind === 'template') argv = expandTemplate(cmd.argv, file, index, slot);
-    else if (cmd.kind === 'python' && cmd.warm) argv = [file, ...cmd.args];
-    else if (cmd.kind === 'python') argv = [cmd.python, cmd.script, file, ...cmd.args];
+    if (cmd.kind === 'template') argv = expandTemplate(cmd.argv, t.file, t.index, slot);
+    else if (cmd.kind === 'python' && cmd.warm) argv = [t.file, ...cmd.args];
+    else if (cmd.kind === 'python') argv = [cmd.python, cmd.script, t.file, ...cmd.args];
     else argv = [];
-    const flight: InFlight = { index, file, attempt: 0 };
-    this.inFlight.set(index, flight);
-    let status: TaskStatus = 'failed';
-    let res: RunTaskResult | undefined;
-    let attempt = 0;
+    return {
+      index: t.index,
+      slot,
+      attempt,
+      argv,
+      exe: cmd.kind === 'template' ? p.exe : cmd.kind === 'python' && !cmd.warm ? cmd.python : undefined,
+      cwd: p.cwd,
+      stdoutLog: path.join(p.outDir, RUN_FILES.logs, `${stem}.out`),
+      stderrLog: path.join(p.outDir, RUN_FILES.logs, `${stem}.err`),
+      timeoutMs: Math.round(p.timeoutSec * 1000),
+      env: { PARALLEL_SEQ: String(t.index), PARALLEL_JOBSLOT: String(slot) },
+    };
+  }
+
+  /** One attempt through the pool; a worker that failed becomes a failed result naming it. */
+  private async attempt(params: RunTaskParams): Promise<RunTaskResult> {
     try {
-      for (;;) {
-        attempt++;
-        flight.attempt = attempt;
-        flight.pgid = undefined;
-        this.emit({ type: 'taskStarted', index, file, slot, attempt, t: Date.now() });
-        const params: RunTaskParams = {
-          index,
-          slot,
-          attempt,
-          argv,
-          exe: cmd.kind === 'template' ? p.exe : cmd.kind === 'python' && !cmd.warm ? cmd.python : undefined,
-          cwd: p.cwd,
-          stdoutLog: path.join(p.outDir, stdoutLog),
-          stderrLog: path.join(p.outDir, stderrLog),
-          timeoutMs: Math.round(p.timeoutSec * 1000),
-          env: { PARALLEL_SEQ: String(index), PARALLEL_JOBSLOT: String(slot) },
-        };
-        try {
-          res = (await this.pool.exec('runTask', [params], { on: (e: TaskWorkerEvent) => this.onWorkerEvent(e) })) as RunTaskResult;
-        } catch (e) {
-          const now = Date.now();
-          const msg = `parallel-run: task worker failed: ${(e as Error).message}`;
-          res = { start: now, end: now, exitCode: null, signal: null, cpuUserSec: 0, cpuSysSec: 0, maxRssKb: null, stdoutTail: '', stderrTail: msg, timedOut: false, spawnError: msg, measured: 'proc' };
+      return (await this.pool.exec('runTask', [params], { on: (e: TaskWorkerEvent) => this.onWorkerEvent(e) })) as RunTaskResult;
+    } catch (e) {
+      return workerFailed(e as Error);
+    }
+  }
+
+  /** What an attempt's result means: done with this status, or retry (the events say which). */
+  private verdict(t: Pending, attempt: number, res: RunTaskResult): TaskStatus | 'retry' {
+    const p = this.p;
+    if (res.exitCode === 0 && res.signal === null && !res.timedOut) return 'succeeded';
+    if (this.stopping === 'cancelled' || (this.stopping === 'halted' && !res.timedOut && res.signal)) return 'cancelled';
+    if (res.timedOut) this.emit({ type: 'taskTimedOut', index: t.index, file: t.file, attempt, t: Date.now() });
+    if (attempt <= p.retries && !this.stopping) {
+      const reason = res.timedOut ? `timed out after ${p.timeoutSec} s` : res.signal ? `killed by ${res.signal}` : `exit code ${res.exitCode}`;
+      this.emit({ type: 'taskRetried', index: t.index, file: t.file, attempt: attempt + 1, reason, t: Date.now() });
+      return 'retry';
+    }
+    return res.timedOut ? 'timedOut' : 'failed';
+  }
+
+  /** After an attempt: its process group is no longer the watchdog's, and a timed-out one is remembered. */
+  private attemptEnded(flight: InFlight, res: RunTaskResult): void {
+    if (flight.pgid !== undefined) this.watchdog?.unregister(flight.pgid);
+    const pgid = flight.pgid ?? res.pid;
+    if (res.timedOut && pgid !== undefined) this.killedGroups.add(pgid);
+  }
+
+  /**
+   * A file's task on a slot, one attempt after another until it succeeds, runs out of retries or the
+   * run stops. `after` = an attempt already made (in a batch) that asked for a retry.
+   */
+  private async runFile(t: Pending, slot: number, after?: { attempt: number; res: RunTaskResult }): Promise<void> {
+    const flight: InFlight = { index: t.index, file: t.file, attempt: 0 };
+    this.inFlight.set(t.index, flight);
+    let status: TaskStatus = 'failed';
+    let res = after?.res;
+    let attempt = after?.attempt ?? 0;
+    try {
+      // a retry left over from a batch when the run stopped: the attempt made stands
+      if (after && this.stopping) status = after.res.timedOut ? 'timedOut' : 'failed';
+      else {
+        for (;;) {
+          attempt++;
+          flight.attempt = attempt;
+          flight.pgid = undefined;
+          this.emit({ type: 'taskStarted', index: t.index, file: t.file, slot, attempt, t: Date.now() });
+          res = await this.attempt(this.taskParams(t, slot, attempt));
+          this.attemptEnded(flight, res);
+          const v = this.verdict(t, attempt, res);
+          if (v !== 'retry') {
+            status = v;
+            break;
+          }
         }
-        if (flight.pgid !== undefined) this.watchdog?.unregister(flight.pgid);
-        const pgid = flight.pgid ?? res.pid;
-        if (res.timedOut && pgid !== undefined) this.killedGroups.add(pgid);
-        const ok = res.exitCode === 0 && res.signal === null && !res.timedOut;
-        if (ok) {
-          status = 'succeeded';
-          break;
-        }
-        if (this.stopping === 'cancelled' || (this.stopping === 'halted' && !res.timedOut && res.signal)) {
-          status = 'cancelled';
-          break;
-        }
-        if (res.timedOut) this.emit({ type: 'taskTimedOut', index, file, attempt, t: Date.now() });
-        if (attempt <= p.retries && !this.stopping) {
-          const reason = res.timedOut ? `timed out after ${p.timeoutSec} s` : res.signal ? `killed by ${res.signal}` : `exit code ${res.exitCode}`;
-          this.emit({ type: 'taskRetried', index, file, attempt: attempt + 1, reason, t: Date.now() });
-          continue;
-        }
-        status = res.timedOut ? 'timedOut' : 'failed';
-        break;
       }
     } finally {
-      this.inFlight.delete(index);
+      this.inFlight.delete(t.index);
     }
-    const r = res!;
+    this.finished(t, slot, status, attempt, res!);
+  }
+
+  /**
+   * Several files on one slot, back to back (see batchSize): results come one by one as 'taskDone'
+   * events and are journaled as they come; a file that asks for a retry gets it on this slot once the
+   * batch is over; files the batch did not report (its worker failed) fail with the worker's error.
+   */
+  private async runBatch(batch: Pending[], slot: number): Promise<void> {
+    this.builder.batched.batches++;
+    this.builder.batched.tasks += batch.length;
+    const params = batch.map((t) => this.taskParams(t, slot, 1));
+    const flights = batch.map((t) => ({ index: t.index, file: t.file, attempt: 1 }) as InFlight);
+    for (const f of flights) this.inFlight.set(f.index, f);
+    const position = new Map(batch.map((t, i) => [t.index, i]));
+    const reported = new Set<number>();
+    const retries: Array<{ t: Pending; res: RunTaskResult }> = [];
+    const settle = (i: number, res: RunTaskResult) => {
+      reported.add(i);
+      const t = batch[i];
+      this.attemptEnded(flights[i], res);
+      this.inFlight.delete(t.index);
+      const v = this.verdict(t, 1, res);
+      if (v === 'retry') retries.push({ t, res });
+      else this.finished(t, slot, v, 1, res);
+    };
+    const started = (i: number, at: number) => this.emit({ type: 'taskStarted', index: batch[i].index, file: batch[i].file, slot, attempt: 1, t: at });
+    started(0, Date.now());
+    try {
+      await this.pool.exec('runBatch', [params], {
+        on: (e: TaskWorkerEvent) => {
+          if (e.type !== 'taskDone') return this.onWorkerEvent(e);
+          const i = position.get(e.index);
+          if (i === undefined || reported.has(i)) return;
+          // the host started the next file as this one ended
+          if (i + 1 < batch.length) started(i + 1, e.result.end);
+          settle(i, e.result);
+        },
+      });
+    } catch (e) {
+      for (let i = 0; i < batch.length; i++) if (!reported.has(i)) settle(i, workerFailed(e as Error));
+    }
+    for (const r of retries) await this.runFile(r.t, slot, { attempt: 1, res: r.res });
+  }
+
+  /** A file's task is over: one journal line, the report, the events; a failure halts a --halt run. */
+  private finished(t: Pending, slot: number, status: TaskStatus, attempts: number, r: RunTaskResult): void {
+    const p = this.p;
+    const { index, file, st } = t;
+    const stem = logStem(index, file);
     const rec: TaskRecord = {
       index,
       file,
       slot,
       status,
-      attempts: attempt,
+      attempts,
       start: r.start,
       end: r.end,
       wallMs: r.end - r.start,
@@ -682,11 +821,11 @@ class Run {
       maxRssKb: r.maxRssKb,
       stdoutTail: r.stdoutTail,
       stderrTail: r.stderrTail,
-      stdoutLog,
-      stderrLog,
+      stdoutLog: `${RUN_FILES.logs}/${stem}.out`,
+      stderrLog: `${RUN_FILES.logs}/${stem}.err`,
       threadEnv: p.threadEnv,
       mode: p.command.kind === 'python' && p.command.warm ? 'warm' : 'cold',
-      argv: p.command.kind === 'template' ? argv : undefined,
+      argv: p.command.kind === 'template' ? expandTemplate(p.command.argv, file, index, slot) : undefined,
       fileSize: st?.size,
       fileMtimeMs: st?.mtimeMs,
     };
@@ -696,6 +835,8 @@ class Run {
       this.builder.note(`Could not write the journal (${(e as Error).message}): resume may redo some files.`);
     }
     this.builder.add(rec);
+    this.finishedCount++;
+    this.recentMs = this.recentMs === undefined ? rec.wallMs : 0.8 * this.recentMs + 0.2 * rec.wallMs;
     const now = Date.now();
     // Output goes straight to the log files (bounded memory whatever a task prints); listeners get
     // each stream's tail (last TAIL_BYTES) when the task ends; the full text is in the log.

@@ -41,6 +41,8 @@ export class ReportBuilder {
   readonly notes: string[] = [];
   status: RunStatus = 'running';
   endedAt: number | null = null;
+  /** short tasks the engine sent to its slots in batches (see RunReport.batched) */
+  readonly batched = { batches: 0, tasks: 0 };
 
   constructor(readonly def: RunDefinition, readonly startedAt: number, private readonly keepTasks = TASKS_IN_MEMORY) {}
 
@@ -130,6 +132,7 @@ export class ReportBuilder {
       python: def.python,
       tasks: [...this.tasks],
       ...(this.omitted > 0 ? { tasksOmitted: this.omitted } : {}),
+      ...(this.batched.batches > 0 ? { batched: { ...this.batched } } : {}),
       failures,
       cpuSamples: [...this.samples],
       notes: [...this.notes],

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
-import { WarmHost } from '../python/warmHost';
+import { HostTaskRequest, HostTaskResult, WarmHost } from '../python/warmHost';
 import type { RunTaskParams, RunTaskResult, TaskWorkerInit } from '../../shared/workerApi';
 
 /** SIGTERM the process group `pgid`, SIGKILL it after `graceMs` (grandchildren included). */
@@ -145,12 +145,8 @@ function runDirect(p: RunTaskParams, init: TaskWorkerInit, onSpawned: SpawnedLis
   });
 }
 
-/** Runs the task through a Python host (exact rusage via os.wait4). The child's pid comes back with the
- *  result; only a task with a timeout asks for it at the start (the timer here needs it). A stop does
- *  not need it: the runner signals the host, which stops its child (see warm_host.py). */
-async function runViaHost(p: RunTaskParams, init: TaskWorkerInit, host: WarmHost, onSpawned: SpawnedListener): Promise<Omit<RunTaskResult, 'stdoutTail' | 'stderrTail'>> {
-  await host.ready;
-  const start = Date.now();
+/** The request for a Python host, and (for a task with a timeout) the timer its start arms. */
+function hostTask(p: RunTaskParams, init: TaskWorkerInit, onSpawned: SpawnedListener): { req: HostTaskRequest; onStarted?: (pid: number) => void; timedOut: () => boolean; clear: () => void } {
   let timedOut = false;
   let timer: NodeJS.Timeout | undefined;
   const onStarted =
@@ -160,35 +156,70 @@ async function runViaHost(p: RunTaskParams, init: TaskWorkerInit, host: WarmHost
           timer = setTimeout(() => {
             timedOut = true;
             killGroup(pid, init.killGraceMs);
-          }, Math.max(0, p.timeoutMs - (Date.now() - start)));
+          }, p.timeoutMs);
         }
       : undefined;
+  return {
+    req: { argv: p.argv, exe: p.exe, cwd: p.cwd, stdout: p.stdoutLog, stderr: p.stderrLog, env: p.env },
+    onStarted,
+    timedOut: () => timedOut,
+    clear: () => timer && clearTimeout(timer),
+  };
+}
+
+/** A host's reply as a task result; the host's own start/end times when it sent them (they are exact
+ *  for a queued request, which the host starts when the one before ends). */
+function hostResult(r: HostTaskResult, sentAt: number, timedOut: boolean): Omit<RunTaskResult, 'stdoutTail' | 'stderrTail'> {
+  const end = r.end ?? Date.now();
+  const start = Math.min(r.start ?? sentAt, end);
+  return { exitCode: r.exitCode, signal: r.signal, cpuUserSec: r.cpuUserSec, cpuSysSec: r.cpuSysSec, maxRssKb: r.maxRssKb, pid: r.pid, start, end, timedOut, measured: 'wait4' };
+}
+
+/** A task the host could not run (it died, or refused the request): the reason goes into its stderr log. */
+function hostFailure(p: RunTaskParams, e: Error): Omit<RunTaskResult, 'stdoutTail' | 'stderrTail'> {
+  const msg = `parallel-run: ${e.message}`;
   try {
-    const r = await host.run({ argv: p.argv, exe: p.exe, cwd: p.cwd, stdout: p.stdoutLog, stderr: p.stderrLog, env: p.env }, onStarted);
-    return { start, end: Date.now(), ...r, timedOut, measured: 'wait4' };
-  } finally {
-    if (timer) clearTimeout(timer);
+    fs.appendFileSync(p.stderrLog, msg + '\n');
+  } catch {
+    /* ignore */
+  }
+  const now = Date.now();
+  return { start: now, end: now, exitCode: null, signal: 'SIGKILL', cpuUserSec: 0, cpuSysSec: 0, maxRssKb: null, timedOut: false, spawnError: msg, measured: 'wait4' };
+}
+
+function withTails(r: Omit<RunTaskResult, 'stdoutTail' | 'stderrTail'>, p: RunTaskParams, init: TaskWorkerInit): RunTaskResult {
+  return { ...r, stdoutTail: readTail(p.stdoutLog, init.tailBytes), stderrTail: readTail(p.stderrLog, init.tailBytes) };
+}
+
+/**
+ * Runs several tasks through the slot's Python host, all requests sent at once (see WarmHost.runMany):
+ * `onResult` gets each task's result, with its log tails, as soon as it ends, in order. A task with a
+ * timeout asks for its child's pid at the start (the timer here needs it). A stop does not need the pids:
+ * the runner signals the host, which stops its child and answers every later request "not started".
+ */
+export async function runBatchViaHost(ps: RunTaskParams[], init: TaskWorkerInit, host: WarmHost, onSpawned: (p: RunTaskParams) => SpawnedListener, onResult: (p: RunTaskParams, r: RunTaskResult) => void): Promise<void> {
+  try {
+    await host.ready;
+  } catch (e) {
+    for (const p of ps) onResult(p, withTails(hostFailure(p, e as Error), p, init));
+    return;
+  }
+  const tasks = ps.map((p) => hostTask(p, init, onSpawned(p)));
+  const sentAt = Date.now();
+  // settled right away: a rejection waiting its turn in the loop below is never "unhandled"
+  const replies = host.runMany(tasks).map((r) => r.then((ok) => ({ ok }), (err: Error) => ({ err })));
+  for (let i = 0; i < ps.length; i++) {
+    const reply = await replies[i];
+    tasks[i].clear();
+    const r = 'ok' in reply ? hostResult(reply.ok, sentAt, tasks[i].timedOut()) : hostFailure(ps[i], reply.err);
+    onResult(ps[i], withTails(r, ps[i], init));
   }
 }
 
 /** Runs one attempt and returns its result with the log tails. Never throws for a task failure. */
 export async function runTask(p: RunTaskParams, init: TaskWorkerInit, host: WarmHost | undefined, onSpawned: SpawnedListener): Promise<RunTaskResult> {
-  let r: Omit<RunTaskResult, 'stdoutTail' | 'stderrTail'>;
-  if (host) {
-    try {
-      r = await runViaHost(p, init, host, onSpawned);
-    } catch (e) {
-      const msg = `parallel-run: ${(e as Error).message}`;
-      try {
-        fs.appendFileSync(p.stderrLog, msg + '\n');
-      } catch {
-        /* ignore */
-      }
-      const now = Date.now();
-      r = { start: now, end: now, exitCode: null, signal: 'SIGKILL', cpuUserSec: 0, cpuSysSec: 0, maxRssKb: null, timedOut: false, spawnError: msg, measured: 'wait4' };
-    }
-  } else {
-    r = await runDirect(p, init, onSpawned);
-  }
-  return { ...r, stdoutTail: readTail(p.stdoutLog, init.tailBytes), stderrTail: readTail(p.stderrLog, init.tailBytes) };
+  if (!host) return withTails(await runDirect(p, init, onSpawned), p, init);
+  let result: RunTaskResult | undefined;
+  await runBatchViaHost([p], init, host, () => onSpawned, (_p, r) => (result = r));
+  return result!;
 }

@@ -156,6 +156,12 @@ export interface RunReport {
    * records in memory (report.json, written from the journal at the end, has them all). Absent = none.
    */
   tasksOmitted?: number;
+  /**
+   * Short tasks sent to a slot several at a time (their Python host started each as the one before
+   * ended, with no round trip through the runner between them): how many batches, of how many tasks
+   * in all. Absent = every task went on its own.
+   */
+  batched?: { batches: number; tasks: number };
   failures: Array<{ index: number; file: string; status: TaskStatus; exitCode: number | null; signal: string | null; stderrLog: string; stderrTail: string }>;
   cpuSamples: CpuSample[];
   /** warm mode fell back to cold, and why */
