@@ -91,8 +91,10 @@ export const scenarios: E2EScenario[] = [
       execFileSync('python3', ['make_data.py', '--count', '200'], { cwd: ctx.workspace, stdio: 'ignore' });
       await ctx.runCommand('Parallel Run: Run Script over Files');
       const input = page.locator('.quick-input-widget input');
+      // (the first question can take a while: the extension host restarted with the reload above, and
+      // the integration layer runs alongside)
       const step = async (title: RegExp | string, answer?: string, row?: RegExp | string): Promise<void> => {
-        await page.locator('.quick-input-widget', { hasText: title }).first().waitFor({ timeout: 20_000 });
+        await page.locator('.quick-input-widget', { hasText: title }).first().waitFor({ timeout: 60_000 });
         if (answer !== undefined) await input.fill(answer);
         if (row) await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor({ timeout: 30_000 });
         await page.keyboard.press('Enter');

@@ -98,9 +98,11 @@ describe('cli: parallel-run run', function () {
   it('SIGINT cancels: exit 130, running tasks killed', async () => {
     const dir = tmpDir('pr-cli-');
     inputs(dir, 6);
-    const child = spawn(process.execPath, [CLI, 'run', '-j', '2', '--files', 'in/*.txt', '--out', 'out', '--', 'sleep', '30'], { cwd: dir, stdio: 'ignore' });
+    // (`sleep 30 {}` would be `sleep 30 in/1.txt`, which fails at once: the file is ignored here)
+    const child = spawn(process.execPath, [CLI, 'run', '-j', '2', '--files', 'in/*.txt', '--out', 'out', '--', 'sh', '-c', 'exec sleep 30', 'sh', '{}'], { cwd: dir, stdio: 'ignore' });
     const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-    assert.ok(await waitFor(() => processesWithEnv('PARALLEL_RUN_SESSION', session(dir)).length >= 2, 20_000), 'tasks running');
+    // two Python hosts (they carry the run's marker too) and the two tasks
+    assert.ok(await waitFor(() => processesWithEnv('PARALLEL_RUN_SESSION', session(dir)).length >= 4, 20_000), 'tasks running');
     const s = session(dir);
     child.kill('SIGINT');
     assert.strictEqual(await exited, 130);

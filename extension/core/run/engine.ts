@@ -625,6 +625,10 @@ class Run {
           if (!more) break;
           batch.push(more);
         }
+        if (this.stopping) {
+          this.releaseSlot(slot);
+          break;
+        }
         this.running++;
         const ran = batch.length === 1 ? this.runFile(first, slot) : this.runBatch(batch, slot);
         void ran.finally(() => {
@@ -655,8 +659,8 @@ class Run {
    * most of their time in the round trip runner → worker → host and back; in a batch, the slot's Python
    * host starts each task as soon as the one before ends (results still come back, and are journaled,
    * one by one). A batch holds about BATCH_TARGET_MS of work, and at most a quarter of each slot's share
-   * of what is left, so the slots still end together. Long tasks (and runs without a Python host) go one
-   * at a time. PARALLEL_RUN_BATCH=1 turns batches off.
+   * of what is left, so the slots still end together. Long tasks, runs without a Python host and inputs
+   * whose total is not known (stdin, pipes) go one at a time. PARALLEL_RUN_BATCH=1 turns batches off.
    */
   private batchSize(taken: number): number {
     const p = this.p;
@@ -664,7 +668,9 @@ class Run {
     if (this.recentMs >= BATCH_BELOW_MS) return 1;
     let k = Math.min(this.batchLimit, Math.floor(BATCH_TARGET_MS / Math.max(this.recentMs, 1)));
     const total = this.builder.counts.total;
-    k = Math.min(k, total === null ? 8 : Math.floor((total - taken) / (p.workers * 4)) + 1);
+    // without a total (stdin, a pipe: read once, maybe slowly) nothing waits for more input
+    if (total === null) return 1;
+    k = Math.min(k, Math.floor((total - taken) / (p.workers * 4)) + 1);
     return Math.max(1, k);
   }
 
