@@ -65,9 +65,8 @@ describe('engine: short tasks in batches', function () {
     const files = inputs(dir);
     // files from #150 on fail their first attempt (flaky.py keeps its tries next to the input)
     for (const f of files.slice(149)) fs.writeFileSync(path.join(dir, `${f}.tries`), '0');
-    const script = 'import os, subprocess, sys\nif os.path.exists(sys.argv[1] + ".tries"):\n    sys.exit(subprocess.call([sys.executable, sys.argv[2], sys.argv[1], "2"]))\n';
-    fs.writeFileSync(path.join(dir, 'maybe_flaky.py'), script);
-    const h = await startRun(opts(dir, files, { command: { kind: 'template', argv: [PYTHON, '-S', 'maybe_flaky.py', '{}', path.join(FIXTURES, 'flaky.py')] }, retries: 1 }));
+    // (the others are a bare shell: the run's tasks stay short, so batches are used on any machine)
+    const h = await startRun(opts(dir, files, { command: { kind: 'template', argv: ['sh', '-c', '[ -e "$1.tries" ] || exit 0; exec "$2" "$3" "$1" 2', 'sh', '{}', PYTHON, path.join(FIXTURES, 'flaky.py')] }, retries: 1 }));
     const { report } = await collect(h);
     assert.strictEqual(report.status, 'succeeded', JSON.stringify(report.failures.slice(0, 3)));
     assert.ok(report.batched && report.batched.batches > 0, 'batches were used');
@@ -87,12 +86,17 @@ describe('engine: short tasks in batches', function () {
     assert.strictEqual(report.status, 'halted');
     assert.ok(report.batched && report.batched.batches > 0, 'batches were used');
     assert.strictEqual(report.counts.failed, 1);
-    const ran = files.filter((f) => fs.existsSync(path.join(dir, `${f}.ran`))).length;
-    assert.ok(ran < 399, `stopped early: ${ran} of 399 other files ran`);
-    assert.strictEqual(report.counts.succeeded, ran, 'every file that ran is journaled as succeeded');
+    const ran = files.filter((f) => fs.existsSync(path.join(dir, `${f}.ran`)));
+    assert.ok(ran.length < 399, `stopped early: ${ran.length} of 399 other files ran`);
     const lines = journalLines(h.outDir);
     assert.strictEqual(new Set(lines.map((l) => l.file)).size, lines.length, 'no file twice');
-    for (const l of lines.filter((x) => x.status === 'cancelled')) assert.ok(!fs.existsSync(path.join(dir, `${l.file}.ran`)), `${l.file} is cancelled but ran`);
+    const status = new Map(lines.map((l) => [l.file, l.status]));
+    // every file that ran is journaled: as succeeded, or as cancelled for the one task the other slot was
+    // running when the halt came (killed then, maybe after its work was done)
+    const notOk = ran.filter((f) => status.get(f) !== 'succeeded');
+    assert.ok(notOk.length <= 1, `files that ran but are not journaled as succeeded: ${notOk.join(', ')}`);
+    for (const f of notOk) assert.strictEqual(status.get(f), 'cancelled', `${f} ran`);
+    assert.strictEqual(report.counts.succeeded, ran.length - notOk.length);
   });
 
   it('warm Python tasks batch too: each child gets its own file as sys.argv[1]', async () => {
