@@ -99,6 +99,20 @@ describe('engine: short tasks in batches', function () {
     assert.strictEqual(report.counts.succeeded, ran.length - notOk.length);
   });
 
+  it('a timeout in a batch kills that task only (its clock starts when it starts, not when it was queued)', async () => {
+    const dir = tmpDir('pr-batch-');
+    const files = inputs(dir);
+    const h = await startRun(opts(dir, files, { command: { kind: 'template', argv: ['sh', '-c', 'case "$1" in *0150*) exec sleep 20;; esac', 'sh', '{}'] }, timeoutSec: 1 }));
+    const { report } = await collect(h);
+    assert.ok(report.batched && report.batched.batches > 0, 'batches were used');
+    assert.strictEqual(report.status, 'failed');
+    assert.deepStrictEqual({ succeeded: report.counts.succeeded, timedOut: report.counts.timedOut }, { succeeded: N - 1, timedOut: 1 });
+    const t = journalLines(h.outDir).find((l) => l.index === 150)!;
+    assert.strictEqual(t.status, 'timedOut');
+    assert.ok(t.wallMs >= 900 && t.wallMs < 10_000, `killed after its own second: ${t.wallMs} ms`);
+    assertSerialPerSlot(report.tasks);
+  });
+
   it('warm Python tasks batch too: each child gets its own file as sys.argv[1]', async () => {
     const dir = tmpDir('pr-batch-');
     const files = inputs(dir, 150);
