@@ -100,15 +100,16 @@ export interface RunTaskResult {
 /** Events a task worker emits while a task (or a batch) runs (workerpool.workerEmit). */
 export type TaskWorkerEvent =
   | { type: 'spawned'; index: number; attempt: number; pid: number; t: number }
-  /** one task of a batch ended (runBatch): sent as soon as it ends, so the runner journals it then */
-  | { type: 'taskDone'; index: number; attempt: number; result: RunTaskResult };
+  /** tasks of a batch that ended (runBatch), sent within 20 ms of their end, several at a time; the
+   *  runner journals each as it gets it */
+  | { type: 'tasksDone'; done: Array<{ index: number; attempt: number; result: RunTaskResult }> };
 
 export interface TaskWorkerApi {
   runTask(params: RunTaskParams): Promise<RunTaskResult>;
   /**
    * Runs short tasks back to back on this slot (same slot for all), through the slot's Python host
-   * with every request queued at once: no round trip through the runner between two tasks. Each
-   * result comes as a 'taskDone' event when its task ends; resolves with how many ran once all did.
+   * with every request queued at once: no round trip through the runner between two tasks. Results
+   * come in 'tasksDone' events (within 20 ms of their task's end); resolves with how many ran once all did.
    * Only for runs with a Python host.
    */
   runBatch(params: RunTaskParams[]): Promise<number>;

@@ -113,6 +113,22 @@ describe('engine: short tasks in batches', function () {
     assertSerialPerSlot(report.tasks);
   });
 
+  it('a finished task is reported within moments even when the next one in its batch runs long', async () => {
+    const dir = tmpDir('pr-batch-');
+    const files = inputs(dir);
+    // a few long tasks: at least one lands in the middle of a batch, behind a held result
+    const h = await startRun(opts(dir, files, { command: { kind: 'template', argv: ['sh', '-c', 'case "$1" in *0150*|*0156*|*0163*) exec sleep 2;; esac', 'sh', '{}'] } }));
+    const { report, events } = await collect(h);
+    assert.strictEqual(report.status, 'succeeded');
+    assert.ok(report.batched && report.batched.batches > 0, 'batches were used');
+    const reportedAt = new Map<number, number>();
+    for (const e of events) if (e.type === 'taskFinished') reportedAt.set(e.record.index, e.t);
+    // results and replies of a batch travel together (held a few ms for the next ones), never for as
+    // long as a 2 s task behind them
+    const late = report.tasks.filter((t) => reportedAt.get(t.index)! - t.end > 1000);
+    assert.deepStrictEqual(late.map((t) => `${t.index}: ${reportedAt.get(t.index)! - t.end} ms`), []);
+  });
+
   it('warm Python tasks batch too: each child gets its own file as sys.argv[1]', async () => {
     const dir = tmpDir('pr-batch-');
     const files = inputs(dir, 150);

@@ -765,8 +765,8 @@ class Run {
   }
 
   /**
-   * Several files on one slot, back to back (see batchSize): results come one by one as 'taskDone'
-   * events and are journaled as they come; a file that asks for a retry gets it on this slot once the
+   * Several files on one slot, back to back (see batchSize): results come in 'tasksDone' events, within
+   * 20 ms of their task's end, and are journaled as they come; a file that asks for a retry gets it on this slot once the
    * batch is over; files the batch did not report (its worker failed) fail with the worker's error.
    */
   private async runBatch(batch: Pending[], slot: number): Promise<void> {
@@ -792,12 +792,14 @@ class Run {
     try {
       await this.pool.exec('runBatch', [params], {
         on: (e: TaskWorkerEvent) => {
-          if (e.type !== 'taskDone') return this.onWorkerEvent(e);
-          const i = position.get(e.index);
-          if (i === undefined || reported.has(i)) return;
-          // the host started the next file as this one ended
-          if (i + 1 < batch.length) started(i + 1, e.result.end);
-          settle(i, e.result);
+          if (e.type !== 'tasksDone') return this.onWorkerEvent(e);
+          for (const d of e.done) {
+            const i = position.get(d.index);
+            if (i === undefined || reported.has(i)) continue;
+            // the host started the next file as this one ended
+            if (i + 1 < batch.length) started(i + 1, d.result.end);
+            settle(i, d.result);
+          }
         },
       });
     } catch (e) {
