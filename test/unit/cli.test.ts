@@ -112,6 +112,37 @@ describe('cli: parallel-run run', function () {
     assert.strictEqual(report.status, 'cancelled');
   });
 
+  it('SIGKILL mid-run while short tasks go in batches: --resume gives exactly one success per file, each output made', async () => {
+    const dir = tmpDir('pr-cli-');
+    const n = 3000;
+    const names: string[] = [];
+    fs.mkdirSync(path.join(dir, 'in'));
+    fs.mkdirSync(path.join(dir, 'results'));
+    for (let i = 1; i <= n; i++) {
+      names.push(`in/f${String(i).padStart(4, '0')}.txt`);
+      fs.writeFileSync(path.join(dir, names[i - 1]), '');
+    }
+    fs.writeFileSync(path.join(dir, 'list'), names.join('\n') + '\n');
+    const what = ['--', 'sh', '-c', ': > "results/${1#in/}.done"', 'sh', '{}'];
+    const args = ['run', '-j', '2', '--files-from', 'list', '--out', 'out', '--quiet', ...what];
+    const child: ChildProcess = spawn(process.execPath, [CLI, ...args], { cwd: dir, stdio: 'ignore' });
+    const exited = new Promise<void>((r) => child.on('exit', () => r()));
+    assert.ok(await waitFor(() => journalLines(path.join(dir, 'out')).length >= 300, 30_000), 'some tasks finished');
+    child.kill('SIGKILL');
+    await exited;
+    const before = journalLines(path.join(dir, 'out')).length;
+    assert.ok(before < n, `killed mid-run (${before} of ${n} done)`);
+    const r = cli([...args.slice(0, 7), '--resume', ...args.slice(7)], dir);
+    assert.strictEqual(r.code, 0, r.stderr);
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'out', 'report.json'), 'utf8'));
+    assert.ok(report.batched && report.batched.batches > 0, 'the resumed run used batches');
+    const perFile = new Map<string, number>();
+    for (const l of journalLines(path.join(dir, 'out'))) if (l.status === 'succeeded') perFile.set(l.file, (perFile.get(l.file) ?? 0) + 1);
+    assert.strictEqual(perFile.size, n, 'every file succeeded');
+    assert.deepStrictEqual([...perFile.values()].filter((c) => c !== 1), [], 'exactly one success per file');
+    assert.strictEqual(fs.readdirSync(path.join(dir, 'results')).length, n, 'every output made');
+  });
+
   for (const mode of ['cold template', 'warm python'] as const) {
     it(`SIGKILL mid-run (${mode}): no process left after 2 s, then --resume gives exactly one success per file`, async () => {
       const dir = tmpDir('pr-cli-');
