@@ -392,6 +392,8 @@ interface Pending {
   /** 1-based position in the source ({#}) */
   index: number;
   st: fs.Stats | undefined;
+  /** its logs' name, logs/<stem>.out and .err */
+  stem: string;
 }
 
 /** A task the pool could not run (its worker failed): a failed result that says so. */
@@ -609,7 +611,7 @@ class Run {
           this.builder.skip();
           continue;
         }
-        return { file, index, st };
+        return { file, index, st, stem: logStem(index, file) };
       }
     };
     try {
@@ -679,7 +681,7 @@ class Run {
   /** The parameters of one attempt of a file's task on a slot. */
   private taskParams(t: Pending, slot: number, attempt: number): RunTaskParams {
     const p = this.p;
-    const stem = logStem(t.index, t.file);
+    const stem = t.stem;
     const cmd = p.command;
     let argv: string[];
     if (cmd.kind === 'template') argv = expandTemplate(cmd.argv, t.file, t.index, slot);
@@ -734,11 +736,12 @@ class Run {
    * A file's task on a slot, one attempt after another until it succeeds, runs out of retries or the
    * run stops. `after` = an attempt already made (in a batch) that asked for a retry.
    */
-  private async runFile(t: Pending, slot: number, after?: { attempt: number; res: RunTaskResult }): Promise<void> {
+  private async runFile(t: Pending, slot: number, after?: { attempt: number; res: RunTaskResult; params: RunTaskParams }): Promise<void> {
     const flight: InFlight = { index: t.index, file: t.file, attempt: 0 };
     this.inFlight.set(t.index, flight);
     let status: TaskStatus = 'failed';
     let res = after?.res;
+    let params = after?.params;
     let attempt = after?.attempt ?? 0;
     try {
       // a retry left over from a batch when the run stopped: the attempt made stands
@@ -749,7 +752,8 @@ class Run {
           flight.attempt = attempt;
           flight.pgid = undefined;
           this.emit({ type: 'taskStarted', index: t.index, file: t.file, slot, attempt, t: Date.now() });
-          res = await this.attempt(this.taskParams(t, slot, attempt));
+          params = this.taskParams(t, slot, attempt);
+          res = await this.attempt(params);
           this.attemptEnded(flight, res);
           const v = this.verdict(t, attempt, res);
           if (v !== 'retry') {
@@ -761,13 +765,14 @@ class Run {
     } finally {
       this.inFlight.delete(t.index);
     }
-    this.finished(t, slot, status, attempt, res!);
+    this.finished(t, status, attempt, params!, res!);
   }
 
   /**
    * Several files on one slot, back to back (see batchSize): results come in 'tasksDone' events, within
-   * 20 ms of their task's end, and are journaled as they come; a file that asks for a retry gets it on this slot once the
-   * batch is over; files the batch did not report (its worker failed) fail with the worker's error.
+   * 20 ms of their task's end, and are journaled as they come; a file that asks for a retry gets it on
+   * this slot once the batch is over; files the batch did not report (its worker failed) fail with the
+   * worker's error.
    */
   private async runBatch(batch: Pending[], slot: number): Promise<void> {
     this.builder.batched.batches++;
@@ -777,15 +782,15 @@ class Run {
     for (const f of flights) this.inFlight.set(f.index, f);
     const position = new Map(batch.map((t, i) => [t.index, i]));
     const reported = new Set<number>();
-    const retries: Array<{ t: Pending; res: RunTaskResult }> = [];
+    const retries: Array<{ t: Pending; res: RunTaskResult; params: RunTaskParams }> = [];
     const settle = (i: number, res: RunTaskResult) => {
       reported.add(i);
       const t = batch[i];
       this.attemptEnded(flights[i], res);
       this.inFlight.delete(t.index);
       const v = this.verdict(t, 1, res);
-      if (v === 'retry') retries.push({ t, res });
-      else this.finished(t, slot, v, 1, res);
+      if (v === 'retry') retries.push({ t, res, params: params[i] });
+      else this.finished(t, v, 1, params[i], res);
     };
     const started = (i: number, at: number) => this.emit({ type: 'taskStarted', index: batch[i].index, file: batch[i].file, slot, attempt: 1, t: at });
     started(0, Date.now());
@@ -805,14 +810,15 @@ class Run {
     } catch (e) {
       for (let i = 0; i < batch.length; i++) if (!reported.has(i)) settle(i, workerFailed(e as Error));
     }
-    for (const r of retries) await this.runFile(r.t, slot, { attempt: 1, res: r.res });
+    for (const r of retries) await this.runFile(r.t, slot, { attempt: 1, res: r.res, params: r.params });
   }
 
-  /** A file's task is over: one journal line, the report, the events; a failure halts a --halt run. */
-  private finished(t: Pending, slot: number, status: TaskStatus, attempts: number, r: RunTaskResult): void {
+  /** A file's task is over (its last attempt ran with `params`): one journal line, the report, the
+   *  events; a failure halts a --halt run. */
+  private finished(t: Pending, status: TaskStatus, attempts: number, params: RunTaskParams, r: RunTaskResult): void {
     const p = this.p;
-    const { index, file, st } = t;
-    const stem = logStem(index, file);
+    const { index, file, st, stem } = t;
+    const slot = params.slot;
     const rec: TaskRecord = {
       index,
       file,
@@ -833,7 +839,7 @@ class Run {
       stderrLog: `${RUN_FILES.logs}/${stem}.err`,
       threadEnv: p.threadEnv,
       mode: p.command.kind === 'python' && p.command.warm ? 'warm' : 'cold',
-      argv: p.command.kind === 'template' ? expandTemplate(p.command.argv, file, index, slot) : undefined,
+      argv: p.command.kind === 'template' ? params.argv : undefined,
       fileSize: st?.size,
       fileMtimeMs: st?.mtimeMs,
     };
