@@ -19,14 +19,13 @@ export interface E2EContext {
   page: Page;
   /** The opened workspace folder (a fresh copy of example/). */
   workspace: string;
-  /** User settings.json of the workbench (written before the page loads; changes are picked up live). */
-  userSettingsFile: string;
-  /** F1 → type the title → Enter. */
+  /**
+   * F1 → type the title → click the row with that title. Retried: a webview or a hover taking the
+   * focus can close the box between the key and the typing.
+   */
   runCommand(title: string): Promise<void>;
   /** Saves test-results/e2e/<name>.png and returns its path. */
   screenshot(name: string): Promise<string>;
-  /** Writes one user setting (merged into settings.json) and waits briefly for the workbench to apply it. */
-  setUserSetting(key: string, value: unknown): Promise<void>;
   /** The inner frame of the webview whose tab title contains `title` (or the last webview). */
   webview(title?: string): FrameLocator;
   log(...m: unknown[]): void;
@@ -34,6 +33,11 @@ export interface E2EContext {
 
 export interface E2EScenario {
   name: string;
+  /**
+   * User settings written before the page loads. (code-server does not reliably apply a settings.json
+   * changed while the page is open: its server sees the change, the page does not read the file again.)
+   */
+  userSettings?: Record<string, unknown>;
   run(ctx: E2EContext): Promise<void>;
 }
 
@@ -113,8 +117,8 @@ export class Workbench {
   }
 
   /** Open a fresh page on `workspace` and build the scenario context. */
-  async open(workspace: string): Promise<E2EContext & { close(): Promise<void> }> {
-    const userSettingsFile = this.writeUserSettings();
+  async open(workspace: string, settings: Record<string, unknown> = {}): Promise<E2EContext & { close(): Promise<void> }> {
+    this.writeUserSettings(settings);
     const page = await this.browser!.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('dialog', (d) => { console.log(`[e2e] DIALOG (${d.type()}): ${d.message()}`); void d.dismiss(); });
     await page.goto(`http://127.0.0.1:${this.port}/?folder=${encodeURIComponent(workspace)}`, { timeout: 180_000 });
@@ -123,33 +127,36 @@ export class Workbench {
     await page.waitForTimeout(1500);
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     const ctx = {
-      page, workspace, userSettingsFile,
+      page, workspace,
       async runCommand(title: string) {
-        await page.keyboard.press('Escape');
-        await page.keyboard.press('F1');
         const input = page.locator('.quick-input-widget input');
-        try {
-          await input.waitFor({ state: 'visible', timeout: 5_000 });
-        } catch {
-          // a webview holding the focus may keep F1 from the workbench: the title bar's command
-          // center opens the same box (as a user would click it)
-          await page.locator('.command-center').first().click({ timeout: 5_000 });
-          await input.waitFor({ state: 'visible', timeout: 15_000 });
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await page.keyboard.press('Escape');
+            await page.keyboard.press('F1');
+            try {
+              await input.waitFor({ state: 'visible', timeout: 5_000 });
+            } catch {
+              // a webview holding the focus may keep F1 from the workbench: the title bar's command
+              // center opens the same box (as a user would click it)
+              await page.locator('.command-center').first().click({ timeout: 5_000 });
+              await input.waitFor({ state: 'visible', timeout: 15_000 });
+            }
+            await input.fill(`>${title}`, { timeout: 5_000 });
+            // the exact title, not the first row (e.g. "Browse Color Themes in Marketplace" ranks above "Color Theme")
+            const row = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`) }) });
+            await row.first().click({ timeout: 15_000 });
+            return;
+          } catch (err) {
+            if (attempt >= 3) throw err;
+            console.log(`[e2e] command box for "${title}" (attempt ${attempt}): ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+          }
         }
-        await input.fill(`>${title}`);
-        await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 15_000 });
-        await page.keyboard.press('Enter');
       },
       async screenshot(name: string) {
         const file = path.join(SCREENSHOTS, `${name}.png`);
         await page.screenshot({ path: file });
         return file;
-      },
-      async setUserSetting(key: string, value: unknown) {
-        const cur = JSON.parse(fs.readFileSync(userSettingsFile, 'utf8'));
-        cur[key] = value;
-        fs.writeFileSync(userSettingsFile, JSON.stringify(cur, null, 2));
-        await page.waitForTimeout(1500);
       },
       webview(title?: string) {
         const outer = title

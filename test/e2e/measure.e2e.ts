@@ -26,10 +26,10 @@ async function sweepFrame(page: Page, timeoutMs: number): Promise<Frame> {
 export const scenarios: E2EScenario[] = [
   {
     name: 'Measure Speedup → progress → report panel with the sweep plot → Apply offered',
+    userSettings: { 'parallelRun.sweep.budgetSeconds': 6 },
     async run(ctx) {
       const { page } = ctx;
       execFileSync('python3', ['make_data.py', '--count', String(IMAGES)], { cwd: ctx.workspace, stdio: 'ignore' });
-      await ctx.setUserSetting('parallelRun.sweep.budgetSeconds', 6);
       await openFile(ctx, 'analyze.py');
 
       await ctx.runCommand('Parallel Run: Measure Speedup');

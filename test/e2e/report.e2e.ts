@@ -47,33 +47,30 @@ async function activated(ctx: E2EContext): Promise<void> {
 }
 
 /**
- * Switches the colour theme the way a user does (palette → Color Theme); if the picker does not come
- * up (keys typed while a webview has focus may not reach the workbench), the same through settings.
- * Then waits for the webview to follow (it re-reads VS Code's variables when the body class changes).
+ * Switches the colour theme the way a user does (palette → Preferences: Color Theme → the theme's
+ * row), checks the workbench took it, then waits for the webview to follow (it re-reads VS Code's
+ * variables when the body class changes).
  */
 async function theme(ctx: E2EContext, name: string, view: Frame): Promise<void> {
   const { page } = ctx;
+  const kind = name.includes('High Contrast') ? 'hc-black' : name.includes('Light') ? 'vs' : 'vs-dark';
+  const workbenchIs = (): Promise<boolean> =>
+    page.evaluate((k) => document.querySelector('.monaco-workbench')?.classList.contains(k) ?? false, kind);
   await page.locator('.tabs-container .tab', { hasText: /\.(out|err)$/ }).first().click({ timeout: 5_000 }).catch(() => undefined);
-  let picked = false;
-  try {
-    // "Preferences: Browse Color Themes in Marketplace" ranks first for this text: click the exact row
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('F1');
-    const palette = page.locator('.quick-input-widget input');
-    await palette.waitFor({ state: 'visible', timeout: 15_000 });
-    await palette.fill('>Preferences: Color Theme');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: /^Preferences: Color Theme/ }).first().click({ timeout: 15_000 });
-    const input = page.locator('.quick-input-widget input[placeholder*="Color Theme"]');
-    await input.waitFor({ state: 'visible', timeout: 15_000 });
-    await input.fill(name);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 15_000 });
-    await page.keyboard.press('Enter');
-    picked = true;
-  } catch {
-    await page.keyboard.press('Escape');
+  for (let attempt = 1; !(await workbenchIs()); attempt++) {
+    try {
+      await ctx.runCommand('Preferences: Color Theme');
+      const input = page.locator('.quick-input-widget input[placeholder*="Color Theme"]');
+      await input.fill(name, { timeout: 15_000 });
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 15_000 });
+      await page.keyboard.press('Enter');
+      await page.waitForFunction((k) => document.querySelector('.monaco-workbench')?.classList.contains(k), kind, { timeout: 10_000 });
+    } catch (err) {
+      if (attempt >= 3) throw new Error(`the colour theme did not change to ${name}: ${(err as Error)?.message ?? err}`);
+      ctx.log(`theme picker (attempt ${attempt}): ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+    }
   }
-  if (!picked) await ctx.setUserSetting('workbench.colorTheme', name);
-  const cls = name.includes('High Contrast') ? 'vscode-high-contrast' : name.includes('Light') ? 'vscode-light' : 'vscode-dark';
+  const cls = kind === 'hc-black' ? 'vscode-high-contrast' : kind === 'vs' ? 'vscode-light' : 'vscode-dark';
   await view.locator(`body.${cls}`).waitFor({ timeout: 60_000 });
   await page.waitForTimeout(1200);
 }

@@ -22,7 +22,7 @@ async function main(): Promise<number> {
         const title = `${f.replace(/\.e2e\.js$/, '')}: ${sc.name}`;
         if (grep && !grep.test(title)) continue;
         const ws = freshExampleWorkspace();
-        const ctx = await wb.open(ws);
+        const ctx = await wb.open(ws, sc.userSettings);
         const t0 = Date.now();
         try {
           await sc.run(ctx);

@@ -68,7 +68,8 @@ export class CpuChart {
       {
         width: this.width(),
         height: HEIGHT,
-        scales: { x: { time: false }, cpu: { range: [0, 100] }, n: { range: (_u, _min, max) => [0, Math.max(coresMax, max)] } },
+        // x from 0, as the timeline above: the first sample comes one interval after the start
+        scales: { x: { time: false, range: (_u, min, max) => [Math.min(0, min), Math.max(max, 0.001)] }, cpu: { range: [0, 100] }, n: { range: (_u, _min, max) => [0, Math.max(coresMax, max)] } },
         series: [
           { label: 'time (s)', value: (_u, v) => (v == null ? '—' : `${v.toFixed(1)} s`) },
           { label: 'CPU %', scale: 'cpu', stroke: p.accent, width: 2, fill: withAlpha(p.accent, 0.15), points: { show: false }, value: (_u, v) => (v == null ? '—' : `${v.toFixed(0)}%`) },
