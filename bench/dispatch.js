@@ -53,6 +53,15 @@ sys.exit(1 if failed else 0)
   });
   if (ho.code !== 0) throw new Error(`hosts-only reference failed: ${ho.stderr}`);
   rows.push(['its 2 hosts only', ho.ms, ho.cpuSec]);
+  // The floor under any Node runner on this machine: starting Node itself (nothing loaded), and how much
+  // of that is NODE_EXTRA_CA_CERTS (Node parses the whole CA bundle at start when it is set).
+  const nodeStart = await best(5, () => time([process.execPath, '-e', '0'], { cwd: dir }));
+  let nodeNoCa;
+  if (process.env.NODE_EXTRA_CA_CERTS) {
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    nodeNoCa = await best(5, () => time([process.execPath, '-e', '0'], { cwd: dir, env }));
+  }
   let gp;
   if (have('parallel')) {
     gp = await best(1, () => time(['parallel', '--will-cite', '-j', '2', 'true', '{}', '::::', list], { cwd: dir }));
@@ -64,8 +73,10 @@ sys.exit(1 if failed else 0)
   console.log(`  parallel-run vs xargs:    ${vsX.toFixed(2)}x throughput (aim >= 1.0x)`);
   if (gp) console.log(`  parallel-run vs parallel: ${(gp.ms / pr.ms).toFixed(2)}x throughput (aim >= 4x)`);
   console.log(`  its 2 hosts only vs xargs: ${(xa.ms / ho.ms).toFixed(2)}x throughput; the Node runner (start-up, workers, journal, events) adds ${((pr.ms - ho.ms) / 1000).toFixed(2)} s (${((pr.ms - ho.ms) / N).toFixed(2)} ms/task)`);
+  const ceiling = xa.ms / (ho.ms + nodeStart.ms);
+  console.log(`  node -e 0 (start-up alone): ${(nodeStart.ms / 1000).toFixed(3)} s${nodeNoCa ? ` (${(nodeNoCa.ms / 1000).toFixed(3)} s without NODE_EXTRA_CA_CERTS, which is set here)` : ''}; the hosts plus a bare Node start would be ${ceiling.toFixed(2)}x xargs: the most any Node runner could reach here`);
   console.log(`  CPU per task vs xargs:    ${(xa.cpuSec / pr.cpuSec).toFixed(2)}x less${gp ? `; vs parallel ${(gp.cpuSec / pr.cpuSec).toFixed(2)}x less` : ''}`);
-  if (process.env.BENCH_JSON) console.log(JSON.stringify({ bench: 'dispatch', tasks: N, parallelRunMs: pr.ms, xargsMs: xa.ms, gnuParallelMs: gp && gp.ms }));
+  if (process.env.BENCH_JSON) console.log(JSON.stringify({ bench: 'dispatch', tasks: N, parallelRunMs: pr.ms, xargsMs: xa.ms, hostsOnlyMs: ho.ms, nodeStartMs: nodeStart.ms, gnuParallelMs: gp && gp.ms }));
 })().catch((e) => {
   console.error(e);
   process.exit(1);

@@ -74,7 +74,7 @@ for p in hosts:
   const list = makeInputs(dir, N, '3\n');
   const script = path.join(dir, 'tiny_numpy.py');
   fs.writeFileSync(script, 'import sys\nimport numpy as np\nn = int(open(sys.argv[1]).read())\nprint(int(np.arange(n).sum()))\n');
-  const env = { PARALLEL_RUN_PYTHON: PYTHON };
+  const env = { ...process.env, PARALLEL_RUN_PYTHON: PYTHON };
   const rows = [];
   const cold = await time([process.execPath, CLI, 'run', '-j', '2', '--quiet', '--files-from', list, '--out', path.join(dir, 'cold'), '--script', script], { cwd: dir, env });
   if (cold.code !== 0) throw new Error(cold.stderr);
