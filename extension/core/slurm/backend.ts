@@ -622,6 +622,18 @@ class SlurmWatch {
     return changed;
   }
 
+  /**
+   * scancel signals every process of an array task at once: a file's script may die of it before the
+   * in-job runner hears it is being cancelled, and then its journal says the file failed (killed by
+   * SIGTERM/SIGKILL). After a cancel, that file was cancelled, not failed (a rerun of the failed files
+   * or a resume runs it again either way). The clocks of the node and of this machine may differ a bit.
+   */
+  private killedByScancel(rec: Pick<TaskRecord, 'status' | 'signal' | 'end'>): boolean {
+    const at = this.sub.cancelledAt;
+    if (!this.cancelRequested && !at) return false;
+    return rec.status === 'failed' && (rec.signal === 'SIGTERM' || rec.signal === 'SIGKILL') && (!at || rec.end >= at - 5_000);
+  }
+
   /** Shard record → run record: global index, slot = array task + 1, logs relative to the run dir. */
   private mergeRecord(sh: ShardReader, rec: JournalLine): TaskRecord | undefined {
     const t = this.plan.tasks[sh.task];
@@ -633,6 +645,10 @@ class SlurmWatch {
     if (sh.records.has(this.files[pos]) && rec.status === 'skipped') return undefined;
     const shardRel = path.join(SLURM_FILES.folder, SLURM_FILES.shards, taskId(sh.task, this.plan.taskDigits));
     const { fp: _fp, session: _s, ...plain } = rec;
+    if (this.killedByScancel(plain)) {
+      plain.status = 'cancelled';
+      plain.stderrTail = `cancelled (scancel) while this file ran: its script got the signal before the array task's runner did\n${plain.stderrTail}`.trim();
+    }
     const out: TaskRecord = {
       ...plain,
       index: pos + 1,
