@@ -33,12 +33,29 @@ if (!argv.includes('--no-build')) {
   console.log(`build: ${((Date.now() - tStart) / 1000).toFixed(0)} s`);
 }
 
-// The Slurm tests need a real cluster; start one (idempotent) when the project has the script.
+// The Slurm tests need a real cluster; start one (idempotent) when the project has the script. A
+// cluster started during this run (here or by a layer's own tests) is stopped at the end; one that
+// was running before is left running.
+function slurmRunning() {
+  const pidFile = path.join(process.env.SLURM_CI_DIR || '/tmp/parallel-run-slurm', 'run', 'slurmctld.pid');
+  try {
+    process.kill(Number(fs.readFileSync(pidFile, 'utf8').trim()), 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 function startSlurm() {
   const script = path.join(ROOT, 'scripts', 'slurm-start.sh');
   if (!fs.existsSync(script)) return;
   banner('slurm cluster');
   if (run('bash', [script]) !== 0) console.log('WARNING: slurm-start.sh failed; the Slurm tests will fail');
+}
+const slurmBefore = slurmRunning();
+function stopSlurm() {
+  if (slurmBefore || !slurmRunning() || process.env.PR_TEST_KEEP_SLURM === '1') return;
+  banner('slurm cluster (stopping the one this run started; PR_TEST_KEEP_SLURM=1 keeps it)');
+  if (run('bash', [path.join(ROOT, 'scripts', 'slurm-stop.sh')]) !== 0) console.log('WARNING: slurm-stop.sh failed');
 }
 
 const layers = [
@@ -108,6 +125,7 @@ function collect({ layer, code, secs, log }) {
     }
     collect(await startLayer(layer, false));
   }
+  stopSlurm();
   banner('summary');
   summary.forEach((s) => console.log(s));
   console.log(`${passed} passed, ${failed} failed`);
