@@ -13,6 +13,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as v8 from 'v8';
 import {
+  dryRun,
   FileSource,
   fingerprint,
   listRuns,
@@ -30,6 +31,7 @@ import {
 } from './core';
 import { measureSubcommands } from './core/sweepCli';
 import { extractSlurmArgs, runSlurmFromCli, SLURM_CLI_USAGE } from './core/slurm/cli';
+import { shellQuote } from './core/slurm/script';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
 
@@ -65,6 +67,8 @@ Replacement strings (as in GNU Parallel): {} {.} {/} {//} {/.} {#} {%}; none = f
   --label TEXT          a name for the run history
   --json                NDJSON events on stdout instead of the human view
   --quiet               do not pass task output through
+  --dry-run             print each file's command (shell-quoted) and start nothing; with --resume,
+                        only the files still to do; {%} as the first round of slots gets them
   -h, --help            this help
 
 Exit codes: 0 all succeeded, 1 some tasks failed, 2 bad usage or input, 130 cancelled.`;
@@ -316,6 +320,27 @@ function workersDirOfBundle(): string {
   return path.join(__dirname, 'workers');
 }
 
+/** `run --dry-run` (local): each file's command on stdout (NDJSON with --json), a summary on stderr. */
+async function printDryRun(opts: RunOptions, json: boolean): Promise<number> {
+  const d = await dryRun(opts);
+  let n = 0;
+  let chunk = '';
+  for await (const t of d.tasks) {
+    n++;
+    chunk += json ? JSON.stringify({ type: 'dryRun', index: t.index, file: t.file, argv: t.argv }) + '\n' : t.argv.map(shellQuote).join(' ') + '\n';
+    if (chunk.length > 1 << 16) {
+      if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
+      chunk = '';
+    }
+  }
+  process.stdout.write(chunk);
+  const skipped = d.skipped();
+  const env = Object.entries(d.threadEnv).map(([k, v]) => `${k}=${v}`).join(' ');
+  process.stderr.write(`parallel-run: dry run: ${n} command${n === 1 ? '' : 's'}${skipped ? ` (${skipped} already succeeded, left out)` : ''} on ${d.workers} workers x ${d.threads} threads; each task gets ${env}. Nothing was started.\n`);
+  for (const note of d.notes) process.stderr.write(`parallel-run: ${note}\n`);
+  return EXIT.ok;
+}
+
 async function cmdRun(argv: string[]): Promise<number> {
   const { slurm, rest } = extractSlurmArgs(argv);
   const a = parseRunArgs(rest);
@@ -327,6 +352,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (slurm.backend === 'slurm') {
     return runSlurmFromCli(opts, slurm, { cliPath: path.join(__dirname, 'cli.js'), json: a.json, stdout: process.stdout, stderr: process.stderr });
   }
+  if (slurm.dryRun) return printDryRun(opts, a.json);
   const handle = await startRun(opts);
   const outDir = handle.outDir;
   const tty = !a.json && !!process.stderr.isTTY;

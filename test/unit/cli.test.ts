@@ -68,6 +68,49 @@ describe('cli: parallel-run run', function () {
     assert.deepStrictEqual(r.stdout.split('').sort().join(''), 'xy');
   });
 
+  it('--dry-run prints each file\'s command, shell-quoted, and starts and writes nothing; --json as NDJSON', () => {
+    const dir = tmpDir('pr-cli-');
+    writeFiles(dir, { "in/it's a.txt": 'x', 'in/b;$(touch PWNED).txt': 'y', 'in/c.txt': 'z' });
+    const r = cli(['run', '--dry-run', '-j', '2', '--files', 'in/*.txt', '--', 'sh', '-c', 'touch STARTED; echo "$1"', 'sh', '{/.}', '{#}', '{%}'], dir);
+    assert.strictEqual(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.strictEqual(lines.length, 3);
+    assert.match(r.stderr, /dry run: 3 commands on 2 workers x 1 threads; each task gets .*OMP_NUM_THREADS=1.*Nothing was started/);
+    // each line is a shell command that gives back exactly the argv the run would spawn
+    const argvs = lines.map((l) => JSON.parse(spawnSync('bash', ['-c', `node -e 'console.log(JSON.stringify(process.argv.slice(1)))' -- ${l}`], { encoding: 'utf8' }).stdout));
+    for (const a of argvs) assert.deepStrictEqual(a.slice(0, 4), ['sh', '-c', 'touch STARTED; echo "$1"', 'sh']);
+    assert.deepStrictEqual(argvs.map((a) => a[4]).sort(), ['b;$(touch PWNED)', 'c', "it's a"]);
+    // {#} counts the files in input order; {%} = the first round's slots, 1..2 in turn
+    assert.deepStrictEqual(argvs.map((a) => a.slice(5)), [['1', '1'], ['2', '2'], ['3', '1']]);
+    for (const f of ['STARTED', 'PWNED', '.parallel-run']) assert.ok(!fs.existsSync(path.join(dir, f)), `${f} must not exist`);
+
+    const j = cli(['run', '--dry-run', '--json', '--files', 'in/c.txt', '--script', 'x.py', '--', '--fast'], dir);
+    writeFiles(dir, { 'x.py': 'print(1)\n' });
+    const j2 = cli(['run', '--dry-run', '--json', '--files', 'in/c.txt', '--script', 'x.py', '--', '--fast'], dir);
+    assert.strictEqual(j.code, 2, 'the same checks as a run: the script must exist');
+    assert.strictEqual(j2.code, 0, j2.stderr);
+    const ev = JSON.parse(j2.stdout.trim());
+    assert.deepStrictEqual([ev.type, ev.index, ev.file, ev.argv.slice(1)], ['dryRun', 1, 'in/c.txt', [path.join(dir, 'x.py'), 'in/c.txt', '--fast']]);
+    assert.strictEqual(fs.realpathSync(ev.argv[0]), fs.realpathSync(PYTHON), 'the resolved interpreter');
+  });
+
+  it('--dry-run --resume lists only the files still to do', () => {
+    const dir = tmpDir('pr-cli-');
+    inputs(dir, 4);
+    writeFiles(dir, { 'pick.sh': 'case "$1" in *f002*|*f004*) exit 1;; esac\n' });
+    const first = cli(['run', '--quiet', '--files', 'in/*.txt', '--out', 'out', '--', 'sh', 'pick.sh'], dir);
+    assert.strictEqual(first.code, 1, first.stderr);
+    const journal = fs.readFileSync(path.join(dir, 'out', 'journal.ndjson'), 'utf8');
+    const r = cli(['run', '--dry-run', '--resume', '--files', 'in/*.txt', '--out', 'out', '--', 'sh', 'pick.sh'], dir);
+    assert.strictEqual(r.code, 0, r.stderr);
+    assert.deepStrictEqual(r.stdout.trim().split('\n'), ['sh pick.sh in/f002.txt', 'sh pick.sh in/f004.txt']);
+    assert.match(r.stderr, /2 commands \(2 already succeeded, left out\)/);
+    assert.strictEqual(fs.readFileSync(path.join(dir, 'out', 'journal.ndjson'), 'utf8'), journal, 'the journal is untouched');
+    const without = cli(['run', '--dry-run', '--files', 'in/*.txt', '--out', 'out', '--', 'sh', 'pick.sh'], dir);
+    assert.strictEqual(without.code, 2, 'like a run: the directory holds a run, --resume is needed');
+    assert.match(without.stderr, /Pass --resume/);
+  });
+
   const bad: Array<[string, string[], RegExp]> = [
     ['-j 0', ['-j', '0'], /-j needs a whole number ≥ 1, not "0"/],
     ['-j abc', ['-j', 'abc'], /-j needs a whole number ≥ 1, not "abc"/],

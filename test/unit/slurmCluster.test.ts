@@ -302,7 +302,7 @@ describe('slurm backend on a real cluster', function () {
     assert.ok(!fs.existsSync(path.join(ws, 'runs', 'dry', 'report.json')));
     assert.match(dry.stderr, /nothing submitted/);
 
-    const bad = cp.spawnSync(process.execPath, [CLI, 'run', '--dry-run', '--files', 'data/*.txt', '--', 'true'], { cwd: ws, encoding: 'utf8' });
+    const bad = cp.spawnSync(process.execPath, [CLI, 'run', '--partition', 'debug', '--files', 'data/*.txt', '--', 'true'], { cwd: ws, encoding: 'utf8' });
     assert.strictEqual(bad.status, 2);
     assert.match(bad.stderr, /need --backend slurm/);
     const halt = cp.spawnSync(process.execPath, [CLI, 'run', '--backend', 'slurm', '--halt', '--files', 'data/*.txt', '--', 'true'], { cwd: ws, encoding: 'utf8' });

@@ -208,8 +208,8 @@ interface Plan {
   exe?: string;
 }
 
-/** Validates the options and prepares the run. Throws UsageError; starts nothing. */
-async function plan(opts: RunOptions): Promise<Plan> {
+/** Validates the options and prepares the run. Throws UsageError; starts nothing. `dry`: creates nothing either. */
+async function plan(opts: RunOptions, dry = false): Promise<Plan> {
   const notes: string[] = [];
   const cwd = path.resolve(opts.cwd ?? process.cwd());
   try {
@@ -331,7 +331,7 @@ async function plan(opts: RunOptions): Promise<Plan> {
   const tEnv = threadEnv(threads, env);
   const fp = fingerprint(command, cwd, env);
   const source = await openSource(opts.files); // UsageError: nothing matched / unreadable
-  try {
+  if (!dry) try {
     mkdirp(path.join(outDir, RUN_FILES.logs));
     const probe = path.join(outDir, `.write-test-${process.pid}`);
     fs.writeFileSync(probe, '');
@@ -384,6 +384,75 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
   const run = new Run(p);
   await run.start();
   return run.handle;
+}
+
+/**
+ * A file's command line. `forHost`: a warm task's argv is what its forked child gets as sys.argv[1:]
+ * (the host runs the script itself); otherwise the whole command.
+ */
+function taskArgv(cmd: TaskCommand, file: string, index: number, slot: number, forHost: boolean): string[] {
+  if (cmd.kind === 'template') return expandTemplate(cmd.argv, file, index, slot);
+  if (cmd.kind === 'python') return cmd.warm && forHost ? [file, ...cmd.args] : [cmd.python, cmd.script, file, ...cmd.args];
+  return [];
+}
+
+/** One task a dry run shows: its file, its position ({#}) and its command line. */
+export interface DryRunTask {
+  index: number;
+  file: string;
+  argv: string[];
+}
+
+export interface DryRun {
+  outDir: string;
+  workers: number;
+  threads: number;
+  /** the BLAS/OpenMP variables each task would get */
+  threadEnv: Record<string, string>;
+  notes: string[];
+  /** the commands, in input order (streamed like a run's input) */
+  tasks: AsyncGenerator<DryRunTask>;
+  /** files skipped so far because they already succeeded (with resume) */
+  skipped(): number;
+}
+
+/**
+ * What a run with these options would start, starting and writing nothing: the same checks as a run
+ * (bad input is the same UsageError), then each file's command in input order. With `resume`, the
+ * files that already succeeded for this run definition are left out. {%} is the slot of the first
+ * round (1..workers in turn): in a run, a file takes whichever slot is free.
+ */
+export async function dryRun(opts: RunOptions): Promise<DryRun> {
+  const p = await plan(opts, true);
+  if (p.command.kind === 'python' && p.command.warm) {
+    p.notes.push("Warm workers: each file's script runs in a child forked from its worker's Python host (imports done once), with this sys.argv.");
+  }
+  let skipped = 0;
+  async function* tasks(): AsyncGenerator<DryRunTask> {
+    try {
+      const done = p.opts.resume ? await succeededFiles(path.join(p.outDir, RUN_FILES.journal), p.def.fingerprint, p.cwd) : new Map();
+      let index = 0;
+      for await (const file of p.source.files) {
+        index++;
+        if (done.size > 0) {
+          let st: fs.Stats | undefined;
+          try {
+            st = fs.statSync(path.resolve(p.cwd, file));
+          } catch {
+            st = undefined;
+          }
+          if (unchanged(done.get(fileKey(file, p.cwd)), st)) {
+            skipped++;
+            continue;
+          }
+        }
+        yield { index, file, argv: taskArgv(p.command, file, index, ((index - 1) % p.workers) + 1, false) };
+      }
+    } finally {
+      p.source.close();
+    }
+  }
+  return { outDir: p.outDir, workers: p.workers, threads: p.threads, threadEnv: p.threadEnv, notes: p.notes, tasks: tasks(), skipped: () => skipped };
 }
 
 /** A file taken from the source, to run. */
@@ -683,16 +752,11 @@ class Run {
     const p = this.p;
     const stem = t.stem;
     const cmd = p.command;
-    let argv: string[];
-    if (cmd.kind === 'template') argv = expandTemplate(cmd.argv, t.file, t.index, slot);
-    else if (cmd.kind === 'python' && cmd.warm) argv = [t.file, ...cmd.args];
-    else if (cmd.kind === 'python') argv = [cmd.python, cmd.script, t.file, ...cmd.args];
-    else argv = [];
     return {
       index: t.index,
       slot,
       attempt,
-      argv,
+      argv: taskArgv(cmd, t.file, t.index, slot, true),
       exe: cmd.kind === 'template' ? p.exe : cmd.kind === 'python' && !cmd.warm ? cmd.python : undefined,
       cwd: p.cwd,
       stdoutLog: path.join(p.outDir, RUN_FILES.logs, `${stem}.out`),

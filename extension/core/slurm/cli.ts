@@ -11,7 +11,8 @@ import { prepareSlurmRun, SlurmSettings, submitSlurmRun } from './backend';
 /** Help lines appended to `parallel-run run --help`. */
 export const SLURM_CLI_USAGE = `Slurm (one job array instead of local workers):
   --backend slurm       submit to Slurm (default: local)
-  --dry-run             only write the sbatch script, manifest and README (export to another cluster)
+  --dry-run             with --backend slurm: only write the sbatch script, manifest and README
+                        (export to another cluster); nothing is submitted
   --partition P  --time HH:MM:SS  --mem 4G  --account A
   --sbatch LINE         extra #SBATCH line, repeatable (e.g. --sbatch --qos=high)
   --target-task-seconds S   pack files so each array task runs ≥ S s (default 30)
@@ -77,9 +78,10 @@ export function extractSlurmArgs(argv: string[]): { slurm: SlurmCliArgs; rest: s
     }
   }
   if (extra.length) out.slurm.extraDirectives = extra;
-  const slurmOnly = out.dryRun || Object.keys(out.slurm).length > 0 || out.maxArraySize !== undefined;
+  // --dry-run alone is a local dry run (the commands); with --backend slurm, the array files
+  const slurmOnly = Object.keys(out.slurm).length > 0 || out.maxArraySize !== undefined;
   if (slurmOnly && out.backend !== 'slurm') {
-    throw new UsageError('--dry-run and the Slurm options (--partition, --time, --mem, ...) need --backend slurm.');
+    throw new UsageError('The Slurm options (--partition, --time, --mem, --max-array-size, ...) need --backend slurm.');
   }
   return { slurm: out, rest };
 }
