@@ -67,6 +67,8 @@ Replacement strings (as in GNU Parallel): {} {.} {/} {//} {/.} {#} {%}; none = f
   --label TEXT          a name for the run history
   --json                NDJSON events on stdout instead of the human view
   --quiet               do not pass task output through
+  -k, --keep-order      pass task output through in input order (as GNU Parallel's -k); the
+                        logs and journal are the same either way
   --dry-run             print each file's command (shell-quoted) and start nothing; with --resume,
                         only the files still to do; {%} as the first round of slots gets them
   -h, --help            this help
@@ -93,6 +95,7 @@ interface RunArgs {
   label?: string;
   json: boolean;
   quiet: boolean;
+  keepOrder: boolean;
   help: boolean;
   rest: string[];
 }
@@ -112,7 +115,7 @@ function seconds(flag: string, v: string): number {
 
 /** Parses `run` options. Everything after `--` is the command template (or the script's extra args). */
 export function parseRunArgs(argv: string[]): RunArgs {
-  const a: RunArgs = { files: [], nul: false, warm: false, halt: false, resume: false, json: false, quiet: false, help: false, rest: [] };
+  const a: RunArgs = { files: [], nul: false, warm: false, halt: false, resume: false, json: false, quiet: false, keepOrder: false, help: false, rest: [] };
   let i = 0;
   const value = (flag: string, inline: string | undefined): string => {
     if (inline !== undefined) return inline;
@@ -153,6 +156,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
       case '--label': a.label = value(flag, inline); break;
       case '--json': a.json = true; break;
       case '--quiet': case '-q': a.quiet = true; break;
+      case '-k': case '--keep-order': a.keepOrder = true; break;
       case '-h': case '--help': a.help = true; break;
       default:
         if (raw.startsWith('-') && raw !== '-') {
@@ -258,16 +262,48 @@ export function progressLine(done: number, total: number | null, failed: number,
 /** Copies task logs to our stdout/stderr one task at a time (GNU Parallel's --group), streaming. */
 class GroupedOutput {
   private chain: Promise<void> = Promise.resolve();
-  constructor(private readonly before: () => void, private readonly after: () => void) {}
-  push(outDir: string, rec: TaskRecord): void {
+  /** keepOrder: finished (a record) or skipped (null) files not printed yet, by index */
+  private readonly waiting = new Map<number, TaskRecord | null>();
+  private next = 1;
+  constructor(private readonly outDir: string, private readonly keepOrder: boolean, private readonly before: () => void, private readonly after: () => void) {}
+
+  /** A file finished: its output now, or (keepOrder) once every file before it is printed or skipped. */
+  push(rec: TaskRecord): void {
+    if (!this.keepOrder) return this.print(rec);
+    this.waiting.set(rec.index, rec);
+    this.release();
+  }
+
+  /** keepOrder: a file resume skipped (it prints nothing, and no longer holds back the files after it). */
+  skipped(index: number): void {
+    if (!this.keepOrder) return;
+    this.waiting.set(index, null);
+    this.release();
+  }
+
+  private release(): void {
+    for (let r = this.waiting.get(this.next); r !== undefined; r = this.waiting.get(this.next)) {
+      this.waiting.delete(this.next++);
+      if (r) this.print(r);
+    }
+  }
+
+  private print(rec: TaskRecord): void {
     this.chain = this.chain.then(async () => {
       this.before();
-      await copy(path.join(outDir, rec.stdoutLog), process.stdout);
-      await copy(path.join(outDir, rec.stderrLog), process.stderr);
+      await copy(path.join(this.outDir, rec.stdoutLog), process.stdout);
+      await copy(path.join(this.outDir, rec.stderrLog), process.stderr);
       this.after();
     });
   }
+
+  /** All output printed; at the end of a cancelled or halted run, what waits behind files that never ran too. */
   drained(): Promise<void> {
+    for (const i of [...this.waiting.keys()].sort((x, y) => x - y)) {
+      const r = this.waiting.get(i);
+      if (r) this.print(r);
+    }
+    this.waiting.clear();
     return this.chain;
   }
 }
@@ -370,7 +406,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     bar = progressLine(last.done, last.total, last.failed, last.etaMs, process.stderr.columns || 80);
     process.stderr.write('\r\x1b[K' + bar);
   };
-  const grouped = new GroupedOutput(clearBar, () => drawBar(true));
+  const grouped = new GroupedOutput(outDir, a.keepOrder, clearBar, () => drawBar(true));
   handle.onEvent((e: RunEvent) => {
     if (a.json) {
       // the per-task records already went out as taskFinished lines and are in report.json: the
@@ -381,7 +417,10 @@ async function cmdRun(argv: string[]): Promise<number> {
     }
     switch (e.type) {
       case 'taskFinished':
-        if (!a.quiet) grouped.push(outDir, e.record);
+        if (!a.quiet) grouped.push(e.record);
+        break;
+      case 'taskSkipped':
+        grouped.skipped(e.index);
         break;
       case 'progress':
         last = { done: e.done, total: e.total, failed: e.failed, etaMs: e.etaMs };

@@ -94,6 +94,35 @@ describe('cli: parallel-run run', function () {
     assert.strictEqual(fs.realpathSync(ev.argv[0]), fs.realpathSync(PYTHON), 'the resolved interpreter');
   });
 
+  it('-k/--keep-order passes output through in input order although later files finish first', () => {
+    const dir = tmpDir('pr-cli-');
+    inputs(dir, 6);
+    // file 1 sleeps longest, file 6 shortest: on 3 workers they finish roughly in reverse
+    const r = cli(['run', '-k', '-j', '3', '--files', 'in/*.txt', '--out', 'out', '--', 'sh', '-c', 'sleep "0.$((7 - $1))"; echo "out $1"; echo "err $1" >&2', 'sh', '{#}'], dir);
+    assert.strictEqual(r.code, 0, r.stderr);
+    assert.deepStrictEqual(r.stdout.trim().split('\n'), [1, 2, 3, 4, 5, 6].map((i) => `out ${i}`));
+    assert.deepStrictEqual(r.stderr.split('\n').filter((l) => l.startsWith('err ')), [1, 2, 3, 4, 5, 6].map((i) => `err ${i}`));
+  });
+
+  it('--resume: a skipped file is a taskSkipped event, and with -k it holds nothing back', () => {
+    const dir = tmpDir('pr-cli-');
+    inputs(dir, 4);
+    // f002 and f004 fail until a file named "fixed" exists (the script itself is part of the run definition)
+    writeFiles(dir, { 'pick.sh': 'case "$1" in *f002*|*f004*) [ -e fixed ] || exit 1;; esac\necho "did $1"\n' });
+    assert.strictEqual(cli(['run', '--quiet', '--files', 'in/*.txt', '--out', 'out', '--', 'sh', 'pick.sh'], dir).code, 1);
+    writeFiles(dir, { fixed: '' });
+    const j = cli(['run', '--json', '--resume', '--files', 'in/*.txt', '--out', 'out', '--', 'sh', 'pick.sh'], dir);
+    assert.strictEqual(j.code, 0, j.stderr);
+    const events = j.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepStrictEqual(events.filter((e) => e.type === 'taskSkipped').map((e) => [e.index, e.file]), [[1, 'in/f001.txt'], [3, 'in/f003.txt']]);
+    assert.deepStrictEqual(events.filter((e) => e.type === 'taskFinished').map((e) => e.record.index).sort(), [2, 4]);
+    // a third session: nothing left to run, every file skipped; with -k the run still ends at once
+    const k = cli(['run', '-k', '--resume', '--files', 'in/*.txt', '--out', 'out', '--', 'sh', 'pick.sh'], dir);
+    assert.strictEqual(k.code, 0, k.stderr);
+    assert.strictEqual(k.stdout, '');
+    assert.match(k.stderr, /4 skipped/);
+  });
+
   it('--dry-run --resume lists only the files still to do', () => {
     const dir = tmpDir('pr-cli-');
     inputs(dir, 4);

@@ -678,6 +678,7 @@ class Run {
         }
         if (resumeMap.size > 0 && unchanged(resumeMap.get(fileKey(file, p.cwd)), st)) {
           this.builder.skip();
+          this.emit({ type: 'taskSkipped', index, file, t: Date.now() });
           continue;
         }
         return { file, index, st, stem: logStem(index, file) };

@@ -173,6 +173,8 @@ export type RunEvent =
   | { type: 'runStarted'; runId: string; outDir: string; workers: number; threads: number; resumeSkipped: number; t: number }
   | { type: 'total'; total: number; t: number }
   | { type: 'taskStarted'; index: number; file: string; slot: number; attempt: number; t: number }
+  /** resume: this file succeeded in an earlier session and is unchanged, so it does not run */
+  | { type: 'taskSkipped'; index: number; file: string; t: number }
   | { type: 'taskOutput'; index: number; stream: 'stdout' | 'stderr'; text: string; t: number }
   | { type: 'taskRetried'; index: number; file: string; attempt: number; reason: string; t: number }
   | { type: 'taskTimedOut'; index: number; file: string; attempt: number; t: number }

@@ -89,6 +89,7 @@ export class LiveFeed {
         this.etaMs = e.etaMs;
         break;
       case 'runStarted':
+      case 'taskSkipped':
       case 'taskOutput':
       case 'taskRetried':
       case 'taskTimedOut':
