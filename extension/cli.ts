@@ -44,8 +44,8 @@ interface Subcommand {
   run(argv: string[]): Promise<number>;
 }
 
-const RUN_USAGE = `usage: parallel-run run [options] -- <command template...>
-       parallel-run run [options] --script analyze.py [-- extra args...]
+const RUN_USAGE = `usage: parallel-run run [options] -- <command template...> [::: FILES... | :::: LIST]
+       parallel-run run [options] --script analyze.py [-- extra args...] [::: FILES...]
 
 Runs the command (or Python script) once per input file, in parallel.
 Replacement strings (as in GNU Parallel): {} {.} {/} {//} {/.} {#} {%}; none = file appended.
@@ -53,6 +53,7 @@ Replacement strings (as in GNU Parallel): {} {.} {/} {//} {/.} {#} {%}; none = f
   -j, --jobs N          workers (default: cores)
   --files GLOB          input files; repeatable; a folder means all files below it
   --files-from FILE|-   one path per line (or NUL-separated with -0/--null); "-" = stdin
+  ::: FILES...          (at the end, as in GNU Parallel) these files; :::: LIST = --files-from LIST
   -0, --null            --files-from is NUL-separated
   --script FILE         run a Python script: python FILE <file> [extra args]
   --python PATH         interpreter for --script (default: $PARALLEL_RUN_PYTHON or python3)
@@ -98,6 +99,10 @@ interface RunArgs {
   keepOrder: boolean;
   help: boolean;
   rest: string[];
+  /** `::: a b c` */
+  inputs?: string[];
+  /** `:::: LIST` */
+  inputsFrom?: string;
 }
 
 function wholeNumber(flag: string, v: string, min: number): number {
@@ -113,9 +118,34 @@ function seconds(flag: string, v: string): number {
   return n;
 }
 
-/** Parses `run` options. Everything after `--` is the command template (or the script's extra args). */
-export function parseRunArgs(argv: string[]): RunArgs {
+/**
+ * GNU Parallel's input separators, wherever they come (after the command or the options): `::: a b c`
+ * (these files) or `:::: LIST` (a list file). Returns the arguments before it and the input it gives.
+ */
+function splitInputSeparator(argv: string[]): { before: string[]; inputs?: string[]; listFile?: string } {
+  const at = argv.findIndex((x) => x === ':::' || x === '::::');
+  if (at < 0) return { before: argv };
+  const after = argv.slice(at + 1);
+  if (after.some((x) => x === ':::' || x === '::::')) {
+    throw new UsageError('Several input sources (::: or :::: more than once) combine their arguments in GNU Parallel; Parallel Run runs one list of files. Put all the files after one ":::".');
+  }
+  if (argv[at] === '::::') {
+    if (after.length !== 1) throw new UsageError(`":::: FILE" takes one list file (one path per line), not ${after.length === 0 ? 'none' : after.length}. For several files, use "::: a b c".`);
+    return { before: argv.slice(0, at), listFile: after[0] };
+  }
+  if (after.length === 0) throw new UsageError('No input files after ":::". Give them there (e.g. ::: data/*.fits), or use --files GLOB.');
+  return { before: argv.slice(0, at), inputs: after };
+}
+
+/**
+ * Parses `run` options. Everything after `--` is the command template (or the script's extra args);
+ * `::: FILES` or `:::: LIST` at the end give the input as in GNU Parallel.
+ */
+export function parseRunArgs(all: string[]): RunArgs {
   const a: RunArgs = { files: [], nul: false, warm: false, halt: false, resume: false, json: false, quiet: false, keepOrder: false, help: false, rest: [] };
+  const { before: argv, inputs, listFile } = splitInputSeparator(all);
+  a.inputs = inputs;
+  a.inputsFrom = listFile;
   let i = 0;
   const value = (flag: string, inline: string | undefined): string => {
     if (inline !== undefined) return inline;
@@ -182,11 +212,15 @@ export async function runOptionsFromArgs(a: RunArgs, cwd: string, workersDir: st
     command = { kind: 'template', argv: a.rest };
   }
   let files: FileSource;
-  if (a.filesFrom !== undefined && a.files.length > 0) throw new UsageError('Give either --files or --files-from, not both.');
-  if (a.filesFrom === '-') files = { kind: 'stdin', nulSeparated: a.nul };
+  const ways = [a.files.length > 0 && '--files', a.filesFrom !== undefined && '--files-from', a.inputs && ':::', a.inputsFrom !== undefined && '::::'].filter(Boolean);
+  if (ways.length > 1) throw new UsageError(`Give the input files one way, not with ${ways.join(' and ')}.`);
+  if (a.inputs) files = { kind: 'list', files: a.inputs };
+  else if (a.inputsFrom === '-') files = { kind: 'stdin', nulSeparated: a.nul };
+  else if (a.inputsFrom !== undefined) files = { kind: 'listFile', path: path.resolve(cwd, a.inputsFrom), nulSeparated: a.nul };
+  else if (a.filesFrom === '-') files = { kind: 'stdin', nulSeparated: a.nul };
   else if (a.filesFrom !== undefined) files = { kind: 'listFile', path: path.resolve(cwd, a.filesFrom), nulSeparated: a.nul };
   else if (a.files.length > 0) files = { kind: 'globs', patterns: a.files, cwd };
-  else throw new UsageError('No input files. Give --files GLOB (repeatable) or --files-from FILE|-.');
+  else throw new UsageError('No input files. Give --files GLOB (repeatable), --files-from FILE|-, or ::: FILES after the command.');
 
   let outDir = a.out !== undefined ? path.resolve(cwd, a.out) : undefined;
   const env: Record<string, string> = {};

@@ -94,6 +94,39 @@ describe('cli: parallel-run run', function () {
     assert.strictEqual(fs.realpathSync(ev.argv[0]), fs.realpathSync(PYTHON), 'the resolved interpreter');
   });
 
+  it('GNU Parallel input syntax: "-- cmd {} ::: FILES" and ":::: LIST", also after --script', () => {
+    const dir = tmpDir('pr-cli-');
+    const made = inputs(dir, 3).map((f) => path.relative(dir, f)).sort();
+    const r = cli(['run', '-k', '-j', '2', '--out', 'o1', '--', 'echo', 'got', '{}', '{#}', ':::', ...made], dir);
+    assert.strictEqual(r.code, 0, r.stderr);
+    assert.deepStrictEqual(r.stdout.trim().split('\n'), made.map((f, i) => `got ${f} ${i + 1}`));
+
+    fs.writeFileSync(path.join(dir, 'list.txt'), made.join('\n') + '\n');
+    const l = cli(['run', '-k', '--out', 'o2', '--', 'echo', '{/}', '::::', 'list.txt'], dir);
+    assert.strictEqual(l.code, 0, l.stderr);
+    assert.deepStrictEqual(l.stdout.trim().split('\n'), made.map((f) => path.basename(f)));
+
+    // a file named like an option after ::: is a file, not an option (of the run or of Slurm)
+    writeFiles(dir, { '--time': 'odd name', 'x.py': 'import sys\nprint("py", sys.argv[1:])\n' });
+    const s = cli(['run', '-k', '--out', 'o3', '--script', 'x.py', ':::', made[0], '--time'], dir);
+    assert.strictEqual(s.code, 0, s.stderr);
+    assert.deepStrictEqual(s.stdout.trim().split('\n'), [`py ['${made[0]}']`, "py ['--time']"]);
+    const s2 = cli(['run', '-k', '--out', 'o4', '--script', 'x.py', '--', '--flag', ':::', made[0]], dir);
+    assert.strictEqual(s2.code, 0, s2.stderr);
+    assert.deepStrictEqual(s2.stdout.trim().split('\n'), [`py ['${made[0]}', '--flag']`]);
+
+    for (const [args, msg] of [
+      [['--files', 'in/*.txt', '--', 'echo', ':::', made[0]], /one way, not with --files and :::/],
+      [['--', 'echo', ':::'], /No input files after ":::"/],
+      [['--', 'echo', ':::', 'a', ':::', 'b'], /Several input sources/],
+      [['--', 'echo', '::::', 'a', 'b'], /takes one list file/],
+    ] as Array<[string[], RegExp]>) {
+      const bad = cli(['run', ...args], dir);
+      assert.strictEqual(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, msg);
+    }
+  });
+
   it('-k/--keep-order passes output through in input order although later files finish first', () => {
     const dir = tmpDir('pr-cli-');
     inputs(dir, 6);

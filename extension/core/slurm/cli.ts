@@ -37,7 +37,8 @@ function positive(flag: string, v: string | undefined, integer: boolean): number
 
 /**
  * Removes the Slurm flags from a `run` argument list (never looking past `--`, which starts the
- * command template) and returns them with the remaining arguments for the engine's parser.
+ * command template, or `:::`/`::::`, which start the input) and returns them with the remaining
+ * arguments for the engine's parser.
  */
 export function extractSlurmArgs(argv: string[]): { slurm: SlurmCliArgs; rest: string[] } {
   const out: SlurmCliArgs = { backend: 'local', dryRun: false, slurm: {} };
@@ -45,7 +46,7 @@ export function extractSlurmArgs(argv: string[]): { slurm: SlurmCliArgs; rest: s
   const extra: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i];
-    if (raw === '--') {
+    if (raw === '--' || raw === ':::' || raw === '::::') {
       rest.push(...argv.slice(i));
       break;
     }
