@@ -15,6 +15,7 @@ import * as v8 from 'v8';
 import {
   dryRun,
   FileSource,
+  logicalCores,
   fingerprint,
   listRuns,
   newRunId,
@@ -50,7 +51,7 @@ const RUN_USAGE = `usage: parallel-run run [options] -- <command template...> [:
 Runs the command (or Python script) once per input file, in parallel.
 Replacement strings (as in GNU Parallel): {} {.} {/} {//} {/.} {#} {%}; none = file appended.
 
-  -j, --jobs N          workers (default: cores)
+  -j, --jobs N          workers (default: cores); also +N / -N (cores plus/minus N), N% of cores
   --files GLOB          input files; repeatable; a folder means all files below it
   --files-from FILE|-   one path per line (or NUL-separated with -0/--null); "-" = stdin
   ::: FILES...          (at the end, as in GNU Parallel) these files; :::: LIST = --files-from LIST
@@ -112,6 +113,20 @@ function wholeNumber(flag: string, v: string, min: number): number {
   return Number(v);
 }
 
+/**
+ * -j as GNU Parallel reads it: N, +N / -N (cores plus or minus N), or N% of the cores; at least 1
+ * worker when relative to the cores (e.g. -j -1 on a 1-core machine).
+ */
+export function jobsSpec(v: string, cores = logicalCores()): number {
+  const t = v.trim();
+  let m = /^([+-])(\d+)$/.exec(t);
+  if (m) return Math.max(1, cores + (m[1] === '+' ? 1 : -1) * Number(m[2]));
+  m = /^(\d+(?:\.\d+)?)%$/.exec(t);
+  if (m && Number(m[1]) > 0) return Math.max(1, Math.floor((cores * Number(m[1])) / 100));
+  if (/^\d+$/.test(t) && Number(t) >= 1) return Number(t);
+  throw new UsageError(`-j needs a whole number ≥ 1 (or +N, -N, N% of the ${cores} cores), not "${v}". E.g. -j 2, -j -1, -j 50%.`);
+}
+
 function seconds(flag: string, v: string): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag} needs a number of seconds ≥ 0, not "${v}". E.g. ${flag} 60.`);
@@ -170,7 +185,7 @@ export function parseRunArgs(all: string[]): RunArgs {
       inline = raw.slice(2);
     }
     switch (flag) {
-      case '-j': case '--jobs': a.jobs = wholeNumber('-j', value(flag, inline), 1); break;
+      case '-j': case '--jobs': a.jobs = jobsSpec(value(flag, inline)); break;
       case '--files': a.files.push(value(flag, inline)); break;
       case '--files-from': a.filesFrom = value(flag, inline); break;
       case '-0': case '--null': a.nul = true; break;

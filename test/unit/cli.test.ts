@@ -6,7 +6,9 @@
 import * as assert from 'assert';
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { jobsSpec } from '../../extension/cli';
 import { alive, CLI, FIXTURES, journalLines, processesWithEnv, PYTHON, sleep, tmpDir, waitFor, writeFiles } from './engineHelpers';
 
 function cli(args: string[], cwd: string, input?: string) {
@@ -94,6 +96,16 @@ describe('cli: parallel-run run', function () {
     assert.strictEqual(fs.realpathSync(ev.argv[0]), fs.realpathSync(PYTHON), 'the resolved interpreter');
   });
 
+  it('-j as GNU Parallel reads it: N, +N, -N, N% of the cores (at least 1)', () => {
+    assert.deepStrictEqual(['3', '+1', '-1', '-9', '50%', '150%', '10%', ' 2 '].map((v) => jobsSpec(v, 8)), [3, 9, 7, 1, 4, 12, 1, 2]);
+    for (const v of ['0', '-', '+', 'x', '1.5', '%', '-0%', '']) assert.throws(() => jobsSpec(v, 8), /-j needs a whole number/, v);
+    const dir = tmpDir('pr-cli-');
+    inputs(dir, 1);
+    const r = cli(['run', '--json', '-j', '-1', '--files', 'in/*.txt', '--out', 'o', '--', 'true'], dir);
+    assert.strictEqual(r.code, 0, r.stderr);
+    assert.strictEqual(JSON.parse(r.stdout.split('\n')[0]).workers, Math.max(1, os.availableParallelism() - 1));
+  });
+
   it('GNU Parallel input syntax: "-- cmd {} ::: FILES" and ":::: LIST", also after --script', () => {
     const dir = tmpDir('pr-cli-');
     const made = inputs(dir, 3).map((f) => path.relative(dir, f)).sort();
@@ -174,8 +186,9 @@ describe('cli: parallel-run run', function () {
   });
 
   const bad: Array<[string, string[], RegExp]> = [
-    ['-j 0', ['-j', '0'], /-j needs a whole number ≥ 1, not "0"/],
-    ['-j abc', ['-j', 'abc'], /-j needs a whole number ≥ 1, not "abc"/],
+    ['-j 0', ['-j', '0'], /-j needs a whole number ≥ 1 \(or \+N, -N, N% of the \d+ cores\), not "0"/],
+    ['-j abc', ['-j', 'abc'], /-j needs a whole number ≥ 1 .*, not "abc"/],
+    ['-j 0%', ['-j', '0%'], /-j needs a whole number ≥ 1 .*, not "0%"/],
     ['a glob matching nothing', ['--files', 'nothing/*.csv'], /matched nothing/],
     ['an unreadable list', ['--files-from', 'missing.list'], /Cannot read the list file/],
     ['an unknown replacement string', ['--', 'echo', '{/..}'], /Unknown replacement string \{\/\.\.\}/],
