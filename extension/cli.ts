@@ -11,6 +11,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { Transform } from 'stream';
 import * as v8 from 'v8';
 import {
   dryRun,
@@ -71,6 +72,7 @@ Replacement strings (as in GNU Parallel): {} {.} {/} {//} {/.} {#} {%}; none = f
   --quiet               do not pass task output through
   -k, --keep-order      pass task output through in input order (as GNU Parallel's -k); the
                         logs and journal are the same either way
+  --tag                 start each line of task output with the file and a TAB
   --dry-run             print each file's command (shell-quoted) and start nothing; with --resume,
                         only the files still to do; {%} as the first round of slots gets them
   -h, --help            this help
@@ -98,6 +100,7 @@ interface RunArgs {
   json: boolean;
   quiet: boolean;
   keepOrder: boolean;
+  tag: boolean;
   help: boolean;
   rest: string[];
   /** `::: a b c` */
@@ -157,7 +160,7 @@ function splitInputSeparator(argv: string[]): { before: string[]; inputs?: strin
  * `::: FILES` or `:::: LIST` at the end give the input as in GNU Parallel.
  */
 export function parseRunArgs(all: string[]): RunArgs {
-  const a: RunArgs = { files: [], nul: false, warm: false, halt: false, resume: false, json: false, quiet: false, keepOrder: false, help: false, rest: [] };
+  const a: RunArgs = { files: [], nul: false, warm: false, halt: false, resume: false, json: false, quiet: false, keepOrder: false, tag: false, help: false, rest: [] };
   const { before: argv, inputs, listFile } = splitInputSeparator(all);
   a.inputs = inputs;
   a.inputsFrom = listFile;
@@ -202,6 +205,7 @@ export function parseRunArgs(all: string[]): RunArgs {
       case '--json': a.json = true; break;
       case '--quiet': case '-q': a.quiet = true; break;
       case '-k': case '--keep-order': a.keepOrder = true; break;
+      case '--tag': a.tag = true; break;
       case '-h': case '--help': a.help = true; break;
       default:
         if (raw.startsWith('-') && raw !== '-') {
@@ -314,18 +318,23 @@ class GroupedOutput {
   /** keepOrder: finished (a record) or skipped (null) files not printed yet, by index */
   private readonly waiting = new Map<number, TaskRecord | null>();
   private next = 1;
-  constructor(private readonly outDir: string, private readonly keepOrder: boolean, private readonly before: () => void, private readonly after: () => void) {}
+  constructor(
+    private readonly outDir: string,
+    private readonly opts: { keepOrder: boolean; tag: boolean },
+    private readonly before: () => void,
+    private readonly after: () => void,
+  ) {}
 
   /** A file finished: its output now, or (keepOrder) once every file before it is printed or skipped. */
   push(rec: TaskRecord): void {
-    if (!this.keepOrder) return this.print(rec);
+    if (!this.opts.keepOrder) return this.print(rec);
     this.waiting.set(rec.index, rec);
     this.release();
   }
 
   /** keepOrder: a file resume skipped (it prints nothing, and no longer holds back the files after it). */
   skipped(index: number): void {
-    if (!this.keepOrder) return;
+    if (!this.opts.keepOrder) return;
     this.waiting.set(index, null);
     this.release();
   }
@@ -340,8 +349,9 @@ class GroupedOutput {
   private print(rec: TaskRecord): void {
     this.chain = this.chain.then(async () => {
       this.before();
-      await copy(path.join(this.outDir, rec.stdoutLog), process.stdout);
-      await copy(path.join(this.outDir, rec.stderrLog), process.stderr);
+      const tag = this.opts.tag ? rec.file : undefined;
+      await copy(path.join(this.outDir, rec.stdoutLog), process.stdout, tag);
+      await copy(path.join(this.outDir, rec.stderrLog), process.stderr, tag);
       this.after();
     });
   }
@@ -357,7 +367,8 @@ class GroupedOutput {
   }
 }
 
-function copy(file: string, to: NodeJS.WriteStream): Promise<void> {
+/** Copies a task's log to the terminal; with `tag`, each line starts with it and a TAB (GNU Parallel's --tag). */
+function copy(file: string, to: NodeJS.WriteStream, tag?: string): Promise<void> {
   return new Promise((resolve) => {
     let size = 0;
     try {
@@ -368,8 +379,34 @@ function copy(file: string, to: NodeJS.WriteStream): Promise<void> {
     if (size === 0) return resolve();
     const rs = fs.createReadStream(file);
     rs.on('error', () => resolve());
-    rs.on('end', () => resolve());
-    rs.pipe(to, { end: false });
+    if (tag === undefined) {
+      rs.on('end', () => resolve());
+      rs.pipe(to, { end: false });
+    } else {
+      const tagged = tagLines(tag);
+      tagged.on('end', () => resolve());
+      rs.pipe(tagged).pipe(to, { end: false });
+    }
+  });
+}
+
+/** Puts `tag` + TAB at the start of every line going through (lines split on \n, bytes kept as they are). */
+export function tagLines(tag: string): Transform {
+  const prefix = Buffer.from(`${tag}\t`);
+  let atStart = true;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      const parts: Buffer[] = [];
+      for (let from = 0; from < chunk.length; ) {
+        if (atStart) parts.push(prefix);
+        const nl = chunk.indexOf(10, from);
+        const end = nl < 0 ? chunk.length : nl + 1;
+        parts.push(chunk.subarray(from, end));
+        atStart = nl >= 0;
+        from = end;
+      }
+      cb(null, Buffer.concat(parts));
+    },
   });
 }
 
@@ -455,7 +492,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     bar = progressLine(last.done, last.total, last.failed, last.etaMs, process.stderr.columns || 80);
     process.stderr.write('\r\x1b[K' + bar);
   };
-  const grouped = new GroupedOutput(outDir, a.keepOrder, clearBar, () => drawBar(true));
+  const grouped = new GroupedOutput(outDir, { keepOrder: a.keepOrder, tag: a.tag }, clearBar, () => drawBar(true));
   handle.onEvent((e: RunEvent) => {
     if (a.json) {
       // the per-task records already went out as taskFinished lines and are in report.json: the

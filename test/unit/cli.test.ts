@@ -8,7 +8,7 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { jobsSpec } from '../../extension/cli';
+import { jobsSpec, tagLines } from '../../extension/cli';
 import { alive, CLI, FIXTURES, journalLines, processesWithEnv, PYTHON, sleep, tmpDir, waitFor, writeFiles } from './engineHelpers';
 
 function cli(args: string[], cwd: string, input?: string) {
@@ -137,6 +137,24 @@ describe('cli: parallel-run run', function () {
       assert.strictEqual(bad.code, 2, bad.stderr);
       assert.match(bad.stderr, msg);
     }
+  });
+
+  it('--tag starts every line of task output (stdout and stderr) with the file and a TAB', () => {
+    const dir = tmpDir('pr-cli-');
+    const r = cli(['run', '-k', '--tag', '--out', 'o', '--', 'sh', '-c', 'printf "one\\ntwo\\n"; printf "half"; echo " warn" >&2', 'sh', ':::', 'a b', 'c'], dir);
+    assert.strictEqual(r.code, 0, r.stderr);
+    assert.strictEqual(r.stdout, 'a b\tone\na b\ttwo\na b\thalfc\tone\nc\ttwo\nc\thalf');
+    assert.deepStrictEqual(r.stderr.split('\n').filter((l) => /warn$/.test(l)), ['a b\t warn', 'c\t warn']);
+  });
+
+  it('tagLines splits lines across chunk boundaries', async () => {
+    const t = tagLines('f');
+    const out: Buffer[] = [];
+    t.on('data', (b: Buffer) => out.push(b));
+    for (const c of ['ab', 'c\nd', '\n', '\n\ne']) t.write(Buffer.from(c));
+    t.end();
+    await new Promise((r) => t.on('end', r));
+    assert.strictEqual(Buffer.concat(out).toString(), 'f\tabc\nf\td\nf\t\nf\t\nf\te');
   });
 
   it('-k/--keep-order passes output through in input order although later files finish first', () => {
