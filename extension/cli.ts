@@ -10,6 +10,7 @@
  * Exit codes: 0 all succeeded, 1 some tasks failed, 2 bad usage or input (nothing started), 130 cancelled.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { Transform } from 'stream';
 import * as v8 from 'v8';
@@ -73,6 +74,7 @@ Replacement strings (as in GNU Parallel): {} {.} {/} {//} {/.} {#} {%}; none = f
   -k, --keep-order      pass task output through in input order (as GNU Parallel's -k); the
                         logs and journal are the same either way
   --tag                 start each line of task output with the file and a TAB
+  --joblog FILE         also write GNU Parallel's job log (TAB-separated, a line per finished file)
   --dry-run             print each file's command (shell-quoted) and start nothing; with --resume,
                         only the files still to do; {%} as the first round of slots gets them
   -h, --help            this help
@@ -101,6 +103,7 @@ interface RunArgs {
   quiet: boolean;
   keepOrder: boolean;
   tag: boolean;
+  joblog?: string;
   help: boolean;
   rest: string[];
   /** `::: a b c` */
@@ -206,6 +209,7 @@ export function parseRunArgs(all: string[]): RunArgs {
       case '--quiet': case '-q': a.quiet = true; break;
       case '-k': case '--keep-order': a.keepOrder = true; break;
       case '--tag': a.tag = true; break;
+      case '--joblog': a.joblog = value(flag, inline); break;
       case '-h': case '--help': a.help = true; break;
       default:
         if (raw.startsWith('-') && raw !== '-') {
@@ -367,6 +371,51 @@ class GroupedOutput {
   }
 }
 
+/**
+ * --joblog FILE: GNU Parallel's job log, one TAB-separated line per finished file (after its last
+ * attempt), written as each finishes: Seq Host Starttime JobRuntime Send Receive Exitval Signal
+ * Command. Host is ":" (this machine), Send/Receive 0; a task killed by a signal has Exitval -1.
+ * A new run starts the file over; --resume appends to it.
+ */
+class Joblog {
+  private constructor(private readonly fd: number, private readonly file: string, private readonly command: TaskCommand) {}
+
+  /** Checks the file can be written, changing nothing in it yet (the run may still be refused). */
+  static open(file: string, opts: RunOptions): Joblog {
+    try {
+      return new Joblog(fs.openSync(file, 'a'), file, opts.command);
+    } catch (e) {
+      throw new UsageError(`Cannot write the job log ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Choose another --joblog path.`);
+    }
+  }
+
+  begin(resume: boolean): void {
+    if (resume && fs.fstatSync(this.fd).size > 0) return;
+    fs.ftruncateSync(this.fd, 0);
+    fs.writeSync(this.fd, 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n');
+  }
+
+  add(r: TaskRecord): void {
+    const argv = r.argv ?? (this.command.kind === 'python' ? [this.command.python, this.command.script, r.file, ...this.command.args] : [r.file]);
+    const sig = r.signal ? (os.constants.signals as Record<string, number>)[r.signal] ?? 0 : 0;
+    const exit = r.exitCode ?? (sig ? -1 : 0);
+    const cols = [r.index, ':', (r.start / 1000).toFixed(3), (r.wallMs / 1000).toFixed(3), 0, 0, exit, sig, argv.map(shellQuote).join(' ').replace(/[\t\n]/g, ' ')];
+    try {
+      fs.writeSync(this.fd, cols.join('\t') + '\n');
+    } catch {
+      /* a full disk must not stop the run: the journal has every record */
+    }
+  }
+
+  close(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      /* closed */
+    }
+  }
+}
+
 /** Copies a task's log to the terminal; with `tag`, each line starts with it and a TAB (GNU Parallel's --tag). */
 function copy(file: string, to: NodeJS.WriteStream, tag?: string): Promise<void> {
   return new Promise((resolve) => {
@@ -475,7 +524,15 @@ async function cmdRun(argv: string[]): Promise<number> {
     return runSlurmFromCli(opts, slurm, { cliPath: path.join(__dirname, 'cli.js'), json: a.json, stdout: process.stdout, stderr: process.stderr });
   }
   if (slurm.dryRun) return printDryRun(opts, a.json);
-  const handle = await startRun(opts);
+  const joblog = a.joblog !== undefined ? Joblog.open(path.resolve(process.cwd(), a.joblog), opts) : undefined;
+  let handle;
+  try {
+    handle = await startRun(opts);
+  } catch (e) {
+    joblog?.close();
+    throw e;
+  }
+  joblog?.begin(!!opts.resume);
   const outDir = handle.outDir;
   const tty = !a.json && !!process.stderr.isTTY;
   let bar = '';
@@ -494,6 +551,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   };
   const grouped = new GroupedOutput(outDir, { keepOrder: a.keepOrder, tag: a.tag }, clearBar, () => drawBar(true));
   handle.onEvent((e: RunEvent) => {
+    if (joblog && e.type === 'taskFinished') joblog.add(e.record);
     if (a.json) {
       // the per-task records already went out as taskFinished lines and are in report.json: the
       // closing line carries the report without them (a 100,000-task report would be an 80 MB line)
@@ -547,6 +605,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const report = await handle.done;
+  joblog?.close();
   await grouped.drained();
   clearBar();
   if (!a.json) process.stderr.write(summaryText(report, outDir));

@@ -147,6 +147,41 @@ describe('cli: parallel-run run', function () {
     assert.deepStrictEqual(r.stderr.split('\n').filter((l) => /warn$/.test(l)), ['a b\t warn', 'c\t warn']);
   });
 
+  it('--joblog writes GNU Parallel\'s job log as files finish; --resume appends; a refused run leaves it alone', () => {
+    const dir = tmpDir('pr-cli-');
+    inputs(dir, 3);
+    writeFiles(dir, { 'pick.sh': 'case "$1" in *f002*) [ -e fixed ] || exit 4;; *f003*) [ -e fixed ] || kill -TERM $$;; esac\n' });
+    const t0 = Date.now() / 1000;
+    const r = cli(['run', '--quiet', '--joblog', 'jobs.log', '--files', 'in/*.txt', '--out', 'out', '--', 'sh', 'pick.sh', '{}'], dir);
+    assert.strictEqual(r.code, 1, r.stderr);
+    const lines = fs.readFileSync(path.join(dir, 'jobs.log'), 'utf8').trim().split('\n');
+    assert.strictEqual(lines[0], 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand');
+    const rows = lines.slice(1).map((l) => l.split('\t')).sort((x, y) => Number(x[0]) - Number(y[0]));
+    assert.deepStrictEqual(rows.map((c) => [c[0], c[1], c[4], c[5], c[6], c[7], c[8]]), [
+      ['1', ':', '0', '0', '0', '0', 'sh pick.sh in/f001.txt'],
+      ['2', ':', '0', '0', '4', '0', 'sh pick.sh in/f002.txt'],
+      ['3', ':', '0', '0', '-1', '15', 'sh pick.sh in/f003.txt'],
+    ]);
+    for (const c of rows) {
+      assert.ok(Number(c[2]) >= Math.floor(t0) && /^\d+\.\d{3}$/.test(c[2]), `Starttime in epoch seconds: ${c[2]}`);
+      assert.match(c[3], /^\d+\.\d{3}$/);
+    }
+    const before = fs.readFileSync(path.join(dir, 'jobs.log'), 'utf8');
+    const refused = cli(['run', '--joblog', 'jobs.log', '--files', 'in/*.txt', '--out', 'out', '--', 'sh', 'pick.sh', '{}'], dir);
+    assert.strictEqual(refused.code, 2, 'the run directory holds a run: refused without --resume');
+    assert.strictEqual(fs.readFileSync(path.join(dir, 'jobs.log'), 'utf8'), before, 'the job log is untouched');
+    writeFiles(dir, { fixed: '' });
+    const again = cli(['run', '--quiet', '--resume', '--joblog', 'jobs.log', '--files', 'in/*.txt', '--out', 'out', '--', 'sh', 'pick.sh', '{}'], dir);
+    assert.strictEqual(again.code, 0, again.stderr);
+    const after = fs.readFileSync(path.join(dir, 'jobs.log'), 'utf8');
+    assert.ok(after.startsWith(before), 'appended');
+    assert.deepStrictEqual(after.slice(before.length).trim().split('\n').map((l) => l.split('\t')[6]), ['0', '0']);
+    const bad = cli(['run', '--joblog', 'no/such/dir/jobs.log', '--files', 'in/*.txt', '--out', 'out2', '--', 'touch', 'STARTED'], dir);
+    assert.strictEqual(bad.code, 2);
+    assert.match(bad.stderr, /Cannot write the job log .*no\/such\/dir\/jobs\.log \(ENOENT\)/);
+    assert.ok(!fs.existsSync(path.join(dir, 'STARTED')) && !fs.existsSync(path.join(dir, 'out2')));
+  });
+
   it('tagLines splits lines across chunk boundaries', async () => {
     const t = tagLines('f');
     const out: Buffer[] = [];
