@@ -62,7 +62,9 @@ Replacement strings (as in GNU Parallel): {} {.} {/} {//} {/.} {#} {%}; none = f
   --python PATH         interpreter for --script (default: $PARALLEL_RUN_PYTHON or python3)
   --warm                warm Python workers (with --script): imports paid once per worker
   --threads T           BLAS/OpenMP threads per task (default: cores / jobs)
-  --timeout SEC         kill a task (and its process group) after SEC seconds
+  --timeout SEC         kill a task (and its process group) after SEC seconds; or N% (above 100):
+                        after N% of the median time of the files done so far (from the 3rd
+                        success on, never under 1 s), as GNU Parallel's --timeout 200%
   --retries N           retry a failed task N times
   --halt                stop at the first failure (kills running tasks)
   --out DIR             run directory: journal, logs, report.json (default: ${DEFAULT_RUNS_DIR}/<id>)
@@ -94,6 +96,8 @@ interface RunArgs {
   warm: boolean;
   threads?: number;
   timeout?: number;
+  /** --timeout N% */
+  timeoutPercent?: number;
   retries?: number;
   halt: boolean;
   out?: string;
@@ -199,7 +203,12 @@ export function parseRunArgs(all: string[]): RunArgs {
       case '--python': a.python = value(flag, inline); break;
       case '--warm': a.warm = true; break;
       case '--threads': a.threads = wholeNumber('--threads', value(flag, inline), 1); break;
-      case '--timeout': a.timeout = seconds('--timeout', value(flag, inline)); break;
+      case '--timeout': {
+        const v = value(flag, inline);
+        if (/^\s*[\d.]+\s*%\s*$/.test(v)) a.timeoutPercent = seconds('--timeout N%: N', v.replace('%', ''));
+        else a.timeout = seconds('--timeout', v);
+        break;
+      }
       case '--retries': a.retries = wholeNumber('--retries', value(flag, inline), 0); break;
       case '--halt': a.halt = true; break;
       case '--out': a.out = value(flag, inline); break;
@@ -263,6 +272,7 @@ export async function runOptionsFromArgs(a: RunArgs, cwd: string, workersDir: st
     workers: a.jobs,
     threads: a.threads,
     timeoutSec: a.timeout,
+    timeoutPercent: a.timeoutPercent,
     retries: a.retries,
     halt: a.halt,
     outDir,
@@ -521,6 +531,9 @@ async function cmdRun(argv: string[]): Promise<number> {
   }
   const opts = await runOptionsFromArgs(a, process.cwd(), workersDirOfBundle());
   if (slurm.backend === 'slurm') {
+    if (opts.timeoutPercent !== undefined) {
+      throw new UsageError('--timeout N% (of the median) does not apply to --backend slurm: each array task sees only its few files. Give the timeout in seconds.');
+    }
     return runSlurmFromCli(opts, slurm, { cliPath: path.join(__dirname, 'cli.js'), json: a.json, stdout: process.stdout, stderr: process.stderr });
   }
   if (slurm.dryRun) return printDryRun(opts, a.json);

@@ -249,6 +249,8 @@ describe('cli: parallel-run run', function () {
     ['a missing interpreter', ['--script', 'x.py', '--python', 'python-nope'], /parallelRun\.python\.path/],
     ['an unwritable output directory', ['--out', 'in/f001.txt/out'], /Cannot write the run directory/],
     ['an unknown option', ['--frobnicate'], /Unknown option --frobnicate/],
+    ['a timeout of 50% of the median', ['--timeout', '50%'], /must be above 100%/],
+    ['a relative timeout on Slurm', ['--timeout', '200%', '--backend', 'slurm'], /does not apply to --backend slurm/],
   ];
   for (const [what, args, msg] of bad) {
     it(`exit 2 and nothing started for ${what}`, () => {

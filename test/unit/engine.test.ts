@@ -144,6 +144,36 @@ describe('engine: startRun with real processes', function () {
     assert.strictEqual(report.status, 'failed');
   });
 
+  it('a timeout in percent of the median: none before 3 successes, then median × N% (never under 1 s)', async () => {
+    const dir = tmpDir();
+    const names = ['first', 'b1', 'b2', 'b3', 'b4', 'b5', 'hangs'];
+    writeFiles(dir, Object.fromEntries(names.map((n) => [`in/${n}.txt`, n])));
+    const h = await startRun(base(dir, {
+      // "first" takes 1.5 s (over the 1 s the timeout becomes), the b's 0.2 s, "hangs" 30 s
+      command: { kind: 'template', argv: ['sh', '-c', 'case "$1" in *first*) sleep 1.5;; *hangs*) sleep 30;; *) sleep 0.2;; esac', 'sh', '{}'] },
+      files: { kind: 'list', files: names.map((n) => `in/${n}.txt`) },
+      workers: 1,
+      timeoutPercent: 300,
+    }));
+    const { report } = await collect(h);
+    const by = new Map(report.tasks.map((t) => [path.basename(t.file, '.txt'), t]));
+    assert.strictEqual(by.get('first')!.status, 'succeeded', 'no limit before 3 files succeeded');
+    assert.ok(by.get('first')!.wallMs >= 1400);
+    for (const b of ['b1', 'b2', 'b3', 'b4', 'b5']) assert.strictEqual(by.get(b)!.status, 'succeeded', b);
+    const hangs = by.get('hangs')!;
+    assert.strictEqual(hangs.status, 'timedOut');
+    // median 0.2 s × 300% = 0.6 s, raised to the 1 s floor
+    assert.ok(hangs.wallMs >= 900 && hangs.wallMs < 10_000, `killed after ${hangs.wallMs} ms`);
+    assert.strictEqual(JSON.parse(fs.readFileSync(path.join(h.outDir, 'run.json'), 'utf8')).timeoutPercent, 300);
+
+    for (const [extra, msg] of [
+      [{ timeoutPercent: 100 }, /must be above 100%/],
+      [{ timeoutPercent: 200, timeoutSec: 5 }, /in seconds or in percent of the median, not both/],
+    ] as Array<[Partial<RunOptions>, RegExp]>) {
+      await assert.rejects(startRun(base(tmpDir(), { ...extra, files: { kind: 'list', files: ['x'] } })), (e: Error) => e instanceof UsageError && msg.test(e.message));
+    }
+  });
+
   it('cancel kills every task and its grandchildren: none left after 2 s', async () => {
     const dir = tmpDir();
     const pidFile = path.join(dir, 'pids');

@@ -195,6 +195,7 @@ interface Plan {
   workers: number;
   threads: number;
   timeoutSec: number;
+  timeoutPercent?: number;
   retries: number;
   halt: boolean;
   env: Record<string, string>;
@@ -229,6 +230,13 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
   const timeoutSec = opts.timeoutSec ?? 0;
   if (typeof timeoutSec !== 'number' || !Number.isFinite(timeoutSec) || timeoutSec < 0) {
     throw new UsageError(`Timeout (--timeout) must be a number of seconds ≥ 0, not ${JSON.stringify(opts.timeoutSec)}. Use 0 for no timeout.`);
+  }
+  const timeoutPercent = opts.timeoutPercent;
+  if (timeoutPercent !== undefined) {
+    if (typeof timeoutPercent !== 'number' || !Number.isFinite(timeoutPercent) || timeoutPercent <= 100) {
+      throw new UsageError(`A timeout relative to the median (--timeout N%) must be above 100%, not ${JSON.stringify(timeoutPercent)}%. E.g. --timeout 300% kills a file taking 3x the median.`);
+    }
+    if (timeoutSec > 0) throw new UsageError('Give the timeout in seconds or in percent of the median, not both.');
   }
   const retries = opts.retries ?? 0;
   if (!isInt(retries) || retries < 0 || retries > 100) {
@@ -356,6 +364,7 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
     workers,
     threads,
     timeoutSec,
+    ...(timeoutPercent !== undefined ? { timeoutPercent } : {}),
     retries,
     halt: !!opts.halt,
     env,
@@ -371,7 +380,7 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
   if (previous && previous.fingerprint !== fp) {
     notes.push('The run definition changed since the earlier session (script, template, args or env): nothing was skipped.');
   }
-  return { opts, cwd, outDir, command, workers, threads, timeoutSec, retries, halt: !!opts.halt, env, threadEnv: tEnv, source, def, notes, host, workerScript, exe };
+  return { opts, cwd, outDir, command, workers, threads, timeoutSec, timeoutPercent, retries, halt: !!opts.halt, env, threadEnv: tEnv, source, def, notes, host, workerScript, exe };
 }
 
 /**
@@ -748,6 +757,34 @@ class Run {
 
   private readonly batchLimit = ((v) => (Number.isInteger(v) && v >= 1 ? v : BATCH_MAX))(Number(process.env.PARALLEL_RUN_BATCH));
 
+  /** Run times (ms) of the latest succeeded files, a ring (for --timeout N%), and their median. */
+  private readonly okMs = new Float64Array(1001);
+  private okCount = 0;
+  private median: number | undefined;
+  private okSinceMedian = 0;
+
+  private noteSucceeded(ms: number): void {
+    if (this.p.timeoutPercent === undefined) return;
+    this.okMs[this.okCount++ % this.okMs.length] = ms;
+    this.okSinceMedian++;
+  }
+
+  /** An attempt's timeout now: fixed, or (N%) the median of the latest successes × N/100 once 3 succeeded. */
+  private timeoutMs(): number {
+    const p = this.p;
+    if (p.timeoutPercent === undefined) return Math.round(p.timeoutSec * 1000);
+    if (this.okCount < 3) return 0;
+    // the median moves slowly: sorting up to 1,001 numbers again every 16 successes is enough
+    if (this.median === undefined || this.okSinceMedian >= 16 || this.okCount < 64) {
+      const n = Math.min(this.okCount, this.okMs.length);
+      const sorted = Float64Array.from(this.okMs.subarray(0, n)).sort();
+      this.median = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+      this.okSinceMedian = 0;
+    }
+    // at least 1 s: a median of a few milliseconds must not kill a file held up by a busy disk
+    return Math.max(1000, Math.round((this.median * p.timeoutPercent) / 100));
+  }
+
   /** The parameters of one attempt of a file's task on a slot. */
   private taskParams(t: Pending, slot: number, attempt: number): RunTaskParams {
     const p = this.p;
@@ -762,7 +799,7 @@ class Run {
       cwd: p.cwd,
       stdoutLog: path.join(p.outDir, RUN_FILES.logs, `${stem}.out`),
       stderrLog: path.join(p.outDir, RUN_FILES.logs, `${stem}.err`),
-      timeoutMs: Math.round(p.timeoutSec * 1000),
+      timeoutMs: this.timeoutMs(),
       env: { PARALLEL_SEQ: String(t.index), PARALLEL_JOBSLOT: String(slot) },
     };
   }
@@ -783,7 +820,7 @@ class Run {
     if (this.stopping === 'cancelled' || (this.stopping === 'halted' && !res.timedOut && res.signal)) return 'cancelled';
     if (res.timedOut) this.emit({ type: 'taskTimedOut', index: t.index, file: t.file, attempt, t: Date.now() });
     if (attempt <= p.retries && !this.stopping) {
-      const reason = res.timedOut ? `timed out after ${p.timeoutSec} s` : res.signal ? `killed by ${res.signal}` : `exit code ${res.exitCode}`;
+      const reason = res.timedOut ? `timed out after ${((res.end - res.start) / 1000).toFixed(1)} s` : res.signal ? `killed by ${res.signal}` : `exit code ${res.exitCode}`;
       this.emit({ type: 'taskRetried', index: t.index, file: t.file, attempt: attempt + 1, reason, t: Date.now() });
       return 'retry';
     }
@@ -914,6 +951,7 @@ class Run {
       this.builder.note(`Could not write the journal (${(e as Error).message}): resume may redo some files.`);
     }
     this.builder.add(rec);
+    if (status === 'succeeded') this.noteSucceeded(rec.wallMs);
     this.finishedCount++;
     this.recentMs = this.recentMs === undefined ? rec.wallMs : 0.8 * this.recentMs + 0.2 * rec.wallMs;
     const now = Date.now();

@@ -144,6 +144,7 @@ export function resumeOptions(runDir: string, workersDir: string, overrides: Par
     workers: def.workers,
     threads: def.threads,
     timeoutSec: def.timeoutSec,
+    timeoutPercent: def.timeoutPercent,
     retries: def.retries,
     halt: def.halt,
     env: def.env,

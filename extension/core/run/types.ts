@@ -43,6 +43,12 @@ export interface RunOptions {
   threads?: number;
   /** Per-attempt timeout in seconds; 0/undefined = none. */
   timeoutSec?: number;
+  /**
+   * Per-attempt timeout relative to the median run time of the files that succeeded so far, in percent
+   * (GNU Parallel's --timeout 200%): once 3 have succeeded, an attempt running longer than median ×
+   * percent / 100 is killed (no limit before). Not with timeoutSec.
+   */
+  timeoutPercent?: number;
   /** Retries after a failed/timed-out attempt. */
   retries?: number;
   /** Stop at the first failure (after retries) instead of keeping going. */
@@ -224,6 +230,8 @@ export interface RunDefinition {
   workers: number;
   threads: number;
   timeoutSec: number;
+  /** timeout relative to the median of succeeded files, percent (see RunOptions.timeoutPercent) */
+  timeoutPercent?: number;
   retries: number;
   halt: boolean;
   /** the user's extra env (not process.env) */
