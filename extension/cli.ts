@@ -66,6 +66,8 @@ Replacement strings (as in GNU Parallel): {} {.} {/} {//} {/.} {#} {%}; none = f
                         after N% of the median time of the files done so far (from the 3rd
                         success on, never under 1 s), as GNU Parallel's --timeout 200%
   --retries N           retry a failed task N times
+  --memfree SIZE        start a file only while SIZE of memory is available (e.g. 4G; when
+                        nothing runs, the next file starts anyway), as GNU Parallel's --memfree
   --halt                stop at the first failure (kills running tasks)
   --out DIR             run directory: journal, logs, report.json (default: ${DEFAULT_RUNS_DIR}/<id>)
   --resume              skip files that already succeeded for this run definition
@@ -98,6 +100,7 @@ interface RunArgs {
   timeout?: number;
   /** --timeout N% */
   timeoutPercent?: number;
+  memFree?: number;
   retries?: number;
   halt: boolean;
   out?: string;
@@ -135,6 +138,13 @@ export function jobsSpec(v: string, cores = logicalCores()): number {
   if (m && Number(m[1]) > 0) return Math.max(1, Math.floor((cores * Number(m[1])) / 100));
   if (/^\d+$/.test(t) && Number(t) >= 1) return Number(t);
   throw new UsageError(`-j needs a whole number ≥ 1 (or +N, -N, N% of the ${cores} cores), not "${v}". E.g. -j 2, -j -1, -j 50%.`);
+}
+
+/** A size in bytes: a number with an optional K, M, G or T (powers of 1024, either case), e.g. 4G. */
+export function byteSize(flag: string, v: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$/i.exec(v);
+  if (!m) throw new UsageError(`${flag} needs a size such as 4G, 512M or 1.5G (powers of 1024), not "${v}".`);
+  return Math.round(Number(m[1]) * 1024 ** ' kmgt'.indexOf((m[2] || ' ').toLowerCase()));
 }
 
 function seconds(flag: string, v: string): number {
@@ -209,6 +219,7 @@ export function parseRunArgs(all: string[]): RunArgs {
         else a.timeout = seconds('--timeout', v);
         break;
       }
+      case '--memfree': a.memFree = byteSize('--memfree', value(flag, inline)); break;
       case '--retries': a.retries = wholeNumber('--retries', value(flag, inline), 0); break;
       case '--halt': a.halt = true; break;
       case '--out': a.out = value(flag, inline); break;
@@ -273,6 +284,7 @@ export async function runOptionsFromArgs(a: RunArgs, cwd: string, workersDir: st
     threads: a.threads,
     timeoutSec: a.timeout,
     timeoutPercent: a.timeoutPercent,
+    memFreeBytes: a.memFree,
     retries: a.retries,
     halt: a.halt,
     outDir,
@@ -531,6 +543,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   }
   const opts = await runOptionsFromArgs(a, process.cwd(), workersDirOfBundle());
   if (slurm.backend === 'slurm') {
+    if (opts.memFreeBytes) throw new UsageError('--memfree does not apply to --backend slurm: ask Slurm for the memory per array task with --mem.');
     if (opts.timeoutPercent !== undefined) {
       throw new UsageError('--timeout N% (of the median) does not apply to --backend slurm: each array task sees only its few files. Give the timeout in seconds.');
     }

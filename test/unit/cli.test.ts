@@ -8,7 +8,7 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { jobsSpec, tagLines } from '../../extension/cli';
+import { byteSize, jobsSpec, tagLines } from '../../extension/cli';
 import { alive, CLI, FIXTURES, journalLines, processesWithEnv, PYTHON, sleep, tmpDir, waitFor, writeFiles } from './engineHelpers';
 
 function cli(args: string[], cwd: string, input?: string) {
@@ -104,6 +104,11 @@ describe('cli: parallel-run run', function () {
     const r = cli(['run', '--json', '-j', '-1', '--files', 'in/*.txt', '--out', 'o', '--', 'true'], dir);
     assert.strictEqual(r.code, 0, r.stderr);
     assert.strictEqual(JSON.parse(r.stdout.split('\n')[0]).workers, Math.max(1, os.availableParallelism() - 1));
+  });
+
+  it('--memfree sizes: K/M/G/T in powers of 1024, either case', () => {
+    assert.deepStrictEqual(['4G', '512m', '1.5G', '100', '2KiB', '1tb'].map((v) => byteSize('--memfree', v)), [4 * 2 ** 30, 512 * 2 ** 20, 1.5 * 2 ** 30, 100, 2048, 2 ** 40]);
+    for (const v of ['', 'G', '-1G', '4X', '4 G B x']) assert.throws(() => byteSize('--memfree', v), /--memfree needs a size such as 4G/, v);
   });
 
   it('GNU Parallel input syntax: "-- cmd {} ::: FILES" and ":::: LIST", also after --script', () => {
@@ -251,6 +256,8 @@ describe('cli: parallel-run run', function () {
     ['an unknown option', ['--frobnicate'], /Unknown option --frobnicate/],
     ['a timeout of 50% of the median', ['--timeout', '50%'], /must be above 100%/],
     ['a relative timeout on Slurm', ['--timeout', '200%', '--backend', 'slurm'], /does not apply to --backend slurm/],
+    ['a bad --memfree size', ['--memfree', '4X'], /--memfree needs a size such as 4G/],
+    ['--memfree on Slurm', ['--memfree', '1G', '--backend', 'slurm'], /--memfree does not apply to --backend slurm/],
   ];
   for (const [what, args, msg] of bad) {
     it(`exit 2 and nothing started for ${what}`, () => {

@@ -5,6 +5,7 @@
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { startRun } from '../../extension/core/run/engine';
 import { failedFiles, listRuns, readReport } from '../../extension/core/run/history';
@@ -172,6 +173,29 @@ describe('engine: startRun with real processes', function () {
     ] as Array<[Partial<RunOptions>, RegExp]>) {
       await assert.rejects(startRun(base(tmpDir(), { ...extra, files: { kind: 'list', files: ['x'] } })), (e: Error) => e instanceof UsageError && msg.test(e.message));
     }
+  });
+
+  it('--memfree: while less memory is available than asked, a file starts only when none runs', async () => {
+    const dir = tmpDir();
+    writeFiles(dir, { 'in/1.txt': '', 'in/2.txt': '', 'in/3.txt': '', 'in/4.txt': '' });
+    const sleepy: RunOptions['command'] = { kind: 'template', argv: ['sh', '-c', 'sleep 0.3', 'sh', '{}'] };
+    // more than the machine has: never available
+    const h = await startRun(base(dir, { command: sleepy, memFreeBytes: 4 * os.totalmem() }));
+    const { report } = await collect(h);
+    assert.strictEqual(report.counts.succeeded, 4);
+    const spans = report.tasks.map((t) => [t.start, t.end]).sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < spans.length; i++) assert.ok(spans[i][0] >= spans[i - 1][1], `file ${i + 1} started before file ${i} ended: one at a time`);
+    assert.match(report.notes.join(' '), /Memory: 4 files found less than .* available \(--memfree\)/);
+    assert.ok(JSON.parse(fs.readFileSync(path.join(h.outDir, 'run.json'), 'utf8')).memFreeBytes > 0);
+
+    // a size the machine has: no waiting, both workers busy
+    const dir2 = tmpDir();
+    writeFiles(dir2, { 'in/1.txt': '', 'in/2.txt': '' });
+    const h2 = await startRun(base(dir2, { command: { kind: 'template', argv: ['sh', '-c', 'sleep 1', 'sh', '{}'] }, memFreeBytes: 1024 }));
+    const r2 = (await collect(h2)).report;
+    const [a, b] = r2.tasks;
+    assert.ok(a.start < b.end && b.start < a.end, 'the two files ran at the same time');
+    assert.ok(!/Memory:/.test(r2.notes.join(' ')));
   });
 
   it('cancel kills every task and its grandchildren: none left after 2 s', async () => {

@@ -238,6 +238,10 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
     }
     if (timeoutSec > 0) throw new UsageError('Give the timeout in seconds or in percent of the median, not both.');
   }
+  const memFreeBytes = opts.memFreeBytes ?? 0;
+  if (typeof memFreeBytes !== 'number' || !Number.isFinite(memFreeBytes) || memFreeBytes < 0) {
+    throw new UsageError(`Free memory to start a file (--memfree) must be a size ≥ 0, not ${JSON.stringify(opts.memFreeBytes)}. E.g. --memfree 4G.`);
+  }
   const retries = opts.retries ?? 0;
   if (!isInt(retries) || retries < 0 || retries > 100) {
     throw new UsageError(`Retries (--retries) must be a whole number from 0 to 100, not ${JSON.stringify(opts.retries)}.`);
@@ -365,6 +369,7 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
     threads,
     timeoutSec,
     ...(timeoutPercent !== undefined ? { timeoutPercent } : {}),
+    ...(memFreeBytes > 0 ? { memFreeBytes } : {}),
     retries,
     halt: !!opts.halt,
     env,
@@ -699,6 +704,7 @@ class Run {
         if (!first || this.stopping) break;
         const slot = await this.acquireSlot();
         if (slot === undefined) break;
+        await this.enoughMemory();
         // short tasks go to the slot in batches (see batchSize); read lazily, like single files
         const batch = [first];
         for (let k = this.batchSize(index); batch.length < k && !this.stopping; ) {
@@ -729,6 +735,23 @@ class Run {
       this.emit({ type: 'total', total: index, t: Date.now() });
     }
     if (this.running > 0) await new Promise<void>((r) => (this.allIdle = r));
+  }
+
+  /** --memfree: files that waited for memory, and how long in all (ms) */
+  private memWaits = 0;
+  private memWaitMs = 0;
+
+  /**
+   * --memfree: waits while the machine has less memory available than asked and some file still runs
+   * (its end frees memory); with nothing running the next file starts anyway.
+   */
+  private async enoughMemory(): Promise<void> {
+    const need = this.p.def.memFreeBytes;
+    if (!need || os.freemem() >= need) return;
+    const t0 = Date.now();
+    while (!this.stopping && this.running > 0 && os.freemem() < need) await new Promise((r) => setTimeout(r, 200));
+    this.memWaits++;
+    this.memWaitMs += Date.now() - t0;
   }
 
   /** mean wall time of recent tasks (exponential average; undefined before the first) */
@@ -1024,6 +1047,9 @@ class Run {
     this.sampleNow?.();
     const b = this.builder;
     b.endedAt = Date.now();
+    if (this.memWaits > 0) {
+      b.note(`Memory: ${this.memWaits} file${this.memWaits === 1 ? '' : 's'} found less than ${formatBytes(this.p.def.memFreeBytes ?? 0)} available (--memfree) and waited ${(this.memWaitMs / 1000).toFixed(1)} s in all for running files to end (with none running, a file starts anyway).`);
+    }
     b.status = this.stopping === 'cancelled' ? 'cancelled' : this.stopping === 'halted' ? 'halted' : b.counts.failed + b.counts.timedOut > 0 ? 'failed' : 'succeeded';
     try {
       await this.pool.terminate(false, 5000);
@@ -1054,6 +1080,10 @@ class Run {
     this.emit({ type: 'runFinished', report, t: Date.now() });
     this.resolveDone(report);
   }
+}
+
+function formatBytes(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${(n / 2 ** 20).toFixed(0)} MiB`;
 }
 
 function round3(x: number): number {

@@ -145,6 +145,7 @@ export function resumeOptions(runDir: string, workersDir: string, overrides: Par
     threads: def.threads,
     timeoutSec: def.timeoutSec,
     timeoutPercent: def.timeoutPercent,
+    memFreeBytes: def.memFreeBytes,
     retries: def.retries,
     halt: def.halt,
     env: def.env,

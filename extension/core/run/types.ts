@@ -49,6 +49,12 @@ export interface RunOptions {
    * percent / 100 is killed (no limit before). Not with timeoutSec.
    */
   timeoutPercent?: number;
+  /**
+   * Start a file only while the machine has at least this many bytes of memory available (MemAvailable),
+   * as GNU Parallel's --memfree; when nothing runs, the next file starts anyway (else the run could never
+   * end). 0/undefined = no check.
+   */
+  memFreeBytes?: number;
   /** Retries after a failed/timed-out attempt. */
   retries?: number;
   /** Stop at the first failure (after retries) instead of keeping going. */
@@ -232,6 +238,8 @@ export interface RunDefinition {
   timeoutSec: number;
   /** timeout relative to the median of succeeded files, percent (see RunOptions.timeoutPercent) */
   timeoutPercent?: number;
+  /** see RunOptions.memFreeBytes */
+  memFreeBytes?: number;
   retries: number;
   halt: boolean;
   /** the user's extra env (not process.env) */
