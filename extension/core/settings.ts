@@ -9,6 +9,10 @@ export interface ParallelRunSettings {
   threadsPerTask: number; // 0 = auto
   pythonPath: string;
   timeoutSeconds: number;
+  /** 0 = off, else above 100 (see RunOptions.timeoutPercent) */
+  timeoutPercentOfMedian: number;
+  /** 0 = off (see RunOptions.memFreeBytes) */
+  memFreeGB: number;
   retries: number;
   haltOnFailure: boolean;
   warmWorkers: boolean;
@@ -82,11 +86,21 @@ function strArray(raw: Record<string, unknown>, key: string): string[] {
 export function validateSettings(raw: Record<string, unknown>): ParallelRunSettings {
   const runsDirectory = str(raw, 'runsDirectory', '.parallel-run/runs').trim();
   if (!runsDirectory) throw new SettingsError('runsDirectory', 'is empty', 'Set it to a folder such as ".parallel-run/runs".');
+  const timeoutSeconds = num(raw, 'timeoutSeconds', 0, 0, 1e7);
+  const timeoutPercentOfMedian = num(raw, 'timeoutPercentOfMedian', 0, 0, 1e6);
+  if (timeoutPercentOfMedian > 0 && timeoutPercentOfMedian <= 100) {
+    throw new SettingsError('timeoutPercentOfMedian', `is ${timeoutPercentOfMedian}, at or below the median itself`, 'Set it above 100 (e.g. 300 = 3x the median), or 0 for off.');
+  }
+  if (timeoutPercentOfMedian > 0 && timeoutSeconds > 0) {
+    throw new SettingsError('timeoutPercentOfMedian', `and ${CONFIG_SECTION}.timeoutSeconds are both set`, 'Keep one of them and set the other to 0.');
+  }
   return {
     workers: int(raw, 'workers', 0, 0, 4096),
     threadsPerTask: int(raw, 'threadsPerTask', 0, 0, 1024),
     pythonPath: str(raw, 'python.path', '').trim(),
-    timeoutSeconds: num(raw, 'timeoutSeconds', 0, 0, 1e7),
+    timeoutSeconds,
+    timeoutPercentOfMedian,
+    memFreeGB: num(raw, 'memFreeGB', 0, 0, 1e6),
     retries: int(raw, 'retries', 0, 0, 100),
     haltOnFailure: bool(raw, 'haltOnFailure', false),
     warmWorkers: bool(raw, 'warmWorkers', false),

@@ -116,6 +116,25 @@ describe('run commands', function () {
     assert.ok(modes.has('warm') || report.notes.length > 0, `warm run: modes ${[...modes]} notes ${report.notes}`);
   });
 
+  it('parallelRun.memFreeGB and parallelRun.timeoutPercentOfMedian reach the run', async () => {
+    await setSetting('memFreeGB', 1e6); // a million GiB: never available, so one file at a time
+    await setSetting('timeoutPercentOfMedian', 300);
+    try {
+      const report = (await vscode.commands.executeCommand(Commands.runScript, {
+        script: 'ok.py', files: 'data/a0[1-4].txt', workers: 2, wait: true, ...NO_REPORT,
+      })) as RunReport;
+      assert.strictEqual(report.counts.succeeded, 4, JSON.stringify(report.failures.slice(0, 2)));
+      assert.match(report.notes.join(' '), /Memory: 4 files found less than .* available/);
+      const spans = report.tasks.map((t) => [t.start, t.end]).sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < spans.length; i++) assert.ok(spans[i][0] >= spans[i - 1][1], 'one file at a time');
+      const def = JSON.parse(fs.readFileSync(path.join(runDirOf(report), 'run.json'), 'utf8'));
+      assert.deepStrictEqual([def.memFreeBytes, def.timeoutPercent, def.timeoutSec], [1e6 * 2 ** 30, 300, 0]);
+    } finally {
+      await setSetting('memFreeGB', undefined);
+      await setSetting('timeoutPercentOfMedian', undefined);
+    }
+  });
+
   it('sets parallelRun.runActive while a run is going and returns a handle without wait', async () => {
     const api = await services();
     const handle = (await vscode.commands.executeCommand(Commands.runScript, {

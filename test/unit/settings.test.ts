@@ -19,5 +19,14 @@ describe('settings validation', () => {
     assert.throws(() => validateSettings({ workers: 'abc' }), /parallelRun\.workers.*"abc"/);
     assert.throws(() => validateSettings({ monitor: { enabled: 'yes' } }), /parallelRun\.monitor\.enabled/);
     assert.throws(() => validateSettings({ runsDirectory: '  ' }), /parallelRun\.runsDirectory is empty/);
+    assert.throws(() => validateSettings({ timeoutPercentOfMedian: 80 }), /parallelRun\.timeoutPercentOfMedian is 80, at or below the median itself\. Set it above 100/);
+    assert.throws(() => validateSettings({ timeoutPercentOfMedian: 300, timeoutSeconds: 10 }), /timeoutPercentOfMedian and parallelRun\.timeoutSeconds are both set/);
+    assert.throws(() => validateSettings({ memFreeGB: -1 }), /parallelRun\.memFreeGB/);
+  });
+  it('a timeout in percent of the median and a free-memory threshold', () => {
+    const s = validateSettings({ timeoutPercentOfMedian: 300, memFreeGB: 1.5 });
+    assert.deepStrictEqual([s.timeoutPercentOfMedian, s.memFreeGB, s.timeoutSeconds], [300, 1.5, 0]);
+    const d = validateSettings({});
+    assert.deepStrictEqual([d.timeoutPercentOfMedian, d.memFreeGB], [0, 0]);
   });
 });

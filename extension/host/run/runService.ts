@@ -171,6 +171,9 @@ export class RunService implements RunsApi, vscode.Disposable {
       workers,
       threads,
       timeoutSec: req.timeoutSec ?? settings.timeoutSeconds,
+      // a timeout in seconds asked for this run wins over the setting in percent
+      timeoutPercent: req.timeoutSec === undefined && settings.timeoutPercentOfMedian > 0 ? settings.timeoutPercentOfMedian : undefined,
+      memFreeBytes: settings.memFreeGB > 0 ? Math.round(settings.memFreeGB * 2 ** 30) : undefined,
       retries: req.retries ?? settings.retries,
       halt: req.halt ?? settings.haltOnFailure,
       outDir,
