@@ -44,6 +44,8 @@ export const Settings = {
   threadsPerTask: 'threadsPerTask',
   pythonPath: 'python.path',
   timeoutSeconds: 'timeoutSeconds',
+  timeoutPercentOfMedian: 'timeoutPercentOfMedian',
+  memFreeGB: 'memFreeGB',
   retries: 'retries',
   haltOnFailure: 'haltOnFailure',
   warmWorkers: 'warmWorkers',
