@@ -552,6 +552,39 @@ class CgroupReader {
   }
 }
 
+/**
+ * The memory a new process can get now (for --memfree): the machine's MemAvailable, and when a cgroup
+ * (a container, a Slurm job) limits memory, no more than that limit minus what the cgroup uses. Cheap
+ * enough to ask before every task: /proc/meminfo and two cgroup files, the limit looked up once.
+ */
+export class AvailableMemory {
+  private readonly files: FileReader;
+  private cgroup: CgroupReader | undefined | null = null; // null = not looked up yet
+  private limit: number | undefined;
+
+  constructor(root = '/', private readonly linux = process.platform === 'linux') {
+    this.files = new FileReader(root);
+  }
+
+  bytes(): number {
+    if (!this.linux) return os.freemem();
+    const meminfo = this.files.read('/proc/meminfo', true);
+    if (!meminfo) return os.freemem();
+    const mem = parseMeminfo(meminfo);
+    let available = mem.availableBytes;
+    if (this.cgroup === null) {
+      const loc = locateCgroup(this.files.read('/proc/self/cgroup') ?? '', this.files.read('/proc/self/mountinfo') ?? '');
+      this.cgroup = loc ? new CgroupReader(this.files, loc) : undefined;
+      this.limit = this.cgroup?.limits(Number.MAX_SAFE_INTEGER, mem.totalBytes)?.memoryBytes;
+    }
+    if (this.cgroup && this.limit !== undefined) {
+      const used = this.cgroup.memoryUsedBytes();
+      if (used !== undefined) available = Math.min(available, Math.max(0, this.limit - used));
+    }
+    return available;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The sampler
 

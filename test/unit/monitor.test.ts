@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
+  AvailableMemory,
   Sampler, cpuPercent, describeLimits, formatCpuList, locateCgroup, parseCfsQuota, parseCpuList, parseCpuMax,
   parseFlatKeyed, parseLoadavg, parseMeminfo, parseMemoryLimit, parseMountinfo, parseProcCgroup, parseProcPidStat,
   parseProcPidStatus, parseProcStat,
@@ -125,6 +126,19 @@ function fixtureSampler(name: string, now: () => number = () => 1000): { sampler
   fs.cpSync(path.join(fixtures, name), dir, { recursive: true });
   return { sampler: new Sampler({ root: dir, platform: 'linux', now }), dir };
 }
+
+describe('monitor: AvailableMemory (for --memfree)', () => {
+  it('the machine\'s MemAvailable, capped by a cgroup memory limit minus the cgroup\'s use', () => {
+    const host = parseMeminfo(read('host/proc/meminfo'));
+    assert.strictEqual(new AvailableMemory(path.join(fixtures, 'host'), true).bytes(), host.availableBytes);
+    // v2-limited: memory.max 2 GiB, 768 MiB used (1 GiB charged - 256 MiB inactive file cache), host has ~28 GiB available
+    assert.strictEqual(new AvailableMemory(path.join(fixtures, 'v2-limited'), true).bytes(), 2 * GiB - 768 * 2 ** 20);
+    // v1 (Docker): 4 GiB limit, 1 GiB used
+    assert.strictEqual(new AvailableMemory(path.join(fixtures, 'v1-limited'), true).bytes(), 3 * GiB);
+    // no /proc (another platform, or an unreadable root): the os module's figure
+    assert.strictEqual(typeof new AvailableMemory(path.join(fixtures, 'nothing-here'), true).bytes(), 'number');
+  });
+});
 
 describe('monitor: Sampler on fixture trees', () => {
   const cleanup: Array<() => void> = [];

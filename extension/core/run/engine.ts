@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as workerpool from 'workerpool';
-import { cpuPercent, CpuTicks, parseProcStat } from '../monitor';
+import { AvailableMemory, cpuPercent, CpuTicks, parseProcStat } from '../monitor';
 import { hostPython, resolvePython } from '../python/interpreter';
 import { defaultThreads, logicalCores, physicalCores, THREAD_ENV_VARS, threadEnv } from '../threads';
 import type { RunTaskParams, RunTaskResult, TaskWorkerEvent, TaskWorkerInit } from '../../shared/workerApi';
@@ -737,7 +737,8 @@ class Run {
     if (this.running > 0) await new Promise<void>((r) => (this.allIdle = r));
   }
 
-  /** --memfree: files that waited for memory, and how long in all (ms) */
+  /** --memfree: what is available (the cgroup's limit counts), files that waited, and how long in all (ms) */
+  private memory: AvailableMemory | undefined;
   private memWaits = 0;
   private memWaitMs = 0;
 
@@ -747,9 +748,11 @@ class Run {
    */
   private async enoughMemory(): Promise<void> {
     const need = this.p.def.memFreeBytes;
-    if (!need || os.freemem() >= need) return;
+    if (!need) return;
+    const mem = (this.memory ??= new AvailableMemory());
+    if (mem.bytes() >= need) return;
     const t0 = Date.now();
-    while (!this.stopping && this.running > 0 && os.freemem() < need) await new Promise((r) => setTimeout(r, 200));
+    while (!this.stopping && this.running > 0 && mem.bytes() < need) await new Promise((r) => setTimeout(r, 200));
     this.memWaits++;
     this.memWaitMs += Date.now() - t0;
   }

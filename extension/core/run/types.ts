@@ -50,9 +50,10 @@ export interface RunOptions {
    */
   timeoutPercent?: number;
   /**
-   * Start a file only while the machine has at least this many bytes of memory available (MemAvailable),
-   * as GNU Parallel's --memfree; when nothing runs, the next file starts anyway (else the run could never
-   * end). 0/undefined = no check.
+   * Start a file only while at least this many bytes of memory are available (the machine's
+   * MemAvailable, capped by a cgroup's memory limit minus its use: containers, Slurm jobs), as GNU
+   * Parallel's --memfree; when nothing runs, the next file starts anyway (else the run could never end).
+   * 0/undefined = no check.
    */
   memFreeBytes?: number;
   /** Retries after a failed/timed-out attempt. */
