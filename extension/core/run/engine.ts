@@ -17,7 +17,7 @@ import { hostPython, resolvePython } from '../python/interpreter';
 import { defaultThreads, logicalCores, physicalCores, THREAD_ENV_VARS, threadEnv } from '../threads';
 import type { RunTaskParams, RunTaskResult, TaskWorkerEvent, TaskWorkerInit } from '../../shared/workerApi';
 import { openSource, OpenedSource } from './fileSources';
-import { fileKey, fingerprint, JournalWriter, readJournal, succeededFiles, unchanged } from './journal';
+import { type DoneEntry, fileKey, fingerprint, JournalWriter, readJournal, succeededFiles, unchanged } from './journal';
 import { ReportBuilder, reportRecord, TASKS_IN_MEMORY } from './report';
 import { killGroup } from './taskRunner';
 import { expandTemplate, validateTemplate } from './templates';
@@ -343,14 +343,16 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
   const tEnv = threadEnv(threads, env);
   const fp = fingerprint(command, cwd, env);
   const source = await openSource(opts.files); // UsageError: nothing matched / unreadable
-  if (!dry) try {
-    mkdirp(path.join(outDir, RUN_FILES.logs));
-    const probe = path.join(outDir, `.write-test-${process.pid}`);
-    fs.writeFileSync(probe, '');
-    fs.unlinkSync(probe);
-  } catch (e) {
-    source.close();
-    throw cannotWrite((e as NodeJS.ErrnoException).code ?? (e as Error).message);
+  if (!dry) {
+    try {
+      mkdirp(path.join(outDir, RUN_FILES.logs));
+      const probe = path.join(outDir, `.write-test-${process.pid}`);
+      fs.writeFileSync(probe, '');
+      fs.unlinkSync(probe);
+    } catch (e) {
+      source.close();
+      throw cannotWrite((e as NodeJS.ErrnoException).code ?? (e as Error).message);
+    }
   }
 
   const session = crypto.randomBytes(6).toString('hex');
@@ -410,6 +412,20 @@ function taskArgv(cmd: TaskCommand, file: string, index: number, slot: number, f
   return [];
 }
 
+/**
+ * A file's stats (undefined when it cannot be read: the task reports that) and whether resume skips
+ * it: it succeeded in an earlier session and is unchanged. Sync: a few µs, no thread-pool round trip.
+ */
+function resumeCheck(done: Map<string, DoneEntry>, file: string, cwd: string): { st: fs.Stats | undefined; skip: boolean } {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(path.resolve(cwd, file));
+  } catch {
+    st = undefined;
+  }
+  return { st, skip: done.size > 0 && unchanged(done.get(fileKey(file, cwd)), st) };
+}
+
 /** One task a dry run shows: its file, its position ({#}) and its command line. */
 export interface DryRunTask {
   index: number;
@@ -448,17 +464,9 @@ export async function dryRun(opts: RunOptions): Promise<DryRun> {
       let index = 0;
       for await (const file of p.source.files) {
         index++;
-        if (done.size > 0) {
-          let st: fs.Stats | undefined;
-          try {
-            st = fs.statSync(path.resolve(p.cwd, file));
-          } catch {
-            st = undefined;
-          }
-          if (unchanged(done.get(fileKey(file, p.cwd)), st)) {
-            skipped++;
-            continue;
-          }
+        if (done.size > 0 && resumeCheck(done, file, p.cwd).skip) {
+          skipped++;
+          continue;
         }
         yield { index, file, argv: taskArgv(p.command, file, index, ((index - 1) % p.workers) + 1, false) };
       }
@@ -684,13 +692,8 @@ class Run {
         }
         index++;
         const file = r.value;
-        let st: fs.Stats | undefined;
-        try {
-          st = fs.statSync(path.resolve(p.cwd, file)); // sync: a few µs, no thread-pool round trip per task
-        } catch {
-          st = undefined;
-        }
-        if (resumeMap.size > 0 && unchanged(resumeMap.get(fileKey(file, p.cwd)), st)) {
+        const { st, skip } = resumeCheck(resumeMap, file, p.cwd);
+        if (skip) {
           this.builder.skip();
           this.emit({ type: 'taskSkipped', index, file, t: Date.now() });
           continue;
