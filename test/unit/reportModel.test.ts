@@ -1,7 +1,7 @@
 import * as assert from 'assert';
 import type { RunReport, TaskRecord } from '../../extension/core/run/types';
 import { formatDuration, formatFactor, formatPercent, baseName } from '../../extension/webview/report/format';
-import { amdahl, barKind, compareRows, laneCount, oversubscriptionFacts, speedupFacts, stragglers, sweepCurves, sweepSentence } from '../../extension/webview/report/model';
+import { amdahl, barKind, compareRows, laneCount, meanConcurrency, oversubscriptionFacts, speedupFacts, stragglers, sweepCurves, sweepSentence } from '../../extension/webview/report/model';
 import { niceStep, panWindow, TimelineIndex, zoomWindow } from '../../extension/webview/report/timeline';
 
 function task(i: number, over: Partial<TaskRecord> = {}): TaskRecord {
@@ -167,5 +167,21 @@ describe('timeline index (culling for 10,000 tasks)', () => {
     assert.strictEqual(i2.laneCount, 3);
     i2.remove((b) => b.kind === 'running');
     assert.strictEqual(i2.size, 2);
+  });
+});
+
+describe('report model: the CPU chart\'s "tasks running" series', () => {
+  it('is the mean number of tasks running over each interval between samples, like the CPU samples', () => {
+    const ok = (start: number, end: number) => ({ start, end, status: 'succeeded' as const });
+    // two tasks 100-1100 and 600-2100; a skipped one is not counted
+    const tasks = [ok(100, 1100), ok(600, 2100), { start: 0, end: 3000, status: 'skipped' as const }];
+    const m = meanConcurrency([0, 1000, 2000, 2100, 3000], tasks);
+    assert.strictEqual(m[0], 0, 'the count at the first time (no interval before it)');
+    assert.ok(Math.abs(m[1] - 1.3) < 1e-9, `0-1000: 900 + 400 task-ms over 1000 ms, not ${m[1]}`);
+    assert.ok(Math.abs(m[2] - 1.1) < 1e-9, `1000-2000: 100 + 1000 task-ms, not ${m[2]}`);
+    assert.strictEqual(m[3], 1, '2000-2100: one task');
+    assert.strictEqual(m[4], 0, '2100-3000: none');
+    assert.deepStrictEqual(meanConcurrency([], tasks), []);
+    assert.deepStrictEqual(meanConcurrency([5, 5], [ok(0, 10)]), [1, 1], 'a zero-length interval gets the count');
   });
 });

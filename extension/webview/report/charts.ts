@@ -2,7 +2,7 @@
 import uPlot from 'uplot';
 import type { CpuSample, TaskRecord } from '../../core/run/types';
 import type { SweepResult } from '../../shared/protocol';
-import { sweepCurves } from './model';
+import { meanConcurrency, sweepCurves } from './model';
 import type { Palette } from './theme';
 
 const HEIGHT = 220;
@@ -21,19 +21,6 @@ function axis(p: Palette, label: string, extra: Partial<uPlot.Axis> = {}): uPlot
   };
 }
 
-/** Tasks running at each sample time: the concurrency the CPU curve should be read against. */
-export function concurrencyAt(times: readonly number[], tasks: readonly Pick<TaskRecord, 'start' | 'end' | 'status'>[]): number[] {
-  const starts = tasks.filter((t) => t.status !== 'skipped').map((t) => t.start).sort((a, b) => a - b);
-  const ends = tasks.filter((t) => t.status !== 'skipped').map((t) => t.end).sort((a, b) => a - b);
-  let si = 0;
-  let ei = 0;
-  return times.map((t) => {
-    while (si < starts.length && starts[si] <= t) si++;
-    while (ei < ends.length && ends[ei] <= t) ei++;
-    return si - ei;
-  });
-}
-
 export class CpuChart {
   private plot: uPlot | undefined;
   readonly root: HTMLElement;
@@ -50,13 +37,20 @@ export class CpuChart {
 
   /** (Re)draws; data = seconds since the run start. */
   private last: [readonly CpuSample[], readonly TaskRecord[], number, number] | undefined;
+  /** 1 when the curve starts with a point at the run's start (see update) */
+  private startPoint = 0;
 
   update(samples: readonly CpuSample[], tasks: readonly TaskRecord[], origin: number, logicalCores: number): void {
     this.last = [samples, tasks, origin, logicalCores];
-    const times = samples.map((s) => s.t);
+    // A sample is the CPU use over the interval that ends at its time: drawn as a step back to the point
+    // before it, and so is the mean number of tasks running. The first sample covers the time since the
+    // run started, so the curves start there too.
+    this.startPoint = samples.length > 0 && samples[0].t > origin ? 1 : 0;
+    const times = [...(this.startPoint ? [origin] : []), ...samples.map((s) => s.t)];
     const x = times.map((t) => (t - origin) / 1000);
-    const cpu = samples.map((s) => s.cpu);
-    const running = concurrencyAt(times, tasks);
+    const cpu = [...(this.startPoint ? [samples[0].cpu] : []), ...samples.map((s) => s.cpu)];
+    const running = meanConcurrency(times, tasks);
+    if (this.startPoint && running.length > 1) running[0] = running[1];
     const data: uPlot.AlignedData = [x, cpu, running];
     if (this.plot) {
       this.plot.setData(data);
@@ -72,8 +66,8 @@ export class CpuChart {
         scales: { x: { time: false, range: (_u, min, max) => [Math.min(0, min), Math.max(max, 0.001)] }, cpu: { range: [0, 100] }, n: { range: (_u, _min, max) => [0, Math.max(coresMax, max)] } },
         series: [
           { label: 'time (s)', value: (_u, v) => (v == null ? '—' : `${v.toFixed(1)} s`) },
-          { label: 'CPU %', scale: 'cpu', stroke: p.accent, width: 2, fill: withAlpha(p.accent, 0.15), points: { show: false }, value: (_u, v) => (v == null ? '—' : `${v.toFixed(0)}%`) },
-          { label: 'tasks running', scale: 'n', stroke: p.bar.running, width: 1.5, points: { show: false }, paths: uPlot.paths.stepped!({ align: 1 }), value: (_u, v) => (v == null ? '—' : String(v)) },
+          { label: 'CPU %', scale: 'cpu', stroke: p.accent, width: 2, fill: withAlpha(p.accent, 0.15), points: { show: false }, paths: uPlot.paths.stepped!({ align: -1 }), value: (_u, v) => (v == null ? '—' : `${v.toFixed(0)}%`) },
+          { label: 'tasks running', scale: 'n', stroke: p.bar.running, width: 1.5, points: { show: false }, paths: uPlot.paths.stepped!({ align: -1 }), value: (_u, v) => (v == null ? '—' : v.toFixed(1)) },
         ],
         axes: [
           axis(p, 'seconds since start'),
@@ -97,7 +91,7 @@ export class CpuChart {
   }
   /** Samples on the chart (0 when no chart canvas exists): the render acknowledgement reports it. */
   drawn(): number {
-    return this.plot && this.root.querySelector('canvas') ? this.plot.data[0].length : 0;
+    return this.plot && this.root.querySelector('canvas') ? this.plot.data[0].length - this.startPoint : 0;
   }
 }
 

@@ -235,3 +235,30 @@ export function statusText(r: Pick<RunReport, 'status' | 'counts'>): string {
       return 'interrupted (resume to finish)';
   }
 }
+
+/**
+ * The mean number of tasks running over each interval between sample times (like the CPU samples,
+ * which are each interval's mean): index 0, with no interval before it, gets the count at that time.
+ */
+export function meanConcurrency(times: readonly number[], tasks: readonly Pick<TaskRecord, 'start' | 'end' | 'status'>[]): number[] {
+  const ev: Array<[number, number]> = [];
+  for (const t of tasks) if (t.status !== 'skipped') ev.push([t.start, 1], [t.end, -1]);
+  ev.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const out: number[] = [];
+  let j = 0;
+  let c = 0;
+  for (let i = 0; i < times.length; i++) {
+    let area = 0;
+    let t = i > 0 ? times[i - 1] : times[0];
+    for (; j < ev.length && ev[j][0] <= times[i]; j++) {
+      if (ev[j][0] > t) {
+        area += c * (ev[j][0] - t);
+        t = ev[j][0];
+      }
+      c += ev[j][1];
+    }
+    const dt = i > 0 ? times[i] - times[i - 1] : 0;
+    out.push(dt > 0 ? (area + c * (times[i] - t)) / dt : c);
+  }
+  return out;
+}

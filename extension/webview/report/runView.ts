@@ -150,7 +150,7 @@ export class RunView {
     if (this.samples.length > 0) {
       this.cpu.root.hidden = false;
       this.cpu.update(this.samples, this.tasks, this.summary.startedAt, this.summary.cores.logical);
-      this.slots.cpuNote.textContent = `Machine-wide CPU (100% = all ${this.summary.cores.logical} logical cores) with the number of tasks running. A gap between them points at I/O waits, start-up costs or a serial part.`;
+      this.slots.cpuNote.textContent = `Machine-wide CPU (100% = all ${this.summary.cores.logical} logical cores) with the mean number of tasks running, each over the interval before its sample. A gap between them points at I/O waits, start-up costs or a serial part.`;
     } else {
       this.cpu.root.hidden = true;
       this.slots.cpuNote.textContent = 'No CPU samples were recorded for this run.';
