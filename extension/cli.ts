@@ -28,6 +28,7 @@ import {
   RunOptions,
   RunReport,
   startRun,
+  taskArgv,
   TaskCommand,
   TaskRecord,
   UsageError,
@@ -418,7 +419,7 @@ class Joblog {
   }
 
   add(r: TaskRecord): void {
-    const argv = r.argv ?? (this.command.kind === 'python' ? [this.command.python, this.command.script, r.file, ...this.command.args] : [r.file]);
+    const argv = r.argv ?? taskArgv(this.command, r.file, r.index, r.slot, false);
     const sig = r.signal ? (os.constants.signals as Record<string, number>)[r.signal] ?? 0 : 0;
     const exit = r.exitCode ?? (sig ? -1 : 0);
     const cols = [r.index, ':', (r.start / 1000).toFixed(3), (r.wallMs / 1000).toFixed(3), 0, 0, exit, sig, argv.map(shellQuote).join(' ').replace(/[\t\n]/g, ' ')];

@@ -15,6 +15,7 @@ import * as workerpool from 'workerpool';
 import { AvailableMemory, cpuPercent, CpuTicks, parseProcStat } from '../monitor';
 import { hostPython, resolvePython } from '../python/interpreter';
 import { defaultThreads, logicalCores, physicalCores, THREAD_ENV_VARS, threadEnv } from '../threads';
+import { bytesText } from '../../shared/monitorFormat';
 import type { RunTaskParams, RunTaskResult, TaskWorkerEvent, TaskWorkerInit } from '../../shared/workerApi';
 import { openSource, OpenedSource } from './fileSources';
 import { type DoneEntry, fileKey, fingerprint, JournalWriter, readJournal, succeededFiles, unchanged } from './journal';
@@ -403,10 +404,10 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
 }
 
 /**
- * A file's command line. `forHost`: a warm task's argv is what its forked child gets as sys.argv[1:]
+ * A file's command line (exported: the CLI's job log shows it). `forHost`: a warm task's argv is what its forked child gets as sys.argv[1:]
  * (the host runs the script itself); otherwise the whole command.
  */
-function taskArgv(cmd: TaskCommand, file: string, index: number, slot: number, forHost: boolean): string[] {
+export function taskArgv(cmd: TaskCommand, file: string, index: number, slot: number, forHost: boolean): string[] {
   if (cmd.kind === 'template') return expandTemplate(cmd.argv, file, index, slot);
   if (cmd.kind === 'python') return cmd.warm && forHost ? [file, ...cmd.args] : [cmd.python, cmd.script, file, ...cmd.args];
   return [];
@@ -707,7 +708,7 @@ class Run {
         if (!first || this.stopping) break;
         const slot = await this.acquireSlot();
         if (slot === undefined) break;
-        await this.enoughMemory();
+        if (p.def.memFreeBytes) await this.enoughMemory(p.def.memFreeBytes);
         // short tasks go to the slot in batches (see batchSize); read lazily, like single files
         const batch = [first];
         for (let k = this.batchSize(index); batch.length < k && !this.stopping; ) {
@@ -749,9 +750,7 @@ class Run {
    * --memfree: waits while the machine has less memory available than asked and some file still runs
    * (its end frees memory); with nothing running the next file starts anyway.
    */
-  private async enoughMemory(): Promise<void> {
-    const need = this.p.def.memFreeBytes;
-    if (!need) return;
+  private async enoughMemory(need: number): Promise<void> {
     const mem = (this.memory ??= new AvailableMemory());
     if (mem.bytes() >= need) return;
     const t0 = Date.now();
@@ -1054,7 +1053,7 @@ class Run {
     const b = this.builder;
     b.endedAt = Date.now();
     if (this.memWaits > 0) {
-      b.note(`Memory: ${this.memWaits} file${this.memWaits === 1 ? '' : 's'} found less than ${formatBytes(this.p.def.memFreeBytes ?? 0)} available (--memfree) and waited ${(this.memWaitMs / 1000).toFixed(1)} s in all for running files to end (with none running, a file starts anyway).`);
+      b.note(`Memory: ${this.memWaits} file${this.memWaits === 1 ? '' : 's'} found less than ${bytesText(this.p.def.memFreeBytes ?? 0)} available (--memfree) and waited ${(this.memWaitMs / 1000).toFixed(1)} s in all for running files to end (with none running, a file starts anyway).`);
     }
     b.status = this.stopping === 'cancelled' ? 'cancelled' : this.stopping === 'halted' ? 'halted' : b.counts.failed + b.counts.timedOut > 0 ? 'failed' : 'succeeded';
     try {
@@ -1086,10 +1085,6 @@ class Run {
     this.emit({ type: 'runFinished', report, t: Date.now() });
     this.resolveDone(report);
   }
-}
-
-function formatBytes(n: number): string {
-  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${(n / 2 ** 20).toFixed(0)} MiB`;
 }
 
 function round3(x: number): number {
