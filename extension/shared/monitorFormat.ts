@@ -3,7 +3,7 @@
  * warning. Pure string building shared by the host (status bar) and the monitor webview, so unit
  * tests cover the wording without VS Code.
  */
-import type { ProcessSample, SystemSample } from '../core/monitor';
+import type { ProcessSample, SystemSample } from './monitorTypes';
 
 /** What the run feature tells the monitor about the active run (see MonitorApi.setActiveRun). */
 export interface RunActivity {

@@ -5,7 +5,7 @@
  * runtime dependencies so webview bundles stay small.
  */
 import type { CpuSample, RunReport, TaskRecord } from '../core/run/types';
-import type { HistoryPoint, SystemSample } from '../core/monitor';
+import type { HistoryPoint, SystemSample } from './monitorTypes';
 import type { RunActivity } from './monitorFormat';
 
 // ---------------------------------------------------------------------------------------------

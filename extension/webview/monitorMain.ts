@@ -3,7 +3,7 @@
  * 10 minutes, and the active run's processes. Data arrives by postMessage after `ready` and is
  * rendered as text only (textContent), never as markup.
  */
-import type { HistoryPoint } from '../core/monitor';
+import type { HistoryPoint } from '../shared/monitorTypes';
 import { bytesText, gb, percentText, processLines } from '../shared/monitorFormat';
 import type { MonitorFromWebview, MonitorRendered, MonitorToWebview, MonitorUpdate } from '../shared/protocol';
 import { h } from './report/dom';

@@ -11,6 +11,9 @@ import type { Frame, Page } from 'playwright-core';
 import type { E2EContext, E2EScenario } from './harness';
 import { openFile } from './harness';
 
+/** Callbacks given to page.evaluate run in the browser page: the Node side's tsconfig has no DOM types. */
+declare const document: any;
+
 const IMAGES = 16;
 const HOSTILE = '<img src=x onerror=alert(1)>.dat';
 
@@ -257,7 +260,7 @@ export const scenarios: E2EScenario[] = [
       // Enter while the dialog is still open (on a busy machine the first one can be swallowed)
       await input.fill(target);
       for (let attempt = 0; attempt < 4 && !fs.existsSync(target); attempt++) {
-        await page.waitForFunction((t) => (document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value === t, target, { timeout: 10_000 }).catch(() => undefined);
+        await page.waitForFunction((t) => (document.querySelector('.quick-input-widget input') as { value?: string } | null)?.value === t, target, { timeout: 10_000 }).catch(() => undefined);
         await page.waitForTimeout(1000);
         if (await input.isVisible()) {
           if ((await input.inputValue()) !== target) await input.fill(target);

@@ -4,7 +4,7 @@
  * re-read when the theme changes (the options bake them in, so the plot is rebuilt).
  */
 import uPlot from 'uplot';
-import type { HistoryPoint } from '../../core/monitor';
+import type { HistoryPoint } from '../../shared/monitorTypes';
 import { cssVar } from '../report/theme';
 
 const HEIGHT = 200;
