@@ -1,0 +1,443 @@
+/**
+ * Input tuples: several input sources combined as GNU Parallel combines them, so a run goes over
+ * parameter sets as well as files.
+ *
+ *   ::: a b ::: 1 2      the product, the last source varying fastest: (a,1) (a,2) (b,1) (b,2)
+ *   ::: a b :::+ 1 2     linked to the source before (zip): (a,1) (b,2); a shorter source wraps
+ *   --colsep REGEX       each line (value) split into columns
+ *   --header :           the first line (value) of each source names its columns: {name}
+ *   --grid NAME=VALUES   one more named source: a comma list, or START:STOP:STEP (inclusive, exact)
+ *
+ * Columns are numbered across all sources, 1-based ({1} {2} ...), and each may be given a name.
+ * Replacement strings: {} (all values), {n} and {name} with the modifiers {n.} {n/} {n//} {n/.}
+ * (and {.} {/} {//} {/.} on the first column), {#} and {%}; with none, the values are appended in
+ * order. Values go into argv elements verbatim: there is no shell.
+ *
+ * Everything here is pure or reads only the table files it is given: no process starts, nothing is
+ * written, and every problem is a UsageError naming the fix.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { basename, dirname, removeExtension } from './templates';
+import { FileSource, UsageError } from './types';
+
+/** One input source of a run with several (see InputsSpec). `link`: zipped with the source before it. */
+export type InputSourceSpec =
+  /** `::: v1 v2 ...` */
+  | { kind: 'values'; values: string[]; link?: boolean }
+  /** `:::: FILE`: one value per line (a table with --colsep) */
+  | { kind: 'table'; path: string; link?: boolean }
+  /** input files (globs, folder, list file...), one column named "file" */
+  | { kind: 'files'; source: FileSource; link?: boolean }
+  /** `--grid NAME=VALUES` */
+  | { kind: 'grid'; name: string; values: string[]; link?: boolean };
+
+/** The inputs of a run over tuples: its sources, combined as a product (or linked), one task a tuple. */
+export interface InputsSpec {
+  sources: InputSourceSpec[];
+  /** --colsep: a regular expression splitting each value of a values/table source into columns */
+  colsep?: string;
+  /** --header : the first value of each values/table source names its columns */
+  header?: boolean;
+}
+
+/** A run of more tasks than this needs an explicit yes (a typo in a grid can ask for billions). */
+export const MAX_TASKS_WITHOUT_YES = 1_000_000;
+
+/** What a tuple's columns are: named (header, grid, "file") or only numbered. */
+export interface InputLayout {
+  /** per column (0-based): the name {name} addresses, if any */
+  names: Array<string | undefined>;
+  /** per column: the name results.csv gives it (names, "file", else input1, input2 ...) */
+  resultNames: string[];
+  /** per column: the source it comes from (0-based) */
+  sourceOf: number[];
+}
+
+/** One source once read: its rows (each an array of its columns) and its column names. */
+interface ReadSource {
+  rows: string[][];
+  width: number;
+  names: Array<string | undefined>;
+  isFiles: boolean;
+  link: boolean;
+  label: string;
+}
+
+/** The inputs, read and checked: the layout and the tuples in order (generated lazily). */
+export interface Inputs {
+  layout: InputLayout;
+  /** number of tuples (tasks) */
+  count: number;
+  /** the tuples in GNU Parallel's order, generated lazily (a 10^6 grid is never one array) */
+  tuples(): Generator<string[]>;
+}
+
+// ------------------------------------------------------------------------------------------------
+// grids
+
+/** An exact decimal: mantissa × 10^-scale. */
+interface Dec {
+  m: bigint;
+  scale: number;
+}
+
+function parseDecimal(s: string): Dec | undefined {
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(s.trim());
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) return undefined;
+  const frac = m[3] ?? '';
+  let scale = frac.length - Number(m[4] ?? 0);
+  let mant = BigInt((m[1] === '-' ? '-' : '') + (m[2] || '0') + frac);
+  if (scale < 0) {
+    mant *= 10n ** BigInt(-scale);
+    scale = 0;
+  }
+  return { m: mant, scale };
+}
+
+function rescale(d: Dec, scale: number): bigint {
+  return d.m * 10n ** BigInt(scale - d.scale);
+}
+
+/** A decimal as a person writes it: no trailing zeros, no exponent ("0.5", "1", "-0.25"). */
+function formatDecimal(m: bigint, scale: number): string {
+  const neg = m < 0n;
+  const digits = (neg ? -m : m).toString().padStart(scale + 1, '0');
+  const int = digits.slice(0, digits.length - scale);
+  const frac = digits.slice(digits.length - scale).replace(/0+$/, '');
+  const text = frac ? `${int}.${frac}` : int;
+  return neg ? `-${text}` : text;
+}
+
+/** The most values a range may give (a range is materialised: a typo in STEP must not fill memory). */
+const MAX_RANGE_VALUES = 10_000_000;
+
+/**
+ * `START:STOP:STEP`, inclusive of STOP when a whole number of steps reaches it, computed in exact
+ * decimals (no floating-point drift: 0:1:0.1 gives 11 values, 0 0.1 ... 0.9 1). STEP may be negative
+ * for a falling range; STEP defaults to 1.
+ */
+export function rangeValues(spec: string, what = 'range'): string[] {
+  const parts = spec.split(':');
+  if (parts.length < 2 || parts.length > 3) {
+    throw new UsageError(`The ${what} "${spec}" is not START:STOP:STEP. E.g. 0:1:0.1 (11 values) or 1:10 (step 1).`);
+  }
+  const [a, b, c] = [parseDecimal(parts[0]), parseDecimal(parts[1]), parseDecimal(parts[2] ?? '1')];
+  if (!a || !b || !c) {
+    throw new UsageError(`The ${what} "${spec}" has a part that is not a number. Write START:STOP:STEP with decimal numbers, e.g. 0:1:0.1.`);
+  }
+  const scale = Math.max(a.scale, b.scale, c.scale);
+  const [start, stop, step] = [rescale(a, scale), rescale(b, scale), rescale(c, scale)];
+  if (step === 0n) throw new UsageError(`The ${what} "${spec}" has a step of 0. Give a step that is not 0, e.g. ${parts[0]}:${parts[1]}:1.`);
+  if ((stop - start) * step < 0n) {
+    throw new UsageError(`The ${what} "${spec}" is empty: the step goes away from STOP. Use a ${step > 0n ? 'negative' : 'positive'} step, or swap START and STOP.`);
+  }
+  const n = (stop - start) / step + 1n;
+  if (n > BigInt(MAX_RANGE_VALUES)) {
+    throw new UsageError(`The ${what} "${spec}" gives ${n} values (more than ${MAX_RANGE_VALUES.toLocaleString('en-US')}). Check START, STOP and STEP.`);
+  }
+  const out: string[] = [];
+  for (let i = 0n; i < n; i++) out.push(formatDecimal(start + i * step, scale));
+  return out;
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * `--grid NAME=VALUES`: VALUES is a comma list (`1,2,5`) or an inclusive range `START:STOP:STEP`.
+ * A name must be usable as {NAME} (letters, digits, _; not starting with a digit).
+ */
+export function parseGrid(spec: string): { name: string; values: string[] } {
+  const eq = spec.indexOf('=');
+  if (eq < 0) throw new UsageError(`--grid "${spec}" has no "=". Write --grid NAME=VALUES, e.g. --grid mu=0:1:0.1 or --grid sigma=1,2,5.`);
+  const name = spec.slice(0, eq).trim();
+  const body = spec.slice(eq + 1).trim();
+  if (!NAME.test(name)) {
+    throw new UsageError(`--grid name "${name}" cannot be used as {${name}}: use letters, digits and _ (not starting with a digit), e.g. --grid mu=0:1:0.1.`);
+  }
+  if (!body) throw new UsageError(`--grid ${name}= has no values (an empty axis). Give a comma list (${name}=1,2,5) or a range (${name}=0:1:0.1).`);
+  let values: string[];
+  if (!body.includes(',') && /^[^:]+:[^:]+(:[^:]+)?$/.test(body) && body.split(':').every((p) => parseDecimal(p))) {
+    values = rangeValues(body, `--grid ${name} range`);
+  } else {
+    values = body.split(',').map((v) => v.trim());
+    if (values.some((v) => v === '')) {
+      throw new UsageError(`--grid ${name}=${body} has an empty value in its comma list. Remove the extra comma.`);
+    }
+  }
+  return { name, values };
+}
+
+// ------------------------------------------------------------------------------------------------
+// reading sources
+
+function splitter(colsep: string | undefined): (line: string) => string[] {
+  if (colsep === undefined) return (l) => [l];
+  let re: RegExp;
+  try {
+    re = new RegExp(colsep);
+  } catch (e) {
+    throw new UsageError(`--colsep "${colsep}" is not a valid regular expression (${(e as Error).message}). E.g. --colsep , or --colsep '\\t'.`);
+  }
+  if (re.test('')) throw new UsageError(`--colsep "${colsep}" matches the empty string, so it cannot split columns. Give a separator such as , or '\\t' or ' +'.`);
+  return (l) => l.split(re);
+}
+
+function readTableLines(file: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`Cannot read the input file ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Give a readable file with one input per line.`);
+  }
+  const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/** Reads every value of a file source (a grid of files × parameters needs them all to combine). */
+async function readFiles(src: FileSource, openSource: (s: FileSource) => Promise<{ files: AsyncIterable<string>; close(): void }>): Promise<string[]> {
+  const opened = await openSource(src);
+  const out: string[] = [];
+  try {
+    for await (const f of opened.files) out.push(f);
+  } finally {
+    opened.close();
+  }
+  return out;
+}
+
+function describeSource(s: InputSourceSpec, i: number): string {
+  switch (s.kind) {
+    case 'values': return `input source ${i + 1} (:::)`;
+    case 'table': return `${s.path} (input source ${i + 1})`;
+    case 'files': return `the files (input source ${i + 1})`;
+    case 'grid': return `--grid ${s.name}`;
+  }
+}
+
+/**
+ * Reads and checks every source. `openSource` opens a FileSource (fileSources.openSource); passed in
+ * so this module stays free of globbing.
+ */
+export async function readInputs(
+  spec: InputsSpec,
+  openSource: (s: FileSource) => Promise<{ files: AsyncIterable<string>; close(): void }>,
+): Promise<Inputs> {
+  if (spec.sources.length === 0) throw new UsageError('No inputs given. Give files, "::: VALUES", ":::: FILE" or --grid NAME=VALUES.');
+  if (spec.sources[0].link) throw new UsageError('":::+" / "::::+" link a source to the one before it, but it is the first source. Use ":::" for the first.');
+  const split = splitter(spec.colsep);
+  const takesHeader = (s: InputSourceSpec) => s.kind === 'values' || s.kind === 'table';
+  if (spec.header && !spec.sources.some(takesHeader)) {
+    throw new UsageError('--header : names columns from the first line of a table, but no source here has one (only files or --grid). Add ":::: TABLE" (a file with a header line), or drop --header.');
+  }
+  const read: ReadSource[] = [];
+  for (let i = 0; i < spec.sources.length; i++) {
+    const s = spec.sources[i];
+    const label = describeSource(s, i);
+    if (s.kind === 'grid') {
+      if (s.values.length === 0) throw new UsageError(`${label} has no values (an empty axis). Give at least one value.`);
+      read.push({ rows: s.values.map((v) => [v]), width: 1, names: [s.name], isFiles: false, link: !!s.link, label });
+      continue;
+    }
+    if (s.kind === 'files') {
+      const files = await readFiles(s.source, openSource);
+      read.push({ rows: files.map((f) => [f]), width: 1, names: [undefined], isFiles: true, link: !!s.link, label });
+      continue;
+    }
+    const lines = s.kind === 'values' ? s.values : readTableLines(s.path);
+    let names: Array<string | undefined> | undefined;
+    let body = lines;
+    let firstLine = 1;
+    if (spec.header) {
+      if (lines.length === 0) throw new UsageError(`${label} is empty, so --header : finds no header line. Put the column names on its first line.`);
+      names = split(lines[0]).map((n) => n.trim());
+      const bad = names.find((n) => !NAME.test(n!));
+      if (bad !== undefined) {
+        throw new UsageError(`${label}: header column "${bad}" cannot be used as {name}: header names need letters, digits and _ (not starting with a digit). Rename it on line 1.`);
+      }
+      body = lines.slice(1);
+      firstLine = 2;
+    }
+    if (body.length === 0) throw new UsageError(`${label} has no ${spec.header ? 'rows below its header' : 'values'} (an empty axis). Give at least one.`);
+    const rows = body.map(split);
+    const width = names?.length ?? rows[0].length;
+    // with --header (or --colsep) a table is rectangular: a ragged line is a mistake, named here
+    if (spec.header || spec.colsep !== undefined) {
+      for (let r = 0; r < rows.length; r++) {
+        if (rows[r].length !== width) {
+          const where = s.kind === 'table' ? `line ${r + firstLine}` : `value ${r + firstLine}`;
+          throw new UsageError(`${label}, ${where}: ${rows[r].length} column${rows[r].length === 1 ? '' : 's'} where ${names ? 'the header has' : 'the first row has'} ${width} (--colsep ${JSON.stringify(spec.colsep ?? '')}). Fix that line (a separator inside a value cannot be escaped in --colsep).`);
+        }
+      }
+    }
+    read.push({ rows, width, names: names ?? new Array(width).fill(undefined), isFiles: false, link: !!s.link, label });
+  }
+  const layout = layoutOf(read);
+  // groups: a source and the sources linked to it; the product runs over groups
+  const groups: ReadSource[][] = [];
+  for (const r of read) {
+    if (r.link) groups[groups.length - 1].push(r);
+    else groups.push([r]);
+  }
+  const lengths = groups.map((g) => Math.max(...g.map((r) => r.rows.length)));
+  const count = lengths.reduce((a, b) => a * b, 1);
+  function* tuples(): Generator<string[]> {
+    const idx = new Array(groups.length).fill(0);
+    for (let n = 0; n < count; n++) {
+      const t: string[] = [];
+      for (let g = 0; g < groups.length; g++) {
+        for (const r of groups[g]) t.push(...r.rows[idx[g] % r.rows.length]);
+      }
+      yield t;
+      for (let g = groups.length - 1; g >= 0; g--) {
+        if (++idx[g] < lengths[g]) break;
+        idx[g] = 0;
+      }
+    }
+  }
+  return { layout, count, tuples };
+}
+
+function layoutOf(read: ReadSource[]): InputLayout {
+  const names: Array<string | undefined> = [];
+  const sourceOf: number[] = [];
+  read.forEach((r, i) => {
+    for (let c = 0; c < r.width; c++) {
+      names.push(r.names[c]);
+      sourceOf.push(i);
+    }
+  });
+  const seen = new Map<string, number>();
+  names.forEach((n, c) => {
+    if (n === undefined) return;
+    const before = seen.get(n);
+    if (before !== undefined) {
+      throw new UsageError(`The input name "${n}" is given twice (${read[sourceOf[before]].label} and ${read[sourceOf[c]].label}). Give each header column and --grid a different name.`);
+    }
+    seen.set(n, c);
+  });
+  const fileSources = read.filter((r) => r.isFiles).length;
+  const resultNames = names.map((n, c) => n ?? (fileSources === 1 && read[sourceOf[c]].isFiles && !seen.has('file') ? 'file' : `input${c + 1}`));
+  return { names, resultNames, sourceOf };
+}
+
+/** A tuple's named values (header, grid and "file" names; unnamed columns as input1, input2 ...). */
+export function namedValues(layout: InputLayout, values: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  layout.resultNames.forEach((n, i) => (out[n] = values[i] ?? ''));
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------
+// replacement strings
+
+/** {}, {.} ..., {#}, {%}, {n}, {n.} ..., {name}, {name.} ... */
+const TOKEN = /\{(?:([1-9][0-9]*)|([A-Za-z_][A-Za-z0-9_]*))?(\.|\/|\/\/|\/\.)?\}|\{[#%]\}/g;
+/** Anything that looks like a GNU Parallel replacement string we do not support ({+/}, {=...=}, {0}...). */
+const LOOKALIKE = /\{[./#%+0-9=]*\}/g;
+
+function modify(v: string, mod: string | undefined): string {
+  switch (mod) {
+    case undefined: return v;
+    case '.': return removeExtension(v);
+    case '/': return basename(v);
+    case '//': return dirname(v);
+    case '/.': return removeExtension(basename(v));
+    default: return v;
+  }
+}
+
+/** True when the argv holds a replacement string for tuples (then values are not appended). */
+export function tupleHasReplacement(argv: string[], layout: InputLayout): boolean {
+  return argv.some((a) => {
+    for (const m of a.matchAll(TOKEN)) if (m[2] === undefined || layout.names.includes(m[2])) return true;
+    return false;
+  });
+}
+
+/**
+ * Checks a command template (or a script's args) against the inputs before anything starts: {3} with
+ * two columns, {name} that no header or --grid gives, GNU Parallel strings we do not expand.
+ */
+export function validateTupleTemplate(argv: string[], layout: InputLayout, what = 'The command'): void {
+  const width = layout.names.length;
+  const named = layout.names.filter((n): n is string => n !== undefined);
+  for (const arg of argv) {
+    for (const m of arg.matchAll(TOKEN)) {
+      if (m[1] !== undefined && Number(m[1]) > width) {
+        throw new UsageError(`${what} uses ${m[0]} but the inputs have ${width} column${width === 1 ? '' : 's'} ({1} to {${width}}). Add an input source (::: ...) or use {1}..{${width}}.`);
+      }
+      if (m[2] !== undefined && !named.includes(m[2])) {
+        throw new UsageError(`${what} uses {${m[2]}} but no input is named "${m[2]}" (${named.length ? `names: ${named.join(', ')}` : 'no input has a name'}). Name it with --header : (a table's first line) or --grid ${m[2]}=VALUES, or fix the spelling.`);
+      }
+    }
+    for (const m of arg.replace(TOKEN, '').matchAll(LOOKALIKE)) {
+      throw new UsageError(`Unknown replacement string ${m[0]} in "${arg}". Supported: {} {.} {/} {//} {/.} {#} {%}, {n} and {name} with . / // /. (as in GNU Parallel).`);
+    }
+  }
+}
+
+/**
+ * A tuple's argv: every replacement string expanded, or (none) the values appended in order. An
+ * element that is exactly {} becomes one element per value (GNU Parallel's command line, word by
+ * word); {} inside a longer element is the values joined by spaces.
+ */
+export function expandTuple(argv: string[], layout: InputLayout, values: string[], seq: number, slot: number): string[] {
+  if (!tupleHasReplacement(argv, layout)) return [...argv, ...values];
+  const out: string[] = [];
+  for (const a of argv) {
+    if (a === '{}') {
+      out.push(...values);
+      continue;
+    }
+    if (!a.includes('{')) {
+      out.push(a);
+      continue;
+    }
+    // one pass: a value holding "{1}" is never expanded again
+    out.push(
+      a.replace(TOKEN, (tok, num: string | undefined, name: string | undefined, mod: string | undefined) => {
+        if (tok === '{#}') return String(seq);
+        if (tok === '{%}') return String(slot);
+        if (num !== undefined) return modify(values[Number(num) - 1] ?? '', mod);
+        if (name !== undefined) {
+          const c = layout.names.indexOf(name);
+          return c < 0 ? tok : modify(values[c] ?? '', mod);
+        }
+        // {} {.} {/} {//} {/.}: all values ({}) or the first column with the modifier
+        return mod === undefined ? values.join(' ') : modify(values[0] ?? '', mod);
+      }),
+    );
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------
+// keys and names
+
+/** The key a tuple is remembered under (journal, resume, retries, Re-run Failed): the whole tuple. */
+export function tupleKey(values: string[]): string {
+  return JSON.stringify(values);
+}
+
+/** A human label of a tuple: "mu=0.5 sigma=2" (named), "a 1" (numbered), a file as its path. */
+export function tupleLabel(layout: InputLayout, values: string[]): string {
+  return values.map((v, i) => (layout.names[i] !== undefined ? `${layout.names[i]}=${v}` : v)).join(' ');
+}
+
+/** Longest log-name stem part (the file system allows 255 bytes; readable names are much shorter). */
+const LOG_PART_MAX = 80;
+
+/**
+ * A readable, bounded, safe log-name part: "mu=0.5,sigma=2"; a file as its base name; anything
+ * outside [A-Za-z0-9._=,+-] becomes "_"; cut at LOG_PART_MAX characters.
+ */
+export function tupleLogPart(layout: InputLayout, values: string[]): string {
+  const parts = values.map((v, i) => {
+    const shown = layout.resultNames[i] === 'file' ? path.basename(v) : v;
+    return layout.names[i] !== undefined ? `${layout.names[i]}=${shown}` : shown;
+  });
+  const s = parts.join(',').replace(/[^A-Za-z0-9._=,+-]+/g, '_').replace(/^[.]+/, '_');
+  return s.slice(0, LOG_PART_MAX) || 'input';
+}
