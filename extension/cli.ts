@@ -17,6 +17,9 @@ import * as v8 from 'v8';
 import {
   dryRun,
   FileSource,
+  InputSourceSpec,
+  InputsSpec,
+  parseGrid,
   logicalCores,
   fingerprint,
   listRuns,
@@ -48,11 +51,16 @@ interface Subcommand {
   run(argv: string[]): Promise<number>;
 }
 
-const RUN_USAGE = `usage: parallel-run run [options] -- <command template...> [::: FILES... | :::: LIST]
-       parallel-run run [options] --script analyze.py [-- extra args...] [::: FILES...]
+const RUN_USAGE = `usage: parallel-run run [options] -- <command template...> [::: VALUES... | :::: FILE...]...
+       parallel-run run [options] --script analyze.py [-- extra args...] [::: VALUES...]...
 
-Runs the command (or Python script) once per input file, in parallel.
+Runs the command (or Python script) once per input file, or once per input tuple, in parallel.
 Replacement strings (as in GNU Parallel): {} {.} {/} {//} {/.} {#} {%}; none = file appended.
+Several input sources (as in GNU Parallel) make tuples: "::: a b ::: 1 2" is the product (the last
+source varies fastest), ":::+" / "::::+" link a source to the one before (zip); {1} {2} ... and
+{name} (--header, --grid) address the values, with the modifiers {1.} {1/} {1//} {1/.}; with no
+replacement string the values are appended. E.g. --script lik.py --grid mu=0:1:0.1 --grid sigma=1,2
+-- --mu {mu} --sigma {sigma}. Each tuple is a task: its key for resume and retries, its log name.
 
   -j, --jobs N          workers (default: cores); also +N / -N (cores plus/minus N), N% of cores
   --files GLOB          input files; repeatable; a folder means all files below it
@@ -80,6 +88,11 @@ Replacement strings (as in GNU Parallel): {} {.} {/} {//} {/.} {#} {%}; none = f
                         logs and journal are the same either way
   --tag                 start each line of task output with the file and a TAB
   --joblog FILE         also write GNU Parallel's job log (TAB-separated, a line per finished file)
+  --grid NAME=VALUES    one more input source named NAME ({NAME}): a comma list (1,2,5) or an
+                        inclusive range START:STOP:STEP (0:1:0.1 = 11 values, exact decimals)
+  -C, --colsep REGEX    split each input line into columns (a regular expression, as GNU Parallel)
+  --header :            the first line of each ::: / :::: source names its columns ({name})
+  --yes                 allow a run of more than 1,000,000 tasks
   --dry-run             print each file's command (shell-quoted) and start nothing; with --resume,
                         only the files still to do; {%} as the first round of slots gets them
   -h, --help            this help
@@ -114,10 +127,16 @@ interface RunArgs {
   joblog?: string;
   help: boolean;
   rest: string[];
-  /** `::: a b c` */
-  inputs?: string[];
-  /** `:::: LIST` */
-  inputsFrom?: string;
+  /** `::: a b c` / `:::: LIST`, in order; `:::+` / `::::+` link to the source before */
+  sources: InputSourceSpec[];
+  /** --colsep REGEX */
+  colsep?: string;
+  /** --header : */
+  header: boolean;
+  /** --grid NAME=VALUES, in order */
+  grids: Array<{ name: string; values: string[] }>;
+  /** --yes: run more than a million tasks */
+  yes: boolean;
 }
 
 function wholeNumber(flag: string, v: string, min: number): number {
@@ -154,23 +173,31 @@ function seconds(flag: string, v: string): number {
   return n;
 }
 
+const SEPARATORS = [':::', '::::', ':::+', '::::+'];
+
 /**
- * GNU Parallel's input separators, wherever they come (after the command or the options): `::: a b c`
- * (these files) or `:::: LIST` (a list file). Returns the arguments before it and the input it gives.
+ * GNU Parallel's input sources, wherever they come (after the command or the options): `::: a b c`
+ * (these values), `:::: FILE...` (each file one source, a value per line); `:::+` / `::::+` link the
+ * source to the one before it. Returns the arguments before the first and the sources in order.
  */
-function splitInputSeparator(argv: string[]): { before: string[]; inputs?: string[]; listFile?: string } {
-  const at = argv.findIndex((x) => x === ':::' || x === '::::');
-  if (at < 0) return { before: argv };
-  const after = argv.slice(at + 1);
-  if (after.some((x) => x === ':::' || x === '::::')) {
-    throw new UsageError('Several input sources (::: or :::: more than once) combine their arguments in GNU Parallel; Parallel Run runs one list of files. Put all the files after one ":::".');
+export function splitInputSources(argv: string[]): { before: string[]; sources: InputSourceSpec[] } {
+  const at = argv.findIndex((x) => SEPARATORS.includes(x));
+  if (at < 0) return { before: argv, sources: [] };
+  const sources: InputSourceSpec[] = [];
+  for (let i = at; i < argv.length; ) {
+    const sep = argv[i];
+    let j = i + 1;
+    while (j < argv.length && !SEPARATORS.includes(argv[j])) j++;
+    const args = argv.slice(i + 1, j);
+    const link = sep.endsWith('+');
+    if (args.length === 0) {
+      throw new UsageError(`Nothing after "${sep}" (an empty input source). Give the values there (e.g. ${sep.startsWith('::::') ? ':::: list.txt' : '::: data/*.fits or ::: 0.1 0.2'}), or remove it.`);
+    }
+    if (sep.startsWith('::::')) args.forEach((f, k) => sources.push({ kind: 'table', path: f, link: link && k === 0 }));
+    else sources.push({ kind: 'values', values: args, link });
+    i = j;
   }
-  if (argv[at] === '::::') {
-    if (after.length !== 1) throw new UsageError(`":::: FILE" takes one list file (one path per line), not ${after.length === 0 ? 'none' : after.length}. For several files, use "::: a b c".`);
-    return { before: argv.slice(0, at), listFile: after[0] };
-  }
-  if (after.length === 0) throw new UsageError('No input files after ":::". Give them there (e.g. ::: data/*.fits), or use --files GLOB.');
-  return { before: argv.slice(0, at), inputs: after };
+  return { before: argv.slice(0, at), sources };
 }
 
 /**
@@ -178,10 +205,9 @@ function splitInputSeparator(argv: string[]): { before: string[]; inputs?: strin
  * `::: FILES` or `:::: LIST` at the end give the input as in GNU Parallel.
  */
 export function parseRunArgs(all: string[]): RunArgs {
-  const a: RunArgs = { files: [], nul: false, warm: false, halt: false, resume: false, json: false, quiet: false, keepOrder: false, tag: false, help: false, rest: [] };
-  const { before: argv, inputs, listFile } = splitInputSeparator(all);
-  a.inputs = inputs;
-  a.inputsFrom = listFile;
+  const a: RunArgs = { files: [], nul: false, warm: false, halt: false, resume: false, json: false, quiet: false, keepOrder: false, tag: false, help: false, rest: [], header: false, grids: [], yes: false, sources: [] };
+  const { before: argv, sources } = splitInputSources(all);
+  a.sources = sources;
   let i = 0;
   const value = (flag: string, inline: string | undefined): string => {
     if (inline !== undefined) return inline;
@@ -231,6 +257,15 @@ export function parseRunArgs(all: string[]): RunArgs {
       case '-k': case '--keep-order': a.keepOrder = true; break;
       case '--tag': a.tag = true; break;
       case '--joblog': a.joblog = value(flag, inline); break;
+      case '--colsep': case '-C': a.colsep = value(flag, inline); break;
+      case '--header': {
+        const v = value(flag, inline);
+        if (v !== ':') throw new UsageError(`--header takes ":" (the first line of each input source names its columns, as in GNU Parallel), not "${v}".`);
+        a.header = true;
+        break;
+      }
+      case '--grid': a.grids.push(parseGrid(value(flag, inline))); break;
+      case '--yes': a.yes = true; break;
       case '-h': case '--help': a.help = true; break;
       default:
         if (raw.startsWith('-') && raw !== '-') {
@@ -255,16 +290,7 @@ export async function runOptionsFromArgs(a: RunArgs, cwd: string, workersDir: st
     if (a.rest.length === 0) throw new UsageError('No command given. Put the command template after "--" (e.g. -- wc -l {}), or give --script FILE.');
     command = { kind: 'template', argv: a.rest };
   }
-  let files: FileSource;
-  const ways = [a.files.length > 0 && '--files', a.filesFrom !== undefined && '--files-from', a.inputs && ':::', a.inputsFrom !== undefined && '::::'].filter(Boolean);
-  if (ways.length > 1) throw new UsageError(`Give the input files one way, not with ${ways.join(' and ')}.`);
-  if (a.inputs) files = { kind: 'list', files: a.inputs };
-  else if (a.inputsFrom === '-') files = { kind: 'stdin', nulSeparated: a.nul };
-  else if (a.inputsFrom !== undefined) files = { kind: 'listFile', path: path.resolve(cwd, a.inputsFrom), nulSeparated: a.nul };
-  else if (a.filesFrom === '-') files = { kind: 'stdin', nulSeparated: a.nul };
-  else if (a.filesFrom !== undefined) files = { kind: 'listFile', path: path.resolve(cwd, a.filesFrom), nulSeparated: a.nul };
-  else if (a.files.length > 0) files = { kind: 'globs', patterns: a.files, cwd };
-  else throw new UsageError('No input files. Give --files GLOB (repeatable), --files-from FILE|-, or ::: FILES after the command.');
+  const { files, inputs } = inputsFromArgs(a, cwd, command);
 
   let outDir = a.out !== undefined ? path.resolve(cwd, a.out) : undefined;
   const env: Record<string, string> = {};
@@ -280,6 +306,7 @@ export async function runOptionsFromArgs(a: RunArgs, cwd: string, workersDir: st
   return {
     command,
     files,
+    ...(inputs ? { inputs, yes: a.yes } : {}),
     cwd,
     workers: a.jobs,
     threads: a.threads,
@@ -297,6 +324,42 @@ export async function runOptionsFromArgs(a: RunArgs, cwd: string, workersDir: st
     // benchmarks compare the two ways of spawning cold tasks
     spawnVia: process.env.PARALLEL_RUN_SPAWN_VIA === 'node' ? 'node' : 'auto',
   };
+}
+
+/** `{1}`, `{2/}`...: GNU Parallel's positional replacement strings (a run over tuples). */
+const POSITIONAL = /\{[1-9][0-9]*(?:\.|\/|\/\/|\/\.)?\}/;
+
+/**
+ * The run's input: files (one task per file, as before), or tuples when there are several sources, a
+ * --grid, --colsep, --header, or positional replacement strings. Sources in order (the last varies
+ * fastest): --files / --files-from, each --grid (options come first), then each ::: / :::: source,
+ * so ":::+" after a --grid links to it.
+ */
+export function inputsFromArgs(a: RunArgs, cwd: string, command: TaskCommand): { files: FileSource; inputs?: InputsSpec } {
+  if (a.files.length > 0 && a.filesFrom !== undefined) throw new UsageError('Give the input files one way, not with --files and --files-from.');
+  let files: FileSource | undefined;
+  if (a.filesFrom === '-') files = { kind: 'stdin', nulSeparated: a.nul };
+  else if (a.filesFrom !== undefined) files = { kind: 'listFile', path: path.resolve(cwd, a.filesFrom), nulSeparated: a.nul };
+  else if (a.files.length > 0) files = { kind: 'globs', patterns: a.files, cwd };
+  const template = command.kind === 'template' ? command.argv : command.args;
+  const sourceCount = a.sources.length + a.grids.length + (files ? 1 : 0);
+  const tuples = sourceCount > 1 || a.grids.length > 0 || a.colsep !== undefined || a.header || template.some((x) => POSITIONAL.test(x));
+  if (!tuples) {
+    const s = a.sources[0];
+    if (s?.kind === 'values') files = { kind: 'list', files: s.values };
+    else if (s?.kind === 'table') files = s.path === '-' ? { kind: 'stdin', nulSeparated: a.nul } : { kind: 'listFile', path: path.resolve(cwd, s.path), nulSeparated: a.nul };
+    if (!files) throw new UsageError('No input files. Give --files GLOB (repeatable), --files-from FILE|-, ::: FILES after the command, or --grid NAME=VALUES.');
+    return { files };
+  }
+  const sources: InputSourceSpec[] = [];
+  if (files) sources.push({ kind: 'files', source: files });
+  for (const g of a.grids) sources.push({ kind: 'grid', ...g });
+  for (const s of a.sources) {
+    if (s.kind === 'table' && s.path === '-') sources.push({ kind: 'files', source: { kind: 'stdin', nulSeparated: a.nul }, link: s.link });
+    else sources.push(s.kind === 'table' ? { ...s, path: path.resolve(cwd, s.path) } : s);
+  }
+  if (sources.length === 0) throw new UsageError('No inputs. Give --files GLOB, ::: VALUES, :::: TABLE or --grid NAME=VALUES.');
+  return { files: { kind: 'list', files: [] }, inputs: { sources, ...(a.colsep !== undefined ? { colsep: a.colsep } : {}), ...(a.header ? { header: true } : {}) } };
 }
 
 /** The newest run directory in `runsDir` with this definition fingerprint. */
@@ -521,7 +584,7 @@ async function printDryRun(opts: RunOptions, json: boolean): Promise<number> {
   let chunk = '';
   for await (const t of d.tasks) {
     n++;
-    chunk += json ? JSON.stringify({ type: 'dryRun', index: t.index, file: t.file, argv: t.argv }) + '\n' : t.argv.map(shellQuote).join(' ') + '\n';
+    chunk += json ? JSON.stringify({ type: 'dryRun', index: t.index, file: t.file, ...(t.inputs ? { inputs: t.inputs } : {}), argv: t.argv }) + '\n' : t.argv.map(shellQuote).join(' ') + '\n';
     if (chunk.length > 1 << 16) {
       if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
       chunk = '';

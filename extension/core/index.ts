@@ -8,6 +8,7 @@ export * from './monitor';
 export * from './threads';
 export * from './python/interpreter';
 export * from './run/engine';
+export * from './run/inputs';
 export * from './run/history';
 export * from './run/templates';
 export * from './run/journal';

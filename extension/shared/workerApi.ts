@@ -76,6 +76,8 @@ export interface RunTaskParams {
   timeoutMs: number;
   /** per-task env additions (PARALLEL_SEQ, PARALLEL_JOBSLOT) */
   env: Record<string, string>;
+  /** a run over tuples: the task's values by name (header, --grid, "file", input1 ...) */
+  inputs?: Record<string, string>;
 }
 
 export interface RunTaskResult {

@@ -133,10 +133,10 @@ describe('cli: parallel-run run', function () {
     assert.deepStrictEqual(s2.stdout.trim().split('\n'), [`py ['${made[0]}', '--flag']`]);
 
     for (const [args, msg] of [
-      [['--files', 'in/*.txt', '--', 'echo', ':::', made[0]], /one way, not with --files and :::/],
-      [['--', 'echo', ':::'], /No input files after ":::"/],
-      [['--', 'echo', ':::', 'a', ':::', 'b'], /Several input sources/],
-      [['--', 'echo', '::::', 'a', 'b'], /takes one list file/],
+      [['--files', 'in/*.txt', '--files-from', 'list.txt', '--', 'echo'], /one way, not with --files and --files-from/],
+      [['--', 'echo', ':::'], /Nothing after ":::" \(an empty input source\)/],
+      [['--', 'echo', ':::', 'a', ':::+'], /Nothing after ":::\+"/],
+      [['--', 'echo', '::::', 'list.txt', 'nope.txt'], /Cannot read the input file .*nope\.txt \(ENOENT\)/],
     ] as Array<[string[], RegExp]>) {
       const bad = cli(['run', ...args], dir);
       assert.strictEqual(bad.code, 2, bad.stderr);

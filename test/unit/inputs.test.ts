@@ -1,5 +1,5 @@
 /**
- * Input tuples: combination (product, last source fastest), linking (zip, shorter wraps), --colsep,
+ * Input tuples: combination (product, last source fastest), linking (zip, the shortest sets the length), --colsep,
  * --header, --grid lists and exact ranges, replacement strings for tuples, keys and log names, and
  * every bad input named with its fix. The command lines are also compared with the real GNU Parallel
  * on hostile values (spaces, quotes, $(...), ;, empty fields).
@@ -45,11 +45,11 @@ describe('inputs: combining sources as GNU Parallel does', () => {
     assert.deepStrictEqual(r.resultNames, ['input1', 'input2']);
   });
 
-  it('links a source to the one before (zip); the shorter one wraps', async () => {
+  it('links a source to the one before (zip); the shortest sets the length (GNU Parallel\'s :::+)', async () => {
     const zip = await all({ sources: [{ kind: 'values', values: ['a', 'b', 'c'] }, { kind: 'values', values: ['1', '2', '3'], link: true }] });
     assert.deepStrictEqual(zip.tuples, [['a', '1'], ['b', '2'], ['c', '3']]);
-    const wrap = await all({ sources: [{ kind: 'values', values: ['a', 'b', 'c'] }, { kind: 'values', values: ['1', '2'], link: true }, { kind: 'values', values: ['x', 'y'] }] });
-    assert.deepStrictEqual(wrap.tuples.map((t) => t.join('')), ['a1x', 'a1y', 'b2x', 'b2y', 'c1x', 'c1y']);
+    const short = await all({ sources: [{ kind: 'values', values: ['a', 'b', 'c'] }, { kind: 'values', values: ['1', '2'], link: true }, { kind: 'values', values: ['x', 'y'] }] });
+    assert.deepStrictEqual(short.tuples.map((t) => t.join('')), ['a1x', 'a1y', 'b2x', 'b2y']);
   });
 
   it('splits columns with --colsep (a regular expression) and names them with --header :', async () => {

@@ -18,6 +18,7 @@ import { defaultThreads, logicalCores, physicalCores, THREAD_ENV_VARS, threadEnv
 import { bytesText } from '../../shared/monitorFormat';
 import type { RunTaskParams, RunTaskResult, TaskWorkerEvent, TaskWorkerInit } from '../../shared/workerApi';
 import { openSource, OpenedSource } from './fileSources';
+import { expandTuple, InputLayout, tupleHasReplacement, MAX_TASKS_WITHOUT_YES, namedValues, readInputs, TaskInput, tupleItems, tupleKey, tupleLogPart, validateTupleTemplate } from './inputs';
 import { type DoneEntry, fileKey, fingerprint, JournalWriter, readJournal, succeededFiles, unchanged } from './journal';
 import { ReportBuilder, reportRecord, TASKS_IN_MEMORY } from './report';
 import { killGroup } from './taskRunner';
@@ -182,10 +183,31 @@ async function* sessionRecords(journalFile: string, session: string): AsyncGener
   }
 }
 
-/** A safe, readable log name part from a file name. */
-function logStem(index: number, file: string): string {
-  const base = path.basename(file).replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60);
+/** A safe, readable log name part from a file name, or from a tuple ("000042-mu=0.5,sigma=2"). */
+function logStem(index: number, file: string, tuple?: { layout: InputLayout; values: string[] }): string {
+  const base = tuple ? tupleLogPart(tuple.layout, tuple.values) : path.basename(file).replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60);
   return `${String(index).padStart(6, '0')}-${base || 'file'}`;
+}
+
+/** The engine's input: files from a file source, or the tuples of several sources. */
+interface PlannedInput {
+  items: AsyncIterable<TaskInput>;
+  close(): void;
+  count?: () => Promise<number | undefined>;
+  /** a run over tuples: what their columns are */
+  layout?: InputLayout;
+}
+
+function fileItems(source: OpenedSource): PlannedInput {
+  return {
+    items: {
+      async *[Symbol.asyncIterator]() {
+        for await (const file of source.files) yield { file };
+      },
+    },
+    close: () => source.close(),
+    count: source.count,
+  };
 }
 
 interface Plan {
@@ -201,7 +223,7 @@ interface Plan {
   halt: boolean;
   env: Record<string, string>;
   threadEnv: Record<string, string>;
-  source: OpenedSource;
+  source: PlannedInput;
   def: RunDefinition;
   notes: string[];
   host?: TaskWorkerInit['host'];
@@ -260,8 +282,14 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
   /** the template's program resolved once on the children's PATH (posix_spawnp would search it per task) */
   let exe: string | undefined;
   const hostScript = hostScriptPath(opts.workersDir);
+  // a run over tuples: every source read and checked now (a malformed table starts nothing)
+  const inputs = opts.inputs ? await readInputs(opts.inputs, openSource) : undefined;
+  if (inputs && inputs.count > MAX_TASKS_WITHOUT_YES && !opts.yes) {
+    throw new UsageError(`These inputs make ${inputs.count.toLocaleString('en-US')} tasks (more than ${MAX_TASKS_WITHOUT_YES.toLocaleString('en-US')}). Check the grid, or pass --yes to run them all.`);
+  }
   if (command.kind === 'template') {
-    validateTemplate(command.argv);
+    if (inputs) validateTupleTemplate(command.argv, inputs.layout);
+    else validateTemplate(command.argv);
     const prog = command.argv[0];
     if (!prog.includes('{')) {
       exe = findProgram(prog, cwd, childPath);
@@ -277,6 +305,7 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
     } catch {
       throw new UsageError(`Script ${script} not found or not readable. Give the path of an existing Python script (relative to ${cwd}).`);
     }
+    if (inputs) validateTupleTemplate(command.args ?? [], inputs.layout, 'The script arguments (after --)');
     command = { kind: 'python', python: py.executable, script, args: [...(command.args ?? [])], warm: !!command.warm };
     python = { executable: py.executable, version: py.version };
     if (command.warm) {
@@ -343,7 +372,7 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
 
   const tEnv = threadEnv(threads, env);
   const fp = fingerprint(command, cwd, env);
-  const source = await openSource(opts.files); // UsageError: nothing matched / unreadable
+  const source: PlannedInput = inputs ? { ...tupleItems(inputs), layout: inputs.layout } : fileItems(await openSource(opts.files)); // UsageError: nothing matched / unreadable
   if (!dry) {
     try {
       mkdirp(path.join(outDir, RUN_FILES.logs));
@@ -367,6 +396,7 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
     fingerprint: fp,
     command,
     files: filesForDef,
+    ...(opts.inputs ? { inputs: opts.inputs, inputNames: inputs!.layout.resultNames } : {}),
     cwd,
     workers,
     threads,
@@ -407,9 +437,13 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
  * A file's command line (exported: the CLI's job log shows it). `forHost`: a warm task's argv is what its forked child gets as sys.argv[1:]
  * (the host runs the script itself); otherwise the whole command.
  */
-export function taskArgv(cmd: TaskCommand, file: string, index: number, slot: number, forHost: boolean): string[] {
-  if (cmd.kind === 'template') return expandTemplate(cmd.argv, file, index, slot);
-  if (cmd.kind === 'python') return cmd.warm && forHost ? [file, ...cmd.args] : [cmd.python, cmd.script, file, ...cmd.args];
+export function taskArgv(cmd: TaskCommand, file: string, index: number, slot: number, forHost: boolean, tuple?: { layout: InputLayout; values: string[] }): string[] {
+  if (cmd.kind === 'template') return tuple ? expandTuple(cmd.argv, tuple.layout, tuple.values, index, slot) : expandTemplate(cmd.argv, file, index, slot);
+  if (cmd.kind === 'python') {
+    // a tuple's values take the file's place (sys.argv[1:]), unless the args place them themselves
+    const args = !tuple ? [file, ...cmd.args] : tupleHasReplacement(cmd.args, tuple.layout) ? expandTuple(cmd.args, tuple.layout, tuple.values, index, slot) : [...tuple.values, ...cmd.args];
+    return cmd.warm && forHost ? args : [cmd.python, cmd.script, ...args];
+  }
   return [];
 }
 
@@ -417,7 +451,9 @@ export function taskArgv(cmd: TaskCommand, file: string, index: number, slot: nu
  * A file's stats (undefined when it cannot be read: the task reports that) and whether resume skips
  * it: it succeeded in an earlier session and is unchanged. Sync: a few µs, no thread-pool round trip.
  */
-function resumeCheck(done: Map<string, DoneEntry>, file: string, cwd: string): { st: fs.Stats | undefined; skip: boolean } {
+function resumeCheck(done: Map<string, DoneEntry>, file: string, cwd: string, values?: string[]): { st: fs.Stats | undefined; skip: boolean } {
+  // a tuple is done when the same tuple succeeded (its values are not files to stat)
+  if (values) return { st: undefined, skip: done.has(tupleKey(values)) };
   let st: fs.Stats | undefined;
   try {
     st = fs.statSync(path.resolve(cwd, file));
@@ -430,7 +466,10 @@ function resumeCheck(done: Map<string, DoneEntry>, file: string, cwd: string): {
 /** One task a dry run shows: its file, its position ({#}) and its command line. */
 export interface DryRunTask {
   index: number;
+  /** the file, or a tuple's label ("mu=0.5 sigma=2") */
   file: string;
+  /** a tuple's values, by column */
+  inputs?: string[];
   argv: string[];
 }
 
@@ -463,13 +502,14 @@ export async function dryRun(opts: RunOptions): Promise<DryRun> {
     try {
       const done = p.opts.resume ? await succeededFiles(path.join(p.outDir, RUN_FILES.journal), p.def.fingerprint, p.cwd) : new Map();
       let index = 0;
-      for await (const file of p.source.files) {
+      for await (const { file, values } of p.source.items) {
         index++;
-        if (done.size > 0 && resumeCheck(done, file, p.cwd).skip) {
+        if (done.size > 0 && resumeCheck(done, file, p.cwd, values).skip) {
           skipped++;
           continue;
         }
-        yield { index, file, argv: taskArgv(p.command, file, index, ((index - 1) % p.workers) + 1, false) };
+        const tuple = values && { layout: p.source.layout!, values };
+        yield { index, file, ...(values ? { inputs: values } : {}), argv: taskArgv(p.command, file, index, ((index - 1) % p.workers) + 1, false, tuple) };
       }
     } finally {
       p.source.close();
@@ -486,6 +526,8 @@ interface Pending {
   st: fs.Stats | undefined;
   /** its logs' name, logs/<stem>.out and .err */
   stem: string;
+  /** a run over tuples: this task's tuple (its key) */
+  tuple?: { layout: InputLayout; values: string[] };
 }
 
 /** A task the pool could not run (its worker failed): a failed result that says so. */
@@ -680,7 +722,7 @@ class Run {
 
   private async loop(resumeMap: Map<string, { size?: number; mtimeMs?: number }>): Promise<void> {
     const p = this.p;
-    const files = p.source.files[Symbol.asyncIterator]();
+    const files = p.source.items[Symbol.asyncIterator]();
     let index = 0;
     let exhausted = false;
     /** the next file to run (resume skips those that already succeeded), undefined at the end */
@@ -692,14 +734,15 @@ class Run {
           return undefined;
         }
         index++;
-        const file = r.value;
-        const { st, skip } = resumeCheck(resumeMap, file, p.cwd);
+        const { file, values } = r.value;
+        const { st, skip } = resumeCheck(resumeMap, file, p.cwd, values);
         if (skip) {
           this.builder.skip();
           this.emit({ type: 'taskSkipped', index, file, t: Date.now() });
           continue;
         }
-        return { file, index, st, stem: logStem(index, file) };
+        const tuple = values && { layout: p.source.layout!, values };
+        return { file, index, st, stem: logStem(index, file, tuple), tuple };
       }
     };
     try {
@@ -822,13 +865,14 @@ class Run {
       index: t.index,
       slot,
       attempt,
-      argv: taskArgv(cmd, t.file, t.index, slot, true),
+      argv: taskArgv(cmd, t.file, t.index, slot, true, t.tuple),
       exe: cmd.kind === 'template' ? p.exe : cmd.kind === 'python' && !cmd.warm ? cmd.python : undefined,
       cwd: p.cwd,
       stdoutLog: path.join(p.outDir, RUN_FILES.logs, `${stem}.out`),
       stderrLog: path.join(p.outDir, RUN_FILES.logs, `${stem}.err`),
       timeoutMs: this.timeoutMs(),
       env: { PARALLEL_SEQ: String(t.index), PARALLEL_JOBSLOT: String(slot) },
+      ...(t.tuple ? { inputs: namedValues(t.tuple.layout, t.tuple.values) } : {}),
     };
   }
 
@@ -972,6 +1016,7 @@ class Run {
       argv: p.command.kind === 'template' ? params.argv : undefined,
       fileSize: st?.size,
       fileMtimeMs: st?.mtimeMs,
+      ...(t.tuple ? { inputs: t.tuple.values } : {}),
     };
     try {
       this.journal.append({ ...rec, fp: p.def.fingerprint, session: this.session });

@@ -3,7 +3,7 @@
  * parameter sets as well as files.
  *
  *   ::: a b ::: 1 2      the product, the last source varying fastest: (a,1) (a,2) (b,1) (b,2)
- *   ::: a b :::+ 1 2     linked to the source before (zip): (a,1) (b,2); a shorter source wraps
+ *   ::: a b :::+ 1 2     linked to the source before (zip): (a,1) (b,2); the shortest sets the length
  *   --colsep REGEX       each line (value) split into columns
  *   --header :           the first line (value) of each source names its columns: {name}
  *   --grid NAME=VALUES   one more named source: a comma list, or START:STOP:STEP (inclusive, exact)
@@ -280,14 +280,15 @@ export async function readInputs(
     if (r.link) groups[groups.length - 1].push(r);
     else groups.push([r]);
   }
-  const lengths = groups.map((g) => Math.max(...g.map((r) => r.rows.length)));
+  // as GNU Parallel's :::+ (unlike its --link, which wraps): the shortest linked source sets the length
+  const lengths = groups.map((g) => Math.min(...g.map((r) => r.rows.length)));
   const count = lengths.reduce((a, b) => a * b, 1);
   function* tuples(): Generator<string[]> {
     const idx = new Array(groups.length).fill(0);
     for (let n = 0; n < count; n++) {
       const t: string[] = [];
       for (let g = 0; g < groups.length; g++) {
-        for (const r of groups[g]) t.push(...r.rows[idx[g] % r.rows.length]);
+        for (const r of groups[g]) t.push(...r.rows[idx[g]]);
       }
       yield t;
       for (let g = groups.length - 1; g >= 0; g--) {
@@ -440,4 +441,31 @@ export function tupleLogPart(layout: InputLayout, values: string[]): string {
   });
   const s = parts.join(',').replace(/[^A-Za-z0-9._=,+-]+/g, '_').replace(/^[.]+/, '_');
   return s.slice(0, LOG_PART_MAX) || 'input';
+}
+
+// ------------------------------------------------------------------------------------------------
+// what the engine iterates
+
+/** One task's input: a file (a run over files), or a tuple of values (`file` is then its label). */
+export interface TaskInput {
+  file: string;
+  /** the tuple's values, by column ({1} {2} ...); absent in a run over files */
+  values?: string[];
+}
+
+/** The tuples of `inputs` as task inputs (labelled), in order; stops early when closed. */
+export function tupleItems(inputs: Inputs): { items: AsyncIterable<TaskInput>; close(): void; count: () => Promise<number> } {
+  let closed = false;
+  const items: AsyncIterable<TaskInput> = {
+    async *[Symbol.asyncIterator]() {
+      let n = 0;
+      for (const values of inputs.tuples()) {
+        if (closed) return;
+        yield { file: tupleLabel(inputs.layout, values), values };
+        // a long grid must not hold the event loop: yield to it now and then
+        if (++n % 1024 === 0) await new Promise((r) => setImmediate(r));
+      }
+    },
+  };
+  return { items, close: () => (closed = true), count: async () => inputs.count };
 }

@@ -8,6 +8,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as readline from 'readline';
+import { tupleKey } from './inputs';
 import { TaskCommand, TaskRecord } from './types';
 
 /** A journal line: the task record plus the definition fingerprint and session it belongs to. */
@@ -79,11 +80,11 @@ export interface DoneEntry {
   mtimeMs?: number;
 }
 
-/** Files already succeeded under fingerprint `fp` (absolute path → size/mtime when they ran). */
+/** Files (absolute path) or tuples (tupleKey) already succeeded under fingerprint `fp` → size/mtime when they ran. */
 export async function succeededFiles(journalFile: string, fp: string, cwd: string): Promise<Map<string, DoneEntry>> {
   const done = new Map<string, DoneEntry>();
   for await (const l of readJournal(journalFile)) {
-    if (l.fp === fp && l.status === 'succeeded') done.set(fileKey(l.file, cwd), { size: l.fileSize, mtimeMs: l.fileMtimeMs });
+    if (l.fp === fp && l.status === 'succeeded') done.set(l.inputs ? tupleKey(l.inputs) : fileKey(l.file, cwd), { size: l.fileSize, mtimeMs: l.fileMtimeMs });
   }
   return done;
 }

@@ -1,3 +1,5 @@
+import type { InputsSpec } from './inputs';
+
 /**
  * The batch engine's contract: what a run is, what it records, what it reports.
  * Everything that consumes runs (CLI, VS Code host, report panel, sweep, Slurm backend) codes
@@ -34,7 +36,15 @@ export type FileSource =
 
 export interface RunOptions {
   command: TaskCommand;
+  /** the input files (ignored when `inputs` is given) */
   files: FileSource;
+  /**
+   * Several input sources (values, tables, files, --grid axes) combined into tuples, one task each
+   * (see inputs.ts); the tuple is the task's key. Absent = one task per file of `files`.
+   */
+  inputs?: InputsSpec;
+  /** Allow more than MAX_TASKS_WITHOUT_YES tasks (a run that large is refused otherwise). */
+  yes?: boolean;
   /** Working directory of every task (default: process.cwd()). */
   cwd?: string;
   /** Parallel tasks; default = logical cores. */
@@ -115,6 +125,8 @@ export interface TaskRecord {
   /** Resume fingerprint of the file: size + mtime. */
   fileSize?: number;
   fileMtimeMs?: number;
+  /** A run over tuples: the task's values by column (its key); `file` is then the tuple's label. */
+  inputs?: string[];
 }
 
 export interface CpuSample {
@@ -233,6 +245,9 @@ export interface RunDefinition {
   command: TaskCommand;
   /** the input source; a 'stdin' source cannot be re-read by a resume */
   files: FileSource;
+  /** a run over tuples: its sources (then `files` is not used) and its columns' names (results.csv) */
+  inputs?: InputsSpec;
+  inputNames?: string[];
   cwd: string;
   workers: number;
   threads: number;

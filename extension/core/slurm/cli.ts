@@ -46,7 +46,7 @@ export function extractSlurmArgs(argv: string[]): { slurm: SlurmCliArgs; rest: s
   const extra: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i];
-    if (raw === '--' || raw === ':::' || raw === '::::') {
+    if (raw === '--' || raw === ':::' || raw === '::::' || raw === ':::+' || raw === '::::+') {
       rest.push(...argv.slice(i));
       break;
     }
