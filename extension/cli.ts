@@ -71,7 +71,8 @@ replacement string the values are appended. E.g. --script lik.py --grid mu=0:1:0
   --python PATH         interpreter for --script (default: $PARALLEL_RUN_PYTHON or python3)
   --warm                warm Python workers (with --script): imports paid once per worker
   --threads T           BLAS/OpenMP threads per task (default: cores / jobs)
-  --timeout SEC         kill a task (and its process group) after SEC seconds; or N% (above 100):
+  --timeout SEC         kill a task (and its process group) after SEC seconds (at most 10000000,
+                        about 115 days); or N% (above 100):
                         after N% of the median time of the files done so far (from the 3rd
                         success on, never under 1 s), as GNU Parallel's --timeout 200%
   --retries N           retry a failed task N times

@@ -14,6 +14,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { CgroupLimits, HistoryPoint, ProcessSample, SystemSample } from '../shared/monitorTypes';
+import { timerMs } from './timers';
 
 export type { CgroupLimits, HistoryPoint, ProcessSample, SystemSample };
 
@@ -566,7 +567,7 @@ export class Sampler {
   constructor(opts: SamplerOptions = {}) {
     this.files = new FileReader(opts.root ?? '/');
     this.linux = (opts.platform ?? process.platform) === 'linux';
-    this.intervalMs = Math.max(50, opts.intervalMs ?? 1000);
+    this.intervalMs = Math.max(50, timerMs(opts.intervalMs ?? 1000));
     this.historyMs = opts.historyMs ?? 10 * 60_000;
     this.limitsRefreshMs = opts.limitsRefreshMs ?? 10_000;
     this.now = opts.now ?? Date.now;
@@ -594,7 +595,7 @@ export class Sampler {
 
   /** Changes the period; takes effect at the next tick. */
   setIntervalMs(ms: number): void {
-    this.intervalMs = Math.max(50, ms);
+    this.intervalMs = Math.max(50, timerMs(ms));
     if (this.timer) {
       this.stop();
       this.start();

@@ -3,6 +3,7 @@
  * here; we return typed settings or throw a SettingsError naming the bad key and the fix.
  */
 import { CONFIG_SECTION } from '../shared/ids';
+import { MAX_TIMEOUT_SEC } from './timers';
 
 export interface ParallelRunSettings {
   workers: number; // 0 = cores
@@ -86,7 +87,7 @@ function strArray(raw: Record<string, unknown>, key: string): string[] {
 export function validateSettings(raw: Record<string, unknown>): ParallelRunSettings {
   const runsDirectory = str(raw, 'runsDirectory', '.parallel-run/runs').trim();
   if (!runsDirectory) throw new SettingsError('runsDirectory', 'is empty', 'Set it to a folder such as ".parallel-run/runs".');
-  const timeoutSeconds = num(raw, 'timeoutSeconds', 0, 0, 1e7);
+  const timeoutSeconds = num(raw, 'timeoutSeconds', 0, 0, MAX_TIMEOUT_SEC);
   const timeoutPercentOfMedian = num(raw, 'timeoutPercentOfMedian', 0, 0, 1e6);
   if (timeoutPercentOfMedian > 0 && timeoutPercentOfMedian <= 100) {
     throw new SettingsError('timeoutPercentOfMedian', `is ${timeoutPercentOfMedian}, at or below the median itself`, 'Set it above 100 (e.g. 300 = 3x the median), or 0 for off.');

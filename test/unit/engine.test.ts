@@ -10,19 +10,9 @@ import * as path from 'path';
 import { startRun } from '../../extension/core/run/engine';
 import { failedFiles, listRuns, readReport } from '../../extension/core/run/history';
 import { RunOptions, UsageError } from '../../extension/core/run/types';
-import { alive, collect, FIXTURES, journalLines, PYTHON, sleep, tmpDir, twoTrees, WORKERS_DIR, writeFiles } from './engineHelpers';
+import { alive, baseOptions, collect, FIXTURES, journalLines, PYTHON, sleep, tmpDir, twoTrees, WORKERS_DIR, writeFiles } from './engineHelpers';
 
-function base(dir: string, extra: Partial<RunOptions>): RunOptions {
-  return {
-    command: { kind: 'template', argv: ['true'] },
-    files: { kind: 'globs', patterns: ['in/*.txt'], cwd: dir },
-    cwd: dir,
-    outDir: path.join(dir, 'run'),
-    workersDir: WORKERS_DIR,
-    workers: 2,
-    ...extra,
-  };
-}
+const base = baseOptions;
 
 describe('engine: startRun with real processes', function () {
   this.timeout(60_000);

@@ -3,7 +3,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { RunEvent, RunHandle, RunReport } from '../../extension/core/run/types';
+import { RunEvent, RunHandle, RunOptions, RunReport } from '../../extension/core/run/types';
 
 export const ROOT = path.resolve(__dirname, '../../..');
 export const WORKERS_DIR = path.join(ROOT, 'dist', 'workers');
@@ -85,4 +85,17 @@ export async function waitFor(cond: () => boolean, ms: number, step = 50): Promi
 export async function twoTrees(pidFile: string, ms: number): Promise<number[] | undefined> {
   const ok = await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').trim().split('\n').length >= 2, ms);
   return ok ? fs.readFileSync(pidFile, 'utf8').trim().split(/\s+/).map(Number) : undefined;
+}
+
+/** Options for a test run in `dir`: `true` over in/*.txt on 2 workers, into dir/run; `extra` overrides. */
+export function baseOptions(dir: string, extra: Partial<RunOptions>): RunOptions {
+  return {
+    command: { kind: 'template', argv: ['true'] },
+    files: { kind: 'globs', patterns: ['in/*.txt'], cwd: dir },
+    cwd: dir,
+    outDir: path.join(dir, 'run'),
+    workersDir: WORKERS_DIR,
+    workers: 2,
+    ...extra,
+  };
 }

@@ -14,6 +14,7 @@ import * as path from 'path';
 import * as workerpool from 'workerpool';
 import { AvailableMemory, cpuPercent, CpuTicks, parseProcStat } from '../monitor';
 import { hostPython, resolvePython } from '../python/interpreter';
+import { MAX_TIMEOUT_SEC } from '../timers';
 import { defaultThreads, logicalCores, physicalCores, THREAD_ENV_VARS, threadEnv } from '../threads';
 import { bytesText } from '../../shared/monitorFormat';
 import type { RunTaskParams, RunTaskResult, TaskWorkerEvent, TaskWorkerInit } from '../../shared/workerApi';
@@ -251,8 +252,8 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
     throw new UsageError(`Threads per task (--threads) must be a whole number from 1 to 1024, not ${JSON.stringify(opts.threads)}. Leave it out for cores / workers = ${defaultThreads(logical, workers)}.`);
   }
   const timeoutSec = opts.timeoutSec ?? 0;
-  if (typeof timeoutSec !== 'number' || !Number.isFinite(timeoutSec) || timeoutSec < 0) {
-    throw new UsageError(`Timeout (--timeout) must be a number of seconds ≥ 0, not ${JSON.stringify(opts.timeoutSec)}. Use 0 for no timeout.`);
+  if (typeof timeoutSec !== 'number' || !Number.isFinite(timeoutSec) || timeoutSec < 0 || timeoutSec > MAX_TIMEOUT_SEC) {
+    throw new UsageError(`Timeout (--timeout) must be a number of seconds from 0 to ${MAX_TIMEOUT_SEC} (about 115 days), not ${JSON.stringify(opts.timeoutSec)}. Use 0 for no timeout.`);
   }
   const timeoutPercent = opts.timeoutPercent;
   if (timeoutPercent !== undefined) {

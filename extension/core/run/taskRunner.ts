@@ -6,6 +6,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import { HostTaskRequest, HostTaskResult, WarmHost } from '../python/warmHost';
+import { LongTimer, setLongTimeout } from '../timers';
 import type { RunTaskParams, RunTaskResult, TaskWorkerInit } from '../../shared/workerApi';
 
 /** SIGTERM the process group `pgid`, SIGKILL it after `graceMs` (grandchildren included). */
@@ -81,7 +82,7 @@ function runDirect(p: RunTaskParams, init: TaskWorkerInit, onSpawned: SpawnedLis
     const err = fs.openSync(p.stderrLog, 'w');
     let timedOut = false;
     let last: ReturnType<typeof sampleProc>;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: LongTimer | undefined;
     let sampler: NodeJS.Timeout | undefined;
     let settled = false;
     const child = spawn(p.exe ?? p.argv[0], p.argv.slice(1), {
@@ -96,7 +97,7 @@ function runDirect(p: RunTaskParams, init: TaskWorkerInit, onSpawned: SpawnedLis
     const finish = (r: Omit<RunTaskResult, 'stdoutTail' | 'stderrTail'>) => {
       if (settled) return;
       settled = true;
-      if (timer) clearTimeout(timer);
+      timer?.clear();
       if (sampler) clearInterval(sampler);
       resolve(r);
     };
@@ -123,7 +124,7 @@ function runDirect(p: RunTaskParams, init: TaskWorkerInit, onSpawned: SpawnedLis
       };
     }, 100);
     if (p.timeoutMs > 0) {
-      timer = setTimeout(() => {
+      timer = setLongTimeout(() => {
         timedOut = true;
         killGroup(pid, init.killGraceMs);
       }, p.timeoutMs);
@@ -148,12 +149,12 @@ function runDirect(p: RunTaskParams, init: TaskWorkerInit, onSpawned: SpawnedLis
 /** The request for a Python host, and (for a task with a timeout) the timer its start arms. */
 function hostTask(p: RunTaskParams, init: TaskWorkerInit, onSpawned: SpawnedListener): { req: HostTaskRequest; onStarted?: (pid: number) => void; timedOut: () => boolean; clear: () => void } {
   let timedOut = false;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: LongTimer | undefined;
   const onStarted =
     p.timeoutMs > 0
       ? (pid: number) => {
           onSpawned(pid);
-          timer = setTimeout(() => {
+          timer = setLongTimeout(() => {
             timedOut = true;
             killGroup(pid, init.killGraceMs);
           }, p.timeoutMs);
@@ -163,7 +164,7 @@ function hostTask(p: RunTaskParams, init: TaskWorkerInit, onSpawned: SpawnedList
     req: { argv: p.argv, exe: p.exe, cwd: p.cwd, stdout: p.stdoutLog, stderr: p.stderrLog, env: p.env },
     onStarted,
     timedOut: () => timedOut,
-    clear: () => timer && clearTimeout(timer),
+    clear: () => timer?.clear(),
   };
 }
 

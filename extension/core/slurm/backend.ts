@@ -24,6 +24,7 @@ import { validateTemplate } from '../run/templates';
 import { resolvePython } from '../python/interpreter';
 import { newRunId, processStartTicks, readDefinition } from '../run/engine';
 import { logicalCores, physicalCores, threadEnv } from '../threads';
+import { timerMs } from '../timers';
 import { FileSource, RUN_FILES, RunDefinition, RunEvent, RunHandle, RunReport, TaskCommand, TaskRecord, TaskStatus, UsageError } from '../run/types';
 import type { ParallelRunSettings } from '../settings';
 import { ClusterInfo, clusterInfo, parseSbatchJobId, SlurmClient, SlurmError, slurmExec } from './commands';
@@ -551,7 +552,7 @@ class SlurmWatch {
       if (!active) break;
       delay = nextPollDelay(delay, changed, min, max);
       await new Promise<void>((r) => {
-        const t = setTimeout(r, delay);
+        const t = setTimeout(r, timerMs(delay));
         this.wake = () => {
           clearTimeout(t);
           r();
