@@ -39,6 +39,7 @@ import {
 import { measureSubcommands } from './core/sweepCli';
 import { extractSlurmArgs, runSlurmFromCli, SLURM_CLI_USAGE } from './core/slurm/cli';
 import { shellQuote } from './core/slurm/script';
+import { figuresLine, formatDuration as durationText } from './shared/figures';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
 
@@ -555,8 +556,7 @@ function summaryText(r: RunReport, outDir: string): string {
   if (c.cancelled) parts.push(`${c.cancelled} cancelled`);
   if (c.retried) parts.push(`${c.retried} needed retries`);
   const lines = [
-    `parallel-run: ${r.status}: ${parts.join(', ')} in ${(r.wallMs / 1000).toFixed(1)} s; ` +
-      `speedup estimate ${r.speedupEstimate.toFixed(2)}x on ${r.workers} workers x ${r.threads} threads (efficiency ${(100 * r.efficiency).toFixed(0)}%)`,
+    `parallel-run: ${r.status}: ${parts.join(', ')} in ${durationText(r.wallMs)}; ${figuresLine(r)}`,
   ];
   for (const f of r.failures.slice(0, 10)) {
     lines.push(`  ${f.status === 'timedOut' ? 'timed out' : 'failed'}: ${f.file} (${f.signal ?? `exit ${f.exitCode}`}) log: ${path.join(outDir, f.stderrLog)}`);

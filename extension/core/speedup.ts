@@ -46,6 +46,8 @@ export interface AmdahlFit {
   serialFraction: number;
   /** Root-mean-square error of the fitted speedups against the measured ones. */
   rmse: number;
+  /** rmse relative to the mean measured speedup of the fitted points (the fit's quality: 0.02 = within 2%) */
+  relError: number;
   /** Largest speedup the fit predicts for infinitely many processors (1/f; Infinity for f = 0). */
   maxSpeedup: number;
   /** Points used (p > 1). */
@@ -75,12 +77,15 @@ export function fitAmdahl(points: readonly ScalingPoint[]): AmdahlFit | null {
   // Superlinear points (cache effects) give f < 0; noise can give f > 1. Amdahl's f lives in [0, 1].
   const f = Math.min(1, Math.max(0, sxy / sxx));
   let sse = 0;
+  let sum = 0;
   for (const pt of points) {
     if (!(pt.p > 1) || !(pt.speedup > 0) || !Number.isFinite(pt.speedup)) continue;
     const d = amdahlSpeedup(f, pt.p) - pt.speedup;
     sse += d * d;
+    sum += pt.speedup;
   }
-  return { serialFraction: f, rmse: Math.sqrt(sse / n), maxSpeedup: f > 0 ? 1 / f : Infinity, points: n };
+  const rmse = Math.sqrt(sse / n);
+  return { serialFraction: f, rmse, relError: rmse / (sum / n), maxSpeedup: f > 0 ? 1 / f : Infinity, points: n };
 }
 
 /** Summary statistics of repeated wall-time measurements of one configuration. */

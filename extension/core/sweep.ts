@@ -9,6 +9,7 @@
  * timings disagree are repeated; the recommendation prefers fewer resources when the difference is
  * within the measured noise.
  */
+import { amdahlVerdict, fasterOrSlower, processorsUsed as sharedProcessorsUsed, type AmdahlVerdict } from '../shared/figures';
 import { amdahlSpeedup, efficiencyOf, fitAmdahl, karpFlatt, sampleStats, speedupOf, type AmdahlFit } from './speedup';
 
 /** One configuration of the sweep grid. */
@@ -61,7 +62,7 @@ export function planGrid(cores: number, opts: GridOptions = {}): SweepConfig[] {
 
 /** Processors a configuration can actually use: workers × threads, capped at the cores. */
 export function processorsUsed(cfg: { workers: number; threads: number }, cores: number): number {
-  return Math.max(1, Math.min(cfg.workers * cfg.threads, cores));
+  return sharedProcessorsUsed(cfg.workers, cfg.threads, cores);
 }
 
 export interface SampleSizeInput {
@@ -203,6 +204,8 @@ export interface SweepAnalysis {
   fits: Array<{ threads: number; fit: AmdahlFit }>;
   /** The fit used for the headline serial fraction (threads = 1 when it exists). */
   amdahl: AmdahlFit | null;
+  /** Whether that fit may be quoted (enough points, a good enough fit, no ceiling below a measured speedup). */
+  verdict: AmdahlVerdict;
   recommendation: Recommendation | null;
   notes: string[];
 }
@@ -245,16 +248,17 @@ export function analyseSweep(raw: readonly PointSamples[], cores: number, opts: 
     if (fit) fits.push({ threads: t, fit });
   }
   const amdahl = fits.find((f) => f.threads === 1)?.fit ?? fits[0]?.fit ?? null;
+  const verdict = amdahlVerdict(amdahl, Math.max(0, ...points.map((p) => p.speedup)));
   if (points.some((p) => (p.failures ?? 0) > 0)) notes.push('Some tasks failed during the sweep; timings of those configurations include failed runs.');
   const over = points.find((p) => p.oversubscribed);
   const best = recommend(points, opts);
   if (over && best) {
     const rel = over.medianMs / (points.find((p) => p.workers === best.workers && p.threads === best.threads)?.medianMs ?? over.medianMs);
     notes.push(rel > 1.05
-      ? `Oversubscribed (${over.workers} workers × ${over.threads} threads on ${cores} cores) was ${rel.toFixed(2)}× slower than the recommendation.`
+      ? `Oversubscribed (${over.workers} workers × ${over.threads} threads on ${cores} cores) was ${fasterOrSlower(1 / rel)} than the recommendation.`
       : `Oversubscribed (${over.workers} workers × ${over.threads} threads on ${cores} cores) cost nothing measurable here; it still risks slowdowns when tasks use BLAS heavily.`);
   }
-  return { cores, baselineMs, points, fits, amdahl, recommendation: best, notes };
+  return { cores, baselineMs, points, fits, amdahl, verdict, recommendation: best, notes };
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * Executes a scaling sweep with the batch engine: a probe run sizes the sample to the time budget,
- * then every grid configuration runs the same sample as a real run (round-robin passes, so slow
- * drift of the machine spreads over all points), noisy points are repeated while the budget allows,
+ * then every grid configuration runs the same sample as a real run, in rounds that alternate the order
+ * (A B C, then C B A: ABBA, so a slow drift of the machine lands on every point alike), noisy points
+ * are repeated while the budget allows, the load other processes put on the machine is sampled
+ * before and during (core/load.ts),
  * and the result is written as `sweep.json` in a run directory under the runs folder. That directory
  * also holds the run of the recommended configuration (run.json, journal, logs, report.json with
  * `speedupMeasured`), so run history and the report panel show the sweep like any run.
@@ -17,6 +19,9 @@ import {
   type PointSamples, type RepeatPolicy, type SweepAnalysis, type SweepConfig, type SweepPoint,
 } from './sweep';
 import { sampleStats } from './speedup';
+import { LoadWatch, othersCores, readLoad } from './load';
+import { BUSY_CORES, busySentence, formatFactor, formatPercent, loadText, recommendationText, sentenceCase } from '../shared/figures';
+import type { LoadSummary } from './run/types';
 
 export const SWEEP_FILE = 'sweep.json';
 
@@ -45,13 +50,15 @@ export interface SweepOptions {
   onEvent?: (e: SweepEvent) => void;
   /** Human label (default: the command). */
   label?: string;
+  /** How long the load of other processes is sampled before the sweep starts, ms (default 1000). */
+  loadBeforeMs?: number;
 }
 
 export type SweepEvent =
   | { type: 'probe'; files: number }
   | { type: 'plan'; sampleSize: number; totalFiles: number; perFileMs: number; estimatedSec: number; budgetSec: number; grid: SweepConfig[]; cores: number; notes: string[] }
   | { type: 'pointStarted'; workers: number; threads: number; repeat: number; step: number; fraction: number }
-  | { type: 'pointFinished'; workers: number; threads: number; repeat: number; wallMs: number; failed: number }
+  | { type: 'pointFinished'; workers: number; threads: number; repeat: number; wallMs: number; failed: number; othersCores?: number }
   | { type: 'done'; dir: string; result: SweepFileData };
 
 /** `sweep.json`: the sweep table, fits and recommendation (the report panel reads it). */
@@ -73,14 +80,21 @@ export interface SweepFileData {
   grid: SweepConfig[];
   /** The table; `wallMs` = median wall time of the repeats. */
   points: Array<SweepPoint & { wallMs: number }>;
-  /** Headline Amdahl fit (threads = 1 series) as {serialFraction, rmse, maxSpeedup, points}. */
-  fit: { serialFraction: number; rmse?: number; maxSpeedup?: number } | null;
+  /** Headline Amdahl fit (threads = 1 series) as {serialFraction, rmse, relError, points, maxSpeedup}. */
+  fit: { serialFraction: number; rmse?: number; relError?: number; points?: number; maxSpeedup?: number } | null;
+  /** Whether the fit may be quoted, and the sentence the report, the notification and the CLI all print. */
+  fitVerdict?: SweepAnalysis['verdict'];
+  /** CPU other processes used before and during the sweep (absent off Linux). */
+  load?: LoadSummary;
   fits: SweepAnalysis['fits'];
   baselineMs: number | null;
   recommendation: SweepAnalysis['recommendation'];
   notes: string[];
-  /** Run directory of every measurement, relative to the sweep directory; wallMs = task phase. */
-  runs: Array<{ workers: number; threads: number; repeat: number; dir: string; wallMs: number; runWallMs: number }>;
+  /**
+   * Run directory of every measurement, relative to the sweep directory; wallMs = task phase;
+   * round = the measuring round (order alternates); othersCores = other processes' CPU during it.
+   */
+  runs: Array<{ workers: number; threads: number; repeat: number; dir: string; wallMs: number; runWallMs: number; round?: number; othersCores?: number }>;
 }
 
 /**
@@ -128,6 +142,8 @@ export async function runSweep(opts: SweepOptions): Promise<{ dir: string; resul
   const pointsDir = path.join(dir, 'points');
   await fs.promises.mkdir(pointsDir, { recursive: true });
   const emit = (e: SweepEvent): void => opts.onEvent?.(e);
+  // the machine's load from other processes: one second before anything starts, then throughout
+  const load = await LoadWatch.start({ beforeMs: opts.loadBeforeMs ?? 1000 });
   const t0 = Date.now();
 
   const base: Omit<RunOptions, 'workers' | 'threads' | 'outDir' | 'files'> = {
@@ -169,11 +185,14 @@ export async function runSweep(opts: SweepOptions): Promise<{ dir: string; resul
   const maxRepeats = opts.repeatPolicy?.maxRepeats ?? 5;
   const plannedSteps = grid.length * minRepeats;
   let step = 0;
+  let round = 0;
   const measure = async (p: PointSamples): Promise<boolean> => {
     const repeat = p.samplesMs.length + 1;
     const name = `${p.workers}x${p.threads}-r${repeat}`;
     emit({ type: 'pointStarted', workers: p.workers, threads: p.threads, repeat, step, fraction: Math.min(0.99, step / plannedSteps) });
+    const before = readLoad();
     const r = await runOnce(p, sample, path.join(pointsDir, name), `${label} (${p.workers} × ${p.threads}, repeat ${repeat})`);
+    const after = readLoad();
     step++;
     if (r.status === 'cancelled' || cancelled(opts.signal)) return false;
     const failed = r.counts.failed + r.counts.timedOut;
@@ -181,20 +200,24 @@ export async function runSweep(opts: SweepOptions): Promise<{ dir: string; resul
     p.samplesMs.push(span);
     p.failures = (p.failures ?? 0) + failed;
     p.runIds!.push(r.runId);
-    runs.push({ workers: p.workers, threads: p.threads, repeat, dir: path.join('points', name), wallMs: span, runWallMs: r.wallMs });
-    emit({ type: 'pointFinished', workers: p.workers, threads: p.threads, repeat, wallMs: span, failed });
+    const others = before && after ? Math.round(othersCores(before, after) * 100) / 100 : undefined;
+    runs.push({ workers: p.workers, threads: p.threads, repeat, dir: path.join('points', name), wallMs: span, runWallMs: r.wallMs, round, othersCores: others });
+    emit({ type: 'pointFinished', workers: p.workers, threads: p.threads, repeat, wallMs: span, failed, othersCores: others });
     return true;
   };
-  for (let pass = 0; pass < minRepeats; pass++) {
-    for (const p of raw) if (!(await measure(p))) return finish('cancelled', raw, perFileMs, plan, sample);
+  // rounds alternate the order (A B C, C B A, A B C, …): a machine that slows down or speeds up over
+  // the sweep then weighs on every configuration alike instead of on the last ones
+  const inOrder = (list: PointSamples[]): PointSamples[] => (round % 2 === 0 ? list : [...list].reverse());
+  for (let pass = 0; pass < minRepeats; pass++, round++) {
+    for (const p of inOrder(raw)) if (!(await measure(p))) return finish('cancelled', raw, perFileMs, plan, sample);
   }
   const deadline = t0 + budgetSec * 1000;
-  for (;;) {
+  for (;; round++) {
     const noisy = raw.filter((p) => needsRepeat(p.samplesMs, { ...opts.repeatPolicy, minRepeats, maxRepeats }));
     if (noisy.length === 0) break;
     // one more measurement of each noisy point, if it (by its own median) still fits the budget
     let any = false;
-    for (const p of noisy) {
+    for (const p of inOrder(noisy)) {
       const expect = [...p.samplesMs].sort((a, b) => a - b)[Math.floor(p.samplesMs.length / 2)];
       if (Date.now() + expect > deadline) continue;
       any = true;
@@ -216,15 +239,26 @@ export async function runSweep(opts: SweepOptions): Promise<{ dir: string; resul
       notes.push('Cancelled before the serial baseline was measured: no speedup can be computed.');
     }
     if (status === 'cancelled' && analysis) notes.push('Cancelled: the table shows the points measured so far.');
+    const loadSummary = load.stop();
+    const busy = busySentence(loadSummary);
+    if (busy) {
+      const hit = runs.filter((r) => (r.othersCores ?? 0) > BUSY_CORES).map((r) => `${r.workers} × ${r.threads} (repeat ${r.repeat})`);
+      notes.unshift(`${sentenceCase(busy)}${hit.length ? ` (worst during ${hit.slice(0, 4).join(', ')}${hit.length > 4 ? ', …' : ''})` : ''}. Measure again on a quieter machine before you rely on the recommendation.`);
+    }
     const result: SweepFileData = {
       version: 1, kind: 'sweep', status, createdAt, endedAt: Date.now(), label,
       cores: { logical: cores, physical: Math.min(cores, physicalCores()) },
       budgetSec, perFileMs: perFile ?? 0, estimatedSec: samplePlan?.estimatedSec ?? 0,
       totalFiles: opts.files.length, sampleFiles: sampleList.length, sampleFileList: sampleList, grid,
       points: (analysis?.points ?? []).map((p) => ({ ...p, wallMs: p.medianMs })),
-      fit: analysis?.amdahl ? { serialFraction: analysis.amdahl.serialFraction, rmse: analysis.amdahl.rmse, maxSpeedup: Number.isFinite(analysis.amdahl.maxSpeedup) ? analysis.amdahl.maxSpeedup : undefined } : null,
+      fit: analysis?.amdahl ? {
+        serialFraction: analysis.amdahl.serialFraction, rmse: analysis.amdahl.rmse, relError: analysis.amdahl.relError, points: analysis.amdahl.points,
+        maxSpeedup: Number.isFinite(analysis.amdahl.maxSpeedup) ? analysis.amdahl.maxSpeedup : undefined,
+      } : null,
+      fitVerdict: analysis?.verdict,
       fits: analysis?.fits ?? [], baselineMs: analysis?.baselineMs ?? null,
       recommendation: analysis?.recommendation ?? null, notes, runs,
+      ...(loadSummary ? { load: loadSummary } : {}),
     };
     await adoptHeadlineRun(dir, result);
     await fs.promises.writeFile(path.join(dir, SWEEP_FILE), JSON.stringify(result, null, 2));
@@ -236,8 +270,8 @@ export async function runSweep(opts: SweepOptions): Promise<{ dir: string; resul
 /**
  * Makes the sweep directory a run of its own for history and the report panel: a copy of the
  * typical repeat (the one nearest the point's median) of the recommended configuration (else the
- * serial baseline, else the probe), with `speedupMeasured` = median wall of the serial 1 × 1 runs ÷
- * this run's wall, so the report's own arithmetic (baseline ÷ wall time) holds.
+ * serial baseline, else the probe), with `speedupMeasured` = the sweep's own figure for that point
+ * (serial median ÷ its median, both task phases), so the report, the table and the notification agree.
  */
 async function adoptHeadlineRun(dir: string, result: SweepFileData): Promise<void> {
   const rec = result.recommendation;
@@ -247,7 +281,6 @@ async function adoptHeadlineRun(dir: string, result: SweepFileData): Promise<voi
     return reps.sort((a, b) => Math.abs(a.wallMs - median) - Math.abs(b.wallMs - median))[0];
   };
   const chosen = (rec && pick(rec.workers, rec.threads)) ?? pick(1, 1);
-  const serialWalls = result.runs.filter((r) => r.workers === 1 && r.threads === 1).map((r) => r.runWallMs);
   const src = chosen ? path.join(dir, chosen.dir) : path.join(dir, 'points', 'probe');
   if (!fs.existsSync(path.join(src, RUN_FILES.definition))) return;
   // journal first, report last: history trusts report.json only when it is newer than the journal
@@ -261,10 +294,15 @@ async function adoptHeadlineRun(dir: string, result: SweepFileData): Promise<voi
   try {
     const report = JSON.parse(await fs.promises.readFile(path.join(src, RUN_FILES.report), 'utf8')) as RunReport;
     report.label = def.label;
-    if (serialWalls.length && chosen && report.wallMs > 0) {
-      const baseline = sampleStats(serialWalls).median;
-      report.speedupMeasured = { value: baseline / report.wallMs, baselineWallMs: baseline, source: `scaling sweep: median wall time of the serial 1 × 1 runs over the same ${result.sampleFiles} files` };
+    // the same figure the sweep table and the notification show: baseline median ÷ this point's median
+    const point = chosen && result.points.find((p) => p.workers === chosen.workers && p.threads === chosen.threads);
+    if (point && result.baselineMs) {
+      report.speedupMeasured = {
+        value: point.speedup, baselineWallMs: result.baselineMs, wallMs: point.medianMs,
+        source: `scaling sweep: median task phase of the serial 1 × 1 runs over the same ${result.sampleFiles} files, against this setting's median`,
+      };
     }
+    if (result.load) report.load = result.load;
     if (result.status !== 'completed') report.notes = [...report.notes, `Sweep ${result.status}.`];
     await fs.promises.writeFile(path.join(dir, RUN_FILES.report), JSON.stringify(report));
   } catch {
@@ -275,21 +313,32 @@ async function adoptHeadlineRun(dir: string, result: SweepFileData): Promise<voi
 /** The sweep table as Markdown (output channel, CLI, markdown preview). */
 export function formatSweep(r: SweepFileData): string {
   const lines: string[] = [`# ${r.label}`, ''];
-  lines.push(`${r.cores.logical} logical cores (${r.cores.physical} physical) · sample of ${r.sampleFiles} of ${r.totalFiles} files · about ${Math.round(r.perFileMs)} ms per file serially · budget ${r.budgetSec} s · status ${r.status}`, '');
+  lines.push(`${r.cores.logical} logical cores (${r.cores.physical} physical) · sample of ${r.sampleFiles} of ${r.totalFiles} files · about ${Math.round(r.perFileMs)} ms per file serially · budget ${r.budgetSec} s · status ${r.status} · machine ${loadText(r.load)}`, '');
   if (r.points.length) {
-    lines.push('| workers | threads | median (s) | spread | repeats | speedup | efficiency | Karp–Flatt | |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+    lines.push('| workers | threads | median (s) | spread (max − min) | repeats | speedup | efficiency | Karp–Flatt | |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
     for (const p of r.points) {
       const tag = p.oversubscribed ? 'oversubscribed' : r.recommendation && p.workers === r.recommendation.workers && p.threads === r.recommendation.threads ? '**recommended**' : '';
-      lines.push(`| ${p.workers} | ${p.threads} | ${(p.medianMs / 1000).toFixed(2)} | ±${(p.spread * 50).toFixed(1)}% | ${p.samplesMs.length} | ${p.speedup.toFixed(2)}× | ${(p.efficiency * 100).toFixed(0)}% | ${p.karpFlatt === null ? '–' : p.karpFlatt.toFixed(3)} | ${tag} |`);
+      lines.push(`| ${p.workers} | ${p.threads} | ${(p.medianMs / 1000).toFixed(2)} | ${formatPercent(p.spread, 1)} | ${p.samplesMs.length} | ${formatFactor(p.speedup)} | ${formatPercent(p.efficiency)} | ${p.karpFlatt === null ? '–' : p.karpFlatt.toFixed(3)} | ${tag} |`);
     }
     lines.push('');
   }
-  if (r.fit) lines.push(`Amdahl fit (1 thread per worker): serial fraction **${(r.fit.serialFraction * 100).toFixed(1)}%**${r.fit.maxSpeedup ? `, at most ${r.fit.maxSpeedup.toFixed(1)}× on any number of cores` : ''}.`, '');
+  if (r.fitVerdict) lines.push(r.fitVerdict.sentence, '');
   if (r.recommendation) {
-    lines.push(`**Recommendation: ${r.recommendation.workers} worker${r.recommendation.workers === 1 ? '' : 's'} × ${r.recommendation.threads} thread${r.recommendation.threads === 1 ? '' : 's'}** (${r.recommendation.speedup.toFixed(2)}×): ${r.recommendation.reason}.`, '');
+    lines.push(`**${recommendationText(r.recommendation, r.cores.logical)}**: ${r.recommendation.reason}.`, '');
   }
   for (const n of r.notes) lines.push(`- ${n}`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The sweep's outcome in two sentences, for the notification and the CLI's last line: the
+ * recommendation as the report words it, and the busy-machine warning when there was one.
+ */
+export function sweepNotice(r: SweepFileData): string {
+  const parts = [r.recommendation ? `${recommendationText(r.recommendation, r.cores.logical)}.` : `Speedup sweep ${r.status}: no recommendation.`];
+  const busy = busySentence(r.load);
+  if (busy) parts.push(`${sentenceCase(busy)}.`);
+  return parts.join(' ');
 }
 
 /** Reads `sweep.json` of a sweep directory (undefined when absent or unreadable). */

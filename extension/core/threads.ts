@@ -51,6 +51,11 @@ export function logicalCores(): number {
   return Math.max(1, avail);
 }
 
+/** The machine a run ran on, so Compare can tell runs from different machines apart. */
+export function machineOf(): { host: string; cpu: string } {
+  return { host: os.hostname(), cpu: (os.cpus()[0]?.model ?? '').replace(/\s+/g, ' ').trim() };
+}
+
 let cachedPhysical: number | undefined;
 
 /**

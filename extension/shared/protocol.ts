@@ -4,7 +4,7 @@
  * `ready` first; the host queues its messages until then. Type-only imports keep this file free of
  * runtime dependencies so webview bundles stay small.
  */
-import type { CpuSample, RunReport, TaskRecord } from '../core/run/types';
+import type { CpuSample, LoadSummary, RunReport, TaskRecord } from '../core/run/types';
 import type { HistoryPoint, SystemSample } from './monitorTypes';
 import type { RunActivity } from './monitorFormat';
 
@@ -32,12 +32,16 @@ export interface SweepPoint {
 /** What the sweep helper writes as `sweep.json` next to a run (fields beyond these are ignored). */
 export interface SweepResult {
   points: SweepPoint[];
-  /** Amdahl fit over the points */
-  fit: { serialFraction: number };
+  /** Amdahl fit over the points: relError = its quality, points = measurements with more than one worker */
+  fit: { serialFraction: number; relError?: number; points?: number };
   /** optional: files in the sample, the recommended setting, a sentence explaining it */
   sampleFiles?: number;
-  recommendation?: { workers: number; threads: number; reason?: string };
+  recommendation?: { workers: number; threads: number; reason?: string; speedup?: number };
   createdAt?: number;
+  /** logical cores the sweep ran on */
+  cores?: number;
+  /** other processes' CPU before and during the sweep */
+  load?: LoadSummary;
 }
 
 /** A report plus where it lives (logs are resolved relative to runDir by the host). */
@@ -73,6 +77,8 @@ export type ReportFromWebview =
   | { type: 'openLog'; index: number; stream: 'stdout' | 'stderr'; side?: 'a' | 'b' }
   | { type: 'export'; format: 'html' | 'json' }
   | { type: 'compareWith' }
+  /** the sweep section's Apply button: the host applies the recommendation of this panel's sweep.json */
+  | { type: 'applyRecommendation' }
   /** acknowledgement after each render (what was drawn), used by tests and for diagnostics */
   | { type: 'rendered'; rendered: ReportRendered };
 

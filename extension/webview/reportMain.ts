@@ -81,6 +81,7 @@ function showRun(subject: ReportSubject, live: boolean): void {
   view = new RunView(subject, live, {
     palette,
     openLog: vscode ? (index, stream) => post({ type: 'openLog', index, stream }) : undefined,
+    applyRecommendation: vscode ? () => post({ type: 'applyRecommendation' }) : undefined,
   });
   app.replaceChildren(toolbar('run'), view.root);
   if (subject.runDir) save({ kind: 'run', runDir: subject.runDir });
@@ -113,7 +114,7 @@ function handle(msg: ReportToWebview): void {
       else {
         view = undefined;
         sweepOnly = { sweep: msg.sweep, chart: new SweepChart(palette()) };
-        app.replaceChildren(sweepSection(msg.sweep, sweepOnly.chart));
+        app.replaceChildren(sweepSection(msg.sweep, sweepOnly.chart, vscode ? () => post({ type: 'applyRecommendation' }) : undefined));
       }
       break;
     case 'error':

@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as path from 'path';
 import { Matrix } from 'ml-matrix';
 import {
-  formatMatrixDemo, fromMatrix, matrixDemoReport, maxAbsDiff, productBlock, rowBlocks, runMatrixDemo, seededMatrix, toMatrix,
+  formatMatrixDemo, fromMatrix, matrixDemoReport, matrixVerdict, maxAbsDiff, productBlock, rowBlocks, runMatrixDemo, seededMatrix, toMatrix,
 } from '../../extension/core/demos/matrixDemo';
 
 const workersDir = path.resolve(__dirname, '../../../dist/workers');
@@ -56,7 +56,8 @@ describe('matrix demo (ml-matrix + workerpool)', function () {
     assert.ok(r.serialMs! > 0);
     assert.deepStrictEqual(r.timings.map((t) => t.workers), [1, 2]);
     for (const t of r.timings) assert.ok(t.maxAbsDiff < 1e-9, `${t.workers} workers differ by ${t.maxAbsDiff}`);
-    assert.strictEqual(r.timings[0].speedup, 1);
+    // speedups are against the serial product (one ml-matrix call), the time a user would otherwise wait
+    assert.strictEqual(r.timings[0].speedup, r.serialMs! / r.timings[0].ms);
     assert.ok(progress.length >= 3 && progress.at(-1) === 'done', progress.join('|'));
     // every block computed once, by one of the workers, timed
     const two = r.timings[1];
@@ -69,11 +70,44 @@ describe('matrix demo (ml-matrix + workerpool)', function () {
     assert.strictEqual(rep.workers, 2);
     assert.strictEqual(rep.counts.succeeded, 10);
     assert.ok(Math.abs(rep.speedupMeasured!.value - two.speedup) < 1e-12);
-    assert.strictEqual(rep.speedupMeasured!.baselineWallMs, r.timings[0].ms);
+    assert.strictEqual(rep.speedupMeasured!.baselineWallMs, r.serialMs);
+    assert.match(rep.demo!.measures, /JavaScript \(ml-matrix\).*not numpy, not BLAS/);
     assert.match(rep.notes.join(' '), /max abs diff/);
     const md = formatMatrixDemo(r);
-    assert.match(md, /\| 2 workers \| [\d.]+ \| [\d.]+× \|/);
+    assert.match(md, /\| 2 workers \| [\d.]+ \| [\d.]+× (faster|slower) \|/);
+    assert.match(md, /What this measures: JavaScript/);
     assert.match(md, /matches the serial product/);
+  });
+
+  it('words a slowdown as a slowdown, with the likely causes it can tell', () => {
+    const block = (i: number, start: number, end: number) => ({ rowStart: i * 100, rowEnd: (i + 1) * 100, worker: (i % 2) + 1, start, end });
+    const t0 = 1_000_000;
+    const r = {
+      rows: 1000, columns: 1500, blocks: 10, cores: 2, serialMs: 1830, maxAbsDiff: 0,
+      timings: [
+        { workers: 1, ms: 2600, speedup: 1830 / 2600, maxAbsDiff: 0, startedAt: t0, blocks: [0, 1, 2].map((i) => block(i, t0 + 100 + i * 250, t0 + 350 + i * 250)) },
+        // the 2 workers took 1.3 s to start before their first block
+        { workers: 2, ms: 4392, speedup: 1830 / 4392, maxAbsDiff: 0, startedAt: t0 + 5000, blocks: [0, 1].map((i) => block(i, t0 + 6300, t0 + 9000)) },
+      ],
+      load: { othersCores: 0.94, beforeCores: 0.9, duringCores: 0.94, peakCores: 1.2, samples: 6, busy: true, cores: 2 },
+    };
+    const v = matrixVerdict(r);
+    assert.strictEqual(v.headline, '2 workers were 2.40× slower: 4.39 s against 1.83 s serially (one ml-matrix call).');
+    assert.deepStrictEqual(v.causes, [
+      'The machine was busy: 0.9 cores used by other processes; these numbers are pessimistic.',
+      'Starting the 2 workers took 1.30 s of the 4.39 s: a 1000 × 1500 matrix is too small for the workers\' start-up to pay off.',
+      'Splitting into 10 blocks costs too: 1 worker on the same blocks took 2.60 s, 1.42× the single call.',
+    ]);
+    const md = formatMatrixDemo(r);
+    assert.match(md, /\*\*2 workers were 2\.40× slower/);
+    assert.match(md, /\| 2 workers \| 4\.392 \| 2\.40× slower \|/);
+    assert.doesNotMatch(md, /0\.42×/, 'never a "speedup" below 1');
+    const rep = matrixDemoReport(r);
+    assert.strictEqual(rep.notes[0], v.headline);
+    assert.strictEqual(rep.load?.busy, true);
+    // a quiet machine and a real speedup: no causes
+    const fast = { ...r, load: { ...r.load, othersCores: 0.02, duringCores: 0.02, busy: false }, timings: [r.timings[0], { ...r.timings[1], ms: 1000, speedup: 1.83 }] };
+    assert.deepStrictEqual([matrixVerdict(fast).headline, matrixVerdict(fast).causes], ['2 workers took 1.00 s against 1.83 s serially (one ml-matrix call): 1.83× faster.', []]);
   });
 
   it('a wrong block split would be caught: the check compares against an independent product', async () => {

@@ -1,7 +1,8 @@
 import * as assert from 'assert';
 import type { RunReport, TaskRecord } from '../../extension/core/run/types';
 import { formatDuration, formatFactor, formatPercent, baseName } from '../../extension/webview/report/format';
-import { amdahl, barKind, compareRows, laneCount, meanConcurrency, oversubscriptionFacts, speedupFacts, stragglers, sweepCurves, sweepSentence } from '../../extension/webview/report/model';
+import { amdahl, barKind, laneCount, meanConcurrency, oversubscriptionFacts, stragglers, sweepCurves, sweepSentence } from '../../extension/webview/report/model';
+import { runFigures } from '../../extension/shared/figures';
 import { niceStep, panWindow, TimelineIndex, zoomWindow } from '../../extension/webview/report/timeline';
 
 function task(i: number, over: Partial<TaskRecord> = {}): TaskRecord {
@@ -40,13 +41,13 @@ describe('report formatting', () => {
 
 describe('report model', () => {
   it('names the speedup an estimate unless a measured baseline exists', () => {
-    const est = speedupFacts(report());
+    const est = runFigures(report());
     assert.strictEqual(est.kind, 'estimate');
-    assert.strictEqual(est.value, 3);
-    assert.match(est.basis, /sum of task times/);
-    const meas = speedupFacts(report({ speedupMeasured: { value: 2.5, baselineWallMs: 25_000, source: 'sweep 1×1' } }));
+    assert.strictEqual(est.speedup, 3);
+    assert.match(est.basis, /sum of the succeeded files' times/);
+    const meas = runFigures(report({ speedupMeasured: { value: 2.5, baselineWallMs: 25_000, source: 'sweep 1×1' } }));
     assert.strictEqual(meas.kind, 'measured');
-    assert.strictEqual(meas.value, 2.5);
+    assert.strictEqual(meas.speedup, 2.5);
     assert.strictEqual(meas.efficiency, 2.5 / 4);
     assert.match(meas.basis, /serial baseline 25\.0 s \(sweep 1×1\)/);
   });
@@ -79,26 +80,21 @@ describe('report model', () => {
     assert.strictEqual(laneCount({ workers: 2 }, [task(1, { slot: 5 })]), 5);
   });
 
-  it('compares two runs: wall time ratio, speedup and efficiency differences', () => {
-    const a = report({ wallMs: 20_000, speedupEstimate: 1.5, efficiency: 0.375 });
-    const b = report({ wallMs: 10_000, speedupEstimate: 3, efficiency: 0.75 });
-    const rows = compareRows(a, b);
-    const wall = rows.find((r) => r.label === 'Wall time')!;
-    assert.strictEqual(wall.change, '2.00× faster');
-    assert.strictEqual(wall.better, true);
-    const eff = rows.find((r) => r.label === 'Efficiency')!;
-    assert.strictEqual(eff.change, '+38 points');
-    assert.strictEqual(rows.find((r) => r.label.startsWith('Speedup'))!.change, '+1.50×');
-  });
-
   it('builds sweep curves: ideal line, Amdahl fit and measured points', () => {
-    const s = { points: [{ workers: 1, threads: 1, wallMs: 1000, speedup: 1, efficiency: 1 }, { workers: 2, threads: 1, wallMs: 550, speedup: 1.82, efficiency: 0.91 }], fit: { serialFraction: 0.1 } };
+    const s = {
+      points: [{ workers: 1, threads: 1, wallMs: 1000, speedup: 1, efficiency: 1 }, { workers: 2, threads: 1, wallMs: 550, speedup: 1.82, efficiency: 0.91 }, { workers: 4, threads: 1, wallMs: 325, speedup: 3.08, efficiency: 0.77 }],
+      fit: { serialFraction: 0.1, relError: 0.01, points: 2 },
+    };
     const c = sweepCurves(s);
-    assert.deepStrictEqual(c.x, [1, 2]);
-    assert.deepStrictEqual(c.ideal, [1, 2]);
+    assert.deepStrictEqual(c.x, [1, 2, 3, 4]);
+    assert.deepStrictEqual(c.ideal, [1, 2, 3, 4]);
     assert.strictEqual(c.fit[1], amdahl(2, 0.1));
-    assert.deepStrictEqual(c.measured, [{ threads: 1, y: [1, 1.82] }]);
-    assert.match(sweepSentence(s), /serial fraction 10\.0%.*10\.0× speedup/);
+    assert.deepStrictEqual(c.measured, [{ threads: 1, y: [1, 1.82, null, 3.08] }]);
+    assert.match(sweepSentence(s), /Amdahl fit \(good: within 1\.0% of the measurements over 2 points\): serial fraction 10\.0%, so more workers could reach at most 10\.0×/);
+    // one parallel point tests nothing: no fit drawn, no ceiling claimed
+    const two = { ...s, points: s.points.slice(0, 2), fit: { serialFraction: 0.1, relError: 0, points: 1 } };
+    assert.ok(sweepCurves(two).fit.every((y) => Number.isNaN(y)));
+    assert.match(sweepSentence(two), /cannot be tested/);
   });
 });
 

@@ -30,7 +30,7 @@ describe('CLI: parallel-run sweep / blas (argument handling and real runs of dis
       const r = spawnSync(process.execPath, [cli, 'sweep', '--files', '*.txt', '--budget', '8', '--', 'sh', '-c', 'sleep 0.05', 'sh', '{}'], { cwd: tmp, encoding: 'utf8' });
       assert.strictEqual(r.status, 0, r.stderr);
       assert.match(r.stdout, /\| workers \| threads \| median \(s\)/);
-      assert.match(r.stdout, /\*\*Recommendation: \d+ workers? × \d+ threads?\*\*/);
+      assert.match(r.stdout, /\*\*Recommended: \d+ workers? × \d+ threads? \([\d.]+× (faster|slower) than 1 worker × 1 thread on \d+ cores?\)\*\*/);
       assert.match(r.stderr, /sweep: \d+ cores; sample of \d+ of 12 files/);
       const dir = /sweep: (\S+)\s*$/.exec(r.stdout)![1];
       assert.ok(fs.existsSync(path.join(dir, 'sweep.json')));

@@ -69,8 +69,23 @@ describe('scaling sweep over a CPU-bound script (real runs through the engine)',
     const report = (await readReport(dir))!;
     assert.ok(report.speedupMeasured && report.speedupMeasured.value > 1, JSON.stringify(report.speedupMeasured));
     assert.strictEqual(report.workers, cores);
+    // the report's headline figure IS the sweep's figure for that point (one source: no 1.21× vs 1.23×)
+    assert.strictEqual(report.speedupMeasured!.value, result.recommendation!.speedup);
+    assert.strictEqual(report.speedupMeasured!.baselineWallMs, result.baselineMs);
+    // ABBA: the first round in grid order, the second in reverse
+    const key = (r: { workers: number; threads: number }) => `${r.workers}x${r.threads}`;
+    const gridKeys = result.grid.map(key);
+    assert.deepStrictEqual(result.runs.filter((r) => r.round === 0).map(key), gridKeys);
+    assert.deepStrictEqual(result.runs.filter((r) => r.round === 1).map(key), [...gridKeys].reverse());
+    // the machine's load was sampled before and during, and each measurement has its own figure
+    if (process.platform === 'linux') {
+      assert.ok(result.load && result.load.beforeCores !== null && result.load.duringCores !== null, JSON.stringify(result.load));
+      assert.ok(result.runs.every((r) => typeof r.othersCores === 'number'));
+      assert.deepStrictEqual(report.load, result.load, 'the sweep report\'s header states the load');
+    }
     const md = formatSweep(result);
-    assert.match(md, /\*\*Recommendation: \d workers? × 1 thread\*\*/);
+    assert.match(md, /\*\*Recommended: \d workers? × 1 thread \([\d.]+× faster than 1 worker × 1 thread on \d cores\)\*\*/);
+    assert.ok(md.includes(result.fitVerdict!.sentence));
     assert.match(md, /oversubscribed/);
   });
 

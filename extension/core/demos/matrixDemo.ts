@@ -1,7 +1,9 @@
 /**
  * The tutorial's `matrix_loop` without Python: mat · matᵀ for a 1000 × 1500 matrix, split into row
- * blocks (default 10) computed by workerpool workers with ml-matrix, 1 worker vs N. The result is
- * checked against a serial product computed in one ml-matrix call. Matrices cross the worker
+ * blocks (default 10) computed by workerpool workers with ml-matrix, 1 worker vs N, against a serial
+ * product computed in one ml-matrix call (which also checks the result). It measures JavaScript on
+ * Node worker threads — not numpy and not BLAS (the BLAS inspector times the numpy version) — and
+ * says so; a parallel time longer than the serial one is worded as a slowdown, with its likely cause. Matrices cross the worker
  * boundary as plain {rows, columns, data} (the input on a SharedArrayBuffer, so N workers share it
  * without N copies; the result blocks are transferred, not copied).
  */
@@ -10,7 +12,14 @@ import * as path from 'path';
 import * as workerpool from 'workerpool';
 import { Matrix } from 'ml-matrix';
 import { MATRIX_WORKER, type MatrixWorkerApi, type PlainMatrix } from '../../shared/workerApi';
-import type { RunReport, TaskRecord } from '../run/types';
+import type { LoadSummary, RunReport, TaskRecord } from '../run/types';
+import { LoadWatch } from '../load';
+import { busySentence, fasterOrSlower, formatDuration, formatFactor, sentenceCase } from '../../shared/figures';
+
+/** What the demo measures, said wherever its numbers appear. */
+export const MATRIX_DEMO_MEASURES =
+  'JavaScript (ml-matrix) computing mat · matᵀ in row blocks on Node worker threads: not numpy, not BLAS. ' +
+  'The numpy version of the tutorial\'s benchmark (BLAS threads) is in Inspect BLAS Threads.';
 
 /** ml-matrix Matrix from plain row-major data (copies into ml-matrix's row arrays). */
 export function toMatrix(m: PlainMatrix): Matrix {
@@ -85,13 +94,15 @@ export interface MatrixDemoOptions {
   skipReference?: boolean;
   signal?: AbortSignal;
   onProgress?: (message: string, fraction: number) => void;
+  /** How long other processes' CPU use is sampled before the demo starts, ms (default 500). */
+  loadBeforeMs?: number;
 }
 
 export interface MatrixDemoTiming {
   workers: number;
   /** Wall ms for all blocks, including starting the workers (as the tutorial's processes). */
   ms: number;
-  /** 1-worker ms / this ms. */
+  /** baseline ms / this ms; the baseline is the serial product (else the 1-worker timing). */
   speedup: number;
   /** Largest |difference| from the serial product. */
   maxAbsDiff: number;
@@ -111,6 +122,8 @@ export interface MatrixDemoResult {
   timings: MatrixDemoTiming[];
   /** Largest difference of any timed run from the reference. */
   maxAbsDiff: number;
+  /** CPU other processes used before and during the demo (absent off Linux). */
+  load?: LoadSummary;
 }
 
 /**
@@ -132,6 +145,7 @@ export async function runMatrixDemo(opts: MatrixDemoOptions): Promise<MatrixDemo
   const steps = counts.length + (opts.skipReference ? 0 : 1);
   let step = 0;
 
+  const load = await LoadWatch.start({ beforeMs: opts.loadBeforeMs ?? 500 });
   let reference: PlainMatrix | null = null;
   let serialMs: number | null = null;
   if (!opts.skipReference) {
@@ -163,10 +177,57 @@ export async function runMatrixDemo(opts: MatrixDemoOptions): Promise<MatrixDemo
     timings.push({ workers: n, ms, speedup: 0, maxAbsDiff: maxAbsDiff(result, reference), blocks: done, startedAt });
     step++;
   }
-  const one = timings.find((t) => t.workers === 1)?.ms ?? timings[0].ms;
-  for (const t of timings) t.speedup = one / t.ms;
+  const base = serialMs ?? timings.find((t) => t.workers === 1)?.ms ?? timings[0].ms;
+  for (const t of timings) t.speedup = base / t.ms;
   opts.onProgress?.('done', 1);
-  return { rows, columns, blocks, cores, serialMs, timings, maxAbsDiff: Math.max(...timings.map((t) => t.maxAbsDiff)) };
+  const loadSummary = load.stop();
+  return {
+    rows, columns, blocks, cores, serialMs, timings, maxAbsDiff: Math.max(...timings.map((t) => t.maxAbsDiff)),
+    ...(loadSummary ? { load: loadSummary } : {}),
+  };
+}
+
+/** The demo's outcome in words: what was timed against what, and why a slowdown happened when it can tell. */
+export interface MatrixVerdict {
+  workers: number;
+  ms: number;
+  baselineMs: number;
+  /** "serially (one ml-matrix call)" or "on 1 worker" */
+  baselineLabel: string;
+  speedup: number;
+  /** "2 workers took 4.34 s against 1.83 s serially (one ml-matrix call): 2.37× slower." */
+  headline: string;
+  /** the likely causes of a slowdown (or of a busy machine), each a sentence */
+  causes: string[];
+}
+
+/** Words the most-workers timing against the serial product (pure; the notification, Markdown and report use it). */
+export function matrixVerdict(r: MatrixDemoResult): MatrixVerdict {
+  const t = r.timings.reduce((a, b) => (b.workers > a.workers ? b : a));
+  const one = r.timings.find((x) => x.workers === 1);
+  const baselineMs = r.serialMs ?? one?.ms ?? t.ms;
+  const baselineLabel = r.serialMs !== null ? 'serially (one ml-matrix call)' : 'on 1 worker';
+  const speedup = t.ms > 0 ? baselineMs / t.ms : 0;
+  const who = `${t.workers} worker${t.workers === 1 ? '' : 's'}`;
+  const headline = speedup >= 1
+    ? `${who} took ${formatDuration(t.ms)} against ${formatDuration(baselineMs)} ${baselineLabel}: ${fasterOrSlower(speedup)}.`
+    : `${who} ${t.workers === 1 ? 'was' : 'were'} ${fasterOrSlower(speedup)}: ${formatDuration(t.ms)} against ${formatDuration(baselineMs)} ${baselineLabel}.`;
+  const causes: string[] = [];
+  const busy = busySentence(r.load);
+  if (busy) causes.push(`${sentenceCase(busy)}.`);
+  if (speedup < 1) {
+    const firstStart = t.blocks.length ? Math.min(...t.blocks.map((b) => b.start)) : t.startedAt;
+    const startup = Math.max(0, firstStart - t.startedAt);
+    if (startup > 0.2 * t.ms) {
+      causes.push(`Starting the ${who} took ${formatDuration(startup)} of the ${formatDuration(t.ms)}: a ${r.rows} × ${r.columns} matrix is too small for the workers' start-up to pay off.`);
+    }
+    if (t.workers > r.cores) causes.push(`${who} on ${r.cores} core${r.cores === 1 ? '' : 's'}: they take turns.`);
+    if (r.serialMs !== null && one && one.ms > r.serialMs * 1.2) {
+      causes.push(`Splitting into ${r.blocks} blocks costs too: 1 worker on the same blocks took ${formatDuration(one.ms)}, ${formatFactor(one.ms / r.serialMs)} the single call.`);
+    }
+    if (causes.length === 0) causes.push('Neither a busy machine nor the workers\' start-up explains it.');
+  }
+  return { workers: t.workers, ms: t.ms, baselineMs, baselineLabel, speedup, headline, causes };
 }
 
 type Exec = <K extends keyof MatrixWorkerApi>(method: K, params: Parameters<MatrixWorkerApi[K]>) => Promise<ReturnType<MatrixWorkerApi[K]>>;
@@ -195,17 +256,23 @@ function abortError(): Error {
   return e;
 }
 
-/** The result as a Markdown table, like the tutorial's "4 cores / 1 core" lines. */
+/** The result as a Markdown table, like the tutorial's "4 cores / 1 core" lines, with what it measures. */
 export function formatMatrixDemo(r: MatrixDemoResult): string {
+  const v = matrixVerdict(r);
   const lines = [
-    `### Matrix demo: mat · matᵀ, ${r.rows} × ${r.columns}, ${r.blocks} row blocks (ml-matrix + workerpool, ${r.cores} cores)`,
+    `### Matrix demo: mat · matᵀ, ${r.rows} × ${r.columns}, ${r.blocks} row blocks (${r.cores} cores)`,
     '',
-    '| configuration | time (s) | speedup vs 1 worker | max abs diff vs serial |',
+    `What this measures: ${MATRIX_DEMO_MEASURES}`,
+    '',
+    `**${v.headline}**`,
+    ...v.causes.map((c) => `- ${c}`),
+    '',
+    `| configuration | time (s) | vs ${r.serialMs !== null ? 'serial' : '1 worker'} | max abs diff vs serial |`,
     '| --- | ---: | ---: | ---: |',
   ];
-  if (r.serialMs !== null) lines.push(`| serial reference (one mmulByTranspose call) | ${(r.serialMs / 1000).toFixed(3)} | – | 0 |`);
+  if (r.serialMs !== null) lines.push(`| serial (one mmulByTranspose call) | ${(r.serialMs / 1000).toFixed(3)} | – | 0 |`);
   for (const t of r.timings) {
-    lines.push(`| ${t.workers} worker${t.workers === 1 ? '' : 's'} | ${(t.ms / 1000).toFixed(3)} | ${t.speedup.toFixed(2)}× | ${t.maxAbsDiff.toExponential(2)} |`);
+    lines.push(`| ${t.workers} worker${t.workers === 1 ? '' : 's'} | ${(t.ms / 1000).toFixed(3)} | ${fasterOrSlower(t.speedup)} | ${t.maxAbsDiff.toExponential(2)} |`);
   }
   lines.push('', r.maxAbsDiff < 1e-9 ? `Result matches the serial product (max abs diff ${r.maxAbsDiff.toExponential(2)}).` : `WARNING: result differs from the serial product by ${r.maxAbsDiff}.`);
   return lines.join('\n');
@@ -217,10 +284,10 @@ export function formatMatrixDemo(r: MatrixDemoResult): string {
  */
 export function matrixDemoReport(r: MatrixDemoResult): RunReport {
   const t = r.timings.reduce((a, b) => (b.workers > a.workers ? b : a));
-  const one = r.timings.find((x) => x.workers === 1);
+  const v = matrixVerdict(r);
   const tasks: TaskRecord[] = t.blocks.map((b, i) => ({
     index: i + 1, file: `rows ${b.rowStart}–${b.rowEnd - 1}`, slot: b.worker, status: 'succeeded', attempts: 1,
-        // a block is pure computation on one worker thread: its CPU time is its wall time
+    // a block is pure computation on one worker thread: its CPU time is its wall time
     start: b.start, end: b.end, wallMs: b.end - b.start, exitCode: 0, signal: null, cpuUserSec: (b.end - b.start) / 1000, cpuSysSec: 0,
     maxRssKb: null, stdoutTail: '', stderrTail: '', stdoutLog: '', stderrLog: '', threadEnv: {}, mode: 'warm',
   }));
@@ -228,20 +295,25 @@ export function matrixDemoReport(r: MatrixDemoResult): RunReport {
   const estimate = t.ms > 0 ? sumTaskMs / t.ms : 0;
   const cpuCount = Math.max(1, r.cores);
   return {
-    version: 1, runId: `matrix-demo-${t.startedAt}`, label: `Matrix demo: mat · matᵀ ${r.rows} × ${r.columns}, ${r.blocks} blocks`,
+    version: 1, runId: `matrix-demo-${t.startedAt}`, label: `Matrix demo: mat · matᵀ ${r.rows} × ${r.columns} in ${r.blocks} row blocks (JavaScript ml-matrix, not numpy)`,
     backend: 'local', status: 'succeeded', fingerprint: '', command: { kind: 'template', argv: ['matrix-demo', `${r.rows}x${r.columns}`, `${r.blocks} blocks`] },
+    demo: { measures: MATRIX_DEMO_MEASURES },
     cwd: process.cwd(), startedAt: t.startedAt, endedAt: t.startedAt + t.ms, wallMs: t.ms,
     counts: { total: tasks.length, done: tasks.length, succeeded: tasks.length, failed: 0, timedOut: 0, cancelled: 0, skipped: 0, retried: 0 },
-    sumTaskMs, speedupEstimate: estimate,
-    speedupMeasured: one ? { value: one.ms / t.ms, baselineWallMs: one.ms, source: `matrix demo: the same ${r.blocks} blocks on 1 worker` } : undefined,
+    sumTaskMs, sumSucceededMs: sumTaskMs, speedupEstimate: estimate,
+    speedupMeasured: { value: v.speedup, baselineWallMs: v.baselineMs, source: `matrix demo: the same product ${v.baselineLabel}` },
     efficiency: estimate / t.workers, throughput: tasks.length / Math.max(1e-3, t.ms / 1000), etaMs: null,
     workers: t.workers, threads: 1, cores: { logical: cpuCount, physical: cpuCount }, oversubscription: t.workers / cpuCount,
     threadEnv: {}, tasks, failures: [], cpuSamples: [],
+    ...(r.load ? { load: r.load } : {}),
     notes: [
+      v.headline,
+      ...v.causes,
+      `What this measures: ${MATRIX_DEMO_MEASURES}`,
       `ml-matrix on ${t.workers} workerpool thread workers; the input crosses as one shared Float64Array, each block comes back transferred.`,
       `Result checked against the serial product: max abs diff ${r.maxAbsDiff.toExponential(2)}.`,
-      ...r.timings.map((x) => `${x.workers} worker${x.workers === 1 ? '' : 's'}: ${(x.ms / 1000).toFixed(3)} s (${x.speedup.toFixed(2)}× vs 1 worker)`),
-      ...(r.serialMs !== null ? [`Serial reference (one mmulByTranspose call): ${(r.serialMs / 1000).toFixed(3)} s.`] : []),
+      ...(r.serialMs !== null ? [`Serial (one mmulByTranspose call in one worker): ${formatDuration(r.serialMs)}.`] : []),
+      ...r.timings.map((x) => `${x.workers} worker${x.workers === 1 ? '' : 's'}: ${formatDuration(x.ms)} (${fasterOrSlower(x.speedup)} than ${v.baselineLabel.replace(/^on /, '')})`),
     ],
   };
 }

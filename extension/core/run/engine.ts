@@ -12,10 +12,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as workerpool from 'workerpool';
+import { LoadWatch } from '../load';
 import { AvailableMemory, cpuPercent, CpuTicks, parseProcStat } from '../monitor';
 import { hostPython, resolvePython } from '../python/interpreter';
 import { MAX_TIMEOUT_SEC } from '../timers';
-import { defaultThreads, logicalCores, physicalCores, THREAD_ENV_VARS, threadEnv } from '../threads';
+import { defaultThreads, logicalCores, machineOf, physicalCores, THREAD_ENV_VARS, threadEnv } from '../threads';
 import { bytesText } from '../../shared/monitorFormat';
 import type { RunTaskParams, RunTaskResult, TaskWorkerEvent, TaskWorkerInit } from '../../shared/workerApi';
 import { openSource, OpenedSource } from './fileSources';
@@ -409,6 +410,7 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
     env,
     threadEnv: tEnv,
     cores: { logical, physical: physicalCores() },
+    machine: machineOf(),
     python,
     createdAt: previous?.createdAt ?? Date.now(),
     sessions: [
@@ -571,6 +573,7 @@ class Run {
   private stopping: 'cancelled' | 'halted' | undefined;
   private sampler: NodeJS.Timeout | undefined;
   private sampleNow: (() => void) | undefined;
+  private load: LoadWatch | undefined;
   private resolveDone!: (r: RunReport) => void;
   readonly done: Promise<RunReport>;
   readonly handle: RunHandle;
@@ -690,6 +693,9 @@ class Run {
 
   private startSampler(): void {
     if (process.platform !== 'linux') return;
+    // other processes' CPU while the run goes: a busy machine makes every figure pessimistic
+    const load = (this.load = LoadWatch.now());
+    this.builder.loadOf = () => load.current();
     let prev: CpuTicks | undefined;
     const tick = () => {
       try {
@@ -1096,6 +1102,7 @@ class Run {
     if (this.sampler) clearInterval(this.sampler);
     // the last (partial) interval too: a run shorter than a sampling period still has its CPU sample
     this.sampleNow?.();
+    this.load?.stop();
     const b = this.builder;
     b.endedAt = Date.now();
     if (this.memWaits > 0) {

@@ -3,8 +3,9 @@
  * efficiency, throughput, thread/oversubscription facts and the per-task records for a timeline.
  * Built incrementally while a run goes (bounded memory) and rebuilt from the journal when needed.
  */
+import { processorsUsed } from '../../shared/figures';
 import { oversubscription } from '../threads';
-import { CpuSample, RunDefinition, RunReport, RunStatus, TaskRecord } from './types';
+import { CpuSample, LoadSummary, RunDefinition, RunReport, RunStatus, TaskRecord } from './types';
 
 /** Tails kept in memory per succeeded task (failures keep their whole recorded tail). */
 const SUCCESS_TAIL_CHARS = 240;
@@ -37,7 +38,10 @@ export class ReportBuilder {
   omitted = 0;
   private readonly samples: CpuSample[] = [];
   private sumTaskMs = 0;
+  private sumSucceededMs = 0;
   private finishedThisSession = 0;
+  /** the load on the machine from other processes (the engine's LoadWatch), when sampled */
+  loadOf: (() => LoadSummary | undefined) | undefined;
   readonly notes: string[] = [];
   status: RunStatus = 'running';
   endedAt: number | null = null;
@@ -52,7 +56,7 @@ export class ReportBuilder {
     this.finishedThisSession++;
     this.sumTaskMs += rec.wallMs;
     switch (rec.status) {
-      case 'succeeded': this.counts.succeeded++; break;
+      case 'succeeded': this.counts.succeeded++; this.sumSucceededMs += rec.wallMs; break;
       case 'failed': this.counts.failed++; break;
       case 'timedOut': this.counts.timedOut++; break;
       case 'cancelled': this.counts.cancelled++; break;
@@ -102,8 +106,10 @@ export class ReportBuilder {
     const def = this.def;
     const end = this.endedAt ?? now;
     const wallMs = Math.max(0, end - this.startedAt);
-    const speedupEstimate = wallMs > 0 ? this.sumTaskMs / wallMs : 0;
-    const throughput = wallMs > 0 ? this.finishedThisSession / (wallMs / 1000) : 0;
+    // speedup and throughput count useful work only: a file that failed at once made nothing faster
+    const speedupEstimate = wallMs > 0 ? this.sumSucceededMs / wallMs : 0;
+    const throughput = wallMs > 0 ? this.counts.succeeded / (wallMs / 1000) : 0;
+    const load = this.loadOf?.();
     const etaMs = this.etaMs(now);
     const failures = [...this.failureList];
     return {
@@ -120,13 +126,15 @@ export class ReportBuilder {
       wallMs,
       counts: { ...this.counts },
       sumTaskMs: this.sumTaskMs,
+      sumSucceededMs: this.sumSucceededMs,
       speedupEstimate,
-      efficiency: def.workers > 0 ? speedupEstimate / def.workers : 0,
+      efficiency: speedupEstimate / processorsUsed(def.workers, def.threads, def.cores.logical),
       throughput,
       etaMs,
       workers: def.workers,
       threads: def.threads,
       cores: def.cores,
+      ...(def.machine ? { machine: def.machine } : {}),
       oversubscription: oversubscription(def.workers, def.threads, def.cores.logical),
       threadEnv: def.threadEnv,
       python: def.python,
@@ -136,6 +144,7 @@ export class ReportBuilder {
       failures,
       cpuSamples: [...this.samples],
       notes: [...this.notes],
+      ...(load ? { load } : {}),
     };
   }
 }

@@ -159,8 +159,13 @@ export interface RunReport {
   sumTaskMs: number;
   /** sumTaskMs / wallMs — an ESTIMATE, named as such */
   speedupEstimate: number;
-  /** when a measured serial baseline exists (sweep) */
-  speedupMeasured?: { value: number; baselineWallMs: number; source: string };
+  /** sum of the succeeded tasks' wall times, ms (speedup and throughput count succeeded tasks only) */
+  sumSucceededMs?: number;
+  /**
+   * when a measured serial baseline exists (sweep): value = baselineWallMs ÷ wallMs, where wallMs is
+   * the measured time with this setting (absent: the run's wall time)
+   */
+  speedupMeasured?: { value: number; baselineWallMs: number; source: string; wallMs?: number };
   /** speedupEstimate / workers */
   efficiency: number;
   /** tasks per second */
@@ -170,6 +175,8 @@ export interface RunReport {
   workers: number;
   threads: number;
   cores: { logical: number; physical: number };
+  /** host name and CPU model (absent in reports written before it was recorded) */
+  machine?: { host: string; cpu: string };
   /** workers * threads / logical cores */
   oversubscription: number;
   /** env vars every child got (the thread env) */
@@ -191,6 +198,31 @@ export interface RunReport {
   cpuSamples: CpuSample[];
   /** warm mode fell back to cold, and why */
   notes: string[];
+  /** CPU used by other processes on the machine while the run went (absent: not sampled) */
+  load?: LoadSummary;
+  /** a demo, not a run over files: what it measures (the report says it instead of thread advice) */
+  demo?: { measures: string };
+}
+
+/**
+ * CPU time used by processes OUTSIDE a measurement's own process tree, from /proc, in cores' worth
+ * (1 = one core kept busy). Sampled before and during a measurement (core/load.ts).
+ */
+export interface LoadSummary {
+  /** the figure the verdict uses: the mean during the measurement, else the one before */
+  othersCores: number;
+  /** over a short window before the measurement started (null: not sampled) */
+  beforeCores: number | null;
+  /** mean over the measurement (null: it ended before one interval passed) */
+  duringCores: number | null;
+  /** the highest one-interval value */
+  peakCores: number;
+  /** intervals sampled */
+  samples: number;
+  /** othersCores above the threshold: the figures are pessimistic */
+  busy: boolean;
+  /** logical cores of the machine */
+  cores: number;
 }
 
 /** Progress events through the typed API (the CLI's --json prints these as NDJSON). */
@@ -262,6 +294,8 @@ export interface RunDefinition {
   env: Record<string, string>;
   threadEnv: Record<string, string>;
   cores: { logical: number; physical: number };
+  /** host name and CPU model of the machine of the latest session */
+  machine?: { host: string; cpu: string };
   python?: { executable: string; version?: string };
   createdAt: number;
   sessions: RunSession[];

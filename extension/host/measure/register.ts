@@ -8,10 +8,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { formatMatrixDemo, matrixDemoReport, runMatrixDemo, type MatrixDemoResult } from '../../core/demos/matrixDemo';
+import { formatMatrixDemo, matrixDemoReport, matrixVerdict, runMatrixDemo, type MatrixDemoResult } from '../../core/demos/matrixDemo';
 import { benchmarkBlas, formatBlasReport, inspectBlas, type BlasBenchmark, type BlasInspection } from '../../core/python/blasProbe';
 import type { FileSource, RunReport, TaskCommand } from '../../core/run/types';
-import { collectFiles, formatSweep, readSweepFile, runSweep, type SweepFileData } from '../../core/sweepRunner';
+import { collectFiles, formatSweep, readSweepFile, runSweep, sweepNotice, type SweepFileData } from '../../core/sweepRunner';
 import { logicalCores } from '../../core/threads';
 import { Commands, CONFIG_SECTION, Settings } from '../../shared/ids';
 import { messageOf } from '../config';
@@ -32,6 +32,8 @@ export interface MeasureArgs {
   apply?: boolean;
   /** Open the result (report panel / preview); default true. */
   show?: boolean;
+  /** The inputs as a file source (Measure Again passes the previous sweep's). */
+  source?: FileSource;
 }
 
 interface Interp {
@@ -116,7 +118,7 @@ export function register(context: vscode.ExtensionContext, services: Services): 
   );
 }
 
-async function measureSpeedup(services: Services, a: MeasureArgs, workersDir: string, folderOf: (u?: vscode.Uri) => vscode.WorkspaceFolder | undefined): Promise<{ dir: string; result: SweepFileData } | undefined> {
+async function measureSpeedup(services: Services, a: MeasureArgs, workersDir: string, folderOf: (u?: vscode.Uri) => vscode.WorkspaceFolder | undefined): Promise<{ dir: string; result: SweepFileData; notice: string } | undefined> {
   const scriptHint = typeof a.script === 'string' ? undefined : a.script ?? activePython();
   const folder = folderOf(scriptHint);
   if (!folder) throw new Error('open the folder that holds your script and its input files first (File > Open Folder…).');
@@ -127,9 +129,9 @@ async function measureSpeedup(services: Services, a: MeasureArgs, workersDir: st
   if (!script) return undefined;
   if (!fs.existsSync(script)) throw new Error(`the script ${script} does not exist. Pick an existing Python script.`);
 
-  let source: FileSource | undefined;
-  if (a.files?.length) source = { kind: 'globs', patterns: a.files, cwd: folder.uri.fsPath };
-  else source = (await pickFiles(folder, defaults))?.source;
+  // Measure Again passes the same inputs as a source; else globs, else ask
+  let source: FileSource | undefined = a.source ?? (a.files?.length ? { kind: 'globs', patterns: a.files, cwd: folder.uri.fsPath } : undefined);
+  source ??= (await pickFiles(folder, defaults))?.source;
   if (!source) return undefined;
 
   const python = await (services.python as Interp).resolve(folder);
@@ -182,19 +184,24 @@ async function measureSpeedup(services: Services, a: MeasureArgs, workersDir: st
     else await showMarkdown(services, `sweep-${path.basename(out.dir)}.md`, md);
   }
   const rec = out.result.recommendation;
+  const notice = sweepNotice(out.result);
+  const busy = !!out.result.load?.busy;
   if (out.result.status === 'completed' && rec) {
-    const text = `Recommended: ${rec.workers} worker${rec.workers === 1 ? '' : 's'} × ${rec.threads} thread${rec.threads === 1 ? '' : 's'} (${rec.speedup.toFixed(2)}× on ${out.result.cores.logical} cores).`;
     if (a.apply === true) await applyRecommendation(rec);
     else if (a.apply === undefined) {
-      void vscode.window.showInformationMessage(text, 'Apply', 'Show Table').then(async (pick) => {
+      // on a busy machine the first offer is to measure again; Apply stays (the report has it too)
+      const actions = busy ? ['Measure Again', 'Apply', 'Show Table'] : ['Apply', 'Show Table'];
+      const shown = busy ? vscode.window.showWarningMessage(notice, ...actions) : vscode.window.showInformationMessage(notice, ...actions);
+      void shown.then(async (pick) => {
         if (pick === 'Apply') await applyRecommendation(rec);
         else if (pick === 'Show Table') await showMarkdown(services, `sweep-${path.basename(out.dir)}.md`, md);
+        else if (pick === 'Measure Again') await vscode.commands.executeCommand(Commands.measureSpeedup, { ...a, script, files: undefined, source });
       });
     }
   } else if (out.result.status !== 'completed') {
     void vscode.window.showWarningMessage(`Speedup sweep ${out.result.status}. ${out.result.notes[0] ?? ''}`);
   }
-  return out;
+  return { ...out, notice };
 }
 
 /** Writes parallelRun.workers / threadsPerTask into the workspace settings (used by the next run). */
@@ -241,7 +248,7 @@ async function inspectBlasCommand(services: Services, arg: { bench?: boolean | n
   );
 }
 
-async function matrixDemoCommand(services: Services, arg: { workers?: number[]; blocks?: number; show?: boolean }, workersDir: string): Promise<MatrixDemoResult & { markdown: string }> {
+async function matrixDemoCommand(services: Services, arg: { workers?: number[]; blocks?: number; show?: boolean }, workersDir: string): Promise<MatrixDemoResult & { markdown: string; notice: string }> {
   const r = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: 'Matrix demo: mat · matᵀ (1000 × 1500)', cancellable: true },
     async (progress, token) => {
@@ -269,9 +276,15 @@ async function matrixDemoCommand(services: Services, arg: { workers?: number[]; 
     if (panel) await panel.show(matrixDemoReport(r));
     await showMarkdown(services, 'matrix-demo.md', markdown);
   }
-  const n = r.timings[r.timings.length - 1];
-  void vscode.window.showInformationMessage(`Matrix demo: ${n.workers} workers ${n.speedup.toFixed(2)}× faster than 1; result matches the serial product (max abs diff ${r.maxAbsDiff.toExponential(1)}).`);
-  return { ...r, markdown };
+  const v = matrixVerdict(r);
+  const notice = `Matrix demo (JavaScript ml-matrix on worker threads, not numpy): ${v.headline}${v.causes.length ? ' ' + v.causes.join(' ') : ''}`;
+  const numpy = 'Time the numpy Version';
+  const shown = v.speedup < 1 || r.load?.busy ? vscode.window.showWarningMessage(notice, numpy) : vscode.window.showInformationMessage(notice, numpy);
+  void shown.then((pick) => {
+    // the tutorial's numpy benchmark, 1 BLAS thread vs all cores, each in a fresh process
+    if (pick === numpy) void vscode.commands.executeCommand(Commands.inspectBlas, { bench: 20 });
+  });
+  return { ...r, markdown, notice };
 }
 
 function activePython(): vscode.Uri | undefined {

@@ -7,7 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { readReport } from '../../core/run/history';
 import type { RunHandle, RunReport, TaskRecord } from '../../core/run/types';
-import { WEBVIEW_REPORT } from '../../shared/ids';
+import { Commands, WEBVIEW_REPORT } from '../../shared/ids';
 import type { ReportFromWebview, ReportPanelState, ReportRendered, ReportSubject, ReportToWebview, SweepResult } from '../../shared/protocol';
 import type { Services } from '../services';
 import { BlasOfPython } from './blasOfPython';
@@ -146,6 +146,10 @@ export class ReportPanel implements vscode.Disposable {
           break;
         case 'compareWith':
           if (this.runDir) await vscode.commands.executeCommand('parallelRun.compareRuns', this.runDir);
+          break;
+        case 'applyRecommendation':
+          // the setting comes from this panel's sweep.json on disk, never from the webview
+          if (this.runDir) await vscode.commands.executeCommand(Commands.applyRecommendation, { sweepDir: this.runDir });
           break;
         default: {
           const never: never = m;

@@ -6,6 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { LoadSummary } from '../../core/run/types';
 import type { SweepPoint, SweepResult } from '../../shared/protocol';
 
 export const SWEEP_FILE = 'sweep.json';
@@ -59,13 +60,35 @@ export function normaliseSweep(raw: unknown): SweepResult | undefined {
   const rec = r.recommendation as Record<string, unknown> | null | undefined;
   const recommendation =
     rec && num(rec.workers) !== undefined && num(rec.threads) !== undefined
-      ? { workers: num(rec.workers)!, threads: num(rec.threads)!, reason: typeof rec.reason === 'string' ? rec.reason : undefined }
+      ? { workers: num(rec.workers)!, threads: num(rec.threads)!, reason: typeof rec.reason === 'string' ? rec.reason : undefined, speedup: num(rec.speedup) }
       : undefined;
+  const cores = r.cores as Record<string, unknown> | undefined;
   return {
     points,
-    fit: { serialFraction },
+    fit: { serialFraction, relError: num(fitSrc?.relError), points: num(fitSrc?.points) },
     sampleFiles: num(r.sampleFiles),
     recommendation,
     createdAt: num(r.createdAt),
+    cores: num(cores?.logical),
+    load: normaliseLoad(r.load),
+  };
+}
+
+/** A LoadSummary read from disk, its numbers checked (undefined when absent or malformed). */
+export function normaliseLoad(raw: unknown): LoadSummary | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const l = raw as Record<string, unknown>;
+  const othersCores = num(l.othersCores);
+  const samples = num(l.samples);
+  const cores = num(l.cores);
+  if (othersCores === undefined || samples === undefined || cores === undefined || othersCores < 0) return undefined;
+  return {
+    othersCores,
+    beforeCores: num(l.beforeCores) ?? null,
+    duringCores: num(l.duringCores) ?? null,
+    peakCores: num(l.peakCores) ?? othersCores,
+    samples,
+    busy: l.busy === true,
+    cores,
   };
 }

@@ -14,6 +14,7 @@ import * as vscode from 'vscode';
 import { failedFiles, readReport } from '../../core/run/history';
 import { RUN_FILES, type FileSource, type RunHandle, type RunReport, type TaskRecord } from '../../core/run/types';
 import { Commands, TRUST_REQUIRED_COMMANDS } from '../../shared/ids';
+import { formatFactor, formatPercent, formatRate, loadText, runFigures } from '../../shared/figures';
 import { messageOf } from '../config';
 import type { Services } from '../services';
 import { requireTrust } from '../trust';
@@ -411,6 +412,7 @@ async function openTaskLog(runDir: string, t: TaskRecord): Promise<string> {
 /** Markdown summary of a report: what `Show Run Report` opens when the report panel is not there. */
 export function markdownSummary(r: RunReport, runDir: string): string {
   const c = r.counts;
+  const f = runFigures(r);
   const lines = [
     `# ${r.label ?? r.runId}`,
     '',
@@ -420,9 +422,10 @@ export function markdownSummary(r: RunReport, runDir: string): string {
     '|---|---|',
     `| Wall time | ${formatDuration(r.wallMs)} |`,
     `| Sum of task times | ${formatDuration(r.sumTaskMs)} |`,
-    `| Speedup (estimate: sum of task times ÷ wall time) | ${r.speedupEstimate.toFixed(2)}× |`,
-    `| Efficiency | ${(r.efficiency * 100).toFixed(0)} % |`,
-    `| Throughput | ${r.throughput.toFixed(2)} files/s |`,
+    ...(f.ok
+      ? [`| Speedup (${f.kind}) | ${formatFactor(f.speedup)} |`, `| Efficiency | ${formatPercent(f.efficiency)} |`, `| Throughput | ${formatRate(f.throughput)} |`]
+      : [`| Speedup, efficiency, throughput | ${f.basis} |`]),
+    `| Machine load | ${loadText(r.load)} |`,
     `| Workers × BLAS threads | ${r.workers} × ${r.threads} on ${r.cores.logical} logical cores (oversubscription ${r.oversubscription.toFixed(2)}) |`,
     `| Python | ${r.python?.executable ?? '–'} ${r.python?.version ?? ''} |`,
     `| Run directory | \`${runDir}\` |`,

@@ -11,6 +11,7 @@ import { hostScriptPath, startRun } from '../../core/run/engine';
 import { defaultThreads, logicalCores } from '../../core/threads';
 import type { FileSource, RunEvent, RunHandle, RunOptions, RunReport } from '../../core/run/types';
 import { Commands, CONFIG_SECTION, ContextKeys, Settings } from '../../shared/ids';
+import { figuresLine } from '../../shared/figures';
 import type { Services } from '../services';
 import { requireTrust } from '../trust';
 import type { InterpreterService } from '../python/interpreter';
@@ -394,8 +395,7 @@ export class RunService implements RunsApi, vscode.Disposable {
     const summary =
       `${RUN_STATUS_TEXT[report.status]}: ${c.succeeded} succeeded, ${c.failed + c.timedOut} failed` +
       `${c.skipped ? `, ${c.skipped} skipped (already done)` : ''}${c.cancelled ? `, ${c.cancelled} cancelled` : ''}` +
-      ` in ${formatDuration(report.wallMs)} — speedup ≈ ${report.speedupEstimate.toFixed(2)}× on ${report.workers} workers` +
-      ` (estimate: sum of task times / wall time)`;
+      ` in ${formatDuration(report.wallMs)} — ${figuresLine(report)}`;
     const log = this.services.log;
     if (report.status === 'succeeded') log.info(`[${handle.runId}] ${summary}`);
     else log.warn(`[${handle.runId}] ${summary}`);

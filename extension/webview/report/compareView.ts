@@ -1,7 +1,7 @@
 /** Two runs side by side, with the differences that matter first. */
 import type { ReportRendered, ReportSubject } from '../../shared/protocol';
 import { h, table } from './dom';
-import { compareRows } from './model';
+import { compareRuns } from './compareModel';
 import type { Palette } from './theme';
 import { RunView, RunViewHost, section } from './runView';
 
@@ -19,12 +19,20 @@ export class CompareView {
     this.b = new RunView(b, false, side('b'), true);
     const nameA = a.report.label || a.report.runId;
     const nameB = b.report.label || b.report.runId;
-    const rows = compareRows(a.report, b.report).map((r) => [r.label, r.a, r.b, h('span', { class: r.better === undefined ? '' : r.better ? 'better' : 'worse' }, r.change)]);
+    const cmp = compareRuns(a.report, b.report);
+    const rows = cmp.rows.map((r) => [r.label, r.a, r.b, h('span', { class: r.better === undefined ? '' : r.better ? 'better' : 'worse' }, r.change)]);
+    const diffs = cmp.differences.length
+      ? h('div', { class: `callout ${cmp.sameInputs ? 'info' : 'warning'} differences`, role: cmp.sameInputs ? undefined : 'alert' },
+          h('strong', null, cmp.sameInputs ? 'Not quite like with like:' : 'These runs are not like with like:'),
+          h('ul', null, ...cmp.differences.map((d) => h('li', null, d))))
+      : h('p', { class: 'callout ok differences' }, 'Like with like: same inputs, mode, workers × threads, interpreter and machine, and a quiet machine for both.');
     this.root = h(
       'div',
       { class: 'compare-view' },
       h('header', { class: 'run-header' }, h('h1', null, 'Compare runs'), h('div', { class: 'muted meta' }, `A = ${nameA} · B = ${nameB} · changes are B relative to A`)),
-      section('Differences', table(['', `A: ${nameA}`, `B: ${nameB}`, 'B vs A'], rows, 'compare')),
+      h('p', { class: 'compare-headline' }, cmp.headline),
+      diffs,
+      section('Figures (B against A)', table(['', `A: ${nameA}`, `B: ${nameB}`, 'B vs A'], rows, 'compare')),
       h('div', { class: 'side-by-side' }, h('div', { class: 'side' }, h('div', { class: 'side-label' }, 'A'), this.a.root), h('div', { class: 'side' }, h('div', { class: 'side-label' }, 'B'), this.b.root)),
     );
   }

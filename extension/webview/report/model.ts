@@ -4,7 +4,8 @@
  */
 import type { RunReport, TaskRecord } from '../../core/run/types';
 import type { SweepResult } from '../../shared/protocol';
-import { formatDuration, formatFactor, formatPercent } from './format';
+import { amdahlVerdict, recommendationText, workersThreads } from '../../shared/figures';
+import { formatFactor } from './format';
 
 /** Timeline classes: each drawn distinctly (colour AND pattern, for colour-blind and HC themes). */
 export type BarKind = 'ok' | 'retried' | 'failed' | 'timedOut' | 'cancelled' | 'running';
@@ -22,38 +23,6 @@ export function barKind(t: Pick<TaskRecord, 'status' | 'attempts'>): BarKind | u
     case 'skipped':
       return undefined; // resumed from an earlier run: nothing ran, nothing to draw
   }
-}
-
-export interface SpeedupFacts {
-  /** the headline number */
-  value: number;
-  kind: 'measured' | 'estimate';
-  /** the parallel efficiency that goes with the headline number */
-  efficiency: number;
-  /** one sentence: what the number is measured against */
-  basis: string;
-  /** the other number, when both exist */
-  estimate: number;
-}
-
-/** Speedup with what it is measured against. */
-export function speedupFacts(r: RunReport): SpeedupFacts {
-  const workers = Math.max(1, r.workers);
-  const estimateBasis =
-    `Estimate: sum of task times (${formatDuration(r.sumTaskMs)}) ÷ wall time (${formatDuration(r.wallMs)}). ` +
-    'It assumes each file would take as long run alone; tasks that slow each other down (shared memory bandwidth, disk, ' +
-    'BLAS threads) make it optimistic. Run "Measure Speedup" for a measured serial baseline.';
-  if (r.speedupMeasured && Number.isFinite(r.speedupMeasured.value)) {
-    const m = r.speedupMeasured;
-    return {
-      value: m.value,
-      kind: 'measured',
-      efficiency: m.value / workers,
-      basis: `Measured: serial baseline ${formatDuration(m.baselineWallMs)} (${m.source}) ÷ wall time ${formatDuration(r.wallMs)}. The estimate from task times is ${formatFactor(r.speedupEstimate)}.`,
-      estimate: r.speedupEstimate,
-    };
-  }
-  return { value: r.speedupEstimate, kind: 'estimate', efficiency: r.efficiency, basis: estimateBasis, estimate: r.speedupEstimate };
 }
 
 export interface OversubscriptionFacts {
@@ -112,73 +81,6 @@ export function laneCount(r: Pick<RunReport, 'workers'>, tasks: readonly Pick<Ta
   return max;
 }
 
-export interface CompareRow {
-  label: string;
-  a: string;
-  b: string;
-  /** b relative to a, in words ("1.8× faster", "+12 points") */
-  change: string;
-  /** true when b is better than a, false when worse, undefined when neutral */
-  better?: boolean;
-}
-
-/** The rows of a side-by-side comparison (a = baseline, b = the other run). */
-export function compareRows(a: RunReport, b: RunReport): CompareRow[] {
-  const sa = speedupFacts(a);
-  const sb = speedupFacts(b);
-  const rows: CompareRow[] = [];
-  const ratio = a.wallMs > 0 && b.wallMs > 0 ? a.wallMs / b.wallMs : NaN;
-  rows.push({
-    label: 'Wall time',
-    a: formatDuration(a.wallMs),
-    b: formatDuration(b.wallMs),
-    change: !Number.isFinite(ratio) ? '—' : ratio >= 1 ? `${formatFactor(ratio)} faster` : `${formatFactor(1 / ratio)} slower`,
-    better: !Number.isFinite(ratio) || Math.abs(ratio - 1) < 0.02 ? undefined : ratio > 1,
-  });
-  rows.push({
-    label: `Speedup (${sa.kind === sb.kind ? sa.kind : 'mixed'})`,
-    a: formatFactor(sa.value),
-    b: formatFactor(sb.value),
-    change: signed(sb.value - sa.value, 2, '×'),
-    better: neutralOr(sb.value - sa.value, 0.02),
-  });
-  rows.push({
-    label: 'Efficiency',
-    a: formatPercent(sa.efficiency),
-    b: formatPercent(sb.efficiency),
-    change: `${signed((sb.efficiency - sa.efficiency) * 100, 0, '')} points`,
-    better: neutralOr(sb.efficiency - sa.efficiency, 0.01),
-  });
-  rows.push({
-    label: 'Throughput',
-    a: `${a.throughput.toFixed(2)} files/s`,
-    b: `${b.throughput.toFixed(2)} files/s`,
-    change: a.throughput > 0 ? `${signed(((b.throughput - a.throughput) / a.throughput) * 100, 0, '')}%` : '—',
-    better: neutralOr(b.throughput - a.throughput, a.throughput * 0.02),
-  });
-  rows.push({ label: 'Sum of task times', a: formatDuration(a.sumTaskMs), b: formatDuration(b.sumTaskMs), change: formatSigned(b.sumTaskMs - a.sumTaskMs), better: neutralOr(a.sumTaskMs - b.sumTaskMs, a.sumTaskMs * 0.02) });
-  rows.push({ label: 'Workers × threads', a: `${a.workers} × ${a.threads}`, b: `${b.workers} × ${b.threads}`, change: a.workers === b.workers && a.threads === b.threads ? 'same' : 'different' });
-  rows.push({ label: 'Oversubscription', a: formatFactor(a.oversubscription), b: formatFactor(b.oversubscription), change: signed(b.oversubscription - a.oversubscription, 2, '×') });
-  rows.push({ label: 'Files (succeeded / failed)', a: `${a.counts.succeeded} / ${a.counts.failed + a.counts.timedOut}`, b: `${b.counts.succeeded} / ${b.counts.failed + b.counts.timedOut}`, change: a.counts.done === b.counts.done ? 'same count' : `${signed(b.counts.done - a.counts.done, 0, '')} files` });
-  return rows;
-}
-
-function formatSigned(ms: number): string {
-  return ms > 0 ? `+${formatDuration(ms)}` : ms < 0 ? formatDuration(ms) : '±0';
-}
-
-function signed(x: number, digits: number, unit: string): string {
-  if (!Number.isFinite(x)) return '—';
-  const v = x.toFixed(digits);
-  if (Number(v) === 0) return `±0${unit}`;
-  return `${x > 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}${unit}`;
-}
-
-function neutralOr(delta: number, eps: number): boolean | undefined {
-  if (!Number.isFinite(delta) || Math.abs(delta) <= Math.abs(eps)) return undefined;
-  return delta > 0;
-}
-
 /** Amdahl's law: speedup on p workers with serial fraction f. */
 export function amdahl(p: number, f: number): number {
   return 1 / (f + (1 - f) / p);
@@ -200,7 +102,8 @@ export function sweepCurves(s: SweepResult): { x: number[]; measured: Array<{ th
     for (const p of s.points) if (p.threads === t && !p.oversubscribed) at.set(p.workers, Math.max(at.get(p.workers) ?? 0, p.speedup));
     return { threads: t, y: x.map((w) => at.get(w) ?? null) };
   });
-  const f = Number.isFinite(s.fit?.serialFraction) ? Math.min(1, Math.max(0, s.fit.serialFraction)) : NaN;
+  // the fit is drawn only when it may be quoted (enough points, close enough to them)
+  const f = sweepVerdict(s).shown && Number.isFinite(s.fit?.serialFraction) ? Math.min(1, Math.max(0, s.fit.serialFraction)) : NaN;
   return {
     x,
     measured,
@@ -209,13 +112,23 @@ export function sweepCurves(s: SweepResult): { x: number[]; measured: Array<{ th
   };
 }
 
-/** One sentence on what the Amdahl fit means for this script. */
+/** Whether the sweep's Amdahl fit may be quoted, in one sentence (the same one the notification and CLI print). */
 export function sweepSentence(s: SweepResult): string {
-  const f = s.fit?.serialFraction;
-  if (!Number.isFinite(f)) return 'Not enough points for an Amdahl fit.';
-  const limit = f > 0 ? 1 / f : Infinity;
-  const rec = s.recommendation ? ` Recommended: ${s.recommendation.workers} workers × ${s.recommendation.threads} threads${s.recommendation.reason ? ` (${s.recommendation.reason})` : ''}.` : '';
-  return `Amdahl fit: serial fraction ${formatPercent(f, 1)}, so no number of workers can beat ${Number.isFinite(limit) ? formatFactor(limit) : 'an unlimited'} speedup.${rec}`;
+  return sweepVerdict(s).sentence;
+}
+
+export function sweepVerdict(s: SweepResult) {
+  return amdahlVerdict(s.fit, Math.max(0, ...s.points.map((p) => (Number.isFinite(p.speedup) ? p.speedup : 0))));
+}
+
+/** "Recommended: 2 workers × 1 thread (1.96× faster than 1 worker × 1 thread on 2 cores): reason." */
+export function sweepRecommendation(s: SweepResult): string {
+  const rec = s.recommendation;
+  if (!rec) return '';
+  const point = s.points.find((p) => p.workers === rec.workers && p.threads === rec.threads && !p.oversubscribed);
+  const speedup = rec.speedup ?? point?.speedup;
+  const head = speedup !== undefined ? recommendationText({ ...rec, speedup }, s.cores ?? Math.max(...s.points.map((p) => p.workers))) : `Recommended: ${workersThreads(rec.workers, rec.threads)}`;
+  return `${head}${rec.reason ? `: ${rec.reason}` : ''}.`;
 }
 
 /** Run status in words for the header badge. */

@@ -4,7 +4,8 @@ import type { ReportDelta, ReportRendered, ReportSubject, SweepResult } from '..
 import { CpuChart, SweepChart } from './charts';
 import { card, Child, h, linkButton, table } from './dom';
 import { baseName, formatBytes, formatDuration, formatFactor, formatPercent, formatRate, formatTime } from './format';
-import { barKind, laneCount, oversubscriptionFacts, speedupFacts, statusText, stragglers, sweepSentence } from './model';
+import { busySentence, runFigures, sentenceCase, settingFacts } from '../../shared/figures';
+import { barKind, laneCount, oversubscriptionFacts, statusText, stragglers, sweepRecommendation, sweepSentence } from './model';
 import type { Palette } from './theme';
 import { Bar, TimelineIndex } from './timeline';
 import { TimelineView } from './timelineView';
@@ -12,6 +13,8 @@ import { TimelineView } from './timelineView';
 export interface RunViewHost {
   /** open a task's log through the extension host; undefined in an exported file */
   openLog?(index: number, stream: 'stdout' | 'stderr'): void;
+  /** the sweep's Apply button (inside VS Code only) */
+  applyRecommendation?(): void;
   palette(): Palette;
 }
 
@@ -164,22 +167,35 @@ export class RunView {
   private renderHeader(): void {
     const s = this.summary;
     const cmd = s.command.kind === 'python' ? `${s.command.script}${s.command.args.length ? ' ' + s.command.args.join(' ') : ''}` : s.command.argv.join(' ');
+    const facts = settingFacts({ ...s, tasks: this.tasks });
+    const busy = busySentence(s.load);
     this.slots.header.replaceChildren(
       h('h1', null, s.label || `Run ${s.runId}`),
       h('span', { class: `badge status-${s.status}` }, statusText(s)),
+      s.demo
+        ? h('div', { class: 'muted meta' }, `What this measures: ${s.demo.measures}`, ` · started ${formatTime(s.startedAt)}`)
+        : h(
+          'div',
+          { class: 'muted meta' },
+          `${s.command.kind === 'python' ? 'Python script' : 'Command'}: `,
+          h('code', null, cmd),
+          ` · started ${formatTime(s.startedAt)} · ${s.backend} · run ${s.runId}`,
+        ),
       h(
         'div',
-        { class: 'muted meta' },
-        `${s.command.kind === 'python' ? 'Python script' : 'Command'}: `,
-        h('code', null, cmd),
-        ` · started ${formatTime(s.startedAt)} · ${s.backend} · run ${s.runId}`,
+        { class: 'meta setting' },
+        ...(s.demo ? [] : [h('span', { class: 'fact' }, facts.mode), ' · ']),
+        h('span', { class: 'fact' }, s.demo ? `${s.workers} worker thread${s.workers === 1 ? '' : 's'} on ${s.cores.logical} logical cores` : facts.setting),
+        ' · ',
+        h('span', { class: facts.busy ? 'fact busy' : 'fact' }, facts.machine),
       ),
+      ...(busy ? [h('p', { class: 'callout warning busy', role: 'alert' }, `${sentenceCase(busy)}. Measure again when the machine is quieter for figures you can quote.`)] : []),
     );
   }
 
   private renderSummary(): void {
     const s = this.summary;
-    const sp = speedupFacts({ ...s, tasks: [], cpuSamples: [] });
+    const f = runFigures({ ...s, tasks: this.tasks });
     const c = s.counts;
     const failed = c.failed + c.timedOut;
     const cards: HTMLElement[] = [
@@ -188,16 +204,24 @@ export class RunView {
       card('Failed', String(failed), c.timedOut ? `${c.timedOut} timed out` : c.cancelled ? `${c.cancelled} cancelled` : undefined, failed ? 'bad' : ''),
       card('Wall time', formatDuration(s.wallMs), s.status === 'running' ? 'so far' : s.endedAt ? `ended ${formatTime(s.endedAt)}` : undefined),
       card('Sum of task times', formatDuration(s.sumTaskMs), 'what one worker would need'),
-      card(sp.kind === 'measured' ? 'Speedup (measured)' : 'Speedup (estimate)', formatFactor(sp.value), sp.kind === 'measured' ? 'vs serial baseline' : 'from task times', 'accent'),
-      card('Efficiency', formatPercent(sp.efficiency), `speedup ÷ ${s.workers} workers`),
-      card('Throughput', formatRate(s.throughput)),
     ];
+    if (f.ok) {
+      cards.push(
+        card(f.kind === 'measured' ? 'Speedup (measured)' : 'Speedup (estimate)', formatFactor(f.speedup), f.kind === 'measured' ? 'vs serial baseline' : 'from task times', 'accent'),
+        card('Efficiency', formatPercent(f.efficiency), `speedup ÷ ${f.processors} core${f.processors === 1 ? '' : 's'} used`),
+        card('Throughput', formatRate(f.throughput), 'succeeded files'),
+      );
+    }
     if (s.status === 'running') cards.push(card('ETA', s.etaMs !== null ? formatDuration(s.etaMs) : 'estimating…', 'remaining'));
-    this.slots.summary.replaceChildren(h('div', { class: 'cards' }, ...cards), h('p', { class: 'basis' }, sp.basis));
+    this.slots.summary.replaceChildren(h('div', { class: 'cards' }, ...cards), h('p', { class: f.ok ? 'basis' : 'basis callout info no-figures' }, f.basis));
   }
 
   private renderThreads(): void {
     const s = this.summary;
+    if (s.demo) {
+      this.slots.threads.replaceChildren(h('p', { class: 'muted' }, `No BLAS or OpenMP threads here: ${s.demo.measures}`));
+      return;
+    }
     const o = oversubscriptionFacts({ ...s, tasks: [], cpuSamples: [] });
     const rows: Child[][] = [
       ['Workers (parallel tasks)', String(s.workers)],
@@ -270,7 +294,7 @@ export class RunView {
       return;
     }
     if (!this.sweepChart) this.sweepChart = new SweepChart(this.host.palette());
-    this.slots.sweep.replaceChildren(sweepSection(s, this.sweepChart));
+    this.slots.sweep.replaceChildren(sweepSection(s, this.sweepChart, this.host.applyRecommendation));
   }
 
   private renderNotes(): void {
@@ -322,8 +346,11 @@ export function section(title: string, ...body: Child[]): HTMLElement {
   return h('section', null, h('h2', null, title), ...body);
 }
 
-/** The scaling-sweep section: sentence, chart (measured, ideal, Amdahl fit) and the table of points. */
-export function sweepSection(s: SweepResult, chart: SweepChart): HTMLElement {
+/**
+ * The scaling-sweep section: the recommendation (with Apply inside VS Code), the machine's load,
+ * whether the Amdahl fit may be quoted, the chart (measured, ideal, the fit when it fits) and the table.
+ */
+export function sweepSection(s: SweepResult, chart: SweepChart, apply?: () => void): HTMLElement {
   const rows = [...s.points]
     .sort((a, b) => a.workers - b.workers || a.threads - b.threads)
     .map((p) => [
@@ -335,11 +362,22 @@ export function sweepSection(s: SweepResult, chart: SweepChart): HTMLElement {
       p.karpFlatt === null || p.karpFlatt === undefined || !Number.isFinite(p.karpFlatt) ? '—' : p.karpFlatt.toFixed(3),
       p.spread === null || p.spread === undefined || !Number.isFinite(p.spread) ? '—' : formatPercent(p.spread, 1),
     ]);
+  const rec = s.recommendation;
+  const recLine = rec ? sweepRecommendation(s) : 'No recommendation: no configuration ran every file successfully.';
+  const busy = busySentence(s.load);
+  const actions = h('div', { class: 'sweep-actions' }, h('strong', { class: 'recommendation' }, recLine));
+  if (rec && apply) {
+    const b = h('button', { class: 'button apply', title: 'Write this setting to the workspace settings (parallelRun.workers and parallelRun.threadsPerTask)' }, `Apply ${rec.workers} × ${rec.threads}`);
+    b.addEventListener('click', apply);
+    actions.append(b);
+  }
   const el = section(
     'Scaling sweep (speedup vs workers)',
+    actions,
+    ...(busy ? [h('p', { class: 'callout warning busy', role: 'alert' }, `${sentenceCase(busy)}. Run Measure Speedup again when the machine is quieter before you rely on this recommendation.`)] : []),
     h('p', { class: 'basis' }, sweepSentence(s)),
     chart.root,
-    table(['Workers', 'Threads', 'Wall time', 'Speedup', 'Efficiency', 'Karp–Flatt', 'Spread'], rows, 'sweep'),
+    table(['Workers', 'Threads', 'Wall time (median)', 'Speedup', 'Efficiency', 'Karp–Flatt', 'Spread (max − min)'], rows, 'sweep'),
   );
   el.classList.add('sweep');
   // uPlot measures its container: draw after the section is in the document
