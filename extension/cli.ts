@@ -62,6 +62,9 @@ source varies fastest), ":::+" / "::::+" link a source to the one before (zip); 
 {name} (--header, --grid) address the values, with the modifiers {1.} {1/} {1//} {1/.}; with no
 replacement string the values are appended. E.g. --script lik.py --grid mu=0:1:0.1 --grid sigma=1,2
 -- --mu {mu} --sigma {sigma}. Each tuple is a task: its key for resume and retries, its log name.
+Results: a task that prints a JSON object as its last line of stdout (or writes JSON to the file
+named by $PARALLEL_RUN_RESULT) gets it in the run's results.csv and results.ndjson: a row per input
+(inputs, status, seconds, max_rss_mb, the result's keys), written as tasks finish.
 
   -j, --jobs N          workers (default: cores); also +N / -N (cores plus/minus N), N% of cores
   --files GLOB          input files; repeatable; a folder means all files below it

@@ -9,6 +9,7 @@ export * from './threads';
 export * from './python/interpreter';
 export * from './run/engine';
 export * from './run/inputs';
+export * from './run/results';
 export * from './run/history';
 export * from './run/templates';
 export * from './run/journal';

@@ -23,6 +23,7 @@ import { openSource, OpenedSource } from './fileSources';
 import { expandTuple, InputLayout, tupleHasReplacement, MAX_TASKS_WITHOUT_YES, namedValues, readInputs, TaskInput, tupleItems, tupleKey, tupleLogPart, validateTupleTemplate } from './inputs';
 import { type DoneEntry, fileKey, fingerprint, JournalWriter, readJournal, succeededFiles, unchanged } from './journal';
 import { ReportBuilder, reportRecord, TASKS_IN_MEMORY } from './report';
+import { readTaskResult, RESULT_ENV, ResultsWriter } from './results';
 import { killGroup } from './taskRunner';
 import { expandTemplate, validateTemplate } from './templates';
 import {
@@ -561,6 +562,8 @@ class Run {
   /** stop flag + running pid per slot, shared with the task workers (see TaskWorkerInit.shared) */
   private shared!: Int32Array;
   private journal!: JournalWriter;
+  /** results.csv / results.ndjson (undefined when they cannot be written: a note says so) */
+  private results: ResultsWriter | undefined;
   private watchdog: Watchdog | undefined;
   private readonly inFlight = new Map<number, InFlight>();
   /** groups we killed (timeout, cancel, halt): SIGKILLed again at the end in case a member ignored SIGTERM */
@@ -667,7 +670,15 @@ class Run {
 
   private async begin(): Promise<void> {
     const p = this.p;
-    const resumeMap = p.opts.resume ? await succeededFiles(path.join(p.outDir, RUN_FILES.journal), p.def.fingerprint, p.cwd) : new Map();
+    const journalFile = path.join(p.outDir, RUN_FILES.journal);
+    const resumeMap = p.opts.resume ? await succeededFiles(journalFile, p.def.fingerprint, p.cwd) : new Map();
+    try {
+      const results = new ResultsWriter(p.outDir, p.source.layout?.resultNames ?? ['file']);
+      await results.open(journalFile, p.def.fingerprint, !!p.opts.resume);
+      this.results = results;
+    } catch (e) {
+      this.builder.note(`Could not write results.csv / results.ndjson (${(e as Error).message}): the journal still has every result.`);
+    }
     this.emit({ type: 'runStarted', runId: p.def.runId, outDir: p.outDir, workers: p.workers, threads: p.threads, resumeSkipped: resumeMap.size, t: Date.now() });
     const looping = this.loop(resumeMap);
     this.countAhead();
@@ -878,7 +889,7 @@ class Run {
       stdoutLog: path.join(p.outDir, RUN_FILES.logs, `${stem}.out`),
       stderrLog: path.join(p.outDir, RUN_FILES.logs, `${stem}.err`),
       timeoutMs: this.timeoutMs(),
-      env: { PARALLEL_SEQ: String(t.index), PARALLEL_JOBSLOT: String(slot) },
+      env: { PARALLEL_SEQ: String(t.index), PARALLEL_JOBSLOT: String(slot), [RESULT_ENV]: path.join(p.outDir, RUN_FILES.logs, `${stem}.result.json`) },
       ...(t.tuple ? { inputs: namedValues(t.tuple.layout, t.tuple.values) } : {}),
     };
   }
@@ -1025,10 +1036,20 @@ class Run {
       fileMtimeMs: st?.mtimeMs,
       ...(t.tuple ? { inputs: t.tuple.values } : {}),
     };
+    // the task's result (JSON on its last stdout line, or in its $PARALLEL_RUN_RESULT file), journaled with it
+    const got = readTaskResult(r.stdoutTail, TAIL_BYTES, params.stdoutLog, params.env[RESULT_ENV]);
+    if (got.result) rec.result = got.result;
+    if (got.note) rec.resultNote = got.note;
     try {
       this.journal.append({ ...rec, fp: p.def.fingerprint, session: this.session });
     } catch (e) {
       this.builder.note(`Could not write the journal (${(e as Error).message}): resume may redo some files.`);
+    }
+    try {
+      this.results?.add(rec);
+    } catch (e) {
+      this.results = undefined;
+      this.builder.note(`Could not write results.csv / results.ndjson (${(e as Error).message}): the journal has every result; a --resume writes them again.`);
     }
     this.builder.add(rec);
     if (status === 'succeeded') this.noteSucceeded(rec.wallMs);
@@ -1119,6 +1140,11 @@ class Run {
     await killMarked(this.stopping ? this.marker : '', this.killedGroups);
     this.watchdog?.close();
     this.journal.close();
+    try {
+      await this.results?.close(path.join(this.p.outDir, RUN_FILES.journal), this.p.def.fingerprint);
+    } catch (e) {
+      this.builder.note(`Could not write results.csv / results.ndjson (${(e as Error).message}): the journal has every result; a --resume writes them again.`);
+    }
     const report = b.snapshot();
     const session = this.p.def.sessions[this.p.def.sessions.length - 1];
     session.endedAt = b.endedAt;

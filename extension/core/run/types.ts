@@ -127,6 +127,10 @@ export interface TaskRecord {
   fileMtimeMs?: number;
   /** A run over tuples: the task's values by column (its key); `file` is then the tuple's label. */
   inputs?: string[];
+  /** What the task reported (JSON on its last stdout line, or in its $PARALLEL_RUN_RESULT file). */
+  result?: Record<string, unknown>;
+  /** Why a result that looked like one could not be read (a note in its results row). */
+  resultNote?: string;
 }
 
 export interface CpuSample {
@@ -328,6 +332,8 @@ export const RUN_FILES = {
   journal: 'journal.ndjson',
   report: 'report.json',
   logs: 'logs',
+  resultsCsv: 'results.csv',
+  resultsNdjson: 'results.ndjson',
 } as const;
 
 /** Thrown for bad input before anything starts; the CLI maps it to exit code 2. */
