@@ -8,7 +8,7 @@ import * as path from 'path';
 import { readDefinition, runnerAlive } from './engine';
 import { fileKey, JournalLine, readJournal } from './journal';
 import { ReportBuilder } from './report';
-import { RUN_FILES, RunDefinition, RunOptions, RunReport, RunSummary, TaskCommand } from './types';
+import { RUN_FILES, RunDefinition, RunReport, RunSummary, TaskCommand } from './types';
 
 function mtime(p: string): number | undefined {
   try {
@@ -131,28 +131,4 @@ export async function failedFiles(runDir: string): Promise<string[]> {
     if (!prev || prev.status !== 'succeeded') latest.set(k, l);
   }
   return [...latest.values()].filter((l) => l.status !== 'succeeded').sort((a, b) => a.index - b.index).map((l) => l.file);
-}
-
-/** RunOptions that resume the run in `runDir` as it was defined (rejects for a stdin source). */
-export function resumeOptions(runDir: string, workersDir: string, overrides: Partial<RunOptions> = {}): RunOptions {
-  const def = readDefinition(runDir);
-  if (!def) throw new Error(`${runDir} holds no run (no ${RUN_FILES.definition}).`);
-  return {
-    command: def.command,
-    files: def.files,
-    cwd: def.cwd,
-    workers: def.workers,
-    threads: def.threads,
-    timeoutSec: def.timeoutSec,
-    timeoutPercent: def.timeoutPercent,
-    memFreeBytes: def.memFreeBytes,
-    retries: def.retries,
-    halt: def.halt,
-    env: def.env,
-    label: def.label,
-    outDir: runDir,
-    resume: true,
-    workersDir,
-    ...overrides,
-  };
 }

@@ -21,7 +21,7 @@ import { requireTrust } from '../trust';
 import { askRunRequest, loadDefaults, pickScript, type PickedFiles } from './questions';
 import { fromStored, NotTrustedError, type RunKnobs, type RunRequest, type RunService, type StoredRequest } from './runService';
 import { formatDuration, RUN_STATUS_TEXT, TASK_STATUS_SYMBOL } from './format';
-import { loadRunRequest } from './runDefinition';
+import { loadRunRequest, runLimits } from './runDefinition';
 
 /** The argument object every run command accepts (all optional). */
 export interface RunArgs extends RunKnobs {
@@ -351,7 +351,8 @@ async function selectionSource(uris: vscode.Uri[]): Promise<PickedFiles> {
 async function requestForRun(services: Services, runs: RunService, runDir: string): Promise<RunRequest> {
   const stored: StoredRequest | undefined = runs.requestFor(runDir);
   const fromState = stored && fromStored(stored);
-  if (fromState) return fromState;
+  // the request remembered at the start holds no limits taken from settings: the run's own apply
+  if (fromState) return { ...fromState, ...runLimits(runDir) };
   const req = await loadRunRequest(runDir);
   if (!req) throw new Error(`Cannot reuse ${runDir}: its run.json is missing or unreadable, so the script and files are unknown. Start a new run instead.`);
   return req;

@@ -3,39 +3,43 @@
  * workspace did not start itself (CLI runs, another window, a cleared workspace state): resume and
  * re-run failed still work on them.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { RUN_FILES, type FileSource, type RunOptions } from '../../core/run/types';
+import { readDefinition } from '../../core/run/engine';
+import type { FileSource } from '../../core/run/types';
 import type { RunRequest } from './runService';
 
+/** The request that resumes (or re-runs the failed files of) the run in `runDir`, from its run.json. */
 export async function loadRunRequest(runDir: string): Promise<RunRequest | undefined> {
-  let def: Partial<RunOptions> & { options?: Partial<RunOptions> };
-  try {
-    def = JSON.parse(await fs.promises.readFile(path.join(runDir, RUN_FILES.definition), 'utf8'));
-  } catch {
-    return undefined;
-  }
-  const o: Partial<RunOptions> = def.options ?? def;
-  if (!o.command || o.command.kind !== 'python' || !o.files) return undefined;
-  const cwd = o.cwd ?? path.dirname(o.command.script);
+  const def = readDefinition(runDir);
+  if (!def?.command || def.command.kind !== 'python' || !def.files) return undefined;
+  const cwd = def.cwd ?? path.dirname(def.command.script);
   const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(cwd)) ?? vscode.workspace.workspaceFolders?.[0];
   if (!folder) return undefined;
-  const files = o.files as FileSource;
   return {
     folder,
-    script: o.command.script,
-    args: o.command.args ?? [],
-    files,
-    filesLabel: describeSource(files),
-    workers: o.workers ?? 0,
-    threads: o.threads ?? 0,
-    warm: o.command.warm,
-    timeoutSec: o.timeoutSec,
-    retries: o.retries,
-    halt: o.halt,
-    label: o.label,
+    script: def.command.script,
+    args: def.command.args ?? [],
+    files: def.files,
+    filesLabel: describeSource(def.files),
+    workers: def.workers ?? 0,
+    threads: def.threads ?? 0,
+    warm: def.command.warm,
+    ...runLimits(runDir),
+    retries: def.retries,
+    halt: def.halt,
+    label: def.label,
   };
+}
+
+/**
+ * The limits a run was defined with (run.json), which a resume keeps whatever the settings say now:
+ * the timeout in seconds or in percent of the median, and the memory to keep free.
+ */
+export function runLimits(runDir: string): Pick<RunRequest, 'timeoutSec' | 'timeoutPercent' | 'memFreeBytes'> {
+  const def = readDefinition(runDir);
+  if (!def) return {};
+  return { timeoutSec: def.timeoutSec, timeoutPercent: def.timeoutPercent ?? 0, memFreeBytes: def.memFreeBytes ?? 0 };
 }
 
 export function describeSource(f: FileSource): string {

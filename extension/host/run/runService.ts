@@ -56,6 +56,10 @@ export interface RunRequest {
   threads: number;
   warm?: boolean;
   timeoutSec?: number;
+  /** Timeout in percent of the median of succeeded files; 0 = none; default: the setting. */
+  timeoutPercent?: number;
+  /** Start a file only while this much memory is available; 0 = no gate; default: the setting. */
+  memFreeBytes?: number;
   retries?: number;
   halt?: boolean;
   /** Skip files that already succeeded in `outDir` (same definition). */
@@ -173,8 +177,8 @@ export class RunService implements RunsApi, vscode.Disposable {
       threads,
       timeoutSec: req.timeoutSec ?? settings.timeoutSeconds,
       // a timeout in seconds asked for this run wins over the setting in percent
-      timeoutPercent: req.timeoutSec === undefined && settings.timeoutPercentOfMedian > 0 ? settings.timeoutPercentOfMedian : undefined,
-      memFreeBytes: settings.memFreeGB > 0 ? Math.round(settings.memFreeGB * 2 ** 30) : undefined,
+      timeoutPercent: positive(req.timeoutPercent ?? (req.timeoutSec === undefined ? settings.timeoutPercentOfMedian : 0)),
+      memFreeBytes: positive(req.memFreeBytes ?? Math.round(settings.memFreeGB * 2 ** 30)),
       retries: req.retries ?? settings.retries,
       halt: req.halt ?? settings.haltOnFailure,
       outDir,
@@ -508,6 +512,11 @@ async function checkScript(script: string): Promise<void> {
   if (!st?.isFile()) {
     throw new Error(`Cannot run: script "${script}" does not exist. Open the Python script to run (it processes ONE file given as sys.argv[1]) or pass its path.`);
   }
+}
+
+/** undefined for 0 (or less): the engine's "not set". */
+function positive(v: number): number | undefined {
+  return v > 0 ? v : undefined;
 }
 
 function checkCount(name: 'workers' | 'threads', v: number): void {
