@@ -24,6 +24,8 @@ import { expandTuple, InputLayout, tupleHasReplacement, MAX_TASKS_WITHOUT_YES, n
 import { type DoneEntry, fileKey, fingerprint, JournalWriter, readJournal, succeededFiles, unchanged } from './journal';
 import { ReportBuilder, reportRecord, TASKS_IN_MEMORY } from './report';
 import { readTaskResult, RESULT_ENV, ResultsWriter } from './results';
+import { ignoreInGit } from './runDir';
+export { newRunId } from './runDir';
 import { killGroup } from './taskRunner';
 import { expandTemplate, validateTemplate } from './templates';
 import {
@@ -76,13 +78,6 @@ function findProgram(prog: string, cwd: string, envPath: string | undefined): st
     if (executable(p)) return p;
   }
   return undefined;
-}
-
-/** A fresh run id: local timestamp + random suffix (also a good run directory name). */
-export function newRunId(now = new Date()): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  const stamp = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
-  return `${stamp}-${crypto.randomBytes(3).toString('hex')}`;
 }
 
 /** Clock ticks since boot at which `pid` started (Linux), to tell a live runner from a reused pid. */
@@ -379,6 +374,7 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
   if (!dry) {
     try {
       mkdirp(path.join(outDir, RUN_FILES.logs));
+      ignoreInGit(path.dirname(outDir), false);
       const probe = path.join(outDir, `.write-test-${process.pid}`);
       fs.writeFileSync(probe, '');
       fs.unlinkSync(probe);

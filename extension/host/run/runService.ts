@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { hostScriptPath, startRun } from '../../core/run/engine';
+import { createRunDir, runStem } from '../../core/run/runDir';
 import { defaultThreads, logicalCores } from '../../core/threads';
 import type { FileSource, RunEvent, RunHandle, RunOptions, RunReport } from '../../core/run/types';
 import { Commands, CONFIG_SECTION, ContextKeys, Settings } from '../../shared/ids';
@@ -244,22 +245,9 @@ export class RunService implements RunsApi, vscode.Disposable {
   }
 
   private async newRunDir(req: RunRequest): Promise<string> {
-    const root = this.runsDir(req.folder);
-    const d = new Date();
-    const p2 = (n: number) => String(n).padStart(2, '0');
-    const stamp = `${d.getFullYear()}${p2(d.getMonth() + 1)}${p2(d.getDate())}-${p2(d.getHours())}${p2(d.getMinutes())}${p2(d.getSeconds())}`;
-    const stem = path.basename(req.script).replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_').slice(0, 40) || 'run';
-    await fs.promises.mkdir(root, { recursive: true });
-    for (let i = 0; ; i++) {
-      const dir = path.join(root, `${stamp}-${stem}${i ? `-${i + 1}` : ''}`);
-      try {
-        await fs.promises.mkdir(dir);
-        return dir;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-    }
+    return createRunDir(this.runsDir(req.folder), runStem(req.script));
   }
+
 
   /**
    * Checks the inputs exist; returns how many files there are when that is cheap to know (the engine

@@ -17,6 +17,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { readDefinition } from '../../core/run/engine';
+import { createRunDir, runStem } from '../../core/run/runDir';
 import { RUN_FILES, type FileSource, type RunEvent, type RunReport } from '../../core/run/types';
 import {
   attachSlurmRun, cancelSlurmRun, isSlurmRun, prepareSlurmRun, resubmitFailed, PreparedSlurmRun, SlurmError, SlurmRunHandle, SlurmRunOptions, SlurmSettings,
@@ -188,16 +189,9 @@ class SlurmFeature implements SlurmApi, vscode.Disposable {
   }
 
   private async newRunDir(folder: vscode.WorkspaceFolder, stemOf: string): Promise<string> {
-    const root = this.runsDir(folder);
-    const d = new Date();
-    const p2 = (n: number) => String(n).padStart(2, '0');
-    const stamp = `${d.getFullYear()}${p2(d.getMonth() + 1)}${p2(d.getDate())}-${p2(d.getHours())}${p2(d.getMinutes())}${p2(d.getSeconds())}`;
-    const stem = `${path.basename(stemOf).replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_').slice(0, 40) || 'run'}-slurm`;
-    for (let i = 0; ; i++) {
-      const dir = path.join(root, `${stamp}-${stem}${i ? `-${i + 1}` : ''}`);
-      if (!fs.existsSync(dir)) return dir;
-    }
+    return createRunDir(this.runsDir(folder), `${runStem(stemOf)}-slurm`);
   }
+
 
   /** Turns the arguments into SlurmRunOptions (settings + overrides, interpreter resolved). */
   private async optionsFor(args: SubmitSlurmArgs): Promise<{ opts: SlurmRunOptions; folder: vscode.WorkspaceFolder }> {
@@ -257,6 +251,8 @@ class SlurmFeature implements SlurmApi, vscode.Disposable {
       // nothing submitted: leave no half-written run directory behind
       if (!(err instanceof SlurmError) && fs.existsSync(path.join(opts.outDir, 'slurm')) && !fs.existsSync(path.join(opts.outDir, RUN_FILES.report))) {
         await fs.promises.rm(opts.outDir, { recursive: true, force: true }).catch(() => undefined);
+      } else {
+        await fs.promises.rmdir(opts.outDir).catch(() => undefined); // the new, still empty run directory
       }
       throw err;
     }

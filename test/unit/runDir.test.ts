@@ -1,0 +1,60 @@
+/**
+ * Run directories: one module names and makes them (VS Code runs, Slurm submissions), atomically, and
+ * `.parallel-run/` keeps its contents out of git from the first run on (the CLI's runs too).
+ */
+import * as assert from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { createRunDir, ignoreInGit, runStamp, runStem } from '../../extension/core/run/runDir';
+import { CLI, PYTHON, tmpDir, writeFiles } from './engineHelpers';
+
+describe('run directories', () => {
+  it('names a run by its local start time and script stem', () => {
+    assert.strictEqual(runStamp(new Date(2026, 0, 2, 3, 4, 5)), '20260102-030405');
+    assert.strictEqual(runStem('/x/fit model.v2.py'), 'fit_model.v2');
+    assert.strictEqual(runStem('/x/.py'), 'run');
+  });
+
+  it('two runs started in the same second get two folders, each made exactly once', () => {
+    const root = path.join(tmpDir('pr-rundir-'), 'runs');
+    const now = new Date(2026, 5, 1, 12, 0, 0);
+    const made = Array.from({ length: 5 }, () => createRunDir(root, 'fit', now));
+    assert.deepStrictEqual(made.map((d) => path.basename(d)), ['20260601-120000-fit', '20260601-120000-fit-2', '20260601-120000-fit-3', '20260601-120000-fit-4', '20260601-120000-fit-5']);
+    for (const d of made) assert.deepStrictEqual(fs.readdirSync(d), [], 'new and empty');
+  });
+
+  it('.parallel-run/ gets a .gitignore holding *; one the user wrote is kept', () => {
+    const ws = tmpDir('pr-rundir-');
+    createRunDir(path.join(ws, '.parallel-run', 'runs'), 'fit');
+    assert.match(fs.readFileSync(path.join(ws, '.parallel-run', '.gitignore'), 'utf8'), /^\*$/m);
+    assert.ok(!fs.existsSync(path.join(ws, '.parallel-run', 'runs', '.gitignore')));
+
+    fs.writeFileSync(path.join(ws, '.parallel-run', '.gitignore'), 'mine\n');
+    createRunDir(path.join(ws, '.parallel-run', 'runs'), 'fit');
+    assert.strictEqual(fs.readFileSync(path.join(ws, '.parallel-run', '.gitignore'), 'utf8'), 'mine\n');
+  });
+
+  it('a runs folder elsewhere is ignored in git only when it is a runs root, never a folder named for one run', () => {
+    const ws = tmpDir('pr-rundir-');
+    createRunDir(path.join(ws, 'my-runs'), 'fit');
+    assert.ok(fs.existsSync(path.join(ws, 'my-runs', '.gitignore')));
+    ignoreInGit(path.join(ws, 'results'), false);
+    assert.ok(!fs.existsSync(path.join(ws, 'results', '.gitignore')));
+  });
+
+  it('a CLI run in a fresh project leaves .parallel-run/.gitignore, so run logs are never committed', function () {
+    this.timeout(60_000);
+    const dir = tmpDir('pr-rundir-cli-');
+    writeFiles(dir, { 'in/a.txt': 'a', 'in/b.txt': 'b' });
+    const r = spawnSync(process.execPath, [CLI, 'run', '-j', '2', '--files', 'in/*.txt', '--', 'true', '{}'], {
+      cwd: dir, encoding: 'utf8', timeout: 50_000, env: { ...process.env, PARALLEL_RUN_PYTHON: PYTHON },
+    });
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(fs.readFileSync(path.join(dir, '.parallel-run', '.gitignore'), 'utf8'), /^\*$/m);
+    assert.strictEqual(spawnSync('git', ['init', '-q'], { cwd: dir }).status, 0, 'git init');
+    const st = spawnSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: dir, encoding: 'utf8' }).stdout;
+    assert.ok(!st.includes('.parallel-run'), `git sees run files: ${st}`);
+    assert.match(st, /in\/a\.txt/);
+  });
+});
