@@ -36,6 +36,7 @@ import {
   TaskRecord,
   UsageError,
 } from './core';
+import { prepareNotebookRun } from './core/python/notebookRun';
 import { measureSubcommands } from './core/sweepCli';
 import { extractSlurmArgs, runSlurmFromCli, SLURM_CLI_USAGE } from './core/slurm/cli';
 import { shellQuote } from './core/slurm/script';
@@ -54,6 +55,7 @@ interface Subcommand {
 
 const RUN_USAGE = `usage: parallel-run run [options] -- <command template...> [::: VALUES... | :::: FILE...]...
        parallel-run run [options] --script analyze.py [-- extra args...] [::: VALUES...]...
+       parallel-run run [options] --notebook analysis.ipynb [::: FILES...]
 
 Runs the command (or Python script) once per input file, or once per input tuple, in parallel.
 Replacement strings (as in GNU Parallel): {} {.} {/} {//} {/.} {#} {%}; none = file appended.
@@ -74,6 +76,14 @@ named by $PARALLEL_RUN_RESULT) gets it in the run's results.csv and results.ndjs
   --script FILE         run a Python script: python FILE <file> [extra args]
   --python PATH         interpreter for --script (default: $PARALLEL_RUN_PYTHON or python3)
   --warm                warm Python workers (with --script): imports paid once per worker
+  --notebook NB.ipynb   run a notebook once per file: its code cells as one script (cold, or --warm),
+                        the file assigned in a cell injected after the cell tagged "parameters"
+  --file-var NAME       (with --notebook) the parameters-cell name the file goes to (default: the
+                        first name that cell assigns)
+  --save-notebooks      (with --notebook) also write an executed copy per file, with its outputs, to
+                        <notebook>-outputs/ (runs each file in a Jupyter kernel: needs nbformat,
+                        nbclient and ipykernel; Debian: apt install python3-nbformat python3-nbclient
+                        python3-ipykernel)
   --threads T           BLAS/OpenMP threads per task (default: cores / jobs)
   --timeout SEC         kill a task (and its process group) after SEC seconds (at most 10000000,
                         about 115 days); or N% (above 100):
@@ -115,6 +125,9 @@ interface RunArgs {
   script?: string;
   python?: string;
   warm: boolean;
+  notebook?: string;
+  fileVar?: string;
+  saveNotebooks?: boolean;
   threads?: number;
   timeout?: number;
   /** --timeout N% */
@@ -244,6 +257,9 @@ export function parseRunArgs(all: string[]): RunArgs {
       case '--script': a.script = value(flag, inline); break;
       case '--python': a.python = value(flag, inline); break;
       case '--warm': a.warm = true; break;
+      case '--notebook': a.notebook = value(flag, inline); break;
+      case '--file-var': a.fileVar = value(flag, inline); break;
+      case '--save-notebooks': a.saveNotebooks = true; break;
       case '--threads': a.threads = wholeNumber('--threads', value(flag, inline), 1); break;
       case '--timeout': {
         const v = value(flag, inline);
@@ -284,10 +300,27 @@ export function parseRunArgs(all: string[]): RunArgs {
   return a;
 }
 
+/** --notebook: the notebook as the script the engine runs (checked before anything starts). */
+async function notebookCommand(a: RunArgs, cwd: string, workersDir: string): Promise<TaskCommand> {
+  if (a.script !== undefined) throw new UsageError('Give --script or --notebook, not both.');
+  if (a.rest.length) throw new UsageError(`A notebook takes its input in its parameters cell, not as extra arguments (${a.rest.join(' ')}). Drop them.`);
+  if (a.warm && a.saveNotebooks) throw new UsageError('--save-notebooks runs each file in a Jupyter kernel, which warm workers cannot do. Drop --warm or --save-notebooks.');
+  const py = await resolvePython(a.python ?? process.env.PARALLEL_RUN_PYTHON ?? 'python3');
+  const nb = prepareNotebookRun({
+    notebook: path.resolve(cwd, a.notebook!), cwd, python: py.executable, mediaDir: path.resolve(workersDir, '..', '..', 'media'),
+    fileVar: a.fileVar, saveExecuted: a.saveNotebooks,
+  });
+  return { kind: 'python', python: py.executable, script: nb.script, args: nb.args, warm: a.warm };
+}
+
 /** Turns parsed arguments into RunOptions (resolving the interpreter). Throws UsageError. */
 export async function runOptionsFromArgs(a: RunArgs, cwd: string, workersDir: string): Promise<RunOptions> {
   let command: TaskCommand;
-  if (a.script !== undefined) {
+  if (a.notebook !== undefined) {
+    command = await notebookCommand(a, cwd, workersDir);
+  } else if (a.fileVar !== undefined || a.saveNotebooks) {
+    throw new UsageError(`${a.fileVar !== undefined ? '--file-var' : '--save-notebooks'} goes with --notebook NB.ipynb.`);
+  } else if (a.script !== undefined) {
     const py = await resolvePython(a.python ?? process.env.PARALLEL_RUN_PYTHON ?? 'python3');
     command = { kind: 'python', python: py.executable, script: path.resolve(cwd, a.script), args: a.rest, warm: a.warm };
   } else {

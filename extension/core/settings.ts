@@ -17,6 +17,8 @@ export interface ParallelRunSettings {
   retries: number;
   haltOnFailure: boolean;
   warmWorkers: boolean;
+  /** Run Notebook over Files: write an executed copy of the notebook per input */
+  saveNotebooks: boolean;
   runsDirectory: string;
   openReportWhenDone: boolean;
   monitor: { enabled: boolean; intervalMs: number; memoryWarningPercent: number };
@@ -105,6 +107,7 @@ export function validateSettings(raw: Record<string, unknown>): ParallelRunSetti
     retries: int(raw, 'retries', 0, 0, 100),
     haltOnFailure: bool(raw, 'haltOnFailure', false),
     warmWorkers: bool(raw, 'warmWorkers', false),
+    saveNotebooks: bool(raw, 'notebooks.saveExecuted', false),
     runsDirectory,
     openReportWhenDone: bool(raw, 'openReportWhenDone', true),
     monitor: {

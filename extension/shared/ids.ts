@@ -24,6 +24,7 @@ export const Commands = {
   inspectBlas: 'parallelRun.inspectBlas',
   matrixDemo: 'parallelRun.matrixDemo',
   parallelizeLoop: 'parallelRun.parallelizeLoop',
+  runNotebook: 'parallelRun.runNotebook',
   showMonitor: 'parallelRun.showMonitor',
   submitSlurm: 'parallelRun.submitSlurm',
 } as const;
@@ -33,7 +34,7 @@ export type CommandId = (typeof Commands)[keyof typeof Commands];
 export const TRUST_REQUIRED_COMMANDS: readonly CommandId[] = [
   Commands.runScript, Commands.runOverSelection, Commands.runAgain, Commands.resumeLastRun,
   Commands.rerunFailed, Commands.measureSpeedup, Commands.inspectBlas, Commands.matrixDemo,
-  Commands.submitSlurm,
+  Commands.submitSlurm, Commands.runNotebook,
 ];
 
 export const CONFIG_SECTION = 'parallelRun';
@@ -49,6 +50,7 @@ export const Settings = {
   retries: 'retries',
   haltOnFailure: 'haltOnFailure',
   warmWorkers: 'warmWorkers',
+  saveNotebooks: 'notebooks.saveExecuted',
   runsDirectory: 'runsDirectory',
   openReportWhenDone: 'openReportWhenDone',
   monitorEnabled: 'monitor.enabled',

@@ -21,10 +21,20 @@ export interface SourcePosition { line: number; character: number }
 export interface SourceRange { start: SourcePosition; end: SourcePosition }
 export interface SourceTextEdit { range: SourceRange; newText: string }
 
-/** A quick fix: edits computed by the analyzer, applied as they are. */
-export interface SourceFix { title: string; edits: SourceTextEdit[]; isPreferred?: boolean }
+/** A file a quick fix creates beside the analysed source (or appends to, when it exists). */
+export interface SourceFixFile {
+  /** file name, in the folder of the analysed file */
+  name: string;
+  /** the whole file, when it does not exist yet */
+  text: string;
+  /** what to append when it exists */
+  appendText: string;
+}
 
-export type DiagnosticCode = 'PR001' | 'PR002' | 'PR003' | 'PR004' | 'PR005';
+/** A quick fix: edits computed by the analyzer, applied as they are. */
+export interface SourceFix { title: string; edits: SourceTextEdit[]; isPreferred?: boolean; files?: SourceFixFile[] }
+
+export type DiagnosticCode = 'PR001' | 'PR002' | 'PR003' | 'PR004' | 'PR005' | 'PR006';
 export type SourceSeverity = 'error' | 'warning' | 'information';
 
 export interface SourceDiagnostic {
@@ -42,6 +52,21 @@ export interface EntryPoint {
   line: number;
   readsArgv: boolean;
   usesArgparse: boolean;
+  /**
+   * How the script takes an input, which "Run over files in parallel" needs: it reads sys.argv, has
+   * an argparse positional, or calls `main(path)` from its `__main__` block; null when it takes none.
+   */
+  takesInput: 'argv' | 'argparse' | 'main' | null;
+}
+
+/** The multiprocessing start method in effect for the module. */
+export interface StartMethodInfo {
+  method: string;
+  /** in words: `the default on macOS`, `set with set_start_method on line 4` */
+  why: string;
+  /** 0-based line where the code sets it, or null for the platform default */
+  line: number | null;
+  source: 'code' | 'default';
 }
 
 /** How many processes a pool constructor (or a Process in a loop) starts. `value` null = not known statically. */
@@ -97,6 +122,8 @@ export interface SourceAnalysis {
   threadLimit: ScriptThreadLimit | null;
   fileLoops: FileLoop[];
   diagnostics: SourceDiagnostic[];
+  /** absent when the source does not parse */
+  startMethod?: StartMethodInfo;
 }
 
 export interface AnalyzeOptions {
@@ -104,6 +131,13 @@ export interface AnalyzeOptions {
   cores: number;
   /** thread variables the BLAS-limit quick fix sets (default: core/threads THREAD_ENV_VARS) */
   threadEnvVars?: readonly string[];
+  /** the source is a notebook's code cells joined (no file, no `__main__` guard; PR006 instead of PR001) */
+  notebook?: boolean;
+  /** PR006's "Move to a module": the module's name (default notebook_workers) */
+  workersModule?: string;
+  /** platform and Python version whose default start method applies (default: the analyzing interpreter's) */
+  platform?: string;
+  pythonVersion?: [number, number];
 }
 
 /** The five diagnostics: short names and the anchors of their explanation in media/docs/diagnostics.md. */
@@ -113,6 +147,7 @@ export const DIAGNOSTIC_INFO: Record<DiagnosticCode, { name: string; heading: st
   PR003: { name: 'apply_async result never fetched with .get()', heading: '## PR003' },
   PR004: { name: 'Lambda or nested function passed to a process pool', heading: '## PR004' },
   PR005: { name: 'numpy/scipy imported before BLAS thread limits', heading: '## PR005' },
+  PR006: { name: 'Function defined in a notebook passed to a process pool', heading: '## PR006' },
 };
 
 /** Relative path (from the extension root) of the diagnostics explanation page. */
@@ -460,11 +495,11 @@ export async function createSourceAnalyzer(pythonCandidate: string, mediaDir: st
  * returns the same promise (lenses and diagnostics share one parse); a newer version replaces it.
  */
 export class AnalysisCache {
-  private readonly entries = new Map<string, { version: number; cores: number; result: Promise<SourceAnalysis> }>();
+  private readonly entries = new Map<string, { version: number | string; cores: number; result: Promise<SourceAnalysis> }>();
 
   constructor(private readonly analyzer: Pick<SourceAnalyzer, 'analyze'>, private readonly maxDocuments = 64) {}
 
-  get(key: string, version: number, source: () => string, options: AnalyzeOptions): Promise<SourceAnalysis> {
+  get(key: string, version: number | string, source: () => string, options: AnalyzeOptions): Promise<SourceAnalysis> {
     const hit = this.entries.get(key);
     if (hit && hit.version === version && hit.cores === options.cores) {
       // refresh LRU order
@@ -484,7 +519,7 @@ export class AnalysisCache {
   }
 
   /** The cached analysis of `key` at exactly `version`, if any. */
-  peek(key: string, version: number): Promise<SourceAnalysis> | undefined {
+  peek(key: string, version: number | string): Promise<SourceAnalysis> | undefined {
     const hit = this.entries.get(key);
     return hit && hit.version === version ? hit.result : undefined;
   }

@@ -8,8 +8,9 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import {
   AnalysisCache, ANALYZER_SCRIPT, DiagnosticCode, diagnosticDocLines, DIAGNOSTICS_DOC, SourceAnalysis, SourceAnalyzer,
-  SourceTextEdit,
+  SourceFixFile, SourceTextEdit,
 } from '../../core/python/sourceAnalysis';
+import { JoinedNotebook, joinCells, NotebookCell, splitEdits, toCellRange } from '../../core/python/notebook';
 import { resolvePython } from '../../core/python/interpreter';
 import { logicalCores } from '../../core/threads';
 import { messageOf } from '../config';
@@ -19,6 +20,72 @@ interface InterpreterLike {
   resolve(folder?: vscode.WorkspaceFolder): Promise<{ executable: string }>;
 }
 
+/**
+ * The analysis of one editor document with everything in its own coordinates: for a file, its own
+ * analysis; for a notebook cell, the analysis of the whole notebook (its code cells as one module)
+ * restricted to the findings in this cell. Edits are turned into WorkspaceEdits here, so a fix in one
+ * cell may change others (an import at the top) or create a file beside the notebook.
+ */
+export interface LocalAnalysis {
+  analysis: SourceAnalysis;
+  /** The WorkspaceEdit of a fix's or rewrite's edits (joined coordinates for a notebook); undefined when it cannot map. */
+  toEdit(edits: readonly SourceTextEdit[], files?: readonly SourceFixFile[]): vscode.WorkspaceEdit | undefined;
+  /** set for a notebook cell */
+  notebook?: { document: vscode.NotebookDocument; cell: number; joined: JoinedNotebook; parametersCell: number };
+}
+
+/** The notebook that holds this cell document. */
+export function notebookOfCell(doc: vscode.TextDocument): { notebook: vscode.NotebookDocument; cell: number } | undefined {
+  if (doc.uri.scheme !== 'vscode-notebook-cell') return undefined;
+  const key = doc.uri.toString();
+  for (const nb of vscode.workspace.notebookDocuments) {
+    const cell = nb.getCells().findIndex((c) => c.document.uri.toString() === key);
+    if (cell >= 0) return { notebook: nb, cell };
+  }
+  return undefined;
+}
+
+/** A cell's tags, wherever the notebook serializer keeps them (`metadata.tags`, or `metadata.metadata.tags`). */
+export function cellTags(cell: vscode.NotebookCell): string[] {
+  const m = cell.metadata as { tags?: unknown; metadata?: { tags?: unknown } } | undefined;
+  const tags = Array.isArray(m?.tags) ? m!.tags : Array.isArray(m?.metadata?.tags) ? m!.metadata!.tags : [];
+  return (tags as unknown[]).filter((t): t is string => typeof t === 'string');
+}
+
+/** The cells of an open notebook as the core sees them (Python code cells are code, the rest markup). */
+export function notebookCells(nb: vscode.NotebookDocument): NotebookCell[] {
+  return nb.getCells().map((c) => ({
+    kind: c.kind === vscode.NotebookCellKind.Code && c.document.languageId === 'python' ? 'code' : 'markup',
+    source: c.document.getText().replace(/\r\n?/g, '\n'),
+    tags: cellTags(c),
+  }));
+}
+
+/** `analysis_workers` for analysis.ipynb: the module PR006's fix writes beside the notebook. */
+export function workersModuleName(notebookPath: string): string {
+  return `${path.basename(notebookPath).replace(/\.ipynb$/i, '')}_workers`;
+}
+
+/** Adds the files a fix creates (beside `dir`) to a WorkspaceEdit: created, or appended to when they exist. */
+function addFiles(we: vscode.WorkspaceEdit, dir: string, files: readonly SourceFixFile[]): void {
+  for (const f of files) {
+    const uri = vscode.Uri.file(path.join(dir, path.basename(f.name)));
+    let existing: string | undefined;
+    try {
+      existing = fs.readFileSync(uri.fsPath, 'utf8');
+    } catch {
+      existing = undefined;
+    }
+    if (existing === undefined) {
+      we.createFile(uri, { ignoreIfExists: false, contents: Buffer.from(f.text, 'utf8') });
+    } else {
+      const lines = existing.split(/\r\n|\r|\n/);
+      const end = new vscode.Position(lines.length - 1, lines[lines.length - 1].length);
+      we.insert(uri, end, `${existing.endsWith('\n') || !existing ? '' : '\n'}\n\n${f.appendText}`);
+    }
+  }
+}
+
 /** Published as `services.editorAnalysis` (tests and other features reuse the parse). */
 export class EditorAnalysis implements vscode.Disposable {
   private analyzer: { python: string; instance: SourceAnalyzer } | undefined;
@@ -26,6 +93,7 @@ export class EditorAnalysis implements vscode.Disposable {
   private cache: AnalysisCache | undefined;
   private warned = false;
   private docLines: Record<DiagnosticCode, number> | undefined;
+  private readonly joinedCache = new Map<string, { version: string; joined: JoinedNotebook; parametersCell: number }>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   /** Fires after a document's analysis finished (lenses refresh on it). */
   readonly onDidAnalyze = this.changed.event;
@@ -55,14 +123,103 @@ export class EditorAnalysis implements vscode.Disposable {
     }
   }
 
+  /**
+   * The analysis of a document in its own coordinates (see LocalAnalysis): a notebook cell is analysed
+   * with its whole notebook. Undefined when the analyzer cannot run.
+   */
+  async analyzeLocal(doc: vscode.TextDocument): Promise<LocalAnalysis | undefined> {
+    const inNotebook = notebookOfCell(doc);
+    if (!inNotebook) {
+      const analysis = await this.analyze(doc);
+      if (!analysis) return undefined;
+      const dir = path.dirname(doc.uri.fsPath);
+      return {
+        analysis,
+        toEdit: (edits, files) => {
+          const we = toWorkspaceEdit(doc.uri, edits);
+          if (files?.length && doc.uri.scheme === 'file') addFiles(we, dir, files);
+          return we;
+        },
+      };
+    }
+    const { notebook, cell } = inNotebook;
+    const r = await this.analyzeNotebook(notebook, doc);
+    if (!r) return undefined;
+    const { analysis: whole, joined, parametersCell } = r;
+    const cells = notebook.getCells();
+    const local = <T extends { range: SourceTextEdit['range'] }>(x: T): T | undefined => {
+      const m = toCellRange(joined, x.range);
+      return m && m.cell === cell ? { ...x, range: m.range } : undefined;
+    };
+    const toEdit = (edits: readonly SourceTextEdit[], files?: readonly SourceFixFile[]): vscode.WorkspaceEdit | undefined => {
+      const perCell = splitEdits(joined, edits);
+      if (!perCell) return undefined;
+      const we = new vscode.WorkspaceEdit();
+      for (const [i, list] of perCell) for (const e of list) we.replace(cells[i].document.uri, toRange(e.range), e.newText);
+      if (files?.length && notebook.uri.scheme === 'file') addFiles(we, path.dirname(notebook.uri.fsPath), files);
+      return we;
+    };
+    const keep = <T>(xs: T[], f: (x: T) => T | undefined): T[] => xs.map(f).filter((x): x is T => x !== undefined);
+    const analysis: SourceAnalysis = {
+      ...whole,
+      // a notebook has no entry point to run per file (Run Notebook over Files does that)
+      entryPoint: null,
+      pools: keep(whole.pools, (p) => {
+        const m = local(p);
+        return m && { ...m, line: m.range.start.line };
+      }),
+      threadLimit: whole.threadLimit,
+      fileLoops: keep(whole.fileLoops, (l) => {
+        const m = local(l);
+        return m && { ...m, line: m.range.start.line };
+      }),
+      diagnostics: keep(whole.diagnostics, local),
+      syntaxError: whole.syntaxError,
+    };
+    return { analysis, toEdit, notebook: { document: notebook, cell, joined, parametersCell } };
+  }
+
+  /** The analysis of a notebook's code cells as one module (cached per notebook and cell versions). */
+  private async analyzeNotebook(nb: vscode.NotebookDocument, anyCell: vscode.TextDocument): Promise<{ analysis: SourceAnalysis; joined: JoinedNotebook; parametersCell: number } | undefined> {
+    try {
+      const analyzer = await this.ensureAnalyzer(anyCell);
+      if (!this.cache) this.cache = new AnalysisCache(analyzer);
+      const cells = nb.getCells();
+      const version = `${nb.version}:${cells.map((c) => `${c.document.uri.fragment}@${c.document.version}`).join(',')}`;
+      let joined = this.joinedCache.get(nb.uri.toString());
+      if (!joined || joined.version !== version) {
+        const core = notebookCells(nb);
+        joined = { version, joined: joinCells(core), parametersCell: core.findIndex((c) => c.kind === 'code' && c.tags.includes('parameters')) };
+        this.joinedCache.set(nb.uri.toString(), joined);
+      }
+      const j = joined;
+      const analysis = await this.cache.get(nb.uri.toString(), version, () => j.joined.source, {
+        cores: logicalCores(),
+        notebook: true,
+        workersModule: workersModuleName(nb.uri.fsPath || nb.uri.path),
+      });
+      this.changed.fire(nb.uri);
+      return { analysis, joined: j.joined, parametersCell: j.parametersCell };
+    } catch (err) {
+      this.services.log.warn(`source analysis of ${nb.uri.fsPath} failed: ${messageOf(err)}`);
+      return undefined;
+    }
+  }
+
   /** Forget a closed document. */
   forget(uri: vscode.Uri): void {
     this.cache?.delete(uri.toString());
+    this.joinedCache.delete(uri.toString());
   }
 
   /** The interpreter that analyzes (and would run) this document: the Python extension's choice, else parallelRun.python.path. */
   async interpreter(doc: vscode.TextDocument): Promise<string> {
-    const folder = vscode.workspace.getWorkspaceFolder(doc.uri) ?? vscode.workspace.workspaceFolders?.[0];
+    return this.interpreterFor(doc.uri);
+  }
+
+  /** The interpreter for a file (or notebook) of the workspace. */
+  async interpreterFor(uri: vscode.Uri): Promise<string> {
+    const folder = vscode.workspace.getWorkspaceFolder(uri) ?? vscode.workspace.workspaceFolders?.[0];
     const python = this.services.python as InterpreterLike | undefined;
     if (python && typeof python.resolve === 'function') return (await python.resolve(folder)).executable;
     return (await resolvePython(this.services.config.get().pythonPath || 'python3')).executable;
@@ -97,7 +254,7 @@ export class EditorAnalysis implements vscode.Disposable {
       try {
         this.docLines = diagnosticDocLines(fs.readFileSync(file, 'utf8'));
       } catch {
-        this.docLines = { PR001: 1, PR002: 1, PR003: 1, PR004: 1, PR005: 1 };
+        this.docLines = diagnosticDocLines('');
       }
     }
     return vscode.Uri.file(file).with({ fragment: `L${this.docLines[code]}` });

@@ -1,6 +1,7 @@
 /**
- * Code lenses on Python scripts:
- *  - on the entry point: `▶ Run over files in parallel` and `⏱ Measure speedup`;
+ * Code lenses on Python scripts and notebook cells:
+ *  - on the entry point of a script that takes an input: `▶ Run over files in parallel` and `⏱ Measure speedup`;
+ *  - on a notebook's `parameters` cell: `▶ Run Notebook over Files…`;
  *  - on Pool / ProcessPoolExecutor / Process: the thread picture (processes × BLAS threads on cores)
  *    and, after a run of this script, its measured median task time;
  *  - on loops over files: `Parallelize this loop`.
@@ -54,12 +55,23 @@ export class ParallelRunCodeLenses implements vscode.CodeLensProvider, vscode.Di
     if (!EditorAnalysis.accepts(doc)) return [];
     const settings = this.services.config.get().codeLens;
     if (!settings.runScript && !settings.poolThreads && !settings.parallelizeLoop) return [];
-    const a = await this.analysis.analyze(doc);
-    if (!a || token.isCancellationRequested) return [];
+    const local = await this.analysis.analyzeLocal(doc);
+    const a = local?.analysis;
+    if (!local || !a || token.isCancellationRequested) return [];
     const lenses: vscode.CodeLens[] = [];
     const uri = doc.uri;
 
-    if (settings.runScript && a.entryPoint && uri.scheme === 'file') {
+    const nb = local.notebook;
+    if (settings.runScript && nb && nb.cell === nb.parametersCell && nb.document.uri.scheme === 'file') {
+      lenses.push(new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), {
+        title: '$(play) Run Notebook over Files…',
+        command: Commands.runNotebook,
+        arguments: [nb.document.uri],
+        tooltip: 'Run this notebook once per input file, on every core: each input is assigned in a cell injected after this "parameters" cell (Parallel Run)',
+      }));
+    }
+    // only a script that takes an input (sys.argv, an argparse positional, main(path)) can run per file
+    if (settings.runScript && a.entryPoint && a.entryPoint.takesInput && uri.scheme === 'file') {
       const r = toRange(a.entryPoint.range);
       lenses.push(
         new vscode.CodeLens(r, { title: '$(play) Run over files in parallel', command: Commands.runScript, arguments: [uri], tooltip: 'Run this script once per file, on every core (Parallel Run)' }),
@@ -73,7 +85,7 @@ export class ParallelRunCodeLenses implements vscode.CodeLensProvider, vscode.Di
       const known = python ? this.blas.known(python) : undefined;
       if (python && !known) this.blas.ensure(python);
       const blas = assumedBlasThreads(cores, process.env, inspectedBlas(known));
-      const last = uri.scheme === 'file' ? await this.lastRun(doc) : undefined;
+      const last = uri.scheme === 'file' && !nb ? await this.lastRun(doc) : undefined;
       for (const pool of a.pools) {
         const pic = threadPicture(pool, cores, blas, a.threadLimit);
         const r = toRange(pool.range);

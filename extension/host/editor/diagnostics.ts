@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { DIAGNOSTIC_INFO, SourceAnalysis, SourceDiagnostic } from '../../core/python/sourceAnalysis';
 import type { Services } from '../services';
-import { EditorAnalysis, toRange, toWorkspaceEdit } from './analysisService';
+import { EditorAnalysis, notebookOfCell, toRange } from './analysisService';
 
 export const DIAGNOSTIC_SOURCE = 'Parallel Run';
 const DEBOUNCE_MS = 350;
@@ -26,7 +26,10 @@ export class ParallelRunDiagnostics implements vscode.Disposable {
     this.subs.push(
       vscode.workspace.onDidOpenTextDocument((d) => this.schedule(d, 0)),
       vscode.workspace.onDidChangeTextDocument((e) => {
-        if (e.contentChanges.length) this.schedule(e.document, DEBOUNCE_MS);
+        if (!e.contentChanges.length) return;
+        // an edit in one cell changes what the notebook's other cells are told (one module)
+        const nb = notebookOfCell(e.document);
+        for (const d of nb ? nb.notebook.getCells().map((c) => c.document) : [e.document]) this.schedule(d, DEBOUNCE_MS);
       }),
       vscode.workspace.onDidCloseTextDocument((d) => {
         this.cancel(d.uri);
@@ -34,6 +37,16 @@ export class ParallelRunDiagnostics implements vscode.Disposable {
         this.analysis.forget(d.uri);
       }),
       services.config.onDidChange(() => this.refreshAll()),
+      // cells added, removed or re-tagged: the notebook's module changed
+      vscode.workspace.onDidChangeNotebookDocument((e) => {
+        if (e.contentChanges.length || e.cellChanges.some((c) => c.metadata)) {
+          for (const c of e.notebook.getCells()) this.schedule(c.document, DEBOUNCE_MS);
+        }
+      }),
+      vscode.workspace.onDidCloseNotebookDocument((nb) => {
+        for (const c of nb.getCells()) this.collection.delete(c.document.uri);
+        this.analysis.forget(nb.uri);
+      }),
     );
     this.refreshAll();
   }
@@ -73,7 +86,8 @@ export class ParallelRunDiagnostics implements vscode.Disposable {
   async update(doc: vscode.TextDocument): Promise<readonly vscode.Diagnostic[]> {
     if (!EditorAnalysis.accepts(doc) || !this.enabled()) return [];
     const version = doc.version;
-    const a = await this.analysis.analyze(doc);
+    const local = await this.analysis.analyzeLocal(doc);
+    const a = local?.analysis;
     if (!a || doc.isClosed || doc.version !== version || !this.enabled()) return this.collection.get(doc.uri) ?? [];
     // mid-edit syntax errors: keep the last good diagnostics rather than flicker them away
     if (a.syntaxError) return this.collection.get(doc.uri) ?? [];
@@ -114,15 +128,18 @@ export class ParallelRunCodeActions implements vscode.CodeActionProvider {
     const ours = context.diagnostics.filter((d) => d.source === DIAGNOSTIC_SOURCE);
     const wantRefactor = !context.only || context.only.contains(vscode.CodeActionKind.RefactorRewrite) || vscode.CodeActionKind.RefactorRewrite.contains(context.only);
     if (!ours.length && !wantRefactor) return [];
-    const a = await this.analysis.analyze(doc);
-    if (!a || a.syntaxError || token.isCancellationRequested) return [];
+    const local = await this.analysis.analyzeLocal(doc);
+    const a = local?.analysis;
+    if (!local || !a || a.syntaxError || token.isCancellationRequested) return [];
     const actions: vscode.CodeAction[] = [];
     for (const diag of ours) {
       const found = matchDiagnostic(a, diag);
       if (!found) continue;
       for (const fix of found.fixes) {
+        const edit = local.toEdit(fix.edits, fix.files);
+        if (!edit) continue; // spans notebook cells in a way a cell edit cannot express
         const action = new vscode.CodeAction(fix.title, vscode.CodeActionKind.QuickFix);
-        action.edit = toWorkspaceEdit(doc.uri, fix.edits);
+        action.edit = edit;
         action.diagnostics = [diag];
         action.isPreferred = !!fix.isPreferred;
         actions.push(action);
@@ -133,8 +150,9 @@ export class ParallelRunCodeActions implements vscode.CodeActionProvider {
         if (loop.line < range.start.line || loop.line > range.end.line) continue;
         for (const w of loop.rewrites) {
           const action = new vscode.CodeAction(`Parallelize this loop: ${w.title}`, vscode.CodeActionKind.RefactorRewrite);
-          if (w.edits) action.edit = toWorkspaceEdit(doc.uri, w.edits);
-          else action.disabled = { reason: `Not possible: ${w.unavailable}` };
+          const edit = w.edits && local.toEdit(w.edits);
+          if (edit) action.edit = edit;
+          else action.disabled = { reason: `Not possible: ${w.unavailable ?? 'the rewrite spans notebook cells'}` };
           actions.push(action);
         }
       }

@@ -1,6 +1,6 @@
 /**
- * The editor feature (issue 7): code lenses, diagnostics with quick fixes, loop rewrites on Python
- * files, and the `parallelRun.parallelizeLoop` command. Publishes `services.editorAnalysis`
+ * The editor feature: code lenses, diagnostics with quick fixes, loop rewrites on Python files and
+ * notebook cells, the `parallelRun.parallelizeLoop` command and "Run Notebook over Files…". Publishes `services.editorAnalysis`
  * ({ analysis, lenses, diagnostics }) for tests and other features.
  */
 import * as vscode from 'vscode';
@@ -8,9 +8,11 @@ import type { LoopRewrite } from '../../core/python/sourceAnalysis';
 import { Commands } from '../../shared/ids';
 import { messageOf } from '../config';
 import type { Services } from '../services';
-import { EditorAnalysis, toWorkspaceEdit } from './analysisService';
+import { EditorAnalysis } from './analysisService';
 import { ParallelRunCodeLenses } from './codeLenses';
 import { ParallelRunCodeActions, ParallelRunDiagnostics } from './diagnostics';
+import { runNotebook } from './runNotebook';
+import { requireTrust } from '../trust';
 
 export interface EditorApi {
   analysis: EditorAnalysis;
@@ -18,7 +20,12 @@ export interface EditorApi {
   diagnostics: ParallelRunDiagnostics;
 }
 
-const PYTHON: vscode.DocumentSelector = [{ language: 'python', scheme: 'file' }, { language: 'python', scheme: 'untitled' }];
+const PYTHON: vscode.DocumentSelector = [
+  { language: 'python', scheme: 'file' },
+  { language: 'python', scheme: 'untitled' },
+  // notebook cells: analysed with their whole notebook, findings mapped to each cell
+  { language: 'python', scheme: 'vscode-notebook-cell' },
+];
 
 export function register(context: vscode.ExtensionContext, services: Services): void {
   const analysis = new EditorAnalysis(services);
@@ -31,6 +38,18 @@ export function register(context: vscode.ExtensionContext, services: Services): 
     vscode.languages.registerCodeLensProvider(PYTHON, lenses),
     vscode.languages.registerCodeActionsProvider(PYTHON, new ParallelRunCodeActions(analysis), {
       providedCodeActionKinds: ParallelRunCodeActions.kinds,
+    }),
+    vscode.commands.registerCommand(Commands.runNotebook, async (arg?: unknown) => {
+      const programmatic = !!arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) && ('notebook' in arg || 'files' in arg || 'wait' in arg);
+      try {
+        if (!requireTrust('run notebooks')) throw new Error('Run Notebook over Files is disabled in an untrusted workspace: it runs the notebook\'s code. Trust the workspace first.');
+        return await runNotebook(services, analysis, arg as Parameters<typeof runNotebook>[2]);
+      } catch (err) {
+        services.log.error(messageOf(err));
+        if (programmatic) throw err;
+        void vscode.window.showErrorMessage(messageOf(err));
+        return undefined;
+      }
     }),
     vscode.commands.registerCommand(Commands.parallelizeLoop, (uri?: vscode.Uri | string, line?: number, kind?: LoopRewrite['kind']) =>
       parallelizeLoop(analysis, uri, line, kind).catch((err) => {
@@ -55,8 +74,9 @@ async function parallelizeLoop(analysis: EditorAnalysis, uriArg?: vscode.Uri | s
   if (!uri) throw new Error('open a Python file and put the cursor on a `for` loop over files.');
   const doc = await vscode.workspace.openTextDocument(uri);
   const line = lineArg ?? (editor && editor.document.uri.toString() === uri.toString() ? editor.selection.active.line : -1);
-  const a = await analysis.analyze(doc);
-  if (!a) throw new Error('the Python source analyzer is not available (see the Parallel Run output).');
+  const local = await analysis.analyzeLocal(doc);
+  const a = local?.analysis;
+  if (!local || !a) throw new Error('the Python source analyzer is not available (see the Parallel Run output).');
   if (a.syntaxError) throw new Error(`the file has a syntax error on line ${a.syntaxError.line + 1} (${a.syntaxError.message}); fix it first.`);
   const loop = a.fileLoops.find((l) => l.line === line) ?? a.fileLoops.find((l) => line >= l.range.start.line && line <= l.range.end.line);
   if (!loop) {
@@ -82,6 +102,8 @@ async function parallelizeLoop(analysis: EditorAnalysis, uriArg?: vscode.Uri | s
     if (!picked) return { applied: false };
     choice = picked.rewrite;
   }
-  const ok = await vscode.workspace.applyEdit(toWorkspaceEdit(doc.uri, choice.edits!));
+  const edit = local.toEdit(choice.edits!);
+  if (!edit) throw new Error('this rewrite would change several notebook cells at once; move the loop into one cell first.');
+  const ok = await vscode.workspace.applyEdit(edit);
   return { applied: ok, kind: choice.kind };
 }

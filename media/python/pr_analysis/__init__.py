@@ -14,6 +14,7 @@ applies the edits as they are.
 Layout: ``scope`` (the parsed source and its scope index), ``edits`` (text edits), ``findings`` (what
 the lenses show), ``rewrites`` (loop rewrites), ``checks/`` (one module per diagnostic).
 """
+from . import start_method
 from .checks import CHECKS
 from .findings import entry_point, pool_info, thread_limit
 from .rewrites import file_loops
@@ -30,20 +31,21 @@ def _empty(message, line, character):
 def analyze(source, options=None):
     """Analysis result for one source text (never raises for bad user code)."""
     try:
-        s = ScopeIndex(source, options)
+        ix = ScopeIndex(source, options)
     except SyntaxError as e:
         return _empty(e.msg, (e.lineno or 1) - 1, max(0, (e.offset or 1) - 1))
     except (ValueError, RecursionError) as e:  # null bytes, absurd nesting
         return _empty(str(e), 0, 0)
     result = {
         "protocol": PROTOCOL_VERSION,
-        "entryPoint": entry_point(s),
-        "pools": [pool_info(s, c, k) for c, k in s.pool_calls],
-        "threadLimit": thread_limit(s),
-        "fileLoops": file_loops(s),
+        "entryPoint": entry_point(ix),
+        "pools": [pool_info(ix, c, k) for c, k in ix.pool_calls],
+        "threadLimit": thread_limit(ix),
+        "fileLoops": file_loops(ix),
+        "startMethod": start_method.resolve(ix),
     }
     for check in CHECKS:
-        check(s)
-    s.diags.sort(key=lambda d: (d["range"]["start"]["line"], d["range"]["start"]["character"], d["code"]))
-    result["diagnostics"] = s.diags
+        check(ix)
+    ix.diags.sort(key=lambda d: (d["range"]["start"]["line"], d["range"]["start"]["character"], d["code"]))
+    result["diagnostics"] = ix.diags
     return result

@@ -4,24 +4,42 @@ import ast
 from .constants import CPU_COUNT_FUNCS, DEFAULT_THREAD_VARS
 
 
+def takes_input(ix, reads_argv, uses_argparse):
+    """How the script gets its input: "argv" (reads sys.argv), "argparse" (a positional argument),
+    "main" (`def main(path)` called from the `__main__` block), or None."""
+    if reads_argv:
+        return "argv"
+    if uses_argparse:
+        for c in ix.calls:
+            if isinstance(c.func, ast.Attribute) and c.func.attr == "add_argument" and c.args \
+                    and isinstance(c.args[0], ast.Constant) and isinstance(c.args[0].value, str) \
+                    and not c.args[0].value.startswith("-"):
+                return "argparse"
+    main = ix.defs.get((ix.tree, "main"))
+    if main is not None and (main.args.posonlyargs or main.args.args) and ix.guards:
+        for g in ix.guards:
+            for n in ast.walk(g):
+                if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "main" and (n.args or n.keywords):
+                    return "main"
+    return None
+
+
 def entry_point(ix):
     reads_argv = any(n.attr == "argv" and ix.qualname(n) == "sys.argv" for n in ix.nodes(ast.Attribute)) \
         or "sys.argv" in ix.aliases.values()
     uses_argparse = any(q and q.startswith("argparse.") for q in ix.aliases.values()) or "argparse" in ix.aliases.values()
+    base = {"readsArgv": reads_argv, "usesArgparse": uses_argparse, "takesInput": takes_input(ix, reads_argv, uses_argparse)}
     if ix.guards:
         g = ix.guards[0]
-        return {"kind": "mainGuard", "range": ix.rng(g.test), "line": g.lineno - 1,
-                "readsArgv": reads_argv, "usesArgparse": uses_argparse}
+        return dict(base, kind="mainGuard", range=ix.rng(g.test), line=g.lineno - 1)
     main = ix.defs.get((ix.tree, "main"))
     if main is not None:
-        return {"kind": "mainFunction", "range": ix.line_range(main.lineno), "line": main.lineno - 1,
-                "readsArgv": reads_argv, "usesArgparse": uses_argparse}
+        return dict(base, kind="mainFunction", range=ix.line_range(main.lineno), line=main.lineno - 1)
     # a plain script: top-level code that does work (a loop, a call) starts it
     for stmt in ix.tree.body:
         if isinstance(stmt, (ast.For, ast.While, ast.With, ast.Try)) or (
                 isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
-            return {"kind": "topLevel", "range": ix.line_range(ix.first_line(stmt)), "line": stmt.lineno - 1,
-                    "readsArgv": reads_argv, "usesArgparse": uses_argparse}
+            return dict(base, kind="topLevel", range=ix.line_range(ix.first_line(stmt)), line=stmt.lineno - 1)
     return None
 
 

@@ -26,6 +26,8 @@ class ScopeIndex:
     def __init__(self, source, options):
         self.source = source
         self.options = options or {}
+        # a notebook analysed as one module (its code cells joined): no file, no `__main__` guard
+        self.notebook = bool(self.options.get("notebook"))
         self.cores = int(self.options.get("cores") or 1)
         self.thread_vars = tuple(self.options.get("threadEnvVars") or DEFAULT_THREAD_VARS)
         self.lines = re.split(r"\r\n|\r|\n", source)

@@ -1,5 +1,5 @@
 """The diagnostics, one module each; every check records its findings with `index.diag(...)`."""
-from . import async_results, blas_import, unclosed, unguarded, unpicklable
+from . import async_results, blas_import, notebook_functions, unclosed, unguarded, unpicklable
 
 # in the order they run (the result is sorted by position afterwards)
 CHECKS = (
@@ -8,4 +8,5 @@ CHECKS = (
     async_results.check_async_results,  # PR003
     unpicklable.check_unpicklable,      # PR004
     blas_import.check_blas_import,      # PR005
+    notebook_functions.check_notebook_functions,  # PR006 (notebooks only)
 )

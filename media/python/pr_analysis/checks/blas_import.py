@@ -30,10 +30,11 @@ def check_blas_import(ix):
     mod = next(m for m in ([a.name for a in first.names] if isinstance(first, ast.Import) else [first.module])
                if m.split(".")[0] in BLAS_MODULES).split(".")[0]
     ix.diag("PR005", "warning", first,
-              "`%s` is imported before BLAS threads are limited%s, and this script starts a process pool: every "
-              "worker process starts its own full set of BLAS threads (one per core), so processes × cores "
-              "threads compete for the cores. Limit threads before the import, or with threadpoolctl." % (mod, late),
-              [fix_env_limits(ix, first), fix_threadpoolctl(ix)])
+            "`%s` is imported before BLAS threads are limited%s, and this %s starts a process pool: every "
+            "worker process starts its own full set of BLAS threads (one per core), so processes × cores "
+            "threads compete for the cores. Limit threads before the import, or with threadpoolctl."
+            % (mod, late, "notebook" if ix.notebook else "script"),
+            [fix_env_limits(ix, first), fix_threadpoolctl(ix)])
 
 
 def fix_env_limits(ix, first):

@@ -3,19 +3,31 @@ import ast
 
 from ..constants import FUNCS
 from ..edits import Edits, replace_lines
+from .. import start_method
 
 
 def check_unguarded(ix):
+    if ix.notebook:
+        return  # a notebook's __main__ has no file: spawn workers never re-import it
     bad = [(c, k) for c, k in ix.pool_calls if ix.function_of(c) is ix.tree and not ix.in_guard(c)
            and not isinstance(ix.scope_of(c), ast.ClassDef)]
     if not bad:
         return
     fix = fix_wrap_guard(ix, ix.top_statement(bad[0][0]))
     for call, kind in bad:
+        sm = start_method.for_pool(ix, call)
+        if start_method.pickles(sm):
+            risk = ("The start method here is %s: every worker starts a fresh interpreter that re-imports this "
+                    "module, runs this line again and starts its own pool (RuntimeError: \"An attempt has been made "
+                    "to start a new process before the current process has finished its bootstrapping phase\", or "
+                    "endless process creation)." % start_method.describe(sm))
+        else:
+            risk = ("It works here only because the start method is %s, which copies this process instead of "
+                    "re-importing the module. Under spawn or forkserver (the defaults on macOS and Windows, and on "
+                    "Linux from Python 3.14) every worker re-imports this module and starts its own pool: "
+                    "RuntimeError or endless process creation." % start_method.describe(sm))
         ix.diag("PR001", "warning", call,
-                  "%s created at module level without an `if __name__ == \"__main__\":` guard. With the spawn or "
-                  "forkserver start method (Windows, macOS, Python 3.14+ on Linux) every worker re-imports this "
-                  "module and starts its own pool: RuntimeError or endless process creation." % kind, [fix])
+                "%s created at module level without an `if __name__ == \"__main__\":` guard. %s" % (kind, risk), [fix])
 
 
 def fix_wrap_guard(ix, first_top):

@@ -4,20 +4,50 @@ import ast
 from ..constants import FUNCS, POOL_CTORS, SUBMIT_METHODS
 from ..edits import Edits, ensure_import, insert_before, replace_lines
 from ..scope import u16len
+from .. import start_method
 
 
 def process_pool_receivers(ix):
-    """Names bound to process pools: (scope, name)."""
-    out = set()
+    """Names bound to process pools: (scope, name) -> the constructor call."""
+    out = {}
     for call, kind in ix.pool_calls:
         if kind == "Process":
             continue
         p = ix.parent.get(call)
         if isinstance(p, ast.withitem) and isinstance(p.optional_vars, ast.Name):
-            out.add((ix.scope_of(call), p.optional_vars.id))
+            out[(ix.scope_of(call), p.optional_vars.id)] = call
         elif isinstance(p, ast.Assign) and len(p.targets) == 1 and isinstance(p.targets[0], ast.Name):
-            out.add((ix.scope_of(call), p.targets[0].id))
+            out[(ix.scope_of(call), p.targets[0].id)] = call
     return out
+
+
+def pool_targets(ix):
+    """(call, callable expression, "pool" | "process", constructor call) for every callable handed to a
+    process pool's map/submit/apply... or to a Process as its target."""
+    receivers = process_pool_receivers(ix)
+    for call in ix.calls:
+        if isinstance(call.func, ast.Attribute) and call.func.attr in SUBMIT_METHODS:
+            recv = call.func.value
+            ctor = None
+            if isinstance(recv, ast.Name):
+                s = ix.scope_of(call)
+                while s is not None:
+                    if (s, recv.id) in receivers:
+                        ctor = receivers[(s, recv.id)]
+                        break
+                    s = ix.scope_of(s) if s is not ix.tree else None
+            elif isinstance(recv, ast.Call) and POOL_CTORS.get(ix.qualname(recv.func)) in ("Pool", "ProcessPoolExecutor"):
+                ctor = recv
+            if ctor is None:
+                continue
+            kw = SUBMIT_METHODS[call.func.attr]
+            target = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == kw), None)
+            if target is not None:
+                yield call, target, "pool", ctor
+        elif POOL_CTORS.get(ix.qualname(call.func)) == "Process":
+            target = next((k.value for k in call.keywords if k.arg == "target"), call.args[1] if len(call.args) > 1 else None)
+            if target is not None:
+                yield call, target, "process", call
 
 
 def resolve_callable(ix, expr, at):
@@ -48,31 +78,7 @@ def resolve_callable(ix, expr, at):
 
 
 def check_unpicklable(ix):
-    receivers = process_pool_receivers(ix)
-    for call in ix.calls:
-        target, where = None, None
-        if isinstance(call.func, ast.Attribute) and call.func.attr in SUBMIT_METHODS:
-            recv = call.func.value
-            known = False
-            if isinstance(recv, ast.Name):
-                s = ix.scope_of(call)
-                while s is not None:
-                    if (s, recv.id) in receivers:
-                        known = True
-                        break
-                    s = ix.scope_of(s) if s is not ix.tree else None
-            elif isinstance(recv, ast.Call) and POOL_CTORS.get(ix.qualname(recv.func)) in ("Pool", "ProcessPoolExecutor"):
-                known = True
-            if not known:
-                continue
-            kw = SUBMIT_METHODS[call.func.attr]
-            target = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == kw), None)
-            where = "pool"
-        elif POOL_CTORS.get(ix.qualname(call.func)) == "Process":
-            target = next((k.value for k in call.keywords if k.arg == "target"), call.args[1] if len(call.args) > 1 else None)
-            where = "process"
-        if target is None:
-            continue
+    for call, target, where, ctor in pool_targets(ix):
         found = resolve_callable(ix, target, call)
         if not found:
             continue
@@ -80,14 +86,20 @@ def check_unpicklable(ix):
         desc = {"lambda": "A lambda", "namedLambda": "`%s` is a lambda and" % ix.segment(target),
                 "nested": "`%s` is a nested function and" % getattr(node, "name", "?"),
                 "guarded": "`%s` is defined inside `if __name__ == \"__main__\":` and" % getattr(node, "name", "?")}[what]
+        sm = start_method.for_pool(ix, ctor)
         if where == "pool" and what != "guarded":
             sev, msg = "error", ("%s cannot be pickled, so the process pool cannot send it to its workers "
                                  "(PicklingError / \"Can't pickle local object\" at run time). Define it with `def` "
                                  "at module level." % desc)
+        elif start_method.pickles(sm):
+            sev, msg = "error", ("%s cannot be pickled, and the start method here is %s: the worker gets its "
+                                 "target by pickling, so it fails at start (PicklingError, or AttributeError in "
+                                 "the worker). Define it with `def` at module level." % (desc, start_method.describe(sm)))
         else:
-            sev, msg = "warning", ("%s cannot be pickled: it works only with the fork start method and fails with "
-                                   "spawn/forkserver (Windows, macOS, Python 3.14+ on Linux). Define it with `def` "
-                                   "at module level." % desc)
+            sev, msg = "warning", ("%s cannot be pickled. It works here only because the start method is %s, which "
+                                   "copies this process instead of pickling the target; it fails under spawn or "
+                                   "forkserver (the defaults on macOS and Windows, and on Linux from Python 3.14). "
+                                   "Define it with `def` at module level." % (desc, start_method.describe(sm)))
         ix.diag("PR004", sev, target, msg, [fix_unpicklable(ix, what, node, target)])
 
 
