@@ -37,6 +37,8 @@ import {
   UsageError,
 } from './core';
 import { prepareNotebookRun } from './core/python/notebookRun';
+import { openSource } from './core/run/fileSources';
+import { readInputs } from './core/run/inputs';
 import { measureSubcommands } from './core/sweepCli';
 import { extractSlurmArgs, runSlurmFromCli, SLURM_CLI_USAGE } from './core/slurm/cli';
 import { shellQuote } from './core/slurm/script';
@@ -300,15 +302,28 @@ export function parseRunArgs(all: string[]): RunArgs {
   return a;
 }
 
-/** --notebook: the notebook as the script the engine runs (checked before anything starts). */
+/**
+ * --notebook: the notebook as the script the engine runs (checked before anything starts). Over input
+ * tuples, the one column without a name goes to the file variable, each named column
+ * (--grid, --header) to the parameters-cell name it is called.
+ */
 async function notebookCommand(a: RunArgs, cwd: string, workersDir: string): Promise<TaskCommand> {
   if (a.script !== undefined) throw new UsageError('Give --script or --notebook, not both.');
   if (a.rest.length) throw new UsageError(`A notebook takes its input in its parameters cell, not as extra arguments (${a.rest.join(' ')}). Drop them.`);
   if (a.warm && a.saveNotebooks) throw new UsageError('--save-notebooks runs each file in a Jupyter kernel, which warm workers cannot do. Drop --warm or --save-notebooks.');
   const py = await resolvePython(a.python ?? process.env.PARALLEL_RUN_PYTHON ?? 'python3');
+  const { inputs } = inputsFromArgs(a, cwd, { kind: 'python', python: py.executable, script: '', args: [], warm: a.warm });
+  let tuple: { fileColumn?: number; names: string[] } | undefined;
+  if (inputs) {
+    if (inputs.sources.some((s) => s.kind === 'files' && s.source.kind === 'stdin')) throw new UsageError('A notebook over input tuples reads its inputs before the run: give the list as a file (:::: LIST), not stdin.');
+    const { layout } = await readInputs(inputs, openSource);
+    const unnamed = layout.names.map((n, i) => (n === undefined ? i : -1)).filter((i) => i >= 0);
+    if (unnamed.length > 1) throw new UsageError(`Input columns ${unnamed.map((i) => i + 1).join(' and ')} have no name, so only one of them can be the file. Name the others (--header : with a header line, or --grid NAME=VALUES).`);
+    tuple = { fileColumn: unnamed[0], names: layout.names.filter((n): n is string => n !== undefined) };
+  }
   const nb = prepareNotebookRun({
     notebook: path.resolve(cwd, a.notebook!), cwd, python: py.executable, mediaDir: path.resolve(workersDir, '..', '..', 'media'),
-    fileVar: a.fileVar, saveExecuted: a.saveNotebooks,
+    fileVar: a.fileVar, saveExecuted: a.saveNotebooks, tuple,
   });
   return { kind: 'python', python: py.executable, script: nb.script, args: nb.args, warm: a.warm };
 }

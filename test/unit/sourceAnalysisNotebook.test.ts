@@ -267,4 +267,80 @@ describe('notebooks as one module', function () {
       assert.match(d.message, /It uses `data`, defined in the notebook by code that cannot move with it/);
     });
   });
+
+  describe('parallel-run run --notebook (the real CLI)', () => {
+    const CLI = path.join(ROOT, 'dist', 'cli.js');
+    let dir: string;
+    const cli = (args: string[]) => spawnSync(process.execPath, [CLI, 'run', ...args], { cwd: dir, encoding: 'utf8', timeout: 180_000, env: { ...process.env, PARALLEL_RUN_PYTHON: PYTHON } });
+    before(() => {
+      dir = fs.mkdtempSync(path.join(tmp, 'cli-'));
+      fs.mkdirSync(path.join(dir, 'data'));
+      for (let i = 1; i <= 6; i++) fs.writeFileSync(path.join(dir, 'data', `f${i}.txt`), `${i} ${i * 10}\n`);
+      makeNotebook(path.join(dir, 'analysis.ipynb'), [
+        { type: 'markdown', source: '# Sum the numbers of one file' },
+        { type: 'code', source: '%matplotlib inline\nimport os\nimport numpy as np' },
+        { type: 'code', source: 'path = "data/example.txt"\nscale = 1', tags: ['parameters'] },
+        { type: 'code', source: 'total = np.loadtxt(path).sum() * scale\nprint(os.path.basename(path), float(total))' },
+      ]);
+    });
+
+    for (const warm of [false, true]) {
+      it(`runs the notebook once per file${warm ? ' in warm workers' : ''}: journal, report, resume skips what succeeded`, () => {
+        const out = path.join(dir, warm ? 'run-warm' : 'run-cold');
+        const r = cli(['--notebook', 'analysis.ipynb', '-j', '2', '-k', '--out', out, ...(warm ? ['--warm'] : []), ':::', ...[1, 2, 3, 4].map((i) => `data/f${i}.txt`)]);
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.deepStrictEqual(r.stdout.trim().split('\n'), ['f1.txt 11.0', 'f2.txt 22.0', 'f3.txt 33.0', 'f4.txt 44.0']);
+        const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+        assert.strictEqual(report.tasks.filter((t: { status: string }) => t.status === 'succeeded').length, 4);
+        assert.match(report.command.script, /analysis\.ipynb-[0-9a-f]{8}\.py$/);
+        const again = cli(['--notebook', 'analysis.ipynb', '-j', '2', '--out', out, '--resume', ...(warm ? ['--warm'] : []), ':::', ...[1, 2, 3, 4, 5].map((i) => `data/f${i}.txt`)]);
+        assert.strictEqual(again.status, 0, again.stderr);
+        assert.strictEqual(again.stdout.trim(), 'f5.txt 55.0', 'only the new file ran');
+      });
+    }
+
+    it('named inputs (--grid) go to their own names, cast to the default\'s type; the file to the first name', () => {
+      const r = cli(['--notebook', 'analysis.ipynb', '-k', '--grid', 'scale=2,0.5', ':::', 'data/f1.txt']);
+      assert.strictEqual(r.status, 0, r.stderr);
+      assert.deepStrictEqual(r.stdout.trim().split('\n'), ['f1.txt 22.0', 'f1.txt 5.5']);
+    });
+
+    it('refuses before the run (exit 2, nothing started): a shell escape with its cell and line, an unknown --file-var or grid name', () => {
+      makeNotebook(path.join(dir, 'shell.ipynb'), [
+        { type: 'code', source: 'path = "x"', tags: ['parameters'] },
+        { type: 'code', source: 'import os\n!ls data' },
+      ]);
+      const runs = path.join(dir, '.parallel-run', 'runs');
+      const before = fs.existsSync(runs) ? fs.readdirSync(runs).length : 0;
+      const shell = cli(['--notebook', 'shell.ipynb', ':::', 'data/f1.txt']);
+      assert.strictEqual(shell.status, 2);
+      assert.match(shell.stderr, /cell 2, line 2: !ls data/);
+      const fileVar = cli(['--notebook', 'analysis.ipynb', '--file-var', 'input', ':::', 'data/f1.txt']);
+      assert.strictEqual(fileVar.status, 2);
+      assert.match(fileVar.stderr, /"input" is not assigned in the "parameters" cell of analysis\.ipynb \(cell 3\), which defines "path", "scale"/);
+      const grid = cli(['--notebook', 'analysis.ipynb', '--grid', 'alpha=1,2', ':::', 'data/f1.txt']);
+      assert.strictEqual(grid.status, 2);
+      assert.match(grid.stderr, /"alpha" is not assigned/);
+      assert.strictEqual(fs.existsSync(runs) ? fs.readdirSync(runs).length : 0, before, 'no run directory made');
+    });
+
+    it('--save-notebooks writes an executed copy per file with its outputs (nbclient + ipykernel from Debian)', function () {
+      if (spawnSync(DEBIAN_PYTHON, ['-c', 'import nbclient, ipykernel, numpy'], { encoding: 'utf8' }).status !== 0) {
+        makeNotebook(path.join(dir, 'plain.ipynb'), [
+          { type: 'code', source: 'path = "x"', tags: ['parameters'] },
+          { type: 'code', source: 'print(open(path).read().split()[0])' },
+        ]);
+      }
+      const nb = spawnSync(DEBIAN_PYTHON, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0 ? 'analysis.ipynb' : 'plain.ipynb';
+      const r = cli(['--notebook', nb, '--save-notebooks', '--python', DEBIAN_PYTHON, '-j', '2', ':::', 'data/f1.txt', 'data/f2.txt']);
+      assert.strictEqual(r.status, 0, r.stderr);
+      const outputs = path.join(dir, `${nb.replace('.ipynb', '')}-outputs`);
+      assert.deepStrictEqual(fs.readdirSync(outputs).sort(), ['f1.ipynb', 'f2.ipynb']);
+      const executed = JSON.parse(fs.readFileSync(path.join(outputs, 'f2.ipynb'), 'utf8'));
+      const injected = executed.cells.find((c: { metadata: { tags?: string[] } }) => c.metadata.tags?.includes('injected-parameters'));
+      assert.match(injected.source.join ? injected.source.join('') : injected.source, /path = '.*f2\.txt'/);
+      const last = executed.cells[executed.cells.length - 1];
+      assert.match(last.outputs.map((o: { text?: string | string[] }) => (Array.isArray(o.text) ? o.text.join('') : o.text ?? '')).join(''), nb === 'plain.ipynb' ? /^2\n$/ : /f2\.txt 22\.0/);
+    });
+  });
 });

@@ -259,16 +259,39 @@ export interface NotebookScriptOptions {
   fileVar?: string;
   /**
    * Further names and the Python expression each is assigned (named inputs: grid or header
-   * columns). Each must be defined by the parameters cell.
+   * columns). Each must be defined by the parameters cell. `castArg(i, name)` makes the expression
+   * of sys.argv[i] converted to the type of the parameters cell's default.
    */
   inputs?: Readonly<Record<string, string>>;
+  /** no input file (a run over named values only): no name gets sys.argv[1] */
+  noFile?: boolean;
 }
+
+/** Python expression: sys.argv[i] converted to the type of `name`'s default (int, float, bool; else str). */
+export function castArg(i: number, name: string): string {
+  return `_parallel_run_cast(_parallel_run_sys.argv[${i}], ${name})`;
+}
+
+const CAST_HELPER = [
+  'def _parallel_run_cast(value, default):',
+  '    """An input value (text) as the type of the parameters cell\'s default, as papermill does."""',
+  '    if isinstance(default, bool):',
+  '        return value.strip().lower() in ("1", "true", "yes", "on")',
+  '    if isinstance(default, int):',
+  '        try:',
+  '            return int(value)',
+  '        except ValueError:',
+  '            return float(value)',
+  '    if isinstance(default, float):',
+  '        return float(value)',
+  '    return value',
+];
 
 export interface NotebookScript {
   /** the script's text: the code cells in order, the injected cell after the parameters cell */
   text: string;
   /** the name the input file is assigned to */
-  fileVar: string;
+  fileVar: string | undefined;
   /** names the parameters cell assigns */
   parameters: string[];
   /** the magics skipped (display only) */
@@ -309,8 +332,8 @@ export function notebookScript(cells: readonly NotebookCell[], opts: NotebookScr
   if (!parameters.length) {
     throw new UsageError(`The "${PARAMETERS_TAG}" cell of ${name} (cell ${cellNo(p)}) assigns no name. Give it the defaults, e.g. path = "data/example.csv".`);
   }
-  const fileVar = opts.fileVar ?? parameters[0];
-  const unknown = [fileVar, ...Object.keys(opts.inputs ?? {})].filter((n) => !parameters.includes(n));
+  const fileVar = opts.noFile ? undefined : opts.fileVar ?? parameters[0];
+  const unknown = [...(fileVar !== undefined ? [fileVar] : []), ...Object.keys(opts.inputs ?? {})].filter((n) => !parameters.includes(n));
   if (unknown.length) {
     throw new UsageError(`${unknown.map((n) => `"${n}"`).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not assigned in the "${PARAMETERS_TAG}" cell of ${name} (cell ${cellNo(p)}), which defines ${parameters.map((n) => `"${n}"`).join(', ')}. ${opts.fileVar && unknown.includes(opts.fileVar) ? 'Pick one of those with --file-var, or add' : 'Add'} the name to that cell.`);
   }
@@ -334,7 +357,8 @@ export function notebookScript(cells: readonly NotebookCell[], opts: NotebookScr
     out.push(...scriptLines(c, i, magics));
     if (i === p) {
       out.push('', '# %% injected parameters (Parallel Run)', 'import sys as _parallel_run_sys');
-      out.push(`${fileVar} = _parallel_run_sys.argv[1]`);
+      if (fileVar !== undefined) out.push(`${fileVar} = _parallel_run_sys.argv[1]`);
+      if (Object.keys(opts.inputs ?? {}).length) out.push('', ...CAST_HELPER, '');
       for (const [n, expr] of Object.entries(opts.inputs ?? {})) out.push(`${n} = ${expr}`);
     }
   });

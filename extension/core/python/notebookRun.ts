@@ -8,7 +8,7 @@
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { UsageError } from '../run/types';
-import { NOTEBOOK_SCRIPTS_DIR, notebookScript, readNotebook, writeNotebookScript } from './notebook';
+import { castArg, NOTEBOOK_SCRIPTS_DIR, notebookScript, readNotebook, writeNotebookScript } from './notebook';
 
 export interface NotebookRunOptions {
   /** the .ipynb file (absolute) */
@@ -21,8 +21,12 @@ export interface NotebookRunOptions {
   mediaDir: string;
   /** the parameters-cell name the file goes to (default: the first it assigns) */
   fileVar?: string;
-  /** named inputs: name -> Python expression, each a name of the parameters cell */
-  inputs?: Readonly<Record<string, string>>;
+  /**
+   * A run over input tuples: the 0-based column that is the file (the one without a name), if any,
+   * and the names of the named columns (--grid, --header). Each named column goes to the
+   * parameters-cell name it is called, converted to the type of that name's default.
+   */
+  tuple?: { fileColumn?: number; names: readonly string[] };
   /** write an executed copy per input (Jupyter kernel) */
   saveExecuted?: boolean;
 }
@@ -31,7 +35,7 @@ export interface NotebookRun {
   /** what the engine runs: `python script FILE ...args` */
   script: string;
   args: string[];
-  fileVar: string;
+  fileVar: string | undefined;
   /** where executed copies go (saveExecuted) */
   outputsDir?: string;
   /** display-only magics skipped, as `cell N line M: text` */
@@ -58,10 +62,20 @@ export function notebookOutputsDir(notebook: string): string {
 export function prepareNotebookRun(o: NotebookRunOptions): NotebookRun {
   if (!/\.ipynb$/i.test(o.notebook)) throw new UsageError(`${o.notebook} is not a notebook (.ipynb). Give a Jupyter notebook, or run a Python script with --script.`);
   const cells = readNotebook(o.notebook);
-  const script = notebookScript(cells, { notebook: o.notebook, fileVar: o.fileVar, inputs: o.inputs });
+  // tuples: the script's args place the values ({1} = the file, {name} = a named column) in sys.argv
+  const tupleArgs: string[] = [];
+  const inputs: Record<string, string> = {};
+  if (o.tuple) {
+    if (o.tuple.fileColumn !== undefined) tupleArgs.push(`{${o.tuple.fileColumn + 1}}`);
+    for (const n of o.tuple.names) {
+      tupleArgs.push(`{${n}}`);
+      inputs[n] = castArg(tupleArgs.length, n);
+    }
+  }
+  const script = notebookScript(cells, { notebook: o.notebook, fileVar: o.fileVar, inputs, noFile: o.tuple ? o.tuple.fileColumn === undefined : false });
   const skipped = script.skipped.filter((m) => m.harmless).map((m) => `cell ${m.cell + 1} line ${m.line + 1}: ${m.text.trim()}`);
   if (o.saveExecuted) {
-    if (o.inputs && Object.keys(o.inputs).length) throw new UsageError('Saving executed notebooks takes the input file only; named inputs are not supported with it yet. Drop the executed copies, or the named inputs.');
+    if (o.tuple) throw new UsageError('Saving executed notebooks takes the input file only; named inputs are not supported with it yet. Drop the executed copies, or the named inputs.');
     const missing = missingNotebookPackages(o.python);
     if (missing.length) {
       throw new UsageError(`Saving executed notebooks needs ${missing.join(', ')} in ${o.python}. Install them (Debian: sudo apt install ${missing.map((m) => `python3-${m}`).join(' ')}; or pip install ${missing.join(' ')} in that environment), or run without saving executed copies.`);
@@ -69,11 +83,11 @@ export function prepareNotebookRun(o: NotebookRunOptions): NotebookRun {
     const outputsDir = notebookOutputsDir(o.notebook);
     return {
       script: path.join(o.mediaDir, 'python', 'run_notebook.py'),
-      args: [o.notebook, script.fileVar, outputsDir],
+      args: [o.notebook, script.fileVar!, outputsDir],
       fileVar: script.fileVar,
       outputsDir,
       skipped,
     };
   }
-  return { script: writeNotebookScript(script, o.notebook, path.join(o.cwd, NOTEBOOK_SCRIPTS_DIR)), args: [], fileVar: script.fileVar, skipped };
+  return { script: writeNotebookScript(script, o.notebook, path.join(o.cwd, NOTEBOOK_SCRIPTS_DIR)), args: tupleArgs, fileVar: script.fileVar, skipped };
 }
