@@ -42,7 +42,8 @@ import { readInputs } from './core/run/inputs';
 import { measureSubcommands } from './core/sweepCli';
 import { extractSlurmArgs, runSlurmFromCli, SLURM_CLI_USAGE } from './core/slurm/cli';
 import { shellQuote } from './core/slurm/script';
-import { figuresLine, formatDuration as durationText } from './shared/figures';
+import { figuresLine } from './shared/figures';
+import { formatDuration } from './shared/format';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
 
@@ -437,14 +438,6 @@ function latestMatchingRun(runsDir: string, fp: string): string | undefined {
 // ------------------------------------------------------------------------------------------------
 // human view
 
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
-}
-
 /** One progress line: bar, counts, failures, ETA. */
 export function progressLine(done: number, total: number | null, failed: number, etaMs: number | null, width = 80): string {
   const counts = total !== null ? `${done}/${total}` : `${done}/?`;
@@ -607,7 +600,7 @@ function summaryText(r: RunReport, outDir: string): string {
   if (c.cancelled) parts.push(`${c.cancelled} cancelled`);
   if (c.retried) parts.push(`${c.retried} needed retries`);
   const lines = [
-    `parallel-run: ${r.status}: ${parts.join(', ')} in ${durationText(r.wallMs)}; ${figuresLine(r)}`,
+    `parallel-run: ${r.status}: ${parts.join(', ')} in ${formatDuration(r.wallMs)}; ${figuresLine(r)}`,
   ];
   for (const f of r.failures.slice(0, 10)) {
     lines.push(`  ${f.status === 'timedOut' ? 'timed out' : 'failed'}: ${f.file} (${f.signal ?? `exit ${f.exitCode}`}) log: ${path.join(outDir, f.stderrLog)}`);

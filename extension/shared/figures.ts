@@ -5,30 +5,12 @@
  * shows 1.21× in one place and 1.23× in another. Pure (no Node, no DOM): webviews import it too.
  */
 import type { LoadSummary, RunReport } from '../core/run/types';
+import { formatDuration } from './format';
+
+export { formatDuration };
 
 // ---------------------------------------------------------------------------------------------
 // Rounding
-
-/** 0.0123 s → "12 ms", 75 s → "1 min 15 s", 3.5 h → "3 h 30 min". */
-export function formatDuration(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
-  const neg = ms < 0;
-  const a = Math.abs(ms);
-  let s: string;
-  if (a < 1000) s = `${Math.round(a)} ms`;
-  else if (a < 10_000) s = `${(a / 1000).toFixed(2)} s`;
-  else if (a < 60_000) s = `${(a / 1000).toFixed(1)} s`;
-  else if (a < 3_600_000) {
-    const m = Math.floor(a / 60_000);
-    const sec = Math.round((a - m * 60_000) / 1000);
-    s = sec === 60 ? `${m + 1} min` : `${m} min ${sec} s`;
-  } else {
-    const h = Math.floor(a / 3_600_000);
-    const m = Math.round((a - h * 3_600_000) / 60_000);
-    s = m === 60 ? `${h + 1} h` : `${h} h ${m} min`;
-  }
-  return neg ? `−${s}` : s;
-}
 
 /** 3.456 → "3.46×", 12.34 → "12.3×", 123.4 → "123×" */
 export function formatFactor(x: number | null | undefined): string {

@@ -3,6 +3,7 @@
  * warning. Pure string building shared by the host (status bar) and the monitor webview, so unit
  * tests cover the wording without VS Code.
  */
+import { formatBytes, formatGB } from './format';
 import type { ProcessSample, SystemSample } from './monitorTypes';
 
 /** What the run feature tells the monitor about the active run (see MonitorApi.setActiveRun). */
@@ -12,28 +13,13 @@ export interface RunActivity {
   workers: number;
 }
 
-const GiB = 2 ** 30;
-
-/** Bytes as GB with one decimal below 10 and none above ("9.1", "24"). */
-export function gb(bytes: number): string {
-  const g = bytes / GiB;
-  return g >= 10 ? g.toFixed(0) : g.toFixed(1);
-}
-
-/** Bytes with a unit that keeps 2-3 significant digits: "812 MB", "1.4 GB". */
-export function bytesText(bytes: number): string {
-  if (bytes < 2 ** 20) return `${Math.round(bytes / 1024)} KB`;
-  if (bytes < GiB) return `${Math.round(bytes / 2 ** 20)} MB`;
-  return `${(bytes / GiB).toFixed(bytes >= 10 * GiB ? 0 : 1)} GB`;
-}
-
 export function percentText(p: number): string {
   return `${Math.round(p)}%`;
 }
 
 /** `$(pulse) CPU 37% · RAM 9.1/24 GB` and, during a run, `· 2/2 busy`. */
 export function statusText(s: SystemSample, run?: RunActivity): string {
-  let text = `$(pulse) CPU ${percentText(s.cpu.total)} · RAM ${gb(s.memory.usedBytes)}/${gb(s.memory.totalBytes)} GB`;
+  let text = `$(pulse) CPU ${percentText(s.cpu.total)} · RAM ${formatGB(s.memory.usedBytes)}/${formatGB(s.memory.totalBytes)} GB`;
   if (run) text += ` · ${run.busy}/${run.workers} busy`;
   return text;
 }
@@ -51,7 +37,7 @@ export function memoryWarning(s: SystemSample, thresholdPercent: number, runRssB
     : s.memory.swapTotalBytes > 0 ? 'more and the machine starts swapping, which slows everything down' : 'more and the kernel starts killing processes (no swap)';
   let text = `Memory ${percentText(s.memory.percent)} used ${what} (warning at ${percentText(thresholdPercent)}): ${consequence}.`;
   if (runRssBytes !== undefined && runRssBytes > 0) {
-    text += ` The run's processes hold ${bytesText(runRssBytes)}; fewer workers (setting parallelRun.workers) lower the peak.`;
+    text += ` The run's processes hold ${formatBytes(runRssBytes)}; fewer workers (setting parallelRun.workers) lower the peak.`;
   }
   return text;
 }
@@ -73,7 +59,7 @@ export function processLines(processes: readonly ProcessSample[], max = 12): str
   const lines = [`${'PID'.padStart(7)}  ${'CPU%'.padStart(6)}  ${'RSS'.padStart(8)}  NAME`];
   for (const p of processes.slice(0, max)) {
     const name = p.descendants > 0 ? `${p.name} (+${p.descendants})` : p.name;
-    lines.push(`${String(p.pid).padStart(7)}  ${p.cpuPercent.toFixed(1).padStart(6)}  ${bytesText(p.rssBytes).padStart(8)}  ${name}`);
+    lines.push(`${String(p.pid).padStart(7)}  ${p.cpuPercent.toFixed(1).padStart(6)}  ${formatBytes(p.rssBytes).padStart(8)}  ${name}`);
   }
   if (processes.length > max) lines.push(`… and ${processes.length - max} more`);
   return lines;
@@ -115,8 +101,8 @@ export function tooltipMarkdown(input: TooltipInput): string {
   fence.push('```');
   out.push(...fence, '');
   const m = s.memory;
-  let mem = `**RAM ${gb(m.usedBytes)} of ${gb(m.totalBytes)} GB** (${percentText(m.percent)})`;
-  mem += m.swapTotalBytes > 0 ? ` · swap ${gb(m.swapUsedBytes)} of ${gb(m.swapTotalBytes)} GB` : ' · no swap';
+  let mem = `**RAM ${formatGB(m.usedBytes)} of ${formatGB(m.totalBytes)} GB** (${percentText(m.percent)})`;
+  mem += m.swapTotalBytes > 0 ? ` · swap ${formatGB(m.swapUsedBytes)} of ${formatGB(m.swapTotalBytes)} GB` : ' · no swap';
   out.push(mem, '');
   // the warning is our own wording (numbers only from the system); the cgroup path is escaped
   if (input.warning) out.push(`$(warning) ${input.warning}`, '');
@@ -126,7 +112,7 @@ export function tooltipMarkdown(input: TooltipInput): string {
     if (s.processes.length) {
       const total = s.processes.reduce((a, p) => a + p.cpuPercent, 0);
       const rss = s.processes.reduce((a, p) => a + p.rssBytes, 0);
-      out.push('```text', ...processLines(s.processes), '```', `Run processes: ${total.toFixed(0)}% CPU (100% = one core), ${bytesText(rss)} RSS`, '');
+      out.push('```text', ...processLines(s.processes), '```', `Run processes: ${total.toFixed(0)}% CPU (100% = one core), ${formatBytes(rss)} RSS`, '');
     }
   }
   if (input.pausedSince !== undefined) out.push('_Paused while the window is not focused._', '');

@@ -4,7 +4,8 @@
  * rendered as text only (textContent), never as markup.
  */
 import type { HistoryPoint } from '../shared/monitorTypes';
-import { bytesText, gb, percentText, processLines } from '../shared/monitorFormat';
+import { formatBytes, formatGB } from '../shared/format';
+import { percentText, processLines } from '../shared/monitorFormat';
 import type { MonitorFromWebview, MonitorRendered, MonitorToWebview, MonitorUpdate } from '../shared/protocol';
 import { h } from './report/dom';
 import { onThemeChange } from './report/theme';
@@ -85,7 +86,7 @@ function renderProcesses(u: MonitorUpdate): number {
       h('td', { class: 'num' }, String(p.pid)),
       h('td', null, p.name),
       h('td', { class: 'num' }, p.cpuPercent.toFixed(1)),
-      h('td', { class: 'num' }, bytesText(p.rssBytes)),
+      h('td', { class: 'num' }, formatBytes(p.rssBytes)),
       h('td', { class: 'num' }, String(p.descendants)),
     ))),
   );
@@ -99,10 +100,10 @@ function render(): void {
   let processes = 0;
   if (u) {
     const s = u.sample;
-    headlineText = `CPU ${percentText(s.cpu.total)} · RAM ${gb(s.memory.usedBytes)}/${gb(s.memory.totalBytes)} GB${u.run ? ` · ${u.run.busy}/${u.run.workers} busy` : ''}`;
+    headlineText = `CPU ${percentText(s.cpu.total)} · RAM ${formatGB(s.memory.usedBytes)}/${formatGB(s.memory.totalBytes)} GB${u.run ? ` · ${u.run.busy}/${u.run.workers} busy` : ''}`;
     load.textContent = s.load ? `· load ${s.load.map((x) => x.toFixed(2)).join(' ')} · ${s.cpu.capacityCores} cores` : `· ${s.cpu.capacityCores} cores`;
-    memText.textContent = `· ${gb(s.memory.usedBytes)} of ${gb(s.memory.totalBytes)} GB (${percentText(s.memory.percent)})` +
-      (s.memory.swapTotalBytes > 0 ? ` · swap ${gb(s.memory.swapUsedBytes)} of ${gb(s.memory.swapTotalBytes)} GB` : ' · no swap');
+    memText.textContent = `· ${formatGB(s.memory.usedBytes)} of ${formatGB(s.memory.totalBytes)} GB (${percentText(s.memory.percent)})` +
+      (s.memory.swapTotalBytes > 0 ? ` · swap ${formatGB(s.memory.swapUsedBytes)} of ${formatGB(s.memory.swapTotalBytes)} GB` : ' · no swap');
     show(warning, u.warning);
     show(limitNote, u.limitNote);
     renderCores(u);

@@ -1,7 +1,8 @@
 /** The monitor's wording: status bar text, tooltip Markdown, memory warning (pure, no VS Code). */
 import * as assert from 'assert';
 import type { SystemSample } from '../../extension/core/monitor';
-import { bar, bytesText, escapeMarkdown, gb, memoryWarning, processLines, sparkCells, statusText, tooltipMarkdown } from '../../extension/shared/monitorFormat';
+import { formatBytes, formatGB } from '../../extension/shared/format';
+import { bar, escapeMarkdown, memoryWarning, processLines, sparkCells, statusText, tooltipMarkdown } from '../../extension/shared/monitorFormat';
 
 const GiB = 2 ** 30;
 
@@ -22,9 +23,9 @@ describe('monitor: wording', () => {
   it('status text is CPU % and RAM used/total, plus busy workers during a run', () => {
     assert.strictEqual(statusText(sample()), '$(pulse) CPU 37% · RAM 9.1/24 GB');
     assert.strictEqual(statusText(sample(), { busy: 2, workers: 2 }), '$(pulse) CPU 37% · RAM 9.1/24 GB · 2/2 busy');
-    assert.strictEqual(gb(4 * GiB), '4.0');
-    assert.strictEqual(bytesText(812 * 2 ** 20), '812 MB');
-    assert.strictEqual(bytesText(1.44 * GiB), '1.4 GB');
+    assert.strictEqual(formatGB(4 * GiB), '4.0');
+    assert.strictEqual(formatBytes(812 * 2 ** 20), '812 MB');
+    assert.strictEqual(formatBytes(1.44 * GiB), '1.4 GB');
   });
 
   it('tooltip has per-core bars, load, memory and swap, and the run processes', () => {

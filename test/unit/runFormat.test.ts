@@ -11,11 +11,10 @@ describe('run UI formatting', () => {
 
   it('formats durations for humans', () => {
     assert.strictEqual(formatDuration(450), '450 ms');
-    assert.strictEqual(formatDuration(1234), '1.2 s');
+    assert.strictEqual(formatDuration(1234), '1.23 s');
     assert.strictEqual(formatDuration(83_000), '1 min 23 s');
-    assert.strictEqual(formatDuration(4_000_000), '1 h 6 min');
-    assert.strictEqual(formatDuration(null), '–');
-    assert.strictEqual(formatDuration(-1), '–');
+    assert.strictEqual(formatDuration(4_000_000), '1 h 7 min');
+    assert.strictEqual(formatDuration(null), '—');
   });
 
   it('takes the last non-empty line of an output tail', () => {

@@ -324,14 +324,6 @@ export async function latestRunOfScript(runsDir: string, script: string): Promis
   return undefined;
 }
 
-/** `850 ms`, `1.24 s`, `2 min 5 s` */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-  const min = Math.floor(ms / 60_000);
-  return `${min} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
 // ---------------------------------------------------------------- the analyzer process
 
 export interface SourceAnalyzerOptions {

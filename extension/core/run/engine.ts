@@ -17,7 +17,7 @@ import { AvailableMemory, cpuPercent, CpuTicks, parseProcStat } from '../monitor
 import { hostPython, resolvePython } from '../python/interpreter';
 import { MAX_TIMEOUT_SEC } from '../timers';
 import { defaultThreads, logicalCores, machineOf, physicalCores, THREAD_ENV_VARS, threadEnv } from '../threads';
-import { bytesText } from '../../shared/monitorFormat';
+import { formatBytes } from '../../shared/format';
 import type { RunTaskParams, RunTaskResult, TaskWorkerEvent, TaskWorkerInit } from '../../shared/workerApi';
 import { openSource, OpenedSource } from './fileSources';
 import { expandTuple, InputLayout, tupleHasReplacement, MAX_TASKS_WITHOUT_YES, namedValues, readInputs, TaskInput, tupleItems, tupleKey, tupleLogPart, validateTupleTemplate } from './inputs';
@@ -1123,7 +1123,7 @@ class Run {
     const b = this.builder;
     b.endedAt = Date.now();
     if (this.memWaits > 0) {
-      b.note(`Memory: ${this.memWaits} file${this.memWaits === 1 ? '' : 's'} found less than ${bytesText(this.p.def.memFreeBytes ?? 0)} available (--memfree) and waited ${(this.memWaitMs / 1000).toFixed(1)} s in all for running files to end (with none running, a file starts anyway).`);
+      b.note(`Memory: ${this.memWaits} file${this.memWaits === 1 ? '' : 's'} found less than ${formatBytes(this.p.def.memFreeBytes ?? 0)} available (--memfree) and waited ${(this.memWaitMs / 1000).toFixed(1)} s in all for running files to end (with none running, a file starts anyway).`);
     }
     b.status = this.stopping === 'cancelled' ? 'cancelled' : this.stopping === 'halted' ? 'halted' : b.counts.failed + b.counts.timedOut > 0 ? 'failed' : 'succeeded';
     try {

@@ -19,27 +19,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { basename, dirname, removeExtension } from './templates';
-import { FileSource, UsageError } from './types';
+import { FileSource, InputSourceSpec, InputsSpec, UsageError } from './types';
 
-/** One input source of a run with several (see InputsSpec). `link`: zipped with the source before it. */
-export type InputSourceSpec =
-  /** `::: v1 v2 ...` */
-  | { kind: 'values'; values: string[]; link?: boolean }
-  /** `:::: FILE`: one value per line (a table with --colsep) */
-  | { kind: 'table'; path: string; link?: boolean }
-  /** input files (globs, folder, list file...), one column named "file" */
-  | { kind: 'files'; source: FileSource; link?: boolean }
-  /** `--grid NAME=VALUES` */
-  | { kind: 'grid'; name: string; values: string[]; link?: boolean };
-
-/** The inputs of a run over tuples: its sources, combined as a product (or linked), one task a tuple. */
-export interface InputsSpec {
-  sources: InputSourceSpec[];
-  /** --colsep: a regular expression splitting each value of a values/table source into columns */
-  colsep?: string;
-  /** --header : the first value of each values/table source names its columns */
-  header?: boolean;
-}
+export type { InputSourceSpec, InputsSpec };
 
 /** A run of more tasks than this needs an explicit yes (a typo in a grid can ask for billions). */
 export const MAX_TASKS_WITHOUT_YES = 1_000_000;

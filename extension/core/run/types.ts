@@ -1,5 +1,3 @@
-import type { InputsSpec } from './inputs';
-
 /**
  * The batch engine's contract: what a run is, what it records, what it reports.
  * Everything that consumes runs (CLI, VS Code host, report panel, sweep, Slurm backend) codes
@@ -33,6 +31,26 @@ export type FileSource =
   | { kind: 'listFile'; path: string; nulSeparated: boolean }
   | { kind: 'stdin'; nulSeparated: boolean }
   | { kind: 'list'; files: string[] };
+
+/** One input source of a run with several (see InputsSpec). `link`: zipped with the source before it. */
+export type InputSourceSpec =
+  /** `::: v1 v2 ...` */
+  | { kind: 'values'; values: string[]; link?: boolean }
+  /** `:::: FILE`: one value per line (a table with --colsep) */
+  | { kind: 'table'; path: string; link?: boolean }
+  /** input files (globs, folder, list file...), one column named "file" */
+  | { kind: 'files'; source: FileSource; link?: boolean }
+  /** `--grid NAME=VALUES` */
+  | { kind: 'grid'; name: string; values: string[]; link?: boolean };
+
+/** The inputs of a run over tuples: its sources, combined as a product (or linked), one task a tuple. */
+export interface InputsSpec {
+  sources: InputSourceSpec[];
+  /** --colsep: a regular expression splitting each value of a values/table source into columns */
+  colsep?: string;
+  /** --header : the first value of each values/table source names its columns */
+  header?: boolean;
+}
 
 export interface RunOptions {
   command: TaskCommand;

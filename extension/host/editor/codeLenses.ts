@@ -9,7 +9,8 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { assumedBlasThreads, formatDuration, latestRunOfScript, ScriptRunStats, threadPicture } from '../../core/python/sourceAnalysis';
+import { assumedBlasThreads, latestRunOfScript, ScriptRunStats, threadPicture } from '../../core/python/sourceAnalysis';
+import { formatDuration } from '../../shared/format';
 import { logicalCores } from '../../core/threads';
 import { Commands } from '../../shared/ids';
 import type { BlasInspection } from '../../core/python/blasProbe';

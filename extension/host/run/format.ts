@@ -1,17 +1,7 @@
 /** Human formatting shared by the run UI (notification, status bar, log, tree, summary). */
 import type { RunStatus, TaskStatus } from '../../core/run/types';
 
-/** 1234 ms -> "1.2 s", 83_000 -> "1 min 23 s", 4_000_000 -> "1 h 6 min". */
-export function formatDuration(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return '–';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${Math.round(s - m * 60)} s`;
-  const h = Math.floor(m / 60);
-  return `${h} h ${m - h * 60} min`;
-}
+export { formatDuration } from '../../shared/format';
 
 /** "3 min ago", for the history. */
 export function formatAgo(epochMs: number, now = Date.now()): string {

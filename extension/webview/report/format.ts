@@ -1,20 +1,9 @@
 /** Human formatting for the report (pure; unit-tested in Node). */
 
-import { formatDuration } from '../../shared/figures';
+import { formatDuration } from '../../shared/format';
 
-export { formatDuration, formatFactor, formatPercent, formatRate } from '../../shared/figures';
-
-export function formatBytes(bytes: number | null | undefined): string {
-  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '—';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v >= 100 || i === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
-}
+export { formatFactor, formatPercent, formatRate } from '../../shared/figures';
+export { formatBytes, formatDuration } from '../../shared/format';
 
 /** Signed difference with an explicit sign: "+1.2 s", "−300 ms". */
 export function formatSignedDuration(ms: number): string {
