@@ -21,11 +21,12 @@ import { formatBytes } from '../../shared/format';
 import type { RunTaskParams, RunTaskResult, TaskWorkerEvent, TaskWorkerInit } from '../../shared/workerApi';
 import { openSource, OpenedSource } from './fileSources';
 import { expandTuple, InputLayout, tupleHasReplacement, MAX_TASKS_WITHOUT_YES, namedValues, readInputs, TaskInput, tupleItems, tupleKey, tupleLogPart, validateTupleTemplate } from './inputs';
-import { type DoneEntry, fileKey, fingerprint, JournalWriter, readJournal, succeededFiles, unchanged } from './journal';
+import { type DoneEntry, fileKey, fingerprint, isDiskFull, JournalWriter, readJournal, succeededFiles, unchanged } from './journal';
 import { ReportBuilder, reportRecord, TASKS_IN_MEMORY } from './report';
 import { readTaskResult, RESULT_ENV, ResultsWriter } from './results';
 import { ignoreInGit } from './runDir';
 export { newRunId } from './runDir';
+import { acquireRunLock, assertNotLocked, processStartTicks, RunLock, runnerAlive } from './runLock';
 import { killGroup } from './taskRunner';
 import { expandTemplate, validateTemplate } from './templates';
 import {
@@ -80,27 +81,7 @@ function findProgram(prog: string, cwd: string, envPath: string | undefined): st
   return undefined;
 }
 
-/** Clock ticks since boot at which `pid` started (Linux), to tell a live runner from a reused pid. */
-export function processStartTicks(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-/** True when the runner recorded as (pid, start ticks) is still alive. */
-export function runnerAlive(pid: number, pidStart?: string): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  if (pidStart === undefined) return true;
-  const now = processStartTicks(pid);
-  return now === undefined ? process.platform !== 'linux' : now === pidStart;
-}
+export { processStartTicks, runnerAlive } from './runLock';
 
 export function readDefinition(runDir: string): RunDefinition | undefined {
   try {
@@ -137,8 +118,26 @@ function mkdirp(dir: string): void {
 
 function writeJsonAtomic(file: string, data: unknown): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(data, null, 1));
-  fs.renameSync(tmp, file);
+  try {
+    fs.writeFileSync(tmp, JSON.stringify(data, null, 1));
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true }); // a full disk must not leave run.json.PID.tmp behind
+    throw e;
+  }
+}
+
+/** Below this much free space on the run directory's file system, a failed task is taken for a full disk. */
+const LOW_SPACE_BYTES = 64 * 1024;
+
+/** True when the file system holding `dir` has (almost) no space left for us. */
+function lowOnSpace(dir: string): boolean {
+  try {
+    const st = fs.statfsSync(dir);
+    return st.bavail * st.bsize < LOW_SPACE_BYTES;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -148,6 +147,7 @@ function writeJsonAtomic(file: string, data: unknown): void {
 export async function writeReportAtomic(file: string, report: RunReport, tasks: Iterable<TaskRecord> | AsyncIterable<TaskRecord> = report.tasks): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = fs.openSync(tmp, 'w');
+  let written = false;
   try {
     const { tasks: _inMemory, tasksOmitted: _omitted, ...head } = report;
     const headJson = JSON.stringify(head, null, 1);
@@ -166,10 +166,17 @@ export async function writeReportAtomic(file: string, report: RunReport, tasks: 
     }
     flush();
     fs.writeSync(fd, '\n ]\n}\n');
+    written = true;
   } finally {
     fs.closeSync(fd);
+    if (!written) fs.rmSync(tmp, { force: true });
   }
-  fs.renameSync(tmp, file);
+  try {
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 /** This session's task records from the journal, as the report keeps them (for a run too big to hold). */
@@ -228,6 +235,33 @@ interface Plan {
   workerScript: string;
   /** template program resolved on PATH, when argv[0] holds no replacement string */
   exe?: string;
+  /** the run directory's lock (not for a dry run), released when the run ends */
+  lock?: RunLock;
+}
+
+/**
+ * The run directory's earlier run, if any, after checking it may be used: no live runner holds it,
+ * and it holds no run unless resuming. Throws the UsageError that says which.
+ */
+function runDirInUse(outDir: string, resume: boolean, locked = false): RunDefinition | undefined {
+  if (!locked) assertNotLocked(outDir);
+  const previous = readDefinition(outDir);
+  const journal = path.join(outDir, RUN_FILES.journal);
+  const journalExists = fs.existsSync(journal);
+  if (journalExists && fs.statSync(journal).isDirectory()) {
+    throw new UsageError(`The run's journal ${journal} is a directory, not a file. Move it away, or choose another --out.`);
+  }
+  if (previous) {
+    // a runner from before run directories were locked
+    const last = previous.sessions?.[previous.sessions.length - 1];
+    if (last && !last.endedAt && runnerAlive(last.pid, last.pidStart)) {
+      throw new UsageError(`Run directory ${outDir} is in use by a running run (pid ${last.pid}). Wait for it or cancel it, or choose another --out.`);
+    }
+  }
+  if ((previous || journalExists) && !resume) {
+    throw new UsageError(`Run directory ${outDir} already holds run ${previous?.runId ?? '(journal)'}. Pass --resume to continue it (files that already succeeded are skipped), or choose a new --out.`);
+  }
+  return previous;
 }
 
 /** Validates the options and prepares the run. Throws UsageError; starts nothing. `dry`: creates nothing either. */
@@ -356,21 +390,12 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
       d = up;
     }
   }
-  const previous = readDefinition(outDir);
-  const journalExists = fs.existsSync(path.join(outDir, RUN_FILES.journal));
-  if (previous) {
-    const last = previous.sessions?.[previous.sessions.length - 1];
-    if (last && !last.endedAt && runnerAlive(last.pid, last.pidStart)) {
-      throw new UsageError(`Run directory ${outDir} is in use by a running run (pid ${last.pid}). Wait for it or cancel it, or choose another --out.`);
-    }
-  }
-  if ((previous || journalExists) && !opts.resume) {
-    throw new UsageError(`Run directory ${outDir} already holds run ${previous?.runId ?? '(journal)'}. Pass --resume to continue it (files that already succeeded are skipped), or choose a new --out.`);
-  }
+  let previous = runDirInUse(outDir, !!opts.resume);
 
   const tEnv = threadEnv(threads, env);
   const fp = fingerprint(command, cwd, env);
   const source: PlannedInput = inputs ? { ...tupleItems(inputs), layout: inputs.layout } : fileItems(await openSource(opts.files)); // UsageError: nothing matched / unreadable
+  let lock: RunLock | undefined;
   if (!dry) {
     try {
       mkdirp(path.join(outDir, RUN_FILES.logs));
@@ -381,6 +406,16 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
     } catch (e) {
       source.close();
       throw cannotWrite((e as NodeJS.ErrnoException).code ?? (e as Error).message);
+    }
+    // one runner per run directory: the checks above again, now under the lock (two runs started
+    // at the same instant both passed them)
+    try {
+      lock = acquireRunLock(outDir);
+      previous = runDirInUse(outDir, !!opts.resume, true);
+    } catch (e) {
+      lock?.release();
+      source.close();
+      throw e instanceof UsageError ? e : cannotWrite((e as NodeJS.ErrnoException).code ?? (e as Error).message);
     }
   }
 
@@ -418,7 +453,7 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
   if (previous && previous.fingerprint !== fp) {
     notes.push('The run definition changed since the earlier session (script, template, args or env): nothing was skipped.');
   }
-  return { opts, cwd, outDir, command, workers, threads, timeoutSec, timeoutPercent, retries, halt: !!opts.halt, env, threadEnv: tEnv, source, def, notes, host, workerScript, exe };
+  return { opts, cwd, outDir, command, workers, threads, timeoutSec, timeoutPercent, retries, halt: !!opts.halt, env, threadEnv: tEnv, source, def, notes, host, workerScript, exe, lock };
 }
 
 /**
@@ -429,7 +464,12 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
 export async function startRun(opts: RunOptions): Promise<RunHandle> {
   const p = await plan(opts);
   const run = new Run(p);
-  await run.start();
+  try {
+    await run.start();
+  } catch (e) {
+    p.lock?.release();
+    throw e;
+  }
   return run.handle;
 }
 
@@ -619,10 +659,16 @@ class Run {
 
   async start(): Promise<void> {
     const p = this.p;
-    writeJsonAtomic(path.join(p.outDir, RUN_FILES.definition), p.def);
-    // a stale report.json from an earlier session would be read as this run's result
-    fs.rmSync(path.join(p.outDir, RUN_FILES.report), { force: true });
-    this.journal = new JournalWriter(path.join(p.outDir, RUN_FILES.journal));
+    try {
+      writeJsonAtomic(path.join(p.outDir, RUN_FILES.definition), p.def);
+      // a stale report.json from an earlier session would be read as this run's result
+      fs.rmSync(path.join(p.outDir, RUN_FILES.report), { force: true });
+      this.journal = new JournalWriter(path.join(p.outDir, RUN_FILES.journal));
+    } catch (e) {
+      p.source.close();
+      if (isDiskFull(e)) throw new UsageError(`disk full at ${p.outDir}: nothing was started. Free space and run again.`);
+      throw e;
+    }
     this.marker = `${SESSION_MARKER_VAR}=${this.session}`;
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
@@ -1038,15 +1084,20 @@ class Run {
     if (got.note) rec.resultNote = got.note;
     try {
       this.journal.append({ ...rec, fp: p.def.fingerprint, session: this.session });
+      this.journaled++;
     } catch (e) {
-      this.builder.note(`Could not write the journal (${(e as Error).message}): resume may redo some files.`);
+      if (isDiskFull(e)) this.diskFull(this.journal.file);
+      else this.builder.note(`Could not write the journal (${(e as Error).message}): resume may redo some files.`);
     }
     try {
       this.results?.add(rec);
     } catch (e) {
       this.results = undefined;
       this.builder.note(`Could not write results.csv / results.ndjson (${(e as Error).message}): the journal has every result; a --resume writes them again.`);
+      if (isDiskFull(e)) this.diskFull(p.outDir);
     }
+    // a task that could not write its logs fails (often with empty logs): say why, and stop
+    if ((status === 'failed' || status === 'timedOut') && !this.diskFullAt && lowOnSpace(this.logsDir)) this.diskFull(this.logsDir);
     this.builder.add(rec);
     if (status === 'succeeded') this.noteSucceeded(rec.wallMs);
     this.finishedCount++;
@@ -1074,6 +1125,17 @@ class Run {
       this.killedGroups.add(e.pid);
       killGroup(e.pid, KILL_GRACE_MS);
     }
+  }
+
+  /** Files journaled in this session; where the disk filled up (the run stopped there). */
+  private journaled = 0;
+  private diskFullAt: string | undefined;
+
+  /** A full disk under the journal or the logs: nothing more can be recorded, so the run stops now. */
+  private diskFull(where: string): void {
+    if (this.diskFullAt) return;
+    this.diskFullAt = where;
+    this.stop('halted');
   }
 
   /** Cancel (user) or halt (first failure): start nothing more, kill every running task's group. */
@@ -1125,6 +1187,9 @@ class Run {
     if (this.memWaits > 0) {
       b.note(`Memory: ${this.memWaits} file${this.memWaits === 1 ? '' : 's'} found less than ${formatBytes(this.p.def.memFreeBytes ?? 0)} available (--memfree) and waited ${(this.memWaitMs / 1000).toFixed(1)} s in all for running files to end (with none running, a file starts anyway).`);
     }
+    if (this.diskFullAt) {
+      b.note(`disk full at ${this.diskFullAt}: ${this.journaled + b.counts.skipped} files done and journaled; free space and Resume (--resume).`);
+    }
     b.status = this.stopping === 'cancelled' ? 'cancelled' : this.stopping === 'halted' ? 'halted' : b.counts.failed + b.counts.timedOut > 0 ? 'failed' : 'succeeded';
     try {
       await this.pool.terminate(false, 5000);
@@ -1156,7 +1221,11 @@ class Run {
       await writeReportAtomic(path.join(this.p.outDir, RUN_FILES.report), report, all);
     } catch (e) {
       report.notes.push(`Could not write report.json: ${(e as Error).message}`);
+      // the run's result is not on disk: it did not succeed, whatever its tasks did
+      if (report.status === 'succeeded') report.status = 'failed';
+      if (isDiskFull(e) && !this.diskFullAt) report.notes.push(`disk full at ${this.p.outDir}: ${this.journaled + b.counts.skipped} files done and journaled; free space and Resume (--resume).`);
     }
+    this.p.lock?.release();
     this.emit({ type: 'runFinished', report, t: Date.now() });
     this.resolveDone(report);
   }

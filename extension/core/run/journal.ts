@@ -19,26 +19,56 @@ export interface JournalLine extends TaskRecord {
   session: string;
 }
 
-/** Appends lines with one synchronous write each (durable against a runner crash, not power loss). */
+/** A failed journal or log write because the disk (or quota) is full: the run stops and says where. */
+export function isDiskFull(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/**
+ * Appends whole lines, each with one synchronous write (durable against a runner crash, not power
+ * loss). A line is never left half-written: a write that fails or comes up short (a full disk) is
+ * cut back to the end of the last whole line, and the error is thrown. Opening a journal whose last
+ * line was torn by a crash cuts that torn tail off too, so the next line starts on a line of its own.
+ */
 export class JournalWriter {
   private fd: number;
+  /** bytes of whole lines in the file */
+  private size: number;
   constructor(readonly file: string) {
-    this.fd = fs.openSync(file, 'a');
-    // a runner killed mid-write may have left a torn last line: start ours on a fresh line
-    const size = fs.fstatSync(this.fd).size;
-    if (size > 0) {
-      const last = Buffer.alloc(1);
-      const rfd = fs.openSync(file, 'r');
-      try {
-        fs.readSync(rfd, last, 0, 1, size - 1);
-      } finally {
-        fs.closeSync(rfd);
+    try {
+      this.fd = fs.openSync(file, 'a+');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EISDIR') {
+        throw Object.assign(new Error(`the journal ${file} is a directory, not a file: move it away (or choose another run directory)`), { code: 'EISDIR' });
       }
-      if (last[0] !== 0x0a) fs.writeSync(this.fd, '\n');
+      throw e;
     }
+    const size = fs.fstatSync(this.fd).size;
+    this.size = size === 0 ? 0 : wholeLinesEnd(this.fd, size);
+    if (this.size < size) fs.ftruncateSync(this.fd, this.size);
   }
   append(line: JournalLine): void {
-    fs.writeSync(this.fd, JSON.stringify(line) + '\n');
+    const data = Buffer.from(JSON.stringify(line) + '\n');
+    let done = 0;
+    try {
+      while (done < data.length) {
+        const n = fs.writeSync(this.fd, data, done, data.length - done);
+        // a short write is followed by the error that stopped it (ENOSPC); 0 bytes would loop
+        if (n <= 0) throw Object.assign(new Error(`no space left writing ${this.file}`), { code: 'ENOSPC' });
+        done += n;
+      }
+    } catch (e) {
+      if (done > 0) {
+        try {
+          fs.ftruncateSync(this.fd, this.size);
+        } catch {
+          /* the next open cuts the torn tail off */
+        }
+      }
+      throw e;
+    }
+    this.size += data.length;
   }
   close(): void {
     if (this.fd >= 0) {
@@ -46,6 +76,19 @@ export class JournalWriter {
       this.fd = -1;
     }
   }
+}
+
+/** Where the file's whole lines end: after its last newline (0 when it has none). Reads backwards. */
+function wholeLinesEnd(fd: number, size: number): number {
+  const buf = Buffer.alloc(64 * 1024);
+  for (let end = size; end > 0; ) {
+    const start = Math.max(0, end - buf.length);
+    const n = fs.readSync(fd, buf, 0, end - start, start);
+    const nl = buf.subarray(0, n).lastIndexOf(0x0a);
+    if (nl >= 0) return start + nl + 1;
+    end = start;
+  }
+  return 0;
 }
 
 /** Streams the journal's lines, skipping torn or foreign lines. Missing journal = no lines. */

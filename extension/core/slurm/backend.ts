@@ -22,7 +22,8 @@ import { ReportBuilder } from '../run/report';
 import { readTail } from '../run/taskRunner';
 import { validateTemplate } from '../run/templates';
 import { resolvePython } from '../python/interpreter';
-import { newRunId, processStartTicks, readDefinition } from '../run/engine';
+import { newRunId, readDefinition } from '../run/engine';
+import { acquireRunLock, assertNotLocked, processStartTicks, RunLock } from '../run/runLock';
 import { logicalCores, physicalCores, threadEnv } from '../threads';
 import { timerMs } from '../timers';
 import { FileSource, RUN_FILES, RunDefinition, RunEvent, RunHandle, RunReport, TaskCommand, TaskRecord, TaskStatus, UsageError } from '../run/types';
@@ -184,6 +185,7 @@ export async function prepareSlurmRun(opts: SlurmRunOptions): Promise<PreparedSl
   const maxArraySize = opts.maxArraySize ?? cluster?.maxArraySize ?? DEFAULT_MAX_ARRAY_SIZE;
 
   const outDir = path.resolve(cwd, opts.outDir);
+  assertNotLocked(outDir);
   if (fs.existsSync(path.join(outDir, RUN_FILES.definition)) && !opts.resume) {
     throw new UsageError(`Run directory ${outDir} already holds a run. Choose a new --out (or pass --resume to submit only the files not yet succeeded).`);
   }
@@ -192,6 +194,8 @@ export async function prepareSlurmRun(opts: SlurmRunOptions): Promise<PreparedSl
   let files = await readAllFiles(opts.files, cwd);
   const notes: string[] = [];
   if (opts.resume) {
+    // a watcher collecting this directory's array must not see its slurm/ folder replaced
+    assertNotLocked(outDir);
     const done = await succeededFiles(path.join(outDir, RUN_FILES.journal), fp, cwd);
     const before = files.length;
     files = files.filter((f) => {
@@ -315,6 +319,8 @@ function readme(plan: SlurmPlanFile, submitLines: string[], slurmDir: string, ex
 /** Submits a prepared run (one sbatch per part) and starts watching it. */
 export async function submitSlurmRun(prep: PreparedSlurmRun, opts: WatchOptions = {}): Promise<SlurmRunHandle> {
   const client = opts.client ?? {};
+  // one watcher collects a run directory: held until the watcher has written the final report
+  const lock = acquireRunLock(prep.runDir);
   const plan = prep.plan;
   const jobs: SlurmSubmissionFile['jobs'] = [];
   const submittedAt = Date.now();
@@ -328,12 +334,13 @@ export async function submitSlurmRun(prep: PreparedSlurmRun, opts: WatchOptions 
   } catch (e) {
     // parts already accepted must not run on unwatched
     if (jobs.length) await slurmExec(client, 'scancel', jobs.map((j) => String(j.jobId))).catch(() => undefined);
+    lock.release();
     throw e;
   }
   const def = prep.def;
   def.sessions = [...def.sessions, { session: crypto.randomBytes(6).toString('hex'), startedAt: submittedAt, pid: process.pid, pidStart: processStartTicks(process.pid), resume: false, runner: opts.runner }];
   writeJsonAtomic(path.join(prep.runDir, RUN_FILES.definition), def);
-  const watch = new SlurmWatch(prep.runDir, def, plan, { version: 1, submittedAt, jobs }, opts);
+  const watch = new SlurmWatch(prep.runDir, def, plan, { version: 1, submittedAt, jobs }, opts, lock);
   watch.start();
   return watch.handle;
 }
@@ -358,10 +365,12 @@ export async function attachSlurmRun(runDir: string, opts: WatchOptions = {}): P
   const plan = readJson<SlurmPlanFile>(path.join(slurmDirOf(runDir), SLURM_FILES.plan));
   const sub = readJson<SlurmSubmissionFile>(path.join(slurmDirOf(runDir), SLURM_FILES.submission));
   if (!def || !plan || !sub) throw new UsageError(`${runDir} is not a submitted Slurm run (no slurm/submission.json). Submit it with "Parallel Run: Submit to Slurm…".`);
+  // a second watcher (another window, the CLI) would merge the same shards into the same journal
+  const lock = acquireRunLock(runDir);
   // this process watches it now (history tells a live watcher from a dead one by this session)
   def.sessions = [...def.sessions, { session: crypto.randomBytes(6).toString('hex'), startedAt: Date.now(), pid: process.pid, pidStart: processStartTicks(process.pid), resume: true, runner: opts.runner }];
   writeJsonAtomic(path.join(runDir, RUN_FILES.definition), def);
-  const watch = new SlurmWatch(runDir, def, plan, sub, opts);
+  const watch = new SlurmWatch(runDir, def, plan, sub, opts, lock);
   watch.start();
   return watch.handle;
 }
@@ -439,6 +448,7 @@ class SlurmWatch {
     private readonly plan: SlurmPlanFile,
     private sub: SlurmSubmissionFile,
     private readonly opts: WatchOptions,
+    private readonly lock?: RunLock,
   ) {
     this.client = opts.client ?? {};
     this.slurmDir = slurmDirOf(runDir);
@@ -772,6 +782,7 @@ class SlurmWatch {
     b.status = this.cancelRequested ? 'cancelled' : b.counts.failed + b.counts.timedOut > 0 ? 'failed' : 'succeeded';
     this.writeReport();
     const report = b.snapshot();
+    this.lock?.release();
     this.emit({ type: 'runFinished', report, t: Date.now() });
     this.resolveDone(report);
   }
