@@ -88,8 +88,8 @@ named by $PARALLEL_RUN_RESULT) gets it in the run's results.csv and results.ndjs
                         nbclient and ipykernel; Debian: apt install python3-nbformat python3-nbclient
                         python3-ipykernel)
   --threads T           BLAS/OpenMP threads per task (default: cores / jobs)
-  --timeout SEC         kill a task (and its process group) after SEC seconds (at most 10000000,
-                        about 115 days); or N% (above 100):
+  --timeout SEC         kill a task (and every process it started) after SEC seconds (at most
+                        10000000, about 115 days); or N% (above 100):
                         after N% of the median time of the files done so far (from the 3rd
                         success on, never under 1 s), as GNU Parallel's --timeout 200%
   --retries N           retry a failed task N times

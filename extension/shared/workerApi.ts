@@ -58,6 +58,8 @@ export interface TaskWorkerInit {
    * without a message per task.
    */
   shared?: Int32Array;
+  /** Linux: the run's cgroup directory; each task runs in its sub-cgroup named by PARALLEL_SEQ (see core/run/taskCgroup.ts) */
+  cgroup?: string;
 }
 
 export interface RunTaskParams {

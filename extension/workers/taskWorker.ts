@@ -13,7 +13,7 @@ function currentHost(): WarmHost | undefined {
   if (!init.host) return undefined;
   if (!host || !host.alive) {
     void host?.dispose();
-    host = new WarmHost({ ...init.host, env: init.env, killGraceMs: init.killGraceMs });
+    host = new WarmHost({ ...init.host, env: init.env, killGraceMs: init.killGraceMs, cgroup: init.cgroup });
   }
   return host;
 }

@@ -3,12 +3,15 @@
  * of a pipe from it. Lines on stdin: "+PGID" / "-PGID" register and forget task process groups,
  * "bye" = clean end. On EOF without "bye" (the runner died, even by SIGKILL) it SIGKILLs every
  * registered group and every process carrying the run's session marker in its environment (which
- * also catches children spawned a moment before the runner died and ones that left their group).
- * Usage: node watchdog.js <marker NAME=VALUE>
+ * also catches children spawned a moment before the runner died and ones that left their group), then
+ * everything in the run's cgroup (even processes that cleared their environment), and removes it.
+ * Usage: node watchdog.js <marker NAME=VALUE> [<run cgroup dir>]
  */
+import { killCgroup, removeCgroupTree } from '../core/run/taskCgroup';
 import { killMarked } from '../core/run/watchdog';
 
 const marker = process.argv[2] ?? '';
+const cgroup = process.argv[3];
 const groups = new Set<number>();
 let clean = false;
 let rest = '';
@@ -33,6 +36,10 @@ const end = async () => {
       const n = await killMarked(marker, groups);
       if (n === 0 && round > 0) break;
       await new Promise((r) => setTimeout(r, 50));
+    }
+    if (cgroup) {
+      await killCgroup(cgroup);
+      await removeCgroupTree(cgroup, 50);
     }
   }
   process.exit(0);

@@ -40,30 +40,39 @@ _parent = [0]  # the runner's pid when this host started
 
 
 def on_parent_death(signum, frame):
-    """SIGTERM: the runner thread that started us ended. The running task's whole group goes at once.
+    """SIGTERM: the runner thread that started us ended. The running task's whole tree goes at once.
     If the runner itself died (a kill ends all its threads within milliseconds, and we are then
-    re-parented), every process of the run goes too, grandchildren that left their task's group
-    included (see kill_marked): hosts are the runner's watchdog. A runner that lost only that thread
-    keeps its other tasks."""
+    re-parented), every process of the run goes too: everything below this host (orphans come back to
+    it, a child subreaper), every task cgroup of the run, and every process carrying the run's marker
+    (see kill_marked): hosts are the runner's watchdog. A runner that lost only that thread keeps its
+    other tasks."""
+    leave_task_cgroup()
     pid = _current[0]
     if pid:
         try:
             os.killpg(pid, signal.SIGKILL)
         except OSError:
             pass
+    if _task_cg[1]:
+        kill_cgroup(_task_cg[1])
     marker = os.environ.get(SESSION_MARKER_VAR)
-    if marker:
-        import time
-
-        end = time.monotonic() + 2.0
-        while os.getppid() == _parent[0] and time.monotonic() < end:
-            time.sleep(0.02)
-        if os.getppid() != _parent[0]:
-            needle = ("%s=%s\0" % (SESSION_MARKER_VAR, marker)).encode()
-            for attempt in range(4):  # a process may fork while we kill
-                if kill_marked(needle) == 0 and attempt > 0:
-                    break
-                time.sleep(0.05)
+    end = _time.monotonic() + 2.0
+    while os.getppid() == _parent[0] and _time.monotonic() < end:
+        _time.sleep(0.02)
+    if os.getppid() != _parent[0]:
+        needle = ("%s=%s\0" % (SESSION_MARKER_VAR, marker)).encode() if marker else None
+        for attempt in range(6):  # a process may fork while we kill
+            hits = len(kill_all(tree_pids(), signal.SIGKILL))
+            if _cg["run"]:
+                hits += kill_cgroup(_cg["run"])
+            if needle:
+                hits += kill_marked(needle)
+            reap_orphans()
+            if hits == 0 and attempt > 0:
+                break
+            _time.sleep(0.05)
+        if _cg["run"]:
+            remove_cgroups(_cg["run"])
     os._exit(1)
 
 
@@ -78,11 +87,22 @@ def read_cmdline(pid):
         return None
 
 
+def read_ppid(pid):
+    try:
+        with open("/proc/%s/stat" % pid, "rb") as f:
+            s = f.read()
+        return int(s[s.rindex(b")") + 2:].split(b" ", 2)[1])
+    except (OSError, ValueError):
+        return 0
+
+
 def kill_marked(needle):
     """SIGKILLs every process whose environment holds the entry `needle` (b"NAME=VALUE\0"); how many.
-    The run's other hosts (the same command line as ours) are spared: they carry the marker too and run
-    this same scan at the same moment, and hosts that killed each other mid-scan left the processes
-    neither had reached yet (grandchildren that left their task's group). Each host exits after its scan."""
+    The run's other hosts are spared: they carry the marker too and run this same scan at the same
+    moment, and hosts that killed each other mid-scan left the processes neither had reached yet. A
+    host is a process with our command line whose parent has another one: a warm task forked from a
+    host, and whatever it forks without exec, has our command line too, but a host (or a process below
+    one) for a parent, so it is not spared. Each host exits after its scan."""
     hits = 0
     me = os.getpid()
     mine = read_cmdline("self")
@@ -101,7 +121,7 @@ def kill_marked(needle):
         i = env.find(needle)
         if i < 0 or (i > 0 and env[i - 1] != 0):
             continue
-        if mine and read_cmdline(name) == mine:
+        if mine and read_cmdline(name) == mine and read_cmdline(read_ppid(name)) != mine:
             continue  # a host of this run (see above)
         try:
             os.kill(int(name), signal.SIGKILL)
@@ -109,6 +129,240 @@ def kill_marked(needle):
         except OSError:
             pass
     return hits
+
+
+# ---- A task's whole tree ------------------------------------------------------------------------
+# Everything a task starts must end with it when it is stopped, however it left its process group:
+# - the host is a child subreaper (become_subreaper): a process whose parent died is re-parented to
+#   the nearest subreaper above it, so a task's double-forked daemons come back to the host, which
+#   can then find them (tree_pids) and must reap them (reap_orphans);
+# - with --cgroup DIR (Linux, where the runner could make the run a cgroup: core/run/taskCgroup.ts),
+#   each task runs in DIR/<its PARALLEL_SEQ>, which no process can leave on its own (not even with
+#   `env -i`, which drops the run's marker): a stop kills that cgroup.
+# Every kill path (stop: end_tree; a dead runner: on_parent_death) uses these.
+
+_cg = {"run": None, "home": -1}  # the run's cgroup dir (bytes) and an fd on our own cgroup's process list
+_task_cg = [-1, b""]  # the running task's cgroup: an fd on its process list, its directory
+_SEQ_KEY = b"\0=PARALLEL_SEQ\0="  # the task's PARALLEL_SEQ in a request names its cgroup
+
+
+def become_subreaper(argv):
+    """Linux: PR_SET_CHILD_SUBREAPER (orphans of our tasks come back to us); --cgroup DIR: tasks go
+    into DIR's sub-cgroups (we keep an fd on our own cgroup to return to: the exec host joins a task's
+    cgroup for the instant of its spawn, see spawn())."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except Exception:
+        pass
+    if "--cgroup" in argv:
+        run = os.fsencode(argv[argv.index("--cgroup") + 1])
+        try:
+            _cg["home"] = os.open(os.path.join(os.path.dirname(run), b"cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC)
+            _cg["run"] = run
+        except OSError:
+            pass
+
+
+def open_task_cgroup(req):
+    """Makes the cgroup of the task `req` (named by its PARALLEL_SEQ) and opens its process list: the
+    child (or, for an exec host, the host for the instant of the spawn) joins it by writing "0"."""
+    i = req.find(_SEQ_KEY)
+    if i < 0:
+        return
+    i += len(_SEQ_KEY)
+    d = _cg["run"] + b"/" + req[i:req.index(b"\0", i)]
+    try:
+        os.mkdir(d)
+    except FileExistsError:
+        pass
+    except OSError:
+        return
+    try:
+        _task_cg[0] = os.open(d + b"/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
+        _task_cg[1] = d
+    except OSError:
+        pass
+
+
+def close_task_cgroup():
+    """The task ended: its cgroup goes, unless processes it left are still in it (the run's end takes care)."""
+    fd = _task_cg[0]
+    d = _task_cg[1]
+    _task_cg[0] = -1
+    _task_cg[1] = b""
+    if fd >= 0:
+        os.close(fd)
+    if d:
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
+
+
+def join_task_cgroup():
+    """In a forked task, before anything of it runs: into its cgroup (see open_task_cgroup)."""
+    fd = _task_cg[0]
+    if fd >= 0:
+        try:
+            os.write(fd, b"0")
+        except OSError:
+            pass
+        os.close(fd)
+        _task_cg[0] = -1
+
+
+def leave_task_cgroup():
+    """Back to our own cgroup (an exec host stopped between joining a task's cgroup and leaving it)."""
+    if _cg["home"] >= 0:
+        try:
+            os.write(_cg["home"], b"0")
+        except OSError:
+            pass
+
+
+def cgroup_pids(d):
+    """Pids in the cgroup `d` and its sub-cgroups."""
+    out = set()
+    try:
+        with open(d + b"/cgroup.procs", "rb") as f:
+            out.update(int(x) for x in f.read().split())
+        subs = [e.path for e in os.scandir(d) if e.is_dir()]
+    except (OSError, ValueError):
+        return out
+    for s in subs:
+        out |= cgroup_pids(s)
+    return out
+
+
+def kill_cgroup(d):
+    """SIGKILLs everything in the cgroup `d` (cgroup.kill where the kernel has it); how many it hit."""
+    pids = cgroup_pids(d)
+    pids.discard(os.getpid())
+    if not pids:
+        return 0
+    try:
+        fd = os.open(d + b"/cgroup.kill", os.O_WRONLY)
+        try:
+            os.write(fd, b"1")
+            return len(pids)
+        finally:
+            os.close(fd)
+    except OSError:
+        return len(kill_all(pids, signal.SIGKILL))  # cgroup v1, or a kernel before 5.14
+
+
+def remove_cgroups(d):
+    """Removes the cgroup `d` and its sub-cgroups, deepest first (each once its processes are reaped)."""
+    for _ in range(25):
+        try:
+            subs = [e.path for e in os.scandir(d) if e.is_dir()]
+        except OSError:
+            return
+        for s in subs:
+            try:
+                os.rmdir(s)
+            except OSError:
+                pass
+        try:
+            os.rmdir(d)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            _time.sleep(0.02)
+
+
+def proc_table():
+    """{pid: (parent pid, state)} of every process we can see."""
+    out = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return out
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as f:
+                s = f.read()
+            f2 = s[s.rindex(b")") + 2:].split(b" ", 2)
+            out[int(name)] = (int(f2[1]), f2[0])
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def tree_pids():
+    """Live (not zombie) processes below this host: what its tasks started, orphans included."""
+    table = proc_table()
+    children = {}
+    for pid, (ppid, state) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    out = set()
+    todo = [os.getpid()]
+    while todo:
+        for c in children.get(todo.pop(), ()):
+            if c not in out:
+                out.add(c)
+                todo.append(c)
+    return {p for p in out if table[p][1] != b"Z"}
+
+
+def kill_all(pids, sig):
+    hit = []
+    for p in pids:
+        try:
+            os.kill(p, sig)
+            hit.append(p)
+        except OSError:
+            pass
+    return hit
+
+
+def reap_orphans():
+    """Reaps ended orphans (re-parented to us as their subreaper); the task itself is reaped by wait4."""
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def end_tree(grace):
+    """A stop (cancel, halt): every process below this host and in the stopped task's cgroup gets
+    SIGTERM, and SIGKILL once `grace` seconds have passed; returns when none is left."""
+    d = _task_cg[1]
+
+    def left():
+        pids = tree_pids()
+        if d:
+            pids |= cgroup_pids(d)
+        pids.discard(os.getpid())
+        return pids
+
+    pids = left()
+    if not pids:
+        return
+    kill_all(pids, signal.SIGTERM)
+    end = _time.monotonic() + grace
+    while _time.monotonic() < end:
+        _time.sleep(0.02)
+        reap_orphans()
+        if not left():
+            return
+    for _ in range(50):
+        pids = left()
+        if not pids:
+            return
+        kill_all(pids, signal.SIGKILL)
+        if d:
+            kill_cgroup(d)
+        _time.sleep(0.02)
+        reap_orphans()
 
 
 _stop = {"stopped": False, "group": 0, "grace": 2.0}
@@ -405,6 +659,7 @@ def main():
     if "--grace-ms" in sys.argv:
         _stop["grace"] = int(sys.argv[sys.argv.index("--grace-ms") + 1]) / 1000.0
     set_parent_death_signal()
+    become_subreaper(sys.argv)
     record_at_fork_hooks()
     signal.signal(signal.SIGUSR1, on_stop)
     # Our protocol channel lives on private fds: whatever the script or its imports print must never
@@ -462,7 +717,8 @@ def main():
     stop = _stop
     raw_fork = fork_kind == "raw"
     now = _time.time
-    _channel[:] = [rd, wr, err]
+    cgroups = _cg["run"] is not None
+    _channel[:] = [rd, wr, err] + ([_cg["home"]] if _cg["home"] >= 0 else [])
     buf = b""  # requests read but not run yet (a batch), each ending in b"\0\0"
     # Replies of a batch go out together: while the next request is already here, a reply may wait up
     # to HOLD_S for the ones after it (a write per task woke the runner ~1,000 times a second per slot,
@@ -505,6 +761,8 @@ def main():
             reply(b"D 0 15 0 0 -1 %.3f %.3f\n" % (t, t))
             continue
         t0 = now() * 1000.0
+        if cgroups:
+            open_task_cgroup(req)
         if script is None:
             pid = spawn(req)
         else:
@@ -537,6 +795,8 @@ def main():
             if script is not None:
                 dup2(err, 1)
                 dup2(err, 2)
+            if cgroups:
+                close_task_cgroup()
             t = now() * 1000.0
             reply(b"D 0 %d 0 0 -1 %.3f %.3f\n" % ((127 if script is None else 70) << 8, t0, t))
             continue
@@ -558,6 +818,13 @@ def main():
         if script is not None:
             dup2(err, 1)
             dup2(err, 2)
+        # orphans of the task that ended meanwhile (we are their subreaper); on a stop, the rest of
+        # its tree goes before its reply does (see end_tree)
+        reap_orphans()
+        if stop["stopped"]:
+            end_tree(stop["grace"])
+        if cgroups:
+            close_task_cgroup()
         reply(b"D %d %d %.6f %.6f %d %.3f %.3f\n" % (pid, status, ru.ru_utime, ru.ru_stime, ru.ru_maxrss, t0, now() * 1000.0))
 
 
@@ -686,8 +953,20 @@ def spawn(raw):
         # a path resolved once by the runner skips execvp's walk over PATH (one failed execve per
         # PATH entry before the right one, per task)
         run = os.posix_spawn if exe else os.posix_spawnp
-        return run(exe or argv[0], argv, env, file_actions=actions, setsid=True,
-                   setsigdef=(signal.SIGINT, signal.SIGPIPE, signal.SIGTERM, signal.SIGQUIT))
+        # posix_spawn cannot put the child in a cgroup: the host joins the task's cgroup for the
+        # instant of the spawn (the child is born in it) and returns to its own
+        cg = _task_cg[0]
+        if cg >= 0:
+            try:
+                os.write(cg, b"0")
+            except OSError:
+                cg = -1
+        try:
+            return run(exe or argv[0], argv, env, file_actions=actions, setsid=True,
+                       setsigdef=(signal.SIGINT, signal.SIGPIPE, signal.SIGTERM, signal.SIGQUIT))
+        finally:
+            if cg >= 0:
+                leave_task_cgroup()
     except OSError as e:
         try:
             with open(stderr, "a", encoding="utf-8") as f:
@@ -706,6 +985,7 @@ def fork_exec(cwd, stdout, stderr, exe, env, argv):
         return pid
     try:
         os.setsid()
+        join_task_cgroup()
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         for fd, path, mode in ((0, os.devnull, os.O_RDONLY), (1, stdout, flags), (2, stderr, flags)):
             f = os.open(path, mode, 0o644)
@@ -774,6 +1054,7 @@ def child(cwd):
     that is not needed; the logs (fds 1 and 2), sys.argv and the environment were set by the host."""
     try:
         os.setsid()
+        join_task_cgroup()
         # the host's protocol pipes and stderr (close-on-exec already for programs the script runs)
         for fd in _channel:
             os.close(fd)

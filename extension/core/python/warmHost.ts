@@ -53,6 +53,8 @@ export interface WarmHostOptions {
   cwd: string;
   /** SIGTERM → SIGKILL grace the host gives a group it stops (SIGUSR1), ms */
   killGraceMs?: number;
+  /** the run's cgroup directory: the host starts each task in its sub-cgroup named by PARALLEL_SEQ */
+  cgroup?: string;
 }
 
 /** One host process (one per worker slot). It runs one task at a time, in request order; several
@@ -74,6 +76,7 @@ export class WarmHost {
     const args = opts.mode === 'exec' ? ['-S', opts.hostScript, opts.mode] : [opts.hostScript, opts.mode];
     if (opts.mode === 'warm' && opts.script) args.push(opts.script);
     if (opts.killGraceMs !== undefined) args.push('--grace-ms', String(opts.killGraceMs));
+    if (opts.cgroup) args.push('--cgroup', opts.cgroup);
     // own process group: a Ctrl-C to the terminal reaches the runner only, which then decides
     const proc = spawn(opts.python, args, { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     this.proc = proc;

@@ -42,6 +42,7 @@ import {
   UsageError,
 } from './types';
 import { killMarked, SESSION_MARKER_VAR, Watchdog } from './watchdog';
+import { createRunCgroup, releaseRunCgroup, RunCgroup } from './taskCgroup';
 
 /** Bytes of stdout/stderr kept as a tail in each task record. */
 export const TAIL_BYTES = 4096;
@@ -605,6 +606,8 @@ class Run {
   /** groups we killed (timeout, cancel, halt): SIGKILLed again at the end in case a member ignored SIGTERM */
   private readonly killedGroups = new Set<number>();
   private marker = '';
+  /** Linux: the run's cgroup, each task in a sub-cgroup (undefined where none could be made) */
+  private cgroup: RunCgroup | undefined;
   private readonly freeSlots: number[] = [];
   private slotWaiter: ((slot: number | undefined) => void) | undefined;
   private running = 0;
@@ -644,7 +647,7 @@ class Run {
 
   private startWatchdog(): void {
     if (this.watchdog || this.finishing) return;
-    this.watchdog = new Watchdog(path.join(this.p.opts.workersDir, 'watchdog.js'), this.marker);
+    this.watchdog = new Watchdog(path.join(this.p.opts.workersDir, 'watchdog.js'), this.marker, this.cgroup?.dir);
   }
 
   private emit(e: RunEvent): void {
@@ -676,7 +679,8 @@ class Run {
     if (p.opts.threads !== undefined) for (const k of THREAD_ENV_VARS) delete env[k];
     Object.assign(env, p.env, p.threadEnv, { [SESSION_MARKER_VAR]: this.session });
     this.shared = new Int32Array(new SharedArrayBuffer(4 * (1 + 2 * p.workers)));
-    const init: TaskWorkerInit = { env, tailBytes: TAIL_BYTES, killGraceMs: KILL_GRACE_MS, host: p.host, shared: this.shared };
+    this.cgroup = createRunCgroup(this.session);
+    const init: TaskWorkerInit = { env, tailBytes: TAIL_BYTES, killGraceMs: KILL_GRACE_MS, host: p.host, shared: this.shared, cgroup: this.cgroup?.dir };
     this.pool = workerpool.pool(p.workerScript, {
       minWorkers: p.workers,
       maxWorkers: p.workers,
@@ -1199,6 +1203,11 @@ class Run {
     // Every task has exited, but members of a killed group that ignored SIGTERM, or (on cancel/halt)
     // grandchildren that left their group, may remain: the run is over, so they go now.
     await killMarked(this.stopping ? this.marker : '', this.killedGroups);
+    // the task cgroups go: on a stop with all they hold; otherwise what a task left running on purpose
+    // is handed back to the runner's own cgroup
+    if (this.cgroup && !(await releaseRunCgroup(this.cgroup, !!this.stopping))) {
+      b.note(`Could not remove the run's cgroup ${this.cgroup.dir}: remove it with rmdir once its processes have ended.`);
+    }
     this.watchdog?.close();
     this.journal.close();
     try {

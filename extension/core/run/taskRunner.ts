@@ -1,13 +1,17 @@
 /**
  * Runs ONE task attempt inside a task worker thread: the child writes straight into its log files
  * (no pipe through Node, so a task printing 200 MB costs the runner nothing), lives in its own
- * process group, and is killed as a group (SIGTERM, then SIGKILL after a grace) on timeout.
+ * process group (and its own cgroup where the run has one), and on timeout its whole tree is ended
+ * (SIGTERM, then SIGKILL after a grace; see processTree.ts) before its result is reported.
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import { HostTaskRequest, HostTaskResult, WarmHost } from '../python/warmHost';
 import { LongTimer, setLongTimeout } from '../timers';
 import type { RunTaskParams, RunTaskResult, TaskWorkerInit } from '../../shared/workerApi';
+import { TreeKill } from './processTree';
+import { dropTaskCgroup, joinCgroup, taskCgroupDir } from './taskCgroup';
+import { SESSION_MARKER_VAR } from './watchdog';
 
 /** SIGTERM the process group `pgid`, SIGKILL it after `graceMs` (grandchildren included). */
 export function killGroup(pgid: number, graceMs: number): void {
@@ -74,13 +78,26 @@ function sampleProc(pid: number): { user: number; sys: number; rssKb: number | n
 
 export type SpawnedListener = (pid: number) => void;
 
+/** The task's cgroup directory, when the run has cgroups (named by PARALLEL_SEQ, as the hosts name it). */
+function taskCgroup(p: RunTaskParams, init: TaskWorkerInit): string | undefined {
+  return init.cgroup ? taskCgroupDir(init.cgroup, p.env.PARALLEL_SEQ ?? p.index) : undefined;
+}
+
+/** A timed-out task's end: its group, descendants, orphans come back to `reaper`, marked processes, cgroup. */
+function endTree(pid: number, p: RunTaskParams, init: TaskWorkerInit, reaper?: number): TreeKill {
+  const session = init.env[SESSION_MARKER_VAR];
+  const seq = p.env.PARALLEL_SEQ;
+  const marker = session && seq !== undefined ? [`${SESSION_MARKER_VAR}=${session}`, `PARALLEL_SEQ=${seq}`] : undefined;
+  return new TreeKill({ pid, reaper, marker, cgroup: taskCgroup(p, init) }, init.killGraceMs);
+}
+
 /** Spawns the task directly from Node (no Python host): CPU/RSS are sampled from /proc while it runs. */
 function runDirect(p: RunTaskParams, init: TaskWorkerInit, onSpawned: SpawnedListener): Promise<Omit<RunTaskResult, 'stdoutTail' | 'stderrTail'>> {
   return new Promise((resolve) => {
     const start = Date.now();
     const out = fs.openSync(p.stdoutLog, 'w');
     const err = fs.openSync(p.stderrLog, 'w');
-    let timedOut = false;
+    let tree: TreeKill | undefined;
     let last: ReturnType<typeof sampleProc>;
     let timer: LongTimer | undefined;
     let sampler: NodeJS.Timeout | undefined;
@@ -112,6 +129,10 @@ function runDirect(p: RunTaskParams, init: TaskWorkerInit, onSpawned: SpawnedLis
     });
     const pid = child.pid;
     if (pid === undefined) return; // 'error' follows
+    // Node cannot start a child inside a cgroup: it joins right after the spawn (a process it forks
+    // in the first instant stays outside, still within reach of its group, marker and the watchdog)
+    const cgroup = taskCgroup(p, init);
+    if (cgroup) joinCgroup(cgroup, pid);
     onSpawned(pid);
     sampler = setInterval(() => {
       const s = sampleProc(pid);
@@ -125,20 +146,23 @@ function runDirect(p: RunTaskParams, init: TaskWorkerInit, onSpawned: SpawnedLis
     }, 100);
     if (p.timeoutMs > 0) {
       timer = setLongTimeout(() => {
-        timedOut = true;
-        killGroup(pid, init.killGraceMs);
+        tree = endTree(pid, p, init);
       }, p.timeoutMs);
     }
-    child.on('exit', (code, signal) => {
+    child.on('exit', async (code, signal) => {
+      timer?.clear();
+      const end = Date.now();
+      await tree?.settled;
+      if (cgroup) dropTaskCgroup(cgroup);
       finish({
         start,
-        end: Date.now(),
+        end,
         exitCode: code,
         signal,
         cpuUserSec: last?.user ?? 0,
         cpuSysSec: last?.sys ?? 0,
         maxRssKb: last?.rssKb ?? null,
-        timedOut,
+        timedOut: tree !== undefined,
         measured: 'proc',
         pid,
       });
@@ -146,25 +170,29 @@ function runDirect(p: RunTaskParams, init: TaskWorkerInit, onSpawned: SpawnedLis
   });
 }
 
-/** The request for a Python host, and (for a task with a timeout) the timer its start arms. */
-function hostTask(p: RunTaskParams, init: TaskWorkerInit, onSpawned: SpawnedListener): { req: HostTaskRequest; onStarted?: (pid: number) => void; timedOut: () => boolean; clear: () => void } {
-  let timedOut = false;
+/** The request for a Python host, and (for a task with a timeout) the timer its start arms; `ended`
+ *  resolves once a timed-out task's whole tree is gone. */
+function hostTask(p: RunTaskParams, init: TaskWorkerInit, host: WarmHost, onSpawned: SpawnedListener): { req: HostTaskRequest; onStarted?: (pid: number) => void; timedOut: () => boolean; ended: () => Promise<void> } {
+  let tree: TreeKill | undefined;
   let timer: LongTimer | undefined;
+  const reaper = host.pid;
   const onStarted =
     p.timeoutMs > 0
       ? (pid: number) => {
           onSpawned(pid);
           timer = setLongTimeout(() => {
-            timedOut = true;
-            killGroup(pid, init.killGraceMs);
+            tree = endTree(pid, p, init, reaper);
           }, p.timeoutMs);
         }
       : undefined;
   return {
     req: { argv: p.argv, exe: p.exe, cwd: p.cwd, stdout: p.stdoutLog, stderr: p.stderrLog, env: p.env },
     onStarted,
-    timedOut: () => timedOut,
-    clear: () => timer?.clear(),
+    timedOut: () => tree !== undefined,
+    ended: async () => {
+      timer?.clear();
+      await tree?.settled;
+    },
   };
 }
 
@@ -205,13 +233,13 @@ export async function runBatchViaHost(ps: RunTaskParams[], init: TaskWorkerInit,
     for (const p of ps) onResult(p, withTails(hostFailure(p, e as Error), p, init));
     return;
   }
-  const tasks = ps.map((p) => hostTask(p, init, onSpawned(p)));
+  const tasks = ps.map((p) => hostTask(p, init, host, onSpawned(p)));
   const sentAt = Date.now();
   // settled right away: a rejection waiting its turn in the loop below is never "unhandled"
   const replies = host.runMany(tasks).map((r) => r.then((ok) => ({ ok }), (err: Error) => ({ err })));
   for (let i = 0; i < ps.length; i++) {
     const reply = await replies[i];
-    tasks[i].clear();
+    await tasks[i].ended();
     const r = 'ok' in reply ? hostResult(reply.ok, sentAt, tasks[i].timedOut()) : hostFailure(ps[i], reply.err);
     onResult(ps[i], withTails(r, ps[i], init));
   }

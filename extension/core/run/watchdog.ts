@@ -2,7 +2,9 @@
  * Children must not outlive a dead runner. The runner starts one watchdog process per run session
  * (dist/workers/watchdog.js) in its own session, tells it every task's process group, and says "bye"
  * when it ends cleanly. If the runner dies (SIGKILL, crash, OOM) the pipe closes without "bye" and the
- * watchdog kills the registered groups and every process whose environment carries the session marker.
+ * watchdog kills the registered groups, every process whose environment carries the session marker,
+ * and everything in the run's cgroup (then removes it). Runs with Python hosts need no watchdog
+ * process: the hosts do the same (warm_host.py, on_parent_death).
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -56,9 +58,10 @@ export async function killMarked(marker: string, groups: Iterable<number>): Prom
 /** The runner's end of a watchdog. Every method is a no-op once the watchdog is gone. */
 export class Watchdog {
   private proc: ChildProcess | undefined;
-  constructor(script: string, readonly marker: string) {
+  /** `cgroup`: the run's cgroup directory (every task's cgroup is below it), if it has one */
+  constructor(script: string, readonly marker: string, cgroup?: string) {
     if (!fs.existsSync(script)) return; // degraded: group kills still work, only crash safety is lost
-    this.proc = spawn(process.execPath, [script, marker], {
+    this.proc = spawn(process.execPath, cgroup ? [script, marker, cgroup] : [script, marker], {
       detached: true,
       stdio: ['pipe', 'ignore', 'ignore'],
       // under VS Code process.execPath is Electron: run it as plain Node
