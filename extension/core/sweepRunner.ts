@@ -20,7 +20,7 @@ import {
 } from './sweep';
 import { sampleStats } from './speedup';
 import { LoadWatch, othersCores, readLoad } from './load';
-import { BUSY_CORES, busySentence, formatFactor, formatPercent, loadText, recommendationText, sentenceCase } from '../shared/figures';
+import { BUSY_CORES, busySentence, formatFactor, formatPercent, loadText, recommendationText, sentenceCase, taskPhaseOf } from '../shared/figures';
 import type { LoadSummary } from './run/types';
 
 export const SWEEP_FILE = 'sweep.json';
@@ -103,14 +103,8 @@ export interface SweepFileData {
  * full-size run pays once; report.wallMs is the fallback when no task ran.
  */
 export function taskSpanMs(r: Pick<RunReport, 'tasks' | 'wallMs'>): number {
-  let first = Infinity;
-  let last = -Infinity;
-  for (const t of r.tasks) {
-    if (t.status === 'skipped') continue;
-    first = Math.min(first, t.start);
-    last = Math.max(last, t.end);
-  }
-  return last > first ? last - first : r.wallMs;
+  const phase = taskPhaseOf(r.tasks);
+  return phase && phase.end > phase.start ? phase.end - phase.start : r.wallMs;
 }
 
 function cancelled(signal?: AbortSignal): boolean {

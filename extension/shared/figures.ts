@@ -4,7 +4,7 @@
  * Compare Runs and the sweep all take their numbers and their text from here, so the same run never
  * shows 1.21× in one place and 1.23× in another. Pure (no Node, no DOM): webviews import it too.
  */
-import type { LoadSummary, RunReport } from '../core/run/types';
+import type { LoadSummary, RunReport, TaskRecord } from '../core/run/types';
 import { formatDuration } from './format';
 
 export { formatDuration };
@@ -110,7 +110,38 @@ export function runMode(r: Pick<RunReport, 'command' | 'tasks'>): RunMode {
 }
 
 type FiguresInput = Pick<RunReport, 'status' | 'counts' | 'wallMs' | 'sumTaskMs' | 'speedupMeasured' | 'workers' | 'threads' | 'cores'> &
-  Partial<Pick<RunReport, 'sumSucceededMs' | 'tasks' | 'tasksOmitted' | 'load'>>;
+  Partial<Pick<RunReport, 'sumSucceededMs' | 'tasks' | 'tasksOmitted' | 'load' | 'startedAt' | 'endedAt' | 'taskPhase'>>;
+
+/**
+ * The speedup a run can estimate about itself: what one worker would need — the same start and finish
+ * of the run plus every succeeded file one after another — over the wall time it took. (A stopwatch
+ * comparing -j 1 with -j N sees the start-up on both sides, so leaving it out would understate short runs.)
+ */
+export function estimateSpeedup(succeededMs: number, overheadMs: number, wallMs: number): number {
+  return wallMs > 0 ? (succeededMs + Math.max(0, overheadMs)) / wallMs : 0;
+}
+
+/** First start and last end of these tasks (skipped ones did not run); undefined when none ran. */
+export function taskPhaseOf(tasks: readonly Pick<TaskRecord, 'status' | 'start' | 'end'>[]): { start: number; end: number } | undefined {
+  let start = Infinity;
+  let end = -Infinity;
+  for (const t of tasks) {
+    if (t.status === 'skipped') continue;
+    start = Math.min(start, t.start);
+    end = Math.max(end, t.end);
+  }
+  return end >= start ? { start, end } : undefined;
+}
+
+/** The run's own start-up (before its first task) and finish (after its last), ms; 0 when unknown. */
+export function runOverheadMs(r: Partial<Pick<RunReport, 'startedAt' | 'endedAt' | 'taskPhase' | 'status' | 'wallMs'>>): number {
+  const p = r.taskPhase;
+  if (!p || r.startedAt === undefined || !(p.end >= p.start)) return 0;
+  const before = Math.max(0, p.start - r.startedAt);
+  // while running, the time after the last finished task is not overhead: tasks are still going
+  const after = r.status === 'running' || r.endedAt === null || r.endedAt === undefined ? 0 : Math.max(0, r.endedAt - p.end);
+  return Math.min(before + after, Math.max(0, r.wallMs ?? Infinity));
+}
 
 export interface RunFigures {
   /** at least one file succeeded: the figures below exist */
@@ -158,14 +189,16 @@ export function runFigures(r: FiguresInput): RunFigures {
     return { ok: false, kind, speedup: null, efficiency: null, throughput: null, estimate: null, processors, basis, busy };
   }
   const okMs = succeededTaskMs(r);
-  const estimate = r.wallMs > 0 ? okMs / r.wallMs : 0;
+  // a trimmed live report does not hold its first tasks: no phase from it
+  const overheadMs = runOverheadMs({ ...r, taskPhase: r.taskPhase ?? (r.tasksOmitted ? undefined : taskPhaseOf(r.tasks ?? [])) });
+  const estimate = estimateSpeedup(okMs, overheadMs, r.wallMs);
   const speedup = measured ? measured.value : estimate;
   const throughput = r.wallMs > 0 ? r.counts.succeeded / (r.wallMs / 1000) : 0;
   const failed = r.counts.failed + r.counts.timedOut + r.counts.cancelled;
   const onlyOk = failed > 0 ? ` Only the ${r.counts.succeeded} succeeded files count; the ${failed} that failed or were cancelled are left out.` : '';
   const basis = measured
     ? `Measured: serial baseline ${formatDuration(measured.baselineWallMs)} (${measured.source}) ÷ ${formatDuration(measured.wallMs ?? r.wallMs)}${measured.wallMs !== undefined ? ' (the same phase with this setting)' : ' wall time'}. The estimate from task times is ${formatFactor(estimate)}.${onlyOk}`
-    : `Estimate: sum of the succeeded files' times (${formatDuration(okMs)}) ÷ wall time (${formatDuration(r.wallMs)}). ` +
+    : `Estimate: the succeeded files' times one after another (${formatDuration(okMs)})${overheadMs > 0 ? ` plus the run's own start and finish (${formatDuration(overheadMs)})` : ''}, ÷ wall time (${formatDuration(r.wallMs)}). ` +
       'It assumes each file would take as long run alone; tasks that slow each other down (shared memory bandwidth, disk, ' +
       `BLAS threads) make it optimistic. Run "Measure Speedup" for a measured serial baseline.${onlyOk}`;
   return { ok: true, kind, speedup, efficiency: speedup / processors, throughput, estimate, processors, basis, busy };

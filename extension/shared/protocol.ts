@@ -109,6 +109,12 @@ export interface ReportRendered {
   blas?: string;
   /** what the webview saved with setState (the serializer restores from it) */
   saved?: ReportPanelState;
+  /** the summary cards as drawn, label → value ("Speedup (estimate)" → "1.96×") */
+  figures?: Record<string, string>;
+  /** the header's setting line as drawn (mode · workers × threads · machine load) and its busy warning */
+  header?: { setting: string; busy?: string };
+  /** a comparison as drawn: its headline and the differences it named */
+  compare?: { headline: string; differences: string[]; sameInputs: boolean };
 }
 
 /** What an exported standalone report file embeds as JSON. */

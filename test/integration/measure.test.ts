@@ -10,15 +10,17 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { Commands, CONFIG_SECTION } from '../../extension/shared/ids';
-import { folder, services } from './runHelpers';
+import type { ReportRendered } from '../../extension/shared/protocol';
+import { folder, services, waitFor } from './runHelpers';
 
 interface SweepOut {
   dir: string;
+  notice: string;
   result: { status: string; cores: { logical: number }; points: Array<{ workers: number; threads: number; speedup: number; oversubscribed: boolean }>; recommendation: { workers: number; threads: number } | null; sampleFiles: number };
 }
 
 interface RenderedWaiter {
-  waitForRendered(pred: (r: { view: string; sweepPoints: number; runId?: string }) => boolean, timeoutMs?: number): Promise<{ rendered: { sweepPoints: number } }>;
+  waitForRendered(pred: (r: ReportRendered) => boolean, timeoutMs?: number): Promise<{ rendered: ReportRendered; panel: { handleMessage(m: unknown): Promise<void> } }>;
 }
 
 describe('measure commands (sweep, BLAS inspector, matrix demo)', function () {
@@ -55,6 +57,20 @@ describe('measure commands (sweep, BLAS inspector, matrix demo)', function () {
     assert.ok(report.speedupMeasured && report.speedupMeasured.baselineWallMs > 0, 'report.json carries the measured speedup');
     const r = await rendered;
     assert.strictEqual(r.rendered.sweepPoints, sweep.result.points.length, 'the report panel shows every sweep point');
+    // one figure: the notification's speedup is the one the report's card draws (no 1.21× vs 1.23×)
+    const card = r.rendered.figures?.['Speedup (measured)'];
+    assert.ok(card && (sweep.notice.includes(`(${card} faster`) || sweep.notice.includes(`(${card} slower`)), `card ${card} in the notification: ${sweep.notice}`);
+    assert.strictEqual(report.speedupMeasured.value, (sweep.result.recommendation as unknown as { speedup: number }).speedup);
+    assert.match(sweep.notice, /^Recommended: \d+ workers? × \d+ threads? \(/);
+    // the header says whether the machine was busy, and so does the notification when it was
+    assert.match(r.rendered.header?.setting ?? '', /machine: (quiet|busy)/);
+    assert.strictEqual(/machine was busy/.test(sweep.notice), /machine: busy/.test(r.rendered.header!.setting));
+    // the sweep report's Apply button: the host applies sweep.json's recommendation
+    const rec = sweep.result.recommendation!;
+    await vscode.workspace.getConfiguration(CONFIG_SECTION).update('workers', undefined, vscode.ConfigurationTarget.Workspace);
+    await r.panel.handleMessage({ type: 'applyRecommendation' });
+    await waitFor('the Apply button wrote the setting', () => vscode.workspace.getConfiguration(CONFIG_SECTION).inspect<number>('workers')!.workspaceValue === rec.workers || undefined);
+    assert.strictEqual(vscode.workspace.getConfiguration(CONFIG_SECTION).inspect<number>('threadsPerTask')!.workspaceValue, rec.threads);
   });
 
   it('applyRecommendation writes workers and threadsPerTask to the workspace settings', async () => {
@@ -85,7 +101,7 @@ describe('measure commands (sweep, BLAS inspector, matrix demo)', function () {
 
   it('matrixDemo computes mat·matᵀ in row blocks on 1 and N workers, equal to the serial product', async () => {
     const out = (await vscode.commands.executeCommand(Commands.matrixDemo, {})) as {
-      rows: number; columns: number; blocks: number; maxAbsDiff: number; timings: Array<{ workers: number; ms: number }>; markdown: string;
+      rows: number; columns: number; blocks: number; maxAbsDiff: number; timings: Array<{ workers: number; ms: number; speedup: number }>; markdown: string; notice: string;
     };
     assert.strictEqual(out.rows, 1000);
     assert.strictEqual(out.columns, 1500);
@@ -93,5 +109,10 @@ describe('measure commands (sweep, BLAS inspector, matrix demo)', function () {
     assert.ok(out.maxAbsDiff < 1e-9, `max abs diff ${out.maxAbsDiff}`);
     assert.deepStrictEqual(out.timings.map((t) => t.workers), os.availableParallelism() > 1 ? [1, os.availableParallelism()] : [1]);
     assert.match(out.markdown, /matches the serial product/);
+    // it says what it measures, and a slowdown is worded as one
+    assert.match(out.notice, /^Matrix demo \(JavaScript ml-matrix on worker threads, not numpy\): /);
+    const n = out.timings[out.timings.length - 1];
+    assert.match(out.notice, n.speedup >= 1 ? /[\d.]+× faster/ : /were [\d.]+× slower/);
+    assert.match(out.markdown, /What this measures: JavaScript \(ml-matrix\)/);
   });
 });

@@ -32,7 +32,7 @@ function report(over: Partial<RunReport> = {}): RunReport {
     sumTaskMs: tasks.reduce((s, t) => s + t.wallMs, 0), sumSucceededMs: ok.reduce((s, t) => s + t.wallMs, 0),
     speedupEstimate: 2, efficiency: 1, throughput: 8, etaMs: null, workers: 2, threads: 1,
     cores: { logical: 2, physical: 2 }, oversubscription: 1, threadEnv: {}, tasks, failures: [], cpuSamples: [], notes: [],
-    machine: { host: 'lab1', cpu: 'Xeon' },
+    machine: { host: 'lab1', cpu: 'Xeon' }, taskPhase: { start: 1_000_000, end: 1_000_500 },
     ...over,
   };
 }
@@ -53,6 +53,13 @@ describe('figures: one source for every number', () => {
     assert.strictEqual(h.speedup, 300 / 500);
     assert.strictEqual(h.throughput, 2 / 0.5);
     assert.match(h.basis, /Only the 2 succeeded files count; the 2 that failed/);
+    // the run's own start-up and finish count on the serial side too (a stopwatch on -j 1 sees them):
+    // 200 ms before the first task, 100 ms after the last, 1000 ms of files, 1300 ms wall
+    const slowStart = runFigures(report({ wallMs: 1300, endedAt: 1_001_300, taskPhase: { start: 1_000_200, end: 1_001_200 } }));
+    assert.strictEqual(slowStart.speedup, (1000 + 300) / 1300);
+    assert.match(slowStart.basis, /one after another \(1\.00 s\) plus the run's own start and finish \(300 ms\), ÷ wall time \(1\.30 s\)/);
+    // while running, the time after the last finished file is not overhead (files are still going)
+    assert.strictEqual(runFigures(report({ status: 'running', wallMs: 1300, endedAt: null, taskPhase: { start: 1_000_200, end: 1_001_000 } })).speedup, 1200 / 1300);
     // a report written before sumSucceededMs existed: rebuilt from its task records
     assert.strictEqual(runFigures({ ...half, sumSucceededMs: undefined }).speedup, 300 / 500);
     // every file failed: no 1.77×, no 88%

@@ -3,7 +3,7 @@
  * efficiency, throughput, thread/oversubscription facts and the per-task records for a timeline.
  * Built incrementally while a run goes (bounded memory) and rebuilt from the journal when needed.
  */
-import { processorsUsed } from '../../shared/figures';
+import { estimateSpeedup, processorsUsed, runOverheadMs } from '../../shared/figures';
 import { oversubscription } from '../threads';
 import { CpuSample, LoadSummary, RunDefinition, RunReport, RunStatus, TaskRecord } from './types';
 
@@ -39,6 +39,7 @@ export class ReportBuilder {
   private readonly samples: CpuSample[] = [];
   private sumTaskMs = 0;
   private sumSucceededMs = 0;
+  private taskPhase: { start: number; end: number } | undefined;
   private finishedThisSession = 0;
   /** the load on the machine from other processes (the engine's LoadWatch), when sampled */
   loadOf: (() => LoadSummary | undefined) | undefined;
@@ -55,6 +56,11 @@ export class ReportBuilder {
     this.counts.done++;
     this.finishedThisSession++;
     this.sumTaskMs += rec.wallMs;
+    if (rec.status !== 'skipped' && rec.end >= rec.start) {
+      this.taskPhase = this.taskPhase
+        ? { start: Math.min(this.taskPhase.start, rec.start), end: Math.max(this.taskPhase.end, rec.end) }
+        : { start: rec.start, end: rec.end };
+    }
     switch (rec.status) {
       case 'succeeded': this.counts.succeeded++; this.sumSucceededMs += rec.wallMs; break;
       case 'failed': this.counts.failed++; break;
@@ -107,7 +113,7 @@ export class ReportBuilder {
     const end = this.endedAt ?? now;
     const wallMs = Math.max(0, end - this.startedAt);
     // speedup and throughput count useful work only: a file that failed at once made nothing faster
-    const speedupEstimate = wallMs > 0 ? this.sumSucceededMs / wallMs : 0;
+    const speedupEstimate = estimateSpeedup(this.sumSucceededMs, runOverheadMs({ startedAt: this.startedAt, endedAt: this.endedAt, taskPhase: this.taskPhase, status: this.status, wallMs }), wallMs);
     const throughput = wallMs > 0 ? this.counts.succeeded / (wallMs / 1000) : 0;
     const load = this.loadOf?.();
     const etaMs = this.etaMs(now);
@@ -127,6 +133,7 @@ export class ReportBuilder {
       counts: { ...this.counts },
       sumTaskMs: this.sumTaskMs,
       sumSucceededMs: this.sumSucceededMs,
+      ...(this.taskPhase ? { taskPhase: { ...this.taskPhase } } : {}),
       speedupEstimate,
       efficiency: speedupEstimate / processorsUsed(def.workers, def.threads, def.cores.logical),
       throughput,

@@ -179,10 +179,12 @@ export interface RunReport {
   counts: { total: number | null; done: number; succeeded: number; failed: number; timedOut: number; cancelled: number; skipped: number; retried: number };
   /** sum of task wall times, ms */
   sumTaskMs: number;
-  /** sumTaskMs / wallMs — an ESTIMATE, named as such */
+  /** (succeeded task time + the run's own start-up and finish) / wallMs — an ESTIMATE, named as such */
   speedupEstimate: number;
   /** sum of the succeeded tasks' wall times, ms (speedup and throughput count succeeded tasks only) */
   sumSucceededMs?: number;
+  /** epoch ms of this session's first task start and last task end (the run's start-up and finish lie outside) */
+  taskPhase?: { start: number; end: number };
   /**
    * when a measured serial baseline exists (sweep): value = baselineWallMs ÷ wallMs, where wallMs is
    * the measured time with this setting (absent: the run's wall time)

@@ -9,6 +9,7 @@ export class CompareView {
   readonly root: HTMLElement;
   private readonly a: RunView;
   private readonly b: RunView;
+  private readonly drawn: { headline: HTMLElement; differences: HTMLElement; sameInputs: boolean };
 
   constructor(a: ReportSubject, b: ReportSubject, host: RunViewHost & { openLogSide?(side: 'a' | 'b', index: number, stream: 'stdout' | 'stderr'): void }) {
     const side = (s: 'a' | 'b'): RunViewHost => ({
@@ -26,11 +27,13 @@ export class CompareView {
           h('strong', null, cmp.sameInputs ? 'Not quite like with like:' : 'These runs are not like with like:'),
           h('ul', null, ...cmp.differences.map((d) => h('li', null, d))))
       : h('p', { class: 'callout ok differences' }, 'Like with like: same inputs, mode, workers × threads, interpreter and machine, and a quiet machine for both.');
+    const headline = h('p', { class: 'compare-headline' }, cmp.headline);
+    this.drawn = { headline, differences: diffs, sameInputs: cmp.sameInputs };
     this.root = h(
       'div',
       { class: 'compare-view' },
       h('header', { class: 'run-header' }, h('h1', null, 'Compare runs'), h('div', { class: 'muted meta' }, `A = ${nameA} · B = ${nameB} · changes are B relative to A`)),
-      h('p', { class: 'compare-headline' }, cmp.headline),
+      headline,
       diffs,
       section('Figures (B against A)', table(['', `A: ${nameA}`, `B: ${nameB}`, 'B vs A'], rows, 'compare')),
       h('div', { class: 'side-by-side' }, h('div', { class: 'side' }, h('div', { class: 'side-label' }, 'A'), this.a.root), h('div', { class: 'side' }, h('div', { class: 'side-label' }, 'B'), this.b.root)),
@@ -56,6 +59,11 @@ export class CompareView {
       cpuSamples: ra.cpuSamples + rb.cpuSamples,
       sweepPoints: ra.sweepPoints + rb.sweepPoints,
       fileNames: [...ra.fileNames, ...rb.fileNames],
+      compare: {
+        headline: this.drawn.headline.textContent ?? '',
+        differences: [...this.drawn.differences.querySelectorAll('li')].map((li) => li.textContent ?? ''),
+        sameInputs: this.drawn.sameInputs,
+      },
     };
   }
 }

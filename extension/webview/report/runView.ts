@@ -129,6 +129,8 @@ export class RunView {
       bars: this.index.kindCounts(),
       tasksOmitted: this.omitted,
       blas: this.summary.python?.blas,
+      figures: Object.fromEntries([...this.slots.summary.querySelectorAll('.card')].map((c) => [c.querySelector('.card-label')?.textContent ?? '', c.querySelector('.card-value')?.textContent ?? ''])),
+      header: { setting: this.slots.header.querySelector('.setting')?.textContent ?? '', busy: this.slots.header.querySelector('.busy.callout')?.textContent ?? undefined },
     };
   }
 
