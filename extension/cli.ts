@@ -87,6 +87,12 @@ named by $PARALLEL_RUN_RESULT) gets it in the run's results.csv and results.ndjs
                         <notebook>-outputs/ (runs each file in a Jupyter kernel: needs nbformat,
                         nbclient and ipykernel; Debian: apt install python3-nbformat python3-nbclient
                         python3-ipykernel)
+  --call FUNC           (with --script) in-process calls, for tasks of milliseconds: each worker
+                        imports the script once and calls FUNC(file, **inputs) (FUNC(**inputs)
+                        with no file source) per task with no fork; arguments converted by FUNC's
+                        annotations (int, float, bool, str, Path); the return value is the result;
+                        a raise fails the task (traceback in its log); a timeout or a crash
+                        replaces the worker. State can leak between calls in one worker.
   --threads T           BLAS/OpenMP threads per task (default: cores / jobs)
   --timeout SEC         kill a task (and every process it started) after SEC seconds (at most
                         10000000, about 115 days); or N% (above 100):
@@ -158,6 +164,8 @@ interface RunArgs {
   grids: Array<{ name: string; values: string[] }>;
   /** --yes: run more than a million tasks */
   yes: boolean;
+  /** --call FUNC (with --script) */
+  call?: string;
 }
 
 function wholeNumber(flag: string, v: string, min: number): number {
@@ -290,6 +298,7 @@ export function parseRunArgs(all: string[]): RunArgs {
       }
       case '--grid': a.grids.push(parseGrid(value(flag, inline))); break;
       case '--yes': a.yes = true; break;
+      case '--call': a.call = value(flag, inline); break;
       case '-h': case '--help': a.help = true; break;
       default:
         if (raw.startsWith('-') && raw !== '-') {
@@ -338,9 +347,11 @@ export async function runOptionsFromArgs(a: RunArgs, cwd: string, workersDir: st
     throw new UsageError(`${a.fileVar !== undefined ? '--file-var' : '--save-notebooks'} goes with --notebook NB.ipynb.`);
   } else if (a.script !== undefined) {
     const py = await resolvePython(a.python ?? process.env.PARALLEL_RUN_PYTHON ?? 'python3');
-    command = { kind: 'python', python: py.executable, script: path.resolve(cwd, a.script), args: a.rest, warm: a.warm };
+    if (a.call !== undefined && a.warm) throw new UsageError('--call and --warm are two ways of running the script in warm workers: give one (--call FUNC calls a function in-process; --warm forks per task).');
+    command = { kind: 'python', python: py.executable, script: path.resolve(cwd, a.script), args: a.rest, warm: a.warm, ...(a.call !== undefined ? { call: a.call } : {}) };
   } else {
     if (a.warm) throw new UsageError('--warm needs --script (warm workers run a Python script). Give --script FILE, or drop --warm.');
+    if (a.call !== undefined) throw new UsageError('--call FUNC needs --script (the Python script that defines FUNC). Give --script FILE.');
     if (a.rest.length === 0) throw new UsageError('No command given. Put the command template after "--" (e.g. -- wc -l {}), or give --script FILE.');
     command = { kind: 'template', argv: a.rest };
   }

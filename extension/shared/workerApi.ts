@@ -49,7 +49,7 @@ export interface TaskWorkerInit {
   /** grace between SIGTERM and SIGKILL of a process group, ms */
   killGraceMs: number;
   /** Spawn through a Python host that measures children with os.wait4 (else Node spawns directly). */
-  host?: { python: string; hostScript: string; mode: 'warm' | 'exec'; script?: string; cwd: string };
+  host?: { python: string; hostScript: string; mode: 'warm' | 'exec' | 'call'; script?: string; cwd: string; call?: string };
   /**
    * Shared with the runner (SharedArrayBuffer) of 1 + 2 × workers entries: [0] = stop flag (1 once the
    * run is cancelled/halted), [slot] (1-based, like {%}) = pid of the task the slot runs now when known

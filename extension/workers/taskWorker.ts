@@ -105,7 +105,11 @@ const api: TaskWorkerApi = {
       return ps.length;
     }
     try {
-      await runBatchViaHost(ps, init, h, (p) => spawnedListener(p, h, shared), done);
+      await runBatchViaHost(ps, init, h, (p) => spawnedListener(p, h, shared), done, () => {
+        const next = currentHost();
+        if (next && shared) Atomics.store(shared, hostIndex(shared, ps[0].slot), next.pid ?? 0);
+        return next;
+      });
       return ps.length;
     } finally {
       flush(); // before the batch's own result

@@ -46,9 +46,11 @@ interface Pending {
 export interface WarmHostOptions {
   python: string;
   hostScript: string;
-  mode: 'warm' | 'exec';
-  /** warm mode: the script whose imports are pre-loaded */
+  mode: 'warm' | 'exec' | 'call';
+  /** warm mode: the script whose imports are pre-loaded; call mode: the script imported once */
   script?: string;
+  /** call mode (media/python/call_host.py): the function called per task */
+  call?: string;
   env: NodeJS.ProcessEnv;
   cwd: string;
   /** SIGTERM → SIGKILL grace the host gives a group it stops (SIGUSR1), ms */
@@ -75,6 +77,7 @@ export class WarmHost {
     // site-packages scan and every .pth file, and is ready for the first task ~0.1 s sooner here
     const args = opts.mode === 'exec' ? ['-S', opts.hostScript, opts.mode] : [opts.hostScript, opts.mode];
     if (opts.mode === 'warm' && opts.script) args.push(opts.script);
+    if (opts.mode === 'call') args.push(opts.script ?? '', opts.call ?? '');
     if (opts.killGraceMs !== undefined) args.push('--grace-ms', String(opts.killGraceMs));
     if (opts.cgroup) args.push('--cgroup', opts.cgroup);
     // own process group: a Ctrl-C to the terminal reaches the runner only, which then decides

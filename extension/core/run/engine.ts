@@ -19,6 +19,7 @@ import { MAX_TIMEOUT_SEC } from '../timers';
 import { defaultThreads, logicalCores, machineOf, physicalCores, THREAD_ENV_VARS, threadEnv } from '../threads';
 import { formatBytes } from '../../shared/format';
 import type { RunTaskParams, RunTaskResult, TaskWorkerEvent, TaskWorkerInit } from '../../shared/workerApi';
+import { callHostPath, callRequest, callShape, checkCall } from './callPlan';
 import { openSource, OpenedSource } from './fileSources';
 import { expandTuple, InputLayout, tupleHasReplacement, MAX_TASKS_WITHOUT_YES, namedValues, readInputs, TaskInput, tupleItems, tupleKey, tupleLogPart, validateTupleTemplate } from './inputs';
 import { type DoneEntry, fileKey, fingerprint, isDiskFull, JournalWriter, readJournal, succeededFiles, unchanged } from './journal';
@@ -339,9 +340,17 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
       throw new UsageError(`Script ${script} not found or not readable. Give the path of an existing Python script (relative to ${cwd}).`);
     }
     if (inputs) validateTupleTemplate(command.args ?? [], inputs.layout, 'The script arguments (after --)');
+    const call = command.call;
     command = { kind: 'python', python: py.executable, script, args: [...(command.args ?? [])], warm: !!command.warm };
     python = { executable: py.executable, version: py.version };
-    if (command.warm) {
+    if (call !== undefined) {
+      if (command.args.length > 0) {
+        throw new UsageError(`--call passes each task's inputs as the function's arguments, so the extra args after -- (${command.args.join(' ')}) have nowhere to go. Drop them, or run the script without --call.`);
+      }
+      checkCall(py.executable, opts.workersDir, script, call, callShape(inputs?.layout));
+      command = { ...command, warm: false, call };
+      host = { python: py.executable, hostScript: callHostPath(opts.workersDir), mode: 'call', script, cwd, call };
+    } else if (command.warm) {
       if (process.platform === 'win32') {
         notes.push('Warm workers need os.fork, which this platform lacks: ran cold (one interpreter per file) instead.');
         command = { ...command, warm: false };
@@ -480,6 +489,11 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
  */
 export function taskArgv(cmd: TaskCommand, file: string, index: number, slot: number, forHost: boolean, tuple?: { layout: InputLayout; values: string[] }): string[] {
   if (cmd.kind === 'template') return tuple ? expandTuple(cmd.argv, tuple.layout, tuple.values, index, slot) : expandTemplate(cmd.argv, file, index, slot);
+  if (cmd.kind === 'python' && cmd.call !== undefined) {
+    const values = tuple?.values ?? [file];
+    if (forHost) return [callRequest(callShape(tuple?.layout), values)];
+    return [cmd.python, cmd.script, '--call', cmd.call, ...(tuple ? Object.entries(namedValues(tuple.layout, tuple.values)).map(([k, v]) => `${k}=${v}`) : [file])];
+  }
   if (cmd.kind === 'python') {
     // a tuple's values take the file's place (sys.argv[1:]), unless the args place them themselves
     const args = !tuple ? [file, ...cmd.args] : tupleHasReplacement(cmd.args, tuple.layout) ? expandTuple(cmd.args, tuple.layout, tuple.values, index, slot) : [...tuple.values, ...cmd.args];
@@ -535,7 +549,9 @@ export interface DryRun {
  */
 export async function dryRun(opts: RunOptions): Promise<DryRun> {
   const p = await plan(opts, true);
-  if (p.command.kind === 'python' && p.command.warm) {
+  if (p.command.kind === 'python' && p.command.call !== undefined) {
+    p.notes.push(`In-process calls: each worker imports the script once and calls ${p.command.call}() per task in the same process (shown here as name=value).`);
+  } else if (p.command.kind === 'python' && p.command.warm) {
     p.notes.push("Warm workers: each file's script runs in a child forked from its worker's Python host (imports done once), with this sys.argv.");
   }
   let skipped = 0;
@@ -930,7 +946,7 @@ class Run {
       slot,
       attempt,
       argv: taskArgv(cmd, t.file, t.index, slot, true, t.tuple),
-      exe: cmd.kind === 'template' ? p.exe : cmd.kind === 'python' && !cmd.warm ? cmd.python : undefined,
+      exe: cmd.kind === 'template' ? p.exe : cmd.kind === 'python' && !cmd.warm && cmd.call === undefined ? cmd.python : undefined,
       cwd: p.cwd,
       stdoutLog: path.join(p.outDir, RUN_FILES.logs, `${stem}.out`),
       stderrLog: path.join(p.outDir, RUN_FILES.logs, `${stem}.err`),
@@ -1076,7 +1092,7 @@ class Run {
       stdoutLog: `${RUN_FILES.logs}/${stem}.out`,
       stderrLog: `${RUN_FILES.logs}/${stem}.err`,
       threadEnv: p.threadEnv,
-      mode: p.command.kind === 'python' && p.command.warm ? 'warm' : 'cold',
+      mode: p.command.kind === 'python' && p.command.call !== undefined ? 'call' : p.command.kind === 'python' && p.command.warm ? 'warm' : 'cold',
       argv: p.command.kind === 'template' ? params.argv : undefined,
       fileSize: st?.size,
       fileMtimeMs: st?.mtimeMs,

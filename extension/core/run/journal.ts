@@ -166,6 +166,7 @@ export function fingerprint(command: TaskCommand, cwd: string, env: Record<strin
     parts.push(command.argv.map((a) => (a.includes('{') ? null : fileHash(path.resolve(cwd, a)) ?? null)));
   } else {
     parts.push('python', command.python, command.script, fileHash(command.script) ?? null, command.args);
+    if (command.call !== undefined) parts.push('call', command.call);
   }
   parts.push(Object.keys(env).sort().map((k) => [k, env[k]]));
   return sha(JSON.stringify(parts)).slice(0, 24);

@@ -205,7 +205,7 @@ function hostResult(r: HostTaskResult, sentAt: number, timedOut: boolean): Omit<
 }
 
 /** A task the host could not run (it died, or refused the request): the reason goes into its stderr log. */
-function hostFailure(p: RunTaskParams, e: Error): Omit<RunTaskResult, 'stdoutTail' | 'stderrTail'> {
+function hostFailure(p: RunTaskParams, e: Error, timedOut = false): Omit<RunTaskResult, 'stdoutTail' | 'stderrTail'> {
   const msg = `parallel-run: ${e.message}`;
   try {
     fs.appendFileSync(p.stderrLog, msg + '\n');
@@ -213,7 +213,7 @@ function hostFailure(p: RunTaskParams, e: Error): Omit<RunTaskResult, 'stdoutTai
     /* ignore */
   }
   const now = Date.now();
-  return { start: now, end: now, exitCode: null, signal: 'SIGKILL', cpuUserSec: 0, cpuSysSec: 0, maxRssKb: null, timedOut: false, spawnError: msg, measured: 'wait4' };
+  return { start: now, end: now, exitCode: null, signal: 'SIGKILL', cpuUserSec: 0, cpuSysSec: 0, maxRssKb: null, timedOut, spawnError: msg, measured: 'wait4' };
 }
 
 function withTails(r: Omit<RunTaskResult, 'stdoutTail' | 'stderrTail'>, p: RunTaskParams, init: TaskWorkerInit): RunTaskResult {
@@ -226,7 +226,14 @@ function withTails(r: Omit<RunTaskResult, 'stdoutTail' | 'stderrTail'>, p: RunTa
  * timeout asks for its child's pid at the start (the timer here needs it). A stop does not need the pids:
  * the runner signals the host, which stops its child and answers every later request "not started".
  */
-export async function runBatchViaHost(ps: RunTaskParams[], init: TaskWorkerInit, host: WarmHost, onSpawned: (p: RunTaskParams) => SpawnedListener, onResult: (p: RunTaskParams, r: RunTaskResult) => void): Promise<void> {
+export async function runBatchViaHost(
+  ps: RunTaskParams[],
+  init: TaskWorkerInit,
+  host: WarmHost,
+  onSpawned: (p: RunTaskParams) => SpawnedListener,
+  onResult: (p: RunTaskParams, r: RunTaskResult) => void,
+  replaceHost?: () => WarmHost | undefined,
+): Promise<void> {
   try {
     await host.ready;
   } catch (e) {
@@ -240,8 +247,12 @@ export async function runBatchViaHost(ps: RunTaskParams[], init: TaskWorkerInit,
   for (let i = 0; i < ps.length; i++) {
     const reply = await replies[i];
     await tasks[i].ended();
-    const r = 'ok' in reply ? hostResult(reply.ok, sentAt, tasks[i].timedOut()) : hostFailure(ps[i], reply.err);
+    const r = 'ok' in reply ? hostResult(reply.ok, sentAt, tasks[i].timedOut()) : hostFailure(ps[i], reply.err, tasks[i].timedOut());
     onResult(ps[i], withTails(r, ps[i], init));
+    // The host died running this task (an in-process call that timed out or crashed its interpreter):
+    // the tasks queued behind it never started, and go to a new host rather than failing with it.
+    const next = 'err' in reply && i + 1 < ps.length && !host.alive ? replaceHost?.() : undefined;
+    if (next) return runBatchViaHost(ps.slice(i + 1), init, next, onSpawned, onResult, replaceHost);
   }
 }
 

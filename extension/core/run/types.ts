@@ -22,6 +22,12 @@ export type TaskCommand =
       args: string[];
       /** Warm worker hosts (fork per file) instead of one cold interpreter per file. */
       warm: boolean;
+      /**
+       * In-process calls: each worker imports the script once and calls this top-level function per
+       * task in the same process (no fork): FUNC(file, **inputs), or FUNC(**inputs) with no file
+       * source; its return value is the result. Opt-in: state can leak between calls in a worker.
+       */
+      call?: string;
     };
 
 /** Where the input files come from. Streamed: never materialised as one big array up front. */
@@ -136,8 +142,8 @@ export interface TaskRecord {
   stderrLog: string;
   /** The exact thread env vars the child received. */
   threadEnv: Record<string, string>;
-  /** 'cold' | 'warm' */
-  mode: 'cold' | 'warm';
+  /** 'cold' | 'warm' | 'call' (in-process, --call) */
+  mode: 'cold' | 'warm' | 'call';
   /** argv actually run (template mode), for the record. */
   argv?: string[];
   /** Resume fingerprint of the file: size + mtime. */

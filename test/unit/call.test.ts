@@ -1,0 +1,111 @@
+/**
+ * --call FUNC through the real CLI and real Python: the same results.csv as cold and warm runs; a
+ * raise is a failed task with the traceback in its log; a timeout or a crash of the interpreter
+ * replaces the worker, and the tasks queued behind it in a batch still run (the journal has exactly
+ * one line per tuple); a function that does not exist or cannot take the inputs is refused (exit 2).
+ */
+import * as assert from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { readCsv } from '../../extension/core/run/results';
+import { CLI, journalLines, PYTHON, tmpDir, writeFiles } from './engineHelpers';
+
+function cli(args: string[], cwd: string) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 100_000, env: { ...process.env, PARALLEL_RUN_PYTHON: PYTHON } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** results.csv without the measures, rows sorted by their inputs */
+function table(file: string): string[][] {
+  const { columns, rows } = readCsv(fs.readFileSync(file, 'utf8'));
+  const keep = columns.map((c, i) => (c === 'seconds' || c === 'max_rss_mb' ? -1 : i)).filter((i) => i >= 0);
+  return [keep.map((i) => columns[i]), ...rows.map((r) => keep.map((i) => r[i])).sort((a, b) => a.join('\0').localeCompare(b.join('\0')))];
+}
+
+const SCRIPT = `import json, math, sys
+from pathlib import Path
+
+def loglike(file: Path, mu: float, n: int, fast: bool = True):
+    assert isinstance(file, Path) and isinstance(mu, float) and isinstance(n, int)
+    if n == 3:
+        raise ValueError("n=3 is out of range")
+    text = file.read_text()
+    print("working on", file.name)
+    return {"ll": round(-(mu - len(text)) ** 2 / n, 6), "name": file.name}
+
+if __name__ == "__main__":
+    file, mu, n = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+    try:
+        r = loglike(Path(file), mu, n)
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        sys.exit(1)
+    print(json.dumps(r))
+`;
+
+describe('--call: in-process calls in warm workers', function () {
+  this.timeout(240_000);
+
+  it('gives the results.csv of cold and warm runs; a raise fails the task with its traceback in the log', () => {
+    const dir = tmpDir('pr-call-');
+    writeFiles(dir, { 'lik.py': SCRIPT, 'in/a.txt': 'abc', 'in/b b.txt': 'hello' });
+    const common = ['-j', '2', '--quiet', '--files', 'in/*.txt', '--grid', 'mu=0:1:0.25', '--grid', 'n=1:3', '--script', 'lik.py'];
+    const cold = cli(['run', '--out', 'cold', ...common], dir);
+    const warm = cli(['run', '--out', 'warm', '--warm', ...common], dir);
+    const call = cli(['run', '--out', 'call', '--call', 'loglike', ...common], dir);
+    for (const r of [cold, warm, call]) assert.strictEqual(r.code, 1, r.stderr);
+    const t = table(path.join(dir, 'cold', 'results.csv'));
+    assert.deepStrictEqual(t[0], ['file', 'mu', 'n', 'status', 'll', 'name']);
+    assert.strictEqual(t.length, 1 + 2 * 5 * 3);
+    assert.deepStrictEqual(table(path.join(dir, 'warm', 'results.csv')), t);
+    assert.deepStrictEqual(table(path.join(dir, 'call', 'results.csv')), t);
+    const failed = journalLines(path.join(dir, 'call')).filter((l) => l.status === 'failed');
+    assert.strictEqual(failed.length, 10);
+    assert.ok(failed.every((l) => l.mode === 'call' && l.inputs[2] === '3'));
+    const log = fs.readFileSync(path.join(dir, 'call', failed[0].stderrLog), 'utf8');
+    assert.match(log, /Traceback \(most recent call last\):\n {2}File ".*lik\.py", line \d+, in loglike\n[\s\S]*ValueError: n=3 is out of range/);
+    assert.doesNotMatch(log, /call_host\.py/, 'the traceback starts at the function');
+    assert.match(fs.readFileSync(path.join(dir, 'call', journalLines(path.join(dir, 'call'))[0].stdoutLog), 'utf8'), /^working on /, 'print() goes to the task log');
+  });
+
+  it('replaces a worker whose call timed out or crashed the interpreter; the tasks queued behind it still run once', () => {
+    const dir = tmpDir('pr-call-');
+    writeFiles(dir, {
+      'k.py': 'import os, time\nSEEN = []\ndef f(k: int):\n    SEEN.append(k)\n    if k == 150:\n        os._exit(9)\n    if k == 260:\n        time.sleep(60)\n    return {"k2": k * k, "pid": os.getpid(), "seen": len(SEEN)}\n',
+    });
+    const r = cli(['run', '-j', '2', '--quiet', '--timeout', '5', '--out', 'o', '--script', 'k.py', '--call', 'f', '--grid', 'k=1:400'], dir);
+    assert.strictEqual(r.code, 1, r.stderr);
+    const lines = journalLines(path.join(dir, 'o'));
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'o', 'report.json'), 'utf8'));
+    assert.ok(report.batched && report.batched.batches > 0, 'short calls went in batches');
+    assert.strictEqual(lines.length, 400, 'one journal line per tuple');
+    assert.strictEqual(new Set(lines.map((l) => l.inputs[0])).size, 400);
+    const bad = lines.filter((l) => l.status !== 'succeeded').map((l) => [l.inputs[0], l.status]).sort();
+    assert.deepStrictEqual(bad, [['150', 'failed'], ['260', 'timedOut']], 'only the crashing and the hanging call failed');
+    const pids = new Set(lines.filter((l) => l.status === 'succeeded').map((l) => l.result.pid));
+    assert.ok(pids.size >= 3, `the dead workers were replaced (${pids.size} worker processes)`);
+    assert.ok(lines.some((l) => l.status === 'succeeded' && l.result.seen > 1), 'state is shared between calls in one worker');
+    const rows = readCsv(fs.readFileSync(path.join(dir, 'o', 'results.csv'), 'utf8')).rows;
+    assert.strictEqual(rows.length, 400);
+  });
+
+  it('refuses a function that does not exist or cannot take the inputs (exit 2, nothing written)', () => {
+    const dir = tmpDir('pr-call-');
+    writeFiles(dir, { 's.py': 'def g(a, b=1):\n    return a\n\ndef h(*, a):\n    return a\n' });
+    const cases: Array<[string[], RegExp]> = [
+      [['--call', 'nope', '--grid', 'a=1'], /no top-level function 'nope' .*Its top-level functions: g, h/],
+      [['--call', 'g', '--grid', 'b=1'], /no input gives its required parameter a/],
+      [['--call', 'g', '--grid', 'a=1', '--grid', 'c=2'], /the input "c" has no parameter of that name in g\(a, b\)/],
+      [['--call', 'h', '--', ':::', 'x'], /takes no positional parameter, but each task passes its file first/],
+      [['--call', 'g', '--grid', 'a=1', '--', '--extra'], /extra args after -- \(--extra\) have nowhere to go/],
+      [['--call', 'g', '--warm', '--grid', 'a=1'], /--call and --warm/],
+    ];
+    for (const [args, re] of cases) {
+      const r = cli(['run', '--out', 'o', '--script', 's.py', ...args], dir);
+      assert.strictEqual(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, re);
+      assert.ok(!fs.existsSync(path.join(dir, 'o')));
+    }
+  });
+});
