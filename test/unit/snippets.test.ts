@@ -32,6 +32,8 @@ const VARS = { variables: { TM_FILENAME: 'script.py', TM_FILENAME_BASE: 'script'
 const NEEDS_MISSING_PACKAGE = new Set(['joblib Parallel / delayed', 'threadpoolctl threadpool_limits']);
 
 let tmp: string;
+/** cores as Python counts them (the snippets' one-process-per-core default) */
+const CORES = Number(spawnSync(PYTHON, ['-c', 'import multiprocessing; print(multiprocessing.cpu_count())'], { encoding: 'utf8' }).stdout);
 function runPython(code: string, args: string[] = []): { status: number | null; stdout: string; stderr: string } {
   const file = path.join(tmp, `snippet_${Math.random().toString(36).slice(2)}.py`);
   fs.writeFileSync(file, code);
@@ -61,13 +63,14 @@ describe('contributed snippets', function () {
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  it('every snippet has a clear prefix and description, and prefixes are unique per language', () => {
+  it('every snippet has one clear prefix (so it appears once in completion) and a description; prefixes unique per language', () => {
     for (const lang of ['python', 'shellscript', 'typescript', 'javascript']) {
       const file = load(lang);
       const seen = new Set<string>();
       assert.ok(Object.keys(file).length >= 3);
       for (const [name, s] of Object.entries(file)) {
-        const prefixes = Array.isArray(s.prefix) ? s.prefix : [s.prefix];
+        assert.strictEqual(typeof s.prefix, 'string', `${name}: one prefix, not ${JSON.stringify(s.prefix)}`);
+        const prefixes = [s.prefix as string];
         for (const p of prefixes) {
           assert.match(p, /^[a-z][a-z0-9-]+$/, `${name}: prefix "${p}"`);
           assert.ok(!seen.has(p), `duplicate prefix ${p}`);
@@ -115,6 +118,10 @@ describe('contributed snippets', function () {
         const analyzed = complete ? code : `def use_fragment(process, items):\n    import multiprocessing\n${code.split('\n').map((l) => '    ' + l).join('\n')}\n`;
         const a = await analyzer.analyze(analyzed, { cores: 4 });
         assert.strictEqual(a.syntaxError, undefined, name);
+        // pools default to the core count, so the extension's own thread lens never calls a snippet oversubscribed
+        for (const pool of a.pools) {
+          assert.ok(pool.processes.value === null || pool.processes.value <= 4, `${name}: ${pool.text} starts ${pool.processes.value} processes on 4 cores`);
+        }
         assert.deepStrictEqual(a.diagnostics.map((d) => `${d.code}: ${d.message}`), [], `${name} triggers our own diagnostics`);
       }
     } finally {
@@ -122,12 +129,12 @@ describe('contributed snippets', function () {
     }
   });
 
-  it("the tutorial's Process example (from the snippet) runs: ten chunks of shape (100, 1000)", () => {
+  it("the tutorial's Process example (from the snippet) runs: one chunk per core, each of its share of the rows", () => {
     const r = runPython(expandSnippet(load('python')['Process start/join over chunks'].body, VARS));
     assert.strictEqual(r.status, 0, r.stderr);
     const lines = r.stdout.trim().split('\n').sort();
-    assert.strictEqual(lines.length, 10);
-    for (let i = 0; i < 10; i++) assert.ok(lines.includes(`Process ${i} complete (100, 1000)`), `chunk ${i}: ${r.stdout}`);
+    assert.strictEqual(lines.length, CORES);
+    for (let i = 0; i < CORES; i++) assert.ok(lines.includes(`Process ${i} complete (${Math.floor(1000 / CORES)}, 1000)`), `chunk ${i}: ${r.stdout}`);
   });
 
   it("the tutorial's Pool example (from the snippet) runs: ten results of shape (100, 1000), in order", () => {
@@ -146,7 +153,8 @@ describe('contributed snippets', function () {
       ['ProcessPoolExecutor with as_completed', [], /^99 9801$/m],
       ['ThreadPoolExecutor with as_completed', [], /^a a$/m],
       ['One-file script: main(path)', [data], new RegExp(`^${data.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} 12$`, 'm')],
-      ['Shared state: Value, Array, Manager', [], /^\{'done': 8\} \[0\.0, 1\.0, 4\.0, 9\.0, 16\.0, 25\.0, 36\.0, 49\.0\]$/m],
+      // one process per core: n = the core count
+      ['Shared state: Value, Array, Manager', [], new RegExp(`^\\{'done': ${CORES}\\} \\[${Array.from({ length: CORES }, (_, i) => `${i * i}\\.0`).join(', ')}\\]$`, 'm')],
       ['BLAS env limits before import numpy', [], /^$/],
     ];
     for (const [name, args, want] of expectations) {

@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import {
   AnalysisCache, applySourceEdits, assumedBlasThreads, diagnosticDocLines, DIAGNOSTIC_INFO, DiagnosticCode,
-  latestRunOfScript, medianTaskMs, SourceAnalysis, SourceAnalyzer, threadPicture,
+  latestRunOfScript, medianTaskMs, rightSizeFix, SourceAnalysis, SourceAnalyzer, threadPicture,
 } from '../../extension/core/python/sourceAnalysis';
 import { startRun } from '../../extension/core/run/engine';
 
@@ -324,6 +324,46 @@ describe('source analysis (Python ast in a long-lived analyzer process)', functi
         [['pool', true], ['main', true]], [['pool', true], ['main', true]], [['pool', true], ['main', true]],
       ]);
       assert.strictEqual(checkRewrites('file_loops_forms.py'), 6);
+    });
+
+    it('map-and-collect loops (out[k] = f(k), out.append(f(x)), total += f(x)) become pool.map; shared state is named with its statement', () => {
+      const loops = results.get('collect_loops.py')!.fileLoops;
+      assert.deepStrictEqual(loops.map((l) => [l.line + 1, l.rewrites.map((w) => w.kind)]), [[22, ['pool']], [26, ['pool']], [31, ['pool']], [35, ['pool']]]);
+      const source = read('collect_loops.py');
+      const calls = loops.slice(0, 3).map((l) => applySourceEdits(source, l.rewrites[0].edits!).split('\n').filter((x) => /pool\.map/.test(x)).map((x) => x.trim()));
+      assert.deepStrictEqual(calls, [
+        ['by_seed.update(zip(keys, pool.map(process_file, keys)))'],
+        ['scores.extend(pool.map(process_file, seeds))'],
+        ['total += sum(pool.map(process_file, seeds))'],
+      ]);
+      assert.strictEqual(loops[3].rewrites[0].unavailable, 'the loop body sets `best` (line 37: `best = simulate(seed)`), which is read after the loop');
+      // every rewrite prints exactly what the serial loops print
+      assert.strictEqual(checkRewrites('collect_loops.py'), 3);
+    });
+
+    it('"Run over files in parallel" only for scripts that take an input: sys.argv, an argparse positional, main(path) from __main__', async () => {
+      const takes = async (src: string) => (await analyzer.analyze(src, { cores: 2 })).entryPoint?.takesInput ?? null;
+      assert.strictEqual(await takes('import sys\nprint(open(sys.argv[1]).read())\n'), 'argv');
+      assert.strictEqual(await takes('import argparse\np = argparse.ArgumentParser()\np.add_argument("path")\nprint(p.parse_args().path)\n'), 'argparse');
+      assert.strictEqual(await takes('import argparse\np = argparse.ArgumentParser()\np.add_argument("--n")\nprint(p.parse_args().n)\n'), null);
+      assert.strictEqual(await takes('def main(path):\n    print(path)\n\nif __name__ == "__main__":\n    main("a.txt")\n'), 'main');
+      // a pool script: its loop is not an entry point to run per file
+      assert.strictEqual(results.get('tutorial_pool.py')!.entryPoint!.takesInput, null);
+      assert.strictEqual(results.get('collect_loops.py')!.entryPoint!.takesInput, null);
+    });
+
+    it('Pool(N) above the cores (times BLAS threads) gets a quick fix to the right number', async () => {
+      const src = 'import multiprocessing\n\ndef f(x):\n    return x\n\nif __name__ == "__main__":\n    with multiprocessing.Pool(16) as pool:\n        print(pool.map(f, [1]))\n';
+      const a = await analyzer.analyze(src, { cores: 8 });
+      const pool = a.pools[0];
+      const one = rightSizeFix(pool, 8, { threads: 1, source: 'test' }, null)!;
+      assert.strictEqual(one.title, 'Use 8 processes (one per core on 8 cores; 16 oversubscribe ×2)');
+      assert.match(applySourceEdits(src, one.edits), /multiprocessing\.Pool\(8\) as pool/);
+      const two = rightSizeFix(pool, 8, { threads: 2, source: 'test' }, null)!;
+      assert.match(applySourceEdits(src, two.edits), /Pool\(4\)/);
+      assert.strictEqual(rightSizeFix(pool, 32, { threads: 1, source: 'test' }, null), undefined, 'not oversubscribed: no fix');
+      const limited = rightSizeFix(pool, 8, { threads: 8, source: 'test' }, { value: 1, source: 'env', line: 0 })!;
+      assert.match(limited.title, /^Use 8 processes/, 'the script limits BLAS to 1 thread');
     });
 
     it('main(path) extraction runs one file given on the command line, as Parallel Run does', () => {

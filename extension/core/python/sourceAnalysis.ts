@@ -75,6 +75,8 @@ export interface ProcessesArg {
   source: 'literal' | 'default' | 'cpuCount' | 'expression' | 'unknown' | 'loop' | 'single';
   /** the argument as written, when there is one */
   text: string | null;
+  /** where the argument is (the right-size quick fix replaces it) */
+  argRange?: SourceRange;
 }
 
 export interface PoolFinding {
@@ -279,6 +281,27 @@ export function threadPicture(pool: PoolFinding, cores: number, blas: BlasThread
     : '';
   const tooltip = `${pool.text}: ${procWhy[pool.processes.source]}.\nBLAS threads per process: ${threadWhy}.\nCores: ${cores} logical.${advice}`;
   return { title, tooltip, processes: p, threadsPerProcess: t, oversubscription: ratio };
+}
+
+/**
+ * The "right number" quick fix for a pool whose literal process count oversubscribes the cores:
+ * processes × BLAS threads per process above the cores → cores ÷ threads (at least 1). Undefined when
+ * the count is not a literal or does not oversubscribe.
+ */
+export function rightSizeFix(pool: PoolFinding, cores: number, blas: BlasThreadsAssumption, limit: ScriptThreadLimit | null): SourceFix | undefined {
+  const p = pool.processes;
+  if (pool.kind === 'Process' || p.source !== 'literal' || p.value === null || !p.argRange) return undefined;
+  const pic = threadPicture(pool, cores, blas, limit);
+  if (pic.oversubscription === null || pic.oversubscription <= 1) return undefined;
+  const t = pic.threadsPerProcess;
+  const n = Math.max(1, Math.floor(cores / t));
+  if (n === p.value) return undefined;
+  const why = t > 1 ? `${plural(cores, 'core')} ÷ ${plural(t, 'BLAS thread')} per process` : `one per core on ${plural(cores, 'core')}`;
+  return {
+    title: `Use ${plural(n, 'process', 'processes')} (${why}; ${p.value} oversubscribe ×${fmtRatio(pic.oversubscription)})`,
+    edits: [{ range: p.argRange, newText: String(n) }],
+    isPreferred: true,
+  };
 }
 
 // ---------------------------------------------------------------- last run of a script

@@ -166,7 +166,8 @@ export class EditorAnalysis implements vscode.Disposable {
       entryPoint: null,
       pools: keep(whole.pools, (p) => {
         const m = local(p);
-        return m && { ...m, line: m.range.start.line };
+        const arg = p.processes.argRange && toCellRange(joined, p.processes.argRange);
+        return m && { ...m, line: m.range.start.line, processes: { ...p.processes, argRange: arg && arg.cell === cell ? arg.range : undefined } };
       }),
       threadLimit: whole.threadLimit,
       fileLoops: keep(whole.fileLoops, (l) => {

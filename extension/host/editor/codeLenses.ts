@@ -9,7 +9,7 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { assumedBlasThreads, latestRunOfScript, ScriptRunStats, threadPicture } from '../../core/python/sourceAnalysis';
+import { assumedBlasThreads, BlasThreadsAssumption, latestRunOfScript, ScriptRunStats, threadPicture } from '../../core/python/sourceAnalysis';
 import { formatDuration } from '../../shared/format';
 import { logicalCores } from '../../core/threads';
 import { Commands } from '../../shared/ids';
@@ -44,6 +44,14 @@ export class ParallelRunCodeLenses implements vscode.CodeLensProvider, vscode.Di
     this.subs.push(services.config.onDidChange(() => this.refresh()));
     const runs = services.runs as RunsLike | undefined;
     if (runs?.onDidChange) this.subs.push(runs.onDidChange(() => this.refresh()));
+  }
+
+  /** BLAS threads per process as the thread lens assumes them for this document's interpreter. */
+  async blasAssumption(doc: vscode.TextDocument): Promise<BlasThreadsAssumption> {
+    const python = await this.analysis.interpreter(doc).catch(() => undefined);
+    const known = python ? this.blas.known(python) : undefined;
+    if (python && !known) this.blas.ensure(python);
+    return assumedBlasThreads(logicalCores(), process.env, inspectedBlas(known));
   }
 
   /** Recompute every lens (settings, BLAS knowledge or run history changed). */
@@ -82,10 +90,7 @@ export class ParallelRunCodeLenses implements vscode.CodeLensProvider, vscode.Di
 
     if (settings.poolThreads && a.pools.length) {
       const cores = logicalCores();
-      const python = await this.analysis.interpreter(doc).catch(() => undefined);
-      const known = python ? this.blas.known(python) : undefined;
-      if (python && !known) this.blas.ensure(python);
-      const blas = assumedBlasThreads(cores, process.env, inspectedBlas(known));
+      const blas = await this.blasAssumption(doc);
       const last = uri.scheme === 'file' && !nb ? await this.lastRun(doc) : undefined;
       for (const pool of a.pools) {
         const pic = threadPicture(pool, cores, blas, a.threadLimit);

@@ -4,7 +4,8 @@
  * refactorings. The edits come from the analyzer (core); this file only maps them to the VS Code API.
  */
 import * as vscode from 'vscode';
-import { DIAGNOSTIC_INFO, SourceAnalysis, SourceDiagnostic } from '../../core/python/sourceAnalysis';
+import { BlasThreadsAssumption, DIAGNOSTIC_INFO, rightSizeFix, SourceAnalysis, SourceDiagnostic } from '../../core/python/sourceAnalysis';
+import { logicalCores } from '../../core/threads';
 import type { Services } from '../services';
 import { EditorAnalysis, notebookOfCell, toRange } from './analysisService';
 
@@ -121,13 +122,14 @@ function codeOf(d: vscode.Diagnostic): string | undefined {
 export class ParallelRunCodeActions implements vscode.CodeActionProvider {
   static readonly kinds = [vscode.CodeActionKind.QuickFix, vscode.CodeActionKind.RefactorRewrite];
 
-  constructor(private readonly analysis: EditorAnalysis) {}
+  constructor(private readonly analysis: EditorAnalysis, private readonly blasFor: (doc: vscode.TextDocument) => Promise<BlasThreadsAssumption>) {}
 
   async provideCodeActions(doc: vscode.TextDocument, range: vscode.Range | vscode.Selection, context: vscode.CodeActionContext, token: vscode.CancellationToken): Promise<vscode.CodeAction[]> {
     if (!EditorAnalysis.accepts(doc)) return [];
     const ours = context.diagnostics.filter((d) => d.source === DIAGNOSTIC_SOURCE);
     const wantRefactor = !context.only || context.only.contains(vscode.CodeActionKind.RefactorRewrite) || vscode.CodeActionKind.RefactorRewrite.contains(context.only);
-    if (!ours.length && !wantRefactor) return [];
+    const wantQuickFix = !context.only || context.only.contains(vscode.CodeActionKind.QuickFix) || vscode.CodeActionKind.QuickFix.contains(context.only);
+    if (!ours.length && !wantRefactor && !wantQuickFix) return [];
     const local = await this.analysis.analyzeLocal(doc);
     const a = local?.analysis;
     if (!local || !a || a.syntaxError || token.isCancellationRequested) return [];
@@ -143,6 +145,21 @@ export class ParallelRunCodeActions implements vscode.CodeActionProvider {
         action.diagnostics = [diag];
         action.isPreferred = !!fix.isPreferred;
         actions.push(action);
+      }
+    }
+    // Pool(N) above the cores (times BLAS threads): the right number, where the thread lens says so
+    if (wantQuickFix) {
+      const touched = a.pools.filter((p) => p.processes.argRange && toRange(p.range).intersection(range));
+      if (touched.length) {
+        const blas = await this.blasFor(doc);
+        for (const pool of touched) {
+          const fix = rightSizeFix(pool, logicalCores(), blas, a.threadLimit);
+          const edit = fix && local.toEdit(fix.edits);
+          if (!fix || !edit) continue;
+          const action = new vscode.CodeAction(fix.title, vscode.CodeActionKind.QuickFix);
+          action.edit = edit;
+          actions.push(action);
+        }
       }
     }
     if (wantRefactor) {

@@ -36,7 +36,7 @@ export function register(context: vscode.ExtensionContext, services: Services): 
     lenses,
     diagnostics,
     vscode.languages.registerCodeLensProvider(PYTHON, lenses),
-    vscode.languages.registerCodeActionsProvider(PYTHON, new ParallelRunCodeActions(analysis), {
+    vscode.languages.registerCodeActionsProvider(PYTHON, new ParallelRunCodeActions(analysis, (doc) => lenses.blasAssumption(doc)), {
       providedCodeActionKinds: ParallelRunCodeActions.kinds,
     }),
     vscode.commands.registerCommand(Commands.runNotebook, async (arg?: unknown) => {

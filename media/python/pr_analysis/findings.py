@@ -72,7 +72,7 @@ def pool_info(ix, call, kind):
         val, uses_cores = eval_int(ix, arg)
         src = "literal" if isinstance(arg, ast.Constant) else ("cpuCount" if uses_cores else "expression")
         info["processes"] = {"value": val if val is None else max(1, val), "source": src if val is not None else "unknown",
-                             "text": ix.segment(arg)}
+                             "text": ix.segment(arg), "argRange": ix.rng(arg)}
     return info
 
 
