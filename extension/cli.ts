@@ -39,6 +39,7 @@ import {
 import { prepareNotebookRun } from './core/python/notebookRun';
 import { openSource } from './core/run/fileSources';
 import { readInputs } from './core/run/inputs';
+import { MAX_WORKERS, workersWarning } from './core/run/workerLimits';
 import { measureSubcommands } from './core/sweepCli';
 import { extractSlurmArgs, runSlurmFromCli, SLURM_CLI_USAGE } from './core/slurm/cli';
 import { shellQuote } from './core/slurm/script';
@@ -670,6 +671,9 @@ async function cmdRun(argv: string[]): Promise<number> {
     return runSlurmFromCli(opts, slurm, { cliPath: path.join(__dirname, 'cli.js'), json: a.json, stdout: process.stdout, stderr: process.stderr });
   }
   if (slurm.dryRun) return printDryRun(opts, a.json);
+  // said now, before the workers start (the report keeps it as a note too)
+  const tooMany = opts.workers !== undefined && opts.workers <= MAX_WORKERS ? workersWarning(opts.workers, logicalCores()) : undefined;
+  if (tooMany && !a.json) process.stderr.write(`parallel-run: warning: ${tooMany}\n`);
   const joblog = a.joblog !== undefined ? Joblog.open(path.resolve(process.cwd(), a.joblog), opts) : undefined;
   let handle;
   try {

@@ -3,6 +3,7 @@
  * here; we return typed settings or throw a SettingsError naming the bad key and the fix.
  */
 import { CONFIG_SECTION } from '../shared/ids';
+import { MAX_WORKERS } from './run/workerLimits';
 import { MAX_TIMEOUT_SEC } from './timers';
 
 export interface ParallelRunSettings {
@@ -98,7 +99,7 @@ export function validateSettings(raw: Record<string, unknown>): ParallelRunSetti
     throw new SettingsError('timeoutPercentOfMedian', `and ${CONFIG_SECTION}.timeoutSeconds are both set`, 'Keep one of them and set the other to 0.');
   }
   return {
-    workers: int(raw, 'workers', 0, 0, 4096),
+    workers: int(raw, 'workers', 0, 0, MAX_WORKERS),
     threadsPerTask: int(raw, 'threadsPerTask', 0, 0, 1024),
     pythonPath: str(raw, 'python.path', '').trim(),
     timeoutSeconds,

@@ -27,6 +27,7 @@ import { ReportBuilder, reportRecord, TASKS_IN_MEMORY } from './report';
 import { readTaskResult, RESULT_ENV, ResultsWriter } from './results';
 import { ignoreInGit } from './runDir';
 export { newRunId } from './runDir';
+import { MAX_WORKERS, WORKER_COST, workersWarning } from './workerLimits';
 import { acquireRunLock, assertNotLocked, processStartTicks, RunLock, runnerAlive } from './runLock';
 import { killGroup } from './taskRunner';
 import { expandTemplate, validateTemplate } from './templates';
@@ -277,9 +278,11 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
   }
   const logical = logicalCores();
   const workers = opts.workers ?? logical;
-  if (!isInt(workers) || workers < 1 || workers > 4096) {
-    throw new UsageError(`Workers (-j/--jobs) must be a whole number from 1 to 4096, not ${JSON.stringify(opts.workers)}. E.g. -j ${logical} (this machine's cores).`);
+  if (!isInt(workers) || workers < 1 || workers > MAX_WORKERS) {
+    throw new UsageError(`Workers (-j/--jobs) must be a whole number from 1 to ${MAX_WORKERS}, not ${JSON.stringify(opts.workers)}. E.g. -j ${logical} (this machine's cores); each worker costs ${WORKER_COST}.`);
   }
+  const tooMany = workersWarning(workers, logical);
+  if (tooMany) notes.push(tooMany);
   const threads = opts.threads ?? defaultThreads(logical, workers);
   if (!isInt(threads) || threads < 1 || threads > 1024) {
     throw new UsageError(`Threads per task (--threads) must be a whole number from 1 to 1024, not ${JSON.stringify(opts.threads)}. Leave it out for cores / workers = ${defaultThreads(logical, workers)}.`);
@@ -698,7 +701,8 @@ class Run {
     this.cgroup = createRunCgroup(this.session);
     const init: TaskWorkerInit = { env, tailBytes: TAIL_BYTES, killGraceMs: KILL_GRACE_MS, host: p.host, shared: this.shared, cgroup: this.cgroup?.dir };
     this.pool = workerpool.pool(p.workerScript, {
-      minWorkers: p.workers,
+      // a worker (thread + Python host) starts when a file needs it: -j 1024 over 4 files starts 4
+      minWorkers: 0,
       maxWorkers: p.workers,
       workerType: 'thread',
       // a task worker only relays one small request/result at a time: small heaps keep the runner's
