@@ -463,6 +463,31 @@ def preimport(script):
     return done, failed
 
 
+# ---- The low-level tricks, behind one switch ---------------------------------------------------------
+# PARALLEL_RUN_WARM_TRICKS turns the warm host's low-level tricks on or off: "all", "none", or a comma
+# list of their names:
+#   fork   libc's fork instead of os.fork, skipping CPython's after-fork work (choose_fork)
+#   pools  fill the small-object allocator's free blocks before the first fork (fill_pools)
+#   code   write each code mapping's first byte back in place through /proc/self/mem (share_code_mappings)
+# Unset: DEFAULT_TRICKS. What each saves and what it risks is measured and weighed in CONTRIBUTING.md
+# (bench/warmTricks.js measures each on and off); names it does not know are ignored.
+TRICKS = ("fork", "pools", "code")
+DEFAULT_TRICKS = ("fork", "pools", "code")
+
+
+def tricks_on():
+    v = os.environ.get("PARALLEL_RUN_WARM_TRICKS")
+    if v is None:
+        return frozenset(DEFAULT_TRICKS)
+    names = {x.strip() for x in v.lower().split(",")}
+    if "all" in names:
+        return frozenset(TRICKS)
+    return frozenset(names & set(TRICKS))
+
+
+_tricks = tricks_on()
+
+
 def choose_fork():
     """The fork a warm task uses. os.fork runs CPython's after-fork work in every child: re-creating the
     GIL and the runtime's locks, and the Python at-fork hooks (threading's _after_fork, random's reseed,
@@ -473,12 +498,12 @@ def choose_fork():
     keeps it), takes no lock and imports nothing while forking; random's reseed is done here, in the
     parent, before each fork (see reseed()). Hooks other modules registered with os.register_at_fork are
     recorded (see record_at_fork_hooks) and run in the child. Anything unusual (not CPython 3.8-3.13 on
-    Linux with the GIL, no libc fork, PARALLEL_RUN_OS_FORK=1) uses os.fork."""
+    Linux with the GIL, no libc fork, the "fork" trick off) uses os.fork."""
     if not hasattr(os, "fork"):
         return None, "none"
     ok = (sys.platform.startswith("linux") and sys.implementation.name == "cpython"
           and (3, 8) <= sys.version_info[:2] <= (3, 13) and getattr(sys, "_is_gil_enabled", lambda: True)()
-          and os.environ.get("PARALLEL_RUN_OS_FORK") != "1")
+          and "fork" in _tricks)
     if ok:
         try:
             import ctypes
@@ -553,8 +578,8 @@ def fill_pools():
     and each child allocate from then on comes from fresh pools, packed onto few pages, instead of from
     the holes that the imports left in hundreds of pools: every page such an allocation writes costs a
     copy-on-write fault after each fork (~10 fewer faults in the host per task, and ~10 in each child, were
-    measured). Costs a few hundred KiB. PARALLEL_RUN_FILL_POOLS=0 turns it off. Returns the objects made."""
-    if os.environ.get("PARALLEL_RUN_FILL_POOLS") == "0":
+    measured). Costs a few hundred KiB. The "pools" trick (see TRICKS). Returns the objects made."""
+    if "pools" not in _tricks:
         return 0
     try:
         for _ in range(2):  # making the fillers' list allocates too
@@ -578,8 +603,8 @@ def share_code_mappings():
     through /proc/self/mem, gives each such mapping one private page (4 KiB, the same bytes): fork then
     copies its entries, and the child starts with the code the host has already mapped. Nothing changes
     where the kernel refuses the write; mappings made later (modules a task imports) are left as they are.
-    PARALLEL_RUN_SHARE_CODE=0 turns it off (e.g. where a security monitor flags writes to /proc/self/mem)."""
-    if not sys.platform.startswith("linux") or os.environ.get("PARALLEL_RUN_SHARE_CODE") == "0":
+    The "code" trick (see TRICKS): off where a security monitor flags writes to /proc/self/mem."""
+    if not sys.platform.startswith("linux") or "code" not in _tricks:
         return
     try:
         fd = os.open("/proc/self/mem", os.O_RDWR | getattr(os, "O_CLOEXEC", 0))

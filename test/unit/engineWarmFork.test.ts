@@ -92,7 +92,7 @@ describe('engine: warm children are forked like fresh interpreters', function ()
     writeFiles(dir, files);
     const cold = await collect(await startRun(opts(dir, { outDir: path.join(dir, 'cold'), command: { kind: 'python', python: PYTHON, script: path.join(dir, 'probe.py'), args: ['x'], warm: false } })));
     const raw = await collect(await startRun(opts(dir, { outDir: path.join(dir, 'raw') })));
-    const osFork = await collect(await startRun(opts(dir, { outDir: path.join(dir, 'osfork'), env: { PARALLEL_RUN_OS_FORK: '1', PARALLEL_RUN_SHARE_CODE: '0' } })));
+    const osFork = await collect(await startRun(opts(dir, { outDir: path.join(dir, 'osfork'), env: { PARALLEL_RUN_WARM_TRICKS: 'pools' } })));
     for (const r of [cold, raw, osFork]) assert.strictEqual(r.report.counts.succeeded, 6, JSON.stringify(r.report.failures));
     const c = probeLines(dir, cold.report, 'cold');
     for (const [name, r, sub] of [['libc fork', raw, 'raw'], ['os.fork', osFork, 'osfork']] as const) {
@@ -109,12 +109,12 @@ describe('engine: warm children are forked like fresh interpreters', function ()
     assert.ok(c.every((l) => l.sigint && l.sigterm && l.sigusr1 && l.sigpipe && l.main === '__main__'), JSON.stringify(c));
     // fork copied the page-table entries of the interpreter's code (see share_code_mappings in
     // warm_host.py): its code mapping carries the one private page the host wrote back in place; a cold
-    // interpreter's code mapping has none, nor has a host told not to (PARALLEL_RUN_SHARE_CODE=0)
+    // interpreter's code mapping has none, nor has a host told not to (PARALLEL_RUN_WARM_TRICKS without "code")
     assert.ok(c.every((l) => l.codeAnonKb === 0), `cold: ${c.map((l) => l.codeAnonKb)}`);
     const shared = probeLines(dir, raw.report, 'raw').map((l) => l.codeAnonKb as number);
     assert.ok(shared.every((kb) => kb > 0), `warm: ${shared}`);
     const off = probeLines(dir, osFork.report, 'osfork').map((l) => l.codeAnonKb as number);
-    assert.ok(off.every((kb) => kb === 0), `warm, PARALLEL_RUN_SHARE_CODE=0: ${off}`);
+    assert.ok(off.every((kb) => kb === 0), `warm, PARALLEL_RUN_WARM_TRICKS=pools: ${off}`);
   });
 
   it('cancel: the hosts stop their tasks (SIGTERM, SIGKILL after the grace for one that ignores it), nothing more starts, no grandchild left', async () => {
@@ -181,6 +181,28 @@ print("ok", name)
     assert.ok(halted.tasks.filter((t) => t.status === 'cancelled').length >= 1, 'the running slow task was stopped by its host');
   });
 
+  it('one switch turns the low-level tricks on and off: PARALLEL_RUN_WARM_TRICKS (all, none, or a list; unset: the defaults)', () => {
+    const probe = `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'media', 'python'))})
+import warm_host
+print(json.dumps({"on": sorted(warm_host._tricks), "defaults": sorted(warm_host.DEFAULT_TRICKS), "fork": warm_host.choose_fork()[1]}))
+`;
+    const on = (v?: string) => {
+      const env = { ...process.env };
+      delete env.PARALLEL_RUN_WARM_TRICKS;
+      if (v !== undefined) env.PARALLEL_RUN_WARM_TRICKS = v;
+      return JSON.parse(execFileSync(PYTHON, ['-c', probe], { encoding: 'utf8', env }));
+    };
+    const unset = on();
+    assert.deepStrictEqual(unset.on, unset.defaults);
+    assert.deepStrictEqual(on('all').on, ['code', 'fork', 'pools']);
+    assert.deepStrictEqual(on('none').on, []);
+    assert.deepStrictEqual(on(' Fork, code ,nonsense').on, ['code', 'fork'], 'a list, any case and spacing; unknown names ignored');
+    assert.strictEqual(on('all').fork, 'raw');
+    assert.strictEqual(on('pools,code').fork, 'os', 'without "fork": os.fork');
+  });
+
   it('the host fills the holes of the small-object allocator, so later allocations are packed into fresh pools', () => {
     // 3,000 objects of one size class, one in 100 freed: 30 holes spread over ~25 pools (16 KiB each).
     // Without the fill, 20 new objects of that class go into those holes, far apart; after it, they come
@@ -196,12 +218,12 @@ objs = [bytes(100) for _ in range(20)]
 ids = sorted(id(o) for o in objs)
 print(json.dumps({"filled": filled, "span": ids[-1] - ids[0]}))
 `;
-    const run = (fill: string) => JSON.parse(execFileSync(PYTHON, ['-c', probe], { encoding: 'utf8', env: { ...process.env, PARALLEL_RUN_FILL_POOLS: fill } }));
-    const on = run('1');
+    const run = (tricks: string) => JSON.parse(execFileSync(PYTHON, ['-c', probe], { encoding: 'utf8', env: { ...process.env, PARALLEL_RUN_WARM_TRICKS: tricks } }));
+    const on = run('pools');
     assert.ok(on.filled >= 30, `fillers made: ${on.filled}`);
     assert.ok(on.span < 16384, `after the fill, 20 new objects lie within one pool: span ${on.span} bytes`);
-    const off = run('0');
-    assert.strictEqual(off.filled, 0, 'PARALLEL_RUN_FILL_POOLS=0 turns it off');
+    const off = run('fork,code');
+    assert.strictEqual(off.filled, 0, 'off when PARALLEL_RUN_WARM_TRICKS leaves "pools" out');
     assert.ok(off.span > 16384, `without it, they land in the holes, pools apart: span ${off.span} bytes`);
   });
 });
