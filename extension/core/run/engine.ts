@@ -204,6 +204,8 @@ interface PlannedInput {
   count?: () => Promise<number | undefined>;
   /** a run over tuples: what their columns are */
   layout?: InputLayout;
+  /** what reading the input skipped or merged (see OpenedSource.notes) */
+  notes?: () => string[];
 }
 
 function fileItems(source: OpenedSource): PlannedInput {
@@ -215,6 +217,7 @@ function fileItems(source: OpenedSource): PlannedInput {
     },
     close: () => source.close(),
     count: source.count,
+    notes: source.notes,
   };
 }
 
@@ -1211,6 +1214,7 @@ class Run {
     if (this.memWaits > 0) {
       b.note(`Memory: ${this.memWaits} file${this.memWaits === 1 ? '' : 's'} found less than ${formatBytes(this.p.def.memFreeBytes ?? 0)} available (--memfree) and waited ${(this.memWaitMs / 1000).toFixed(1)} s in all for running files to end (with none running, a file starts anyway).`);
     }
+    for (const n of this.p.source.notes?.() ?? []) b.note(n);
     if (this.diskFullAt) {
       b.note(`disk full at ${this.diskFullAt}: ${this.journaled + b.counts.skipped} files done and journaled; free space and Resume (--resume).`);
     }

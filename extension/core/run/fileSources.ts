@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import fg from 'fast-glob';
 import { FileSource, UsageError } from './types';
+import { walkFolder, WalkTally } from './walk';
 
 /** An opened source: its first file (already read, to validate "matches nothing") and the rest. */
 export interface OpenedSource {
@@ -20,6 +21,8 @@ export interface OpenedSource {
    * Resolves undefined when closed before the end; the streamed pass stays the truth.
    */
   count?: () => Promise<number | undefined>;
+  /** What reading the input skipped or merged (symlink loops, duplicates, FIFOs, broken links...), for the report. */
+  notes?: () => string[];
 }
 
 /** The records splitRecords would yield from a file, counted on raw bytes (no decoding, no strings). */
@@ -74,10 +77,16 @@ function clean(rec: string, nul: boolean): string {
   return nul ? rec : rec.endsWith('\r') ? rec.slice(0, -1) : rec;
 }
 
-function globStream(patterns: string[], cwd: string): { it: AsyncIterable<string>; close(): void } {
+/**
+ * The files of `--files` patterns: a pattern naming an existing file is that file; one naming a folder,
+ * every file below it (walked once per folder, see walk.ts); any other is a glob. A file reached twice
+ * (two patterns, a link) is given once; what was skipped is counted in `tally`.
+ */
+function globStream(patterns: string[], cwd: string, tally: WalkTally): { it: AsyncIterable<string>; close(): void } {
   let stream: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
   async function* gen(): AsyncGenerator<string> {
     const literal: string[] = [];
+    const folders: string[] = [];
     const globs: string[] = [];
     for (const p of patterns) {
       // a pattern naming an existing file is taken literally ("data[1].csv" is a file, not a class)
@@ -88,17 +97,28 @@ function globStream(patterns: string[], cwd: string): { it: AsyncIterable<string
         st = undefined;
       }
       if (st?.isFile()) literal.push(p);
-      else if (st?.isDirectory()) globs.push(fg.escapePath(p.replace(/\/+$/, '')) + '/**/*');
-      else globs.push(p);
+      else if (st?.isDirectory()) folders.push(p);
+      else if (st) {
+        const what = st.isFIFO() ? 'a FIFO (named pipe)' : 'a socket or device';
+        throw new UsageError(`--files ${p} is ${what}, not a regular file: a task cannot read it as an input file. To read file names from it, use --files-from ${p}.`);
+      } else globs.push(p);
     }
-    const seen = new Set<string>(literal);
-    for (const l of literal) yield l;
+    for (const l of literal) {
+      if (tally.firstFile(fs.statSync(path.resolve(cwd, l)))) yield l;
+    }
+    for (const f of folders) yield* walkFolder(path.resolve(cwd, f), f.replace(/\/+$/, '') || '/', true, tally);
     if (globs.length === 0) return;
     stream = fg.stream(globs, { cwd, onlyFiles: true, dot: false, followSymbolicLinks: true, suppressErrors: true });
     for await (const e of stream as AsyncIterable<string | Buffer>) {
       const f = String(e);
-      if (seen.size > 0 && seen.has(f)) continue;
-      yield f;
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(path.resolve(cwd, f));
+      } catch (err) {
+        tally.skipError(err);
+        continue;
+      }
+      if (tally.firstFile(st)) yield f;
     }
   }
   return { it: gen(), close: () => stream?.destroy?.() };
@@ -121,6 +141,7 @@ function describe(src: FileSource): string {
 export async function openSource(src: FileSource, stdin: NodeJS.ReadableStream = process.stdin): Promise<OpenedSource> {
   let it: AsyncIterable<string>;
   let close = () => {};
+  const tally = new WalkTally();
   let count: (() => Promise<number | undefined>) | undefined;
   // the counting pass's own stream, closed with the source
   let closed = false;
@@ -147,11 +168,11 @@ export async function openSource(src: FileSource, stdin: NodeJS.ReadableStream =
       if (src.patterns.length === 0 || src.patterns.some((p) => !p.trim())) {
         throw new UsageError('No input files: give at least one non-empty --files GLOB, --files-from FILE, or a folder.');
       }
-      const g = globStream(src.patterns, src.cwd);
+      const g = globStream(src.patterns, src.cwd, tally);
       it = g.it;
       close = g.close;
       count = () => {
-        const c = globStream(src.patterns, src.cwd);
+        const c = globStream(src.patterns, src.cwd, new WalkTally());
         track({ destroy: c.close });
         return countIterable(c.it);
       };
@@ -165,16 +186,17 @@ export async function openSource(src: FileSource, stdin: NodeJS.ReadableStream =
         throw new UsageError(`Folder ${src.path} does not exist. Give an existing folder of input files.`);
       }
       if (!st.isDirectory()) throw new UsageError(`${src.path} is not a folder. Give a folder, or use --files for a single file.`);
-      const pattern = [src.recursive ? '**/*' : '*'];
-      const g = globStream(pattern, src.path);
-      it = (async function* () {
-        for await (const f of g.it) yield path.join(src.path, f);
-      })();
-      close = g.close;
+      it = walkFolder(src.path, src.path, src.recursive, tally);
       count = () => {
-        const c = globStream(pattern, src.path);
-        track({ destroy: c.close });
-        return countIterable(c.it);
+        // a second, independent walk (the streamed one stays the truth)
+        let stop = false;
+        track({ destroy: () => (stop = true) });
+        return countIterable((async function* () {
+          for await (const f of walkFolder(src.path, src.path, src.recursive, new WalkTally())) {
+            if (stop) return;
+            yield f;
+          }
+        })());
       };
       break;
     }
@@ -229,11 +251,13 @@ export async function openSource(src: FileSource, stdin: NodeJS.ReadableStream =
     first = await iterator.next();
   } catch (e) {
     close();
+    if (e instanceof UsageError) throw e;
     throw new UsageError(`Cannot read ${describe(src)}: ${(e as Error).message}. Check the path and permissions.`);
   }
   if (first.done) {
     close();
-    throw new UsageError(`No input files: ${describe(src)} matched nothing. Check the pattern (quote it so the shell does not expand it) or the list.`);
+    const skipped = tally.notes();
+    throw new UsageError(`No input files: ${describe(src)} matched nothing${skipped.length ? ` (${skipped.join(' ')})` : ''}. Check the pattern (quote it so the shell does not expand it) or the list.`);
   }
   const head = first.value;
   const files: AsyncIterable<string> = {
@@ -246,5 +270,5 @@ export async function openSource(src: FileSource, stdin: NodeJS.ReadableStream =
       }
     },
   };
-  return { files, close, count };
+  return { files, close, count, notes: () => tally.notes() };
 }
