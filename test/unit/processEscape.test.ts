@@ -139,7 +139,9 @@ describe('processes that escape their task are ended with it', function () {
     it(`${stop}, ${mode}, cgroups ${cg}: the setsid child, the forked child and the env -i daemon all end`, async function () {
       if (cg === 'on' && !CGROUPS_HERE) this.skip();
       const files = stop === 'crash' ? 2 : 1; // two hosts, which must not spare each other's tasks' children
-      const r = start(mode, cg === 'on' ? '' : 'off', files, stop === 'timeout' ? ['--timeout', '6'] : []);
+      // (the timeout leaves a slow machine time to start the three escapees: a task killed half-way
+      // through would never record them all)
+      const r = start(mode, cg === 'on' ? '' : 'off', files, stop === 'timeout' ? ['--timeout', '8'] : []);
       let all: number[] = [];
       try {
         assert.ok(await waitFor(() => r.pids().length >= 3 * files, 30_000), `every task started its escapees: ${JSON.stringify(r.pids())}`);
