@@ -118,7 +118,8 @@ type FiguresInput = Pick<RunReport, 'status' | 'counts' | 'wallMs' | 'sumTaskMs'
  * comparing -j 1 with -j N sees the start-up on both sides, so leaving it out would understate short runs.)
  */
 export function estimateSpeedup(succeededMs: number, overheadMs: number, wallMs: number): number {
-  return wallMs > 0 ? (succeededMs + Math.max(0, overheadMs)) / wallMs : 0;
+  // nothing succeeded: nothing was sped up (the run's start-up alone is no speedup)
+  return wallMs > 0 && succeededMs > 0 ? (succeededMs + Math.max(0, overheadMs)) / wallMs : 0;
 }
 
 /** First start and last end of these tasks (skipped ones did not run); undefined when none ran. */

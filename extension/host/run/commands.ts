@@ -14,7 +14,7 @@ import * as vscode from 'vscode';
 import { failedFiles, readReport } from '../../core/run/history';
 import { RUN_FILES, type FileSource, type RunHandle, type RunReport, type TaskRecord } from '../../core/run/types';
 import { Commands, TRUST_REQUIRED_COMMANDS } from '../../shared/ids';
-import { formatFactor, formatPercent, formatRate, loadText, runFigures } from '../../shared/figures';
+import { formatFactor, formatPercent, formatRate, loadText, MODE_TEXT, runFigures, runMode } from '../../shared/figures';
 import { messageOf } from '../config';
 import type { Services } from '../services';
 import { requireTrust } from '../trust';
@@ -426,6 +426,7 @@ export function markdownSummary(r: RunReport, runDir: string): string {
     ...(f.ok
       ? [`| Speedup (${f.kind}) | ${formatFactor(f.speedup)} |`, `| Efficiency | ${formatPercent(f.efficiency)} |`, `| Throughput | ${formatRate(f.throughput)} |`]
       : [`| Speedup, efficiency, throughput | ${f.basis} |`]),
+    `| Mode | ${MODE_TEXT[runMode(r)]} |`,
     `| Machine load | ${loadText(r.load)} |`,
     `| Workers × BLAS threads | ${r.workers} × ${r.threads} on ${r.cores.logical} logical cores (oversubscription ${r.oversubscription.toFixed(2)}) |`,
     `| Python | ${r.python?.executable ?? '–'} ${r.python?.version ?? ''} |`,

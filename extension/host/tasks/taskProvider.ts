@@ -7,6 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { FileSource, RunHandle, RunReport } from '../../core/run/types';
 import { TASK_TYPE } from '../../shared/ids';
+import { figuresLine } from '../../shared/figures';
 import { messageOf } from '../config';
 import type { Services } from '../services';
 import type { RunKnobs, RunService } from '../run/runService';
@@ -168,7 +169,7 @@ class RunTerminal implements vscode.Pseudoterminal {
     }
     const c = report.counts;
     this.line();
-    this.line(`${RUN_STATUS_TEXT[report.status]}: ${c.succeeded} succeeded, ${c.failed + c.timedOut} failed, ${c.skipped} skipped in ${formatDuration(report.wallMs)} (speedup ≈ ${report.speedupEstimate.toFixed(2)}×, estimate)`);
+    this.line(`${RUN_STATUS_TEXT[report.status]}: ${c.succeeded} succeeded, ${c.failed + c.timedOut} failed, ${c.skipped} skipped in ${formatDuration(report.wallMs)}; ${figuresLine(report)}`);
     this.line(`report: ${path.join(h.outDir, 'report.json')}`);
     this.exit(report.status === 'succeeded' ? EXIT_OK : EXIT_FAILED);
     this.services.log.info(`[${report.runId}] task finished with exit ${report.status === 'succeeded' ? EXIT_OK : EXIT_FAILED}`);

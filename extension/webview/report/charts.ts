@@ -130,12 +130,12 @@ export class SweepChart {
             spanGaps: true,
           })),
           { label: 'ideal (linear)', stroke: p.ideal, width: 1, dash: [6, 4], points: { show: false } },
-          { label: 'Amdahl fit', stroke: p.fit, width: 2, points: { show: false } },
+          ...(c.fit ? [{ label: 'Amdahl fit', stroke: p.fit, width: 2, points: { show: false } }] : []),
         ],
         axes: [axis(p, 'workers', { incrs: [1, 2, 4, 8, 16, 32, 64] }), axis(p, 'speedup ×')],
         legend: { live: true },
       },
-      [c.x, ...c.measured.map((m) => m.y), c.ideal, c.fit] as uPlot.AlignedData,
+      [c.x, ...c.measured.map((m) => m.y), c.ideal, ...(c.fit ? [c.fit] : [])] as uPlot.AlignedData,
       this.root,
     );
   }

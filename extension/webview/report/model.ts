@@ -88,9 +88,10 @@ export function amdahl(p: number, f: number): number {
 
 /**
  * The sweep chart's data, x = workers: measured speedup per BLAS thread count (oversubscribed points
- * are left out: they are in the table, with their cost), the ideal line and the Amdahl fit.
+ * are left out: they are in the table, with their cost), the ideal line and the Amdahl fit (null
+ * when the fit may not be quoted).
  */
-export function sweepCurves(s: SweepResult): { x: number[]; measured: Array<{ threads: number; y: Array<number | null> }>; ideal: number[]; fit: number[] } {
+export function sweepCurves(s: SweepResult): { x: number[]; measured: Array<{ threads: number; y: Array<number | null> }>; ideal: number[]; fit: number[] | null } {
   const maxW = Math.max(1, ...s.points.map((p) => p.workers));
   const xs = new Set<number>();
   for (let w = 1; w <= maxW; w++) xs.add(w);
@@ -108,7 +109,8 @@ export function sweepCurves(s: SweepResult): { x: number[]; measured: Array<{ th
     x,
     measured,
     ideal: x.map((w) => w),
-    fit: x.map((w) => (Number.isFinite(f) ? amdahl(w, f) : NaN)),
+    // no curve at all when the fit may not be quoted (an all-NaN series would break the chart's scale)
+    fit: Number.isFinite(f) ? x.map((w) => amdahl(w, f)) : null,
   };
 }
 

@@ -1,13 +1,16 @@
 /**
- * The thread variables the report shows are the ones the tasks really run with: read from
- * /proc/<pid>/environ of the running children (cold and warm), compared with the report's table
- * (RunReport.threadEnv, live and final) and each task's record. A user's own value must win in both.
+ * The numbers of real runs. The thread variables the report shows are the ones the tasks really run
+ * with: read from /proc/<pid>/environ of the running children (cold and warm), compared with the
+ * report's table (RunReport.threadEnv, live and final) and each task's record; a user's own value
+ * must win in both. A run where every file fails reports no speedup, efficiency or throughput, and
+ * every run records the load other processes put on the machine.
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { startRun } from '../../extension/core/run/engine';
 import { THREAD_ENV_VARS } from '../../extension/core/threads';
+import { figuresLine, runFigures } from '../../extension/shared/figures';
 import { PYTHON, tmpDir, WORKERS_DIR, writeFiles } from './engineHelpers';
 
 const SCRIPT = `import os, sys, time
@@ -71,4 +74,34 @@ describe('thread variables: the report shows what the children got (/proc/<pid>/
       }
     });
   }
+});
+
+describe('a run where every file fails has no speedup (real run)', function () {
+  this.timeout(60_000);
+
+  it('speedup, efficiency and throughput count succeeded files only; the load is recorded', async () => {
+    const dir = tmpDir('pr-allfail-');
+    try {
+      writeFiles(dir, { 'bad.py': 'import sys\nsys.exit("no such column")\n', 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' });
+      const h = await startRun({
+        command: { kind: 'python', python: PYTHON, script: path.join(dir, 'bad.py'), args: [], warm: false },
+        files: { kind: 'list', files: ['a.txt', 'b.txt', 'c.txt'].map((f) => path.join(dir, f)) },
+        cwd: dir, workers: 2, threads: 1, outDir: path.join(dir, 'run'), workersDir: WORKERS_DIR,
+      });
+      const report = await h.done;
+      assert.strictEqual(report.counts.failed, 3);
+      assert.ok(report.sumTaskMs > 0, 'the failed tasks did take time');
+      assert.deepStrictEqual([report.sumSucceededMs, report.speedupEstimate, report.throughput, report.efficiency], [0, 0, 0, 0]);
+      const f = runFigures(report);
+      assert.deepStrictEqual([f.ok, f.speedup, f.efficiency, f.throughput], [false, null, null, null]);
+      assert.match(figuresLine(report), /^No file succeeded, so there is no speedup, efficiency or throughput to report \(2 workers × 1 thread\)/);
+      const onDisk = JSON.parse(fs.readFileSync(path.join(dir, 'run', 'report.json'), 'utf8'));
+      if (process.platform === 'linux') {
+        assert.ok(onDisk.load && onDisk.load.samples >= 1 && onDisk.load.othersCores >= 0, JSON.stringify(onDisk.load));
+        assert.ok(onDisk.machine && onDisk.machine.host, 'the machine is recorded for Compare');
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
