@@ -71,6 +71,8 @@ export function readLoad(opts: ReadOptions = {}): LoadReading | undefined {
   } catch {
     return undefined;
   }
+  // the time of the machine's reading (walking /proc below can take a while on a loaded machine)
+  const t = opts.t ?? Date.now();
   const stats: PidStat[] = [];
   let entries: string[] = [];
   try {
@@ -88,7 +90,7 @@ export function readLoad(opts: ReadOptions = {}): LoadReading | undefined {
     }
   }
   return {
-    t: opts.t ?? Date.now(),
+    t,
     machineTicks: machine.total.busy,
     treeTicks: treeTicks(stats, opts.pid ?? process.pid),
     cores: Math.max(1, machine.cores.length),

@@ -67,9 +67,11 @@ describe('load detector (CPU used by processes outside the measurement)', () => 
     const w = await LoadWatch.start({ beforeMs: 200, intervalMs: 100 });
     await new Promise((r) => setTimeout(r, 350));
     const s = w.stop()!;
-    assert.ok(s.samples >= 3, `samples ${s.samples}`);
-    assert.ok(s.beforeCores !== null && s.duringCores !== null);
-    assert.ok(s.othersCores >= 0 && s.othersCores <= s.cores + 0.5);
+    // the window before, then at least the interval from start to stop (a loaded machine delays the timer)
+    assert.ok(s.samples >= 2, `samples ${s.samples}`);
+    assert.ok(s.beforeCores !== null && s.duringCores !== null, JSON.stringify(s));
+    assert.ok(Number.isFinite(s.othersCores) && s.othersCores >= 0, `others ${s.othersCores}`);
+    assert.strictEqual(s.busy, s.othersCores > 0.2);
     assert.strictEqual(w.stop(), s, 'stop is idempotent');
   });
 });

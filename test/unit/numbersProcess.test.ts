@@ -14,7 +14,10 @@ import { figuresLine, runFigures } from '../../extension/shared/figures';
 import { PYTHON, tmpDir, WORKERS_DIR, writeFiles } from './engineHelpers';
 
 const SCRIPT = `import os, sys, time
-open(sys.argv[1] + '.pid', 'w').write(str(os.getpid()))
+# written whole, then renamed: the test never reads a half-written file
+with open(sys.argv[1] + '.pid.tmp', 'w') as f:
+    f.write(str(os.getpid()))
+os.rename(sys.argv[1] + '.pid.tmp', sys.argv[1] + '.pid')
 # stay alive until the test has read our environment
 deadline = time.time() + 20
 while not os.path.exists(sys.argv[1] + '.go') and time.time() < deadline:
