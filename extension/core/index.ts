@@ -6,6 +6,7 @@ export * from './sweep';
 export * from './demos/matrixDemo';
 export * from './monitor';
 export * from './threads';
+export * from './processGate';
 export * from './python/interpreter';
 export * from './run/engine';
 export * from './run/inputs';

@@ -1,5 +1,6 @@
 /** Workspace Trust: nothing that starts a process runs in an untrusted workspace. */
 import * as vscode from 'vscode';
+import { setProcessGate } from '../core/processGate';
 import type { Services } from './services';
 
 const MANAGE = 'Manage Workspace Trust';
@@ -30,10 +31,31 @@ export function requireTrust(what: string): boolean {
   return false;
 }
 
+/**
+ * Closes the core's process gate while the workspace is untrusted: whatever a feature reads from the
+ * workspace (a report naming an interpreter, a restored panel, a crafted Slurm submission), nothing
+ * below it can start a process. Each refused kind is logged once (features that ask passively, like
+ * the report's BLAS label, must not fill the log).
+ */
+function installProcessGate(context: vscode.ExtensionContext): void {
+  const logged = new Set<string>();
+  setProcessGate((what) => {
+    if (vscode.workspace.isTrusted) return undefined;
+    const message = notTrustedMessage(what);
+    if (!logged.has(what)) {
+      logged.add(what);
+      log?.warn(message);
+    }
+    return message;
+  });
+  context.subscriptions.push({ dispose: () => setProcessGate(undefined) });
+}
+
 /** Logs the trust state at start and when the user grants trust (the change takes effect at once). */
 export function register(context: vscode.ExtensionContext, services: Services): void {
   log = services.log;
   context.subscriptions.push({ dispose: () => { log = undefined; } });
+  installProcessGate(context);
   if (!vscode.workspace.isTrusted) {
     services.log.info('Workspace not trusted: run history and reports are available; running scripts is off until you trust the workspace.');
   }

@@ -115,6 +115,8 @@ export interface ReportRendered {
   header?: { setting: string; busy?: string };
   /** a comparison as drawn: its headline and the differences it named */
   compare?: { headline: string; differences: string[]; sameInputs: boolean };
+  /** the message shown, for view 'error' */
+  message?: string;
 }
 
 /** What an exported standalone report file embeds as JSON. */

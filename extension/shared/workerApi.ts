@@ -125,3 +125,15 @@ export interface TaskWorkerApi {
 export const TASK_WORKER = 'taskWorker';
 /** Bundle name of the per-run watchdog process: dist/workers/watchdog.js. */
 export const WATCHDOG = 'watchdog';
+
+// ---------------------------------------------------------------------------------------------
+// historyWorker: run history off the extension host's thread
+// ---------------------------------------------------------------------------------------------
+
+/** The report of a run directory, rebuilt from its journal when report.json is missing or stale. */
+export interface HistoryWorkerApi {
+  readReportHere(runDir: string): Promise<import('../core/run/types').RunReport | undefined>;
+}
+
+/** Bundle name of the history worker: dist/workers/historyWorker.js. */
+export const HISTORY_WORKER = 'historyWorker';

@@ -60,7 +60,7 @@ function renderedView(): ReportRendered {
   if (view) return view.rendered();
   const empty: ReportRendered = { view: 'empty', live: false, tasks: 0, lanes: 0, failures: 0, stragglers: 0, cpuSamples: 0, sweepPoints: 0, fileNames: [] };
   if (sweepOnly) return { ...empty, view: 'sweep', sweepPoints: sweepOnly.sweep.points.length };
-  if (errorText) return { ...empty, view: 'error' };
+  if (errorText) return { ...empty, view: 'error', message: errorText };
   return empty;
 }
 

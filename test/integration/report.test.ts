@@ -169,6 +169,70 @@ describe('report panel', function () {
     assert.match(editor.document.getText(), /refusing this file/);
   });
 
+  it('refuses a log that is a symbolic link out of logs/ (e.g. to /etc/shadow): nothing opened', async () => {
+    const api = await reportApi();
+    const other = await run({ script: 'fail_some.py', files: 'data/a0[3-4].txt', workers: 1, label: 'log-link' });
+    const dir = runDirOf(other);
+    const failed = other.tasks.find((t) => t.status === 'failed')!;
+    // a secret outside the run, and the task's log replaced by a link to it
+    const secret = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pr-secret-')), 'shadow');
+    fs.writeFileSync(secret, 'root:$6$not-for-the-report-panel\n');
+    const log = path.join(dir, failed.stderrLog);
+    fs.rmSync(log);
+    fs.symlinkSync(secret, log);
+    const p = await api.show(dir);
+    await api.waitForRendered((r, q) => q === p && r.runId === other.runId);
+    const opened: string[] = [];
+    const sub = api.onDidOpenLog((f) => opened.push(f));
+    try {
+      await p.handleMessage({ type: 'openLog', index: failed.index, stream: 'stderr' });
+      await sleep(500);
+    } finally {
+      sub.dispose();
+    }
+    assert.deepStrictEqual(opened, [], 'no log was opened');
+    const shown = vscode.workspace.textDocuments.filter((d) => d.getText().includes('not-for-the-report-panel'));
+    assert.deepStrictEqual(shown.map((d) => d.uri.fsPath), [], 'the secret is in no editor');
+    // the Runs view's Open Task Log refuses it too, naming the problem
+    const message = await vscode.commands.executeCommand(Commands.openTaskLog, { runDir: dir, file: failed.file }).then(() => 'opened', (e: Error) => e.message);
+    assert.match(message, /outside the run's logs folder/);
+    assert.ok(!vscode.workspace.textDocuments.some((d) => d.getText().includes('not-for-the-report-panel')), 'still in no editor');
+    fs.rmSync(path.dirname(secret), { recursive: true, force: true });
+  });
+
+  it('a hostile report.json (workers: 1e8, a slot of 5e7) or sweep.json (workers: 3e8) shows a clear message, not a hung panel', async () => {
+    const api = await reportApi();
+    const copy = (name: string, edit: (r: Record<string, unknown> & RunReport) => void): string => {
+      const dir = path.join(path.dirname(failingDir), name);
+      fs.cpSync(failingDir, dir, { recursive: true });
+      const file = path.join(dir, 'report.json');
+      const r = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> & RunReport;
+      edit(r);
+      fs.writeFileSync(file, JSON.stringify(r));
+      const later = new Date(Date.now() + 5000); // newer than the journal: read as final, not rebuilt
+      fs.utimesSync(file, later, later);
+      return dir;
+    };
+    const cases: Array<{ dir: string; field: RegExp }> = [
+      { dir: copy('hostile-workers', (r) => (r.workers = 1e8)), field: /report\.workers is 100000000, more than 10000/ },
+      { dir: copy('hostile-slot', (r) => (r.tasks[0].slot = 5e7)), field: /report\.tasks\[0\]\.slot is 50000000, more than 10000/ },
+    ];
+    const sweepDir = copy('hostile-sweep', () => undefined);
+    fs.writeFileSync(path.join(sweepDir, 'sweep.json'), JSON.stringify({ points: [{ workers: 1, threads: 1, wallMs: 100, speedup: 1 }, { workers: 3e8, threads: 1, wallMs: 1, speedup: 100 }], fit: { serialFraction: 0.1 } }));
+    cases.push({ dir: sweepDir, field: /sweep\.points\[1\]\.workers is 300000000, more than 10000/ });
+    for (const c of cases) {
+      await vscode.commands.executeCommand(Commands.showReport, { runDir: c.dir });
+      const { rendered } = await api.waitForRendered((r) => r.view === 'error' && (r.message ?? '').includes(c.dir), 60_000);
+      assert.match(rendered.message ?? '', c.field);
+      assert.match(rendered.message ?? '', /edited or is damaged/);
+      // the export refuses it too (a browser would hang on the file)
+      const exported = await vscode.commands.executeCommand(Commands.exportReport, { runDir: c.dir }, { format: 'html', target: path.join(c.dir, 'x.html') }).then(() => 'exported', (e: Error) => e.message);
+      assert.match(exported, /^Cannot export: .*cannot be shown/);
+      closeAll(api);
+      fs.rmSync(c.dir, { recursive: true, force: true });
+    }
+  });
+
   it('updates live during a run (total, ETA, trimmed live report), then shows the final report', async () => {
     const api = await reportApi();
     // a run too big to keep every task record in memory, in miniature: the live report keeps the

@@ -7,6 +7,7 @@
  */
 import { execFile } from 'child_process';
 import * as path from 'path';
+import { assertMayStartProcess } from '../processGate';
 import { THREAD_ENV_VARS } from '../threads';
 
 export type BlasVendor = 'OpenBLAS' | 'MKL' | 'BLIS' | 'Accelerate' | 'ATLAS' | 'reference BLAS' | 'unknown';
@@ -256,6 +257,7 @@ export function runProbe(python: string, script: string, opts: ProbeOptions = {}
   const args = [script, '--env-vars', [...THREAD_ENV_VARS, 'GOTO_NUM_THREADS'].join(',')];
   if (opts.benchNumber) args.push('--bench', String(opts.benchNumber), '--rows', String(opts.rows ?? 1000), '--cols', String(opts.cols ?? 1500));
   return new Promise((resolve, reject) => {
+    assertMayStartProcess(`probe the BLAS library of ${python}`);
     execFile(python, args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 300_000, signal: opts.signal, maxBuffer: 16 * 1024 * 1024, windowsHide: true }, (err, stdout, stderr) => {
       if (err) {
         if ((err as Error).name === 'AbortError') return reject(err);

@@ -6,6 +6,7 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { assertMayStartProcess } from '../processGate';
 import { UsageError } from '../run/types';
 
 export interface ResolvedPython {
@@ -115,6 +116,7 @@ async function probe(cmd: string): Promise<ResolvedPython> {
 
 function probeByRunning(cmd: string): Promise<ResolvedPython> {
   return new Promise((resolve, reject) => {
+    assertMayStartProcess(`start the Python interpreter "${cmd}"`);
     execFile(cmd, ['-c', PROBE], { timeout: 30_000, windowsHide: true }, (err, stdout, stderr) => {
       if (err) {
         const code = (err as NodeJS.ErrnoException).code;

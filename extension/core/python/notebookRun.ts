@@ -7,6 +7,7 @@
  */
 import { spawnSync } from 'child_process';
 import * as path from 'path';
+import { assertMayStartProcess } from '../processGate';
 import { UsageError } from '../run/types';
 import { castArg, NOTEBOOK_SCRIPTS_DIR, notebookScript, readNotebook, writeNotebookScript } from './notebook';
 
@@ -48,6 +49,7 @@ export const SAVE_NOTEBOOK_PACKAGES = ['nbformat', 'nbclient', 'ipykernel'] as c
 /** Modules of SAVE_NOTEBOOK_PACKAGES the interpreter cannot import. */
 export function missingNotebookPackages(python: string): string[] {
   const code = `import importlib.util as u\nprint(" ".join(m for m in ${JSON.stringify(SAVE_NOTEBOOK_PACKAGES)} if u.find_spec(m) is None))`;
+  assertMayStartProcess(`start the Python interpreter "${python}"`);
   const r = spawnSync(python, ['-c', code], { encoding: 'utf8', timeout: 30_000 });
   if (r.status !== 0) return [...SAVE_NOTEBOOK_PACKAGES];
   return r.stdout.trim().split(/\s+/).filter(Boolean);

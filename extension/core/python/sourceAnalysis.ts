@@ -10,6 +10,7 @@
 import { ChildProcess, spawn } from 'child_process';
 import * as path from 'path';
 import { resolvePython } from './interpreter';
+import { assertMayStartProcess } from '../processGate';
 import { THREAD_ENV_VARS } from '../threads';
 import { RunReport } from '../run/types';
 import { listRuns, readReport } from '../run/history';
@@ -415,6 +416,7 @@ export class SourceAnalyzer {
     if (this.crashes.length >= 3) {
       throw new Error(`The Python source analyzer crashed 3 times in a minute (${this.opts.python}): ${this.stderrTail.trim() || 'no error output'}. Check the interpreter (setting parallelRun.python.path).`);
     }
+    assertMayStartProcess(`start the Python source analyzer (${this.opts.python})`);
     // -I: isolated mode, so a module in the user's folder (say `ast.py`) can never shadow the stdlib
     const child = spawn(this.opts.python, ['-I', this.opts.script, '--serve'], {
       stdio: ['pipe', 'pipe', 'pipe'],

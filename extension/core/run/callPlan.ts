@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'child_process';
 import * as path from 'path';
+import { assertMayStartProcess } from '../processGate';
 import type { InputLayout } from './inputs';
 import { UsageError } from './types';
 
@@ -59,6 +60,7 @@ export function checkCall(python: string, workersDir: string, script: string, fu
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(func)) {
     throw new UsageError(`--call "${func}" is not a Python function name. Give the name of a top-level function of ${path.basename(script)}, e.g. --call loglike.`);
   }
+  assertMayStartProcess(`start the Python interpreter "${python}"`);
   const r = spawnSync(python, [callHostPath(workersDir), '--signature', script, func], { encoding: 'utf8', timeout: 30_000 });
   let sig: Signature;
   try {

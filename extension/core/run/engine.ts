@@ -14,6 +14,7 @@ import * as path from 'path';
 import * as workerpool from 'workerpool';
 import { LoadWatch } from '../load';
 import { AvailableMemory, cpuPercent, CpuTicks, parseProcStat } from '../monitor';
+import { assertMayStartProcess } from '../processGate';
 import { hostPython, resolvePython } from '../python/interpreter';
 import { MAX_TIMEOUT_SEC } from '../timers';
 import { defaultThreads, logicalCores, machineOf, physicalCores, THREAD_ENV_VARS, threadEnv } from '../threads';
@@ -478,6 +479,7 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
  * resolves with the final report and never rejects for task failures.
  */
 export async function startRun(opts: RunOptions): Promise<RunHandle> {
+  assertMayStartProcess('run scripts');
   const p = await plan(opts);
   const run = new Run(p);
   try {

@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import * as workerpool from 'workerpool';
 import { readDefinition, runnerAlive } from './engine';
 import { fileKey, JournalLine, readJournal } from './journal';
 import { ReportBuilder } from './report';
@@ -24,16 +25,22 @@ export function commandLabel(c: TaskCommand): string {
   return c.argv.map((a) => (/[\s'"]/.test(a) ? JSON.stringify(a) : a)).join(' ');
 }
 
-/** Rebuilds the report of the LAST session of a run from its journal. */
+/**
+ * Rebuilds the report of the LAST session of a run from its journal, in one pass over it plus a sort:
+ * the files that succeeded in earlier sessions and were not run again in this one count as skipped
+ * (found in a set of this session's keys, not by searching this session's records per earlier file).
+ */
 async function rebuild(runDir: string, def: RunDefinition): Promise<RunReport> {
   const last = def.sessions[def.sessions.length - 1];
   const b = new ReportBuilder(def, last?.startedAt ?? def.createdAt, Infinity); // rebuilt from the journal: all of it
   const earlier = new Set<string>();
   let lastEnd = last?.startedAt ?? def.createdAt;
   const seen: JournalLine[] = [];
+  const seenKeys = new Set<string>();
   for await (const l of readJournal(path.join(runDir, RUN_FILES.journal))) {
     if (last && l.session === last.session) {
       seen.push(l);
+      seenKeys.add(fileKey(l.file, def.cwd));
       lastEnd = Math.max(lastEnd, l.end);
     } else if (l.fp === def.fingerprint && l.status === 'succeeded') earlier.add(fileKey(l.file, def.cwd));
   }
@@ -42,7 +49,7 @@ async function rebuild(runDir: string, def: RunDefinition): Promise<RunReport> {
     const { fp: _fp, session: _s, ...rec } = l;
     b.add(rec);
   }
-  for (const _ of earlier) if (!seen.some((l) => fileKey(l.file, def.cwd) === _)) b.skip();
+  for (const key of earlier) if (!seenKeys.has(key)) b.skip();
   if (last?.endedAt && last.status) {
     b.status = last.status;
     b.endedAt = last.endedAt;
@@ -56,11 +63,57 @@ async function rebuild(runDir: string, def: RunDefinition): Promise<RunReport> {
   return r;
 }
 
+/** Journals at least this big are rebuilt on the history worker thread, when one is installed. */
+export const OFF_THREAD_JOURNAL_BYTES = 2 * 1024 * 1024;
+
+let offThread: { script: string; pool?: workerpool.Pool } | undefined;
+
+/**
+ * Rebuild big journals on a worker thread (the `readReportHere` method of the worker script at
+ * `script`, workers/historyWorker): a 100,000-file journal takes a second or two to parse, which the
+ * VS Code extension host's thread must not spend. The thread starts on first use; undefined (and
+ * stopHistoryWorker) goes back to rebuilding in the calling thread.
+ */
+export function useHistoryWorker(script: string | undefined): void {
+  void stopHistoryWorker();
+  offThread = script ? { script } : undefined;
+}
+
+/** True once the history worker thread has started (diagnostics, tests). */
+export function historyWorkerStarted(): boolean {
+  return !!offThread?.pool;
+}
+
+/** Ends the history worker thread, if it started (deactivation). */
+export async function stopHistoryWorker(): Promise<void> {
+  const pool = offThread?.pool;
+  if (offThread) offThread.pool = undefined;
+  await pool?.terminate();
+}
+
+function journalBytes(runDir: string): number {
+  try {
+    return fs.statSync(path.join(runDir, RUN_FILES.journal)).size;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * The report of a run: report.json when it is present and final, else rebuilt from the journal
  * (a live run shows 'running', a dead runner's run 'interrupted'). Undefined when `runDir` holds no run.
+ * A big journal is rebuilt on the history worker thread when one is installed (useHistoryWorker).
  */
 export async function readReport(runDir: string): Promise<RunReport | undefined> {
+  if (offThread && journalBytes(runDir) >= OFF_THREAD_JOURNAL_BYTES) {
+    offThread.pool ??= workerpool.pool(offThread.script, { maxWorkers: 1, workerType: 'thread' });
+    return (await offThread.pool.exec('readReportHere', [runDir])) as RunReport | undefined;
+  }
+  return readReportHere(runDir);
+}
+
+/** readReport in the calling thread (what the history worker runs). */
+export async function readReportHere(runDir: string): Promise<RunReport | undefined> {
   const reportFile = path.join(runDir, RUN_FILES.report);
   const def = readDefinition(runDir);
   let report: RunReport | undefined;

@@ -3,6 +3,7 @@
  * never a shell; failures turned into one clear message naming the problem and the fix.
  */
 import { execFile } from 'child_process';
+import { assertMayStartProcess } from '../processGate';
 import { parseMaxArraySize } from './parse';
 
 /** How to reach the Slurm client commands. */
@@ -52,6 +53,7 @@ export async function slurmExec(client: SlurmClient, name: string, args: string[
 
 function execOnce(client: SlurmClient, name: string, args: string[], opts: { cwd?: string; timeoutMs?: number }): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
+    assertMayStartProcess(`run Slurm's ${name}`);
     execFile(
       bin(client, name),
       args,

@@ -12,6 +12,7 @@ import {
 } from '../../core/python/sourceAnalysis';
 import { JoinedNotebook, joinCells, NotebookCell, splitEdits, toCellRange } from '../../core/python/notebook';
 import { resolvePython } from '../../core/python/interpreter';
+import { mayStartProcess } from '../../core/processGate';
 import { logicalCores } from '../../core/threads';
 import { messageOf } from '../config';
 import type { Services } from '../services';
@@ -107,6 +108,8 @@ export class EditorAnalysis implements vscode.Disposable {
 
   /** The analysis of the document's current version; undefined when the analyzer cannot run. */
   async analyze(doc: vscode.TextDocument): Promise<SourceAnalysis | undefined> {
+    // the analyzer is a Python process: none in an untrusted workspace (no lenses, no diagnostics, no warning)
+    if (!mayStartProcess('start the Python source analyzer')) return undefined;
     try {
       const analyzer = await this.ensureAnalyzer(doc);
       if (!this.cache) this.cache = new AnalysisCache(analyzer);

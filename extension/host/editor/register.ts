@@ -12,7 +12,7 @@ import { EditorAnalysis } from './analysisService';
 import { ParallelRunCodeLenses } from './codeLenses';
 import { ParallelRunCodeActions, ParallelRunDiagnostics } from './diagnostics';
 import { runNotebook } from './runNotebook';
-import { requireTrust } from '../trust';
+import { notTrustedMessage, requireTrust } from '../trust';
 
 export interface EditorApi {
   analysis: EditorAnalysis;
@@ -42,7 +42,7 @@ export function register(context: vscode.ExtensionContext, services: Services): 
     vscode.commands.registerCommand(Commands.runNotebook, async (arg?: unknown) => {
       const programmatic = !!arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) && ('notebook' in arg || 'files' in arg || 'wait' in arg);
       try {
-        if (!requireTrust('run notebooks')) throw new Error('Run Notebook over Files is disabled in an untrusted workspace: it runs the notebook\'s code. Trust the workspace first.');
+        if (!requireTrust('run notebooks')) throw new Error(notTrustedMessage('run notebooks'));
         return await runNotebook(services, analysis, arg as Parameters<typeof runNotebook>[2]);
       } catch (err) {
         services.log.error(messageOf(err));

@@ -3,9 +3,13 @@
  * its BLAS library when known"). One cheap probe per interpreter (media/python/blas_probe.py: imports
  * numpy, asks the loaded BLAS), run in the background and cached for the session: the same executable
  * loads the same BLAS, so a report of an earlier run of that interpreter can say it too.
+ * The interpreter is named by the report being shown (report.json / run.json, i.e. a file in the
+ * workspace): while the core's process gate is closed (an untrusted workspace) nothing is probed and
+ * the label stays unknown; nothing is cached either, so trusting the workspace brings it back.
  * No `vscode` import.
  */
 import { blasProbeScript, envWithThreads, parseProbeOutput, runProbe } from '../../core/python/blasProbe';
+import { mayStartProcess } from '../../core/processGate';
 
 export class BlasOfPython {
   /** executable → label ("OpenBLAS 0.3.21 (pthreads)"), null when the probe found none */
@@ -27,6 +31,7 @@ export class BlasOfPython {
   /** The label, probing once per interpreter (undefined: no numpy, no BLAS found, or the probe failed). */
   get(python: string): Promise<string | undefined> {
     if (this.known.has(python)) return Promise.resolve(this.known.get(python) ?? undefined);
+    if (!mayStartProcess(`probe the BLAS library of ${python}`)) return Promise.resolve(undefined);
     let p = this.pending.get(python);
     if (!p) {
       p = this.probe(python);

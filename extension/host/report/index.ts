@@ -6,12 +6,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { listRuns, readReport } from '../../core/run/history';
+import { listRuns, readReport, stopHistoryWorker, useHistoryWorker } from '../../core/run/history';
 import type { RunHandle, RunReport, RunSummary } from '../../core/run/types';
 import { Commands, WEBVIEW_REPORT } from '../../shared/ids';
+import { HISTORY_WORKER } from '../../shared/workerApi';
 import type { EmbeddedReport, ReportPanelState, ReportRendered } from '../../shared/protocol';
 import type { Services } from '../services';
 import { buildStandaloneHtml, loadExportAssets } from './exportHtml';
+import { malformedReason } from './checkMessage';
 import { ReportPanel, ReportPanels, runDirOf } from './reportPanels';
 import { readSweep } from './sweepFile';
 
@@ -36,6 +38,10 @@ export interface ReportPanelApi {
 }
 
 export function register(context: vscode.ExtensionContext, services: Services): void {
+  // big journals are rebuilt on a worker thread: never seconds of parsing on the extension host's thread
+  useHistoryWorker(path.join(services.distDir, 'workers', `${HISTORY_WORKER}.js`));
+  services.shutdownHooks.push(() => stopHistoryWorker());
+  context.subscriptions.push({ dispose: () => useHistoryWorker(undefined) });
   const panels = new ReportPanels(services);
   context.subscriptions.push(panels, vscode.window.registerWebviewPanelSerializer(WEBVIEW_REPORT, panels));
 
@@ -136,14 +142,20 @@ export function register(context: vscode.ExtensionContext, services: Services): 
 
 /** What to export: a panel's current content or a run directory's report (+ sweep). */
 async function embeddedFor(source: string | ReportPanel): Promise<EmbeddedReport> {
+  let data: EmbeddedReport;
   if (source instanceof ReportPanel) {
     const s = source.subjects();
     if (!s) throw new Error('Nothing to export: this panel has no report loaded yet.');
-    return s;
+    data = s;
+  } else {
+    const [report, sweep] = await Promise.all([readReport(source), readSweep(source)]);
+    if (!report) throw new Error(`Cannot export: ${source} has no report yet (the run is still going or never started). Wait for it to finish, or resume it.`);
+    data = { kind: 'run', subject: { report, runDir: source, sweep } };
   }
-  const [report, sweep] = await Promise.all([readReport(source), readSweep(source)]);
-  if (!report) throw new Error(`Cannot export: ${source} has no report yet (the run is still going or never started). Wait for it to finish, or resume it.`);
-  return { kind: 'run', subject: { report, runDir: source, sweep } };
+  // an exported file is opened in a browser: the same bounds as the panel
+  const malformed = malformedReason(data.kind === 'compare' ? { type: 'compare', a: data.a, b: data.b } : { type: 'report', subject: data.subject, live: false });
+  if (malformed) throw new Error(`Cannot export: ${malformed}`);
+  return data;
 }
 
 /** Runs of every workspace folder, newest first, in a quick pick. */

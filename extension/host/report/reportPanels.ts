@@ -6,11 +6,13 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { readReport } from '../../core/run/history';
+import { resolveTaskLog } from '../../core/run/taskLog';
 import type { RunHandle, RunReport, TaskRecord } from '../../core/run/types';
 import { Commands, WEBVIEW_REPORT } from '../../shared/ids';
 import type { ReportFromWebview, ReportPanelState, ReportRendered, ReportSubject, ReportToWebview, SweepResult } from '../../shared/protocol';
 import type { Services } from '../services';
 import { BlasOfPython } from './blasOfPython';
+import { malformedReason } from './checkMessage';
 import { LiveFeed } from './liveFeed';
 import { readSweep } from './sweepFile';
 import { reportHtml, webviewOptions } from './webviewHtml';
@@ -102,9 +104,18 @@ export class ReportPanel implements vscode.Disposable {
     }
   }
 
-  /** Posts now when the webview is ready, else queues (the snapshot on `ready` supersedes deltas). */
+  /**
+   * Posts now when the webview is ready, else queues (the snapshot on `ready` supersedes deltas).
+   * A report or sweep whose data is not fit for the view (read from files anyone can edit) is
+   * replaced by the message saying what is wrong with it.
+   */
   post(msg: ReportToWebview): void {
     if (this.disposed) return;
+    const malformed = malformedReason(msg);
+    if (malformed) {
+      this.owner.log.warn(`report panel: ${malformed}`);
+      msg = { type: 'error', message: malformed };
+    }
     if (!this.ready) {
       if (msg.type !== 'delta') this.queue.push(msg);
       return;
@@ -179,16 +190,10 @@ export class ReportPanel implements vscode.Disposable {
     if (!subject?.runDir) throw new Error('Cannot open the log: this report was not loaded from a run directory.');
     const task: TaskRecord | undefined = subject.report.tasks.find((t) => t.index === index);
     if (!task) throw new Error(`Task ${index} has no log yet: it is still running. Its log opens once it finishes.`);
-    // resolve from the record the host holds, never from a path the webview sent
+    // resolve from the record the host holds, never from a path the webview sent; links are followed
+    // only while they stay inside the run's logs folder
     const rel = stream === 'stdout' ? task.stdoutLog : task.stderrLog;
-    const file = path.resolve(subject.runDir, rel);
-    const inside = path.relative(path.resolve(subject.runDir), file);
-    if (!rel || inside.startsWith('..') || path.isAbsolute(inside)) throw new Error(`Cannot open the log of task ${index}: its path "${rel}" is outside the run directory.`);
-    try {
-      await vscode.workspace.fs.stat(vscode.Uri.file(file));
-    } catch {
-      throw new Error(`The ${stream} log of ${path.basename(task.file)} is missing (${file}). It may have been deleted with "Delete Run".`);
-    }
+    const file = await resolveTaskLog(subject.runDir, rel, `the ${stream} log of ${path.basename(String(task.file))}`);
     await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true, viewColumn: vscode.ViewColumn.Beside });
     this.owner.fireLogOpened(file);
   }
@@ -204,8 +209,9 @@ export class ReportPanel implements vscode.Disposable {
 }
 
 function nameOf(r: Pick<RunReport, 'label' | 'runId'>): string {
-  return r.label || r.runId;
+  return String(r.label || r.runId);
 }
+
 
 function keyOf(s: PanelSource): string {
   if (s.kind === 'compare') return `compare:${s.a.runDir ?? s.a.report.runId}|${s.b.runDir ?? s.b.report.runId}`;

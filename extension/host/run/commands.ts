@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { failedFiles, readReport } from '../../core/run/history';
+import { resolveTaskLog, TaskLogError } from '../../core/run/taskLog';
 import { RUN_FILES, type FileSource, type RunHandle, type RunReport, type TaskRecord } from '../../core/run/types';
 import { Commands, TRUST_REQUIRED_COMMANDS } from '../../shared/ids';
 import { formatFactor, formatPercent, formatRate, loadText, MODE_TEXT, runFigures, runMode } from '../../shared/figures';
@@ -400,11 +401,19 @@ function findTask(tasks: TaskRecord[], file: string, runDir: string): TaskRecord
 /** Opens the log that matters: stderr of a failed task (when not empty), else stdout. */
 async function openTaskLog(runDir: string, t: TaskRecord): Promise<string> {
   const ok = t.status === 'succeeded' || t.status === 'skipped';
-  const first = path.join(runDir, ok ? t.stdoutLog : t.stderrLog);
-  const second = path.join(runDir, ok ? t.stderrLog : t.stdoutLog);
-  const size = (p: string) => fs.promises.stat(p).then((s) => s.size, () => -1);
-  const chosen = (await size(first)) > 0 || (await size(second)) <= 0 ? first : second;
-  if ((await size(chosen)) < 0) throw new Error(`The log of ${t.file} is gone (${chosen}); the run directory may have been cleaned.`);
+  // the record comes from a file: only logs really inside the run's logs folder open (links resolved)
+  const real = (rel: string) =>
+    resolveTaskLog(runDir, rel, `the log of ${t.file}`).then(
+      async (p) => ({ p, size: (await fs.promises.stat(p)).size }),
+      (err) => {
+        if (err instanceof TaskLogError && err.kind === 'missing') return undefined;
+        throw err;
+      },
+    );
+  const first = await real(ok ? t.stdoutLog : t.stderrLog);
+  const second = await real(ok ? t.stderrLog : t.stdoutLog);
+  const chosen = first && (first.size > 0 || !second || second.size <= 0) ? first.p : second?.p;
+  if (!chosen) throw new Error(`The log of ${t.file} is gone (${path.join(runDir, RUN_FILES.logs)}); the run directory may have been cleaned.`);
   const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(chosen));
   await vscode.window.showTextDocument(doc, { preview: true });
   return chosen;

@@ -28,7 +28,7 @@ import { Commands } from '../../shared/ids';
 import { messageOf } from '../config';
 import { formatDuration, RUN_STATUS_TEXT } from '../run/format';
 import type { Services } from '../services';
-import { requireTrust } from '../trust';
+import { notTrustedMessage, requireTrust } from '../trust';
 
 /** The argument object of parallelRun.submitSlurm (all optional except script + files when given). */
 export interface SubmitSlurmArgs {
@@ -370,6 +370,8 @@ class SlurmFeature implements SlurmApi, vscode.Disposable {
       return hit[1].handle.done;
     }
     if (!fs.existsSync(path.join(slurmDirOf(runDirOrRunId), SLURM_FILES.submission))) return undefined;
+    // the job ids come from a file in the workspace: scancel them only when it is trusted
+    if (!requireTrust('cancel Slurm jobs')) throw new Error(notTrustedMessage('cancel Slurm jobs'));
     await cancelSlurmRun(runDirOrRunId);
     // not watched by this window: collect it now so the run is marked cancelled
     const handle = await attachSlurmRun(runDirOrRunId, { runner: 'vscode' });
