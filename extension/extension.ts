@@ -28,14 +28,17 @@ export function activate(context: vscode.ExtensionContext): Services {
     mediaDir: path.join(context.extensionPath, 'media'),
     shutdownHooks: [],
   };
-  // ---- features (each pushes its own disposables) ----
+  // ---- features, in order (each pushes its own disposables and returns what it publishes) ----
   registerTrust(context, services);
-  registerMonitor(context, services);
-  registerRun(context, services);
-  registerMeasure(context, services);
-  reportFeature.register(context, services);
-  registerSlurm(context, services);
-  registerEditor(context, services);
+  services.monitor = registerMonitor(context, services);
+  const run = registerRun(context, services);
+  services.python = run.python;
+  services.runs = run.runs;
+  services.runsTree = run.runsTree;
+  services.measure = registerMeasure(context, services);
+  services.reportPanel = reportFeature.register(context, services);
+  services.slurm = registerSlurm(context, services);
+  services.editorAnalysis = registerEditor(context, services);
   return services;
 }
 

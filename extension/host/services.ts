@@ -5,6 +5,14 @@
 import * as vscode from 'vscode';
 import type { BlasInspection } from '../core/python/blasProbe';
 import type { Config } from './config';
+import type { EditorApi } from './editor/register';
+import type { MeasureApi } from './measure/register';
+import type { MonitorApi } from './monitor/register';
+import type { InterpreterService } from './python/interpreter';
+import type { ReportPanelApi } from './report';
+import type { RunsApi } from './run/runService';
+import type { RunsTreeProvider } from './runsView/runsTree';
+import type { SlurmApi } from './slurm/register';
 
 export interface Services {
   readonly context: vscode.ExtensionContext;
@@ -24,6 +32,22 @@ export interface Services {
    * workspaces only). Read by the pool code lenses and the report. Undefined until one of them ran.
    */
   blasInfo?: BlasInspection;
-  /** Filled by features as they register (see each feature's register()). */
-  [feature: string]: unknown;
+
+  // ---- what each feature publishes: its register() returns it and extension.ts sets it here, in
+  // this order. A feature uses another's API when a command or event runs, never during its own
+  // register(), so the order of registration is not a contract; a missing feature is `undefined`.
+  monitor?: MonitorApi;
+  python?: InterpreterService;
+  runs?: RunsApi;
+  runsTree?: RunsTreeProvider;
+  measure?: MeasureApi;
+  reportPanel?: ReportPanelApi;
+  slurm?: SlurmApi;
+  editorAnalysis?: EditorApi;
+}
+
+/** The interpreter service, for features that resolve Python (it comes with the run feature). */
+export function interpreters(services: Services): InterpreterService {
+  if (!services.python) throw new Error('the Python interpreter service is not available (the run feature did not start; see the Parallel Run log).');
+  return services.python;
 }

@@ -7,13 +7,13 @@ import * as assert from 'assert';
 import { ChildProcess, spawn } from 'child_process';
 import * as vscode from 'vscode';
 import type { RunHandle, RunReport } from '../../extension/core/run/types';
-import type { MonitorApi } from '../../extension/host/monitor/register';
+import type { MonitorApi, MonitorTestHooks } from '../../extension/host/monitor/register';
 import { CONFIG_SECTION, Commands, WEBVIEW_MONITOR } from '../../extension/shared/ids';
 import { services, sleep, waitFor } from './runHelpers';
 
-async function monitor(): Promise<MonitorApi> {
+async function monitor(): Promise<MonitorApi & MonitorTestHooks> {
   const api = await services();
-  const m = api.monitor as MonitorApi | undefined;
+  const m = api.monitor as (MonitorApi & MonitorTestHooks) | undefined;
   assert.ok(m, 'services.monitor is published');
   return m;
 }

@@ -17,10 +17,6 @@ import { logicalCores } from '../../core/threads';
 import { messageOf } from '../config';
 import type { Services } from '../services';
 
-interface InterpreterLike {
-  resolve(folder?: vscode.WorkspaceFolder): Promise<{ executable: string }>;
-}
-
 /**
  * The analysis of one editor document with everything in its own coordinates: for a file, its own
  * analysis; for a notebook cell, the analysis of the whole notebook (its code cells as one module)
@@ -224,8 +220,8 @@ export class EditorAnalysis implements vscode.Disposable {
   /** The interpreter for a file (or notebook) of the workspace. */
   async interpreterFor(uri: vscode.Uri): Promise<string> {
     const folder = vscode.workspace.getWorkspaceFolder(uri) ?? vscode.workspace.workspaceFolders?.[0];
-    const python = this.services.python as InterpreterLike | undefined;
-    if (python && typeof python.resolve === 'function') return (await python.resolve(folder)).executable;
+    const python = this.services.python;
+    if (python) return (await python.resolve(folder)).executable;
     return (await resolvePython(this.services.config.get().pythonPath || 'python3')).executable;
   }
 

@@ -18,11 +18,6 @@ import type { Services } from '../services';
 import { EditorAnalysis, toRange } from './analysisService';
 import { BlasKnowledge } from './blasKnowledge';
 
-interface RunsLike {
-  runsDir(folder: vscode.WorkspaceFolder): string;
-  onDidChange?: vscode.Event<unknown>;
-}
-
 /** The BLAS threads of an inspection as the lens uses them: the default (no thread variable set), else the current. */
 export function inspectedBlas(ins: BlasInspection | undefined): { threads: number; library?: string } | undefined {
   if (!ins) return undefined;
@@ -42,8 +37,7 @@ export class ParallelRunCodeLenses implements vscode.CodeLensProvider, vscode.Di
   constructor(private readonly services: Services, private readonly analysis: EditorAnalysis) {
     this.blas = new BlasKnowledge(services, () => this.refresh());
     this.subs.push(services.config.onDidChange(() => this.refresh()));
-    const runs = services.runs as RunsLike | undefined;
-    if (runs?.onDidChange) this.subs.push(runs.onDidChange(() => this.refresh()));
+    if (services.runs) this.subs.push(services.runs.onDidChange(() => this.refresh()));
   }
 
   /** BLAS threads per process as the thread lens assumes them for this document's interpreter. */
@@ -128,8 +122,8 @@ export class ParallelRunCodeLenses implements vscode.CodeLensProvider, vscode.Di
     if (!p) {
       const folder = vscode.workspace.getWorkspaceFolder(doc.uri);
       if (!folder) return Promise.resolve(undefined);
-      const runs = this.services.runs as RunsLike | undefined;
-      const dir = runs?.runsDir ? runs.runsDir(folder) : path.resolve(folder.uri.fsPath, this.services.config.get(folder.uri).runsDirectory);
+      const runs = this.services.runs;
+      const dir = runs ? runs.runsDir(folder) : path.resolve(folder.uri.fsPath, this.services.config.get(folder.uri).runsDirectory);
       p = latestRunOfScript(dir, script).catch(() => undefined);
       this.lastRuns.set(script, p);
     }

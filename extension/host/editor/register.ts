@@ -27,7 +27,7 @@ const PYTHON: vscode.DocumentSelector = [
   { language: 'python', scheme: 'vscode-notebook-cell' },
 ];
 
-export function register(context: vscode.ExtensionContext, services: Services): void {
+export function register(context: vscode.ExtensionContext, services: Services): EditorApi {
   const analysis = new EditorAnalysis(services);
   const lenses = new ParallelRunCodeLenses(services, analysis);
   const diagnostics = new ParallelRunDiagnostics(services, analysis);
@@ -60,7 +60,7 @@ export function register(context: vscode.ExtensionContext, services: Services): 
   // the analyzer process dies with the extension (its process group is killed)
   services.shutdownHooks.push(async () => analysis.dispose());
   const api: EditorApi = { analysis, lenses, diagnostics };
-  services.editorAnalysis = api;
+  return api;
 }
 
 /**

@@ -12,7 +12,6 @@ import { prepareNotebookRun } from '../../core/python/notebookRun';
 import { Commands } from '../../shared/ids';
 import type { RunArgs } from '../run/commands';
 import { askRunRequest } from '../run/questions';
-import type { RunsApi } from '../run/runService';
 import type { Services } from '../services';
 import { EditorAnalysis } from './analysisService';
 
@@ -74,7 +73,7 @@ export async function runNotebook(services: Services, analysis: EditorAnalysis, 
   const req = await askRunRequest(services, { folder, script: vscode.Uri.file(nb.script) });
   if (!req) return undefined;
   if (nb.outputsDir && req.warm) throw new Error('Saving executed notebooks runs each file in a Jupyter kernel, which warm workers cannot do. Turn off warm workers or parallelRun.notebooks.saveExecuted.');
-  const runs = services.runs as RunsApi | undefined;
+  const runs = services.runs;
   if (!runs) throw new Error('Run Notebook over Files: the run feature is not available.');
   return runs.start({ ...req, args: nb.args, label });
 }

@@ -16,7 +16,7 @@ import { logicalCores } from '../../core/threads';
 import { Commands, CONFIG_SECTION, Settings } from '../../shared/ids';
 import { messageOf } from '../config';
 import { loadDefaults, pickFiles, pickScript } from '../run/questions';
-import type { Services } from '../services';
+import { interpreters, type Services } from '../services';
 import { requireTrust } from '../trust';
 
 /** Arguments for programmatic use (tests, code lenses): every one skips its question. */
@@ -36,16 +36,6 @@ export interface MeasureArgs {
   source?: FileSource;
 }
 
-interface Interp {
-  resolve(folder?: vscode.WorkspaceFolder): Promise<{ executable: string; version: string }>;
-}
-interface RunsDirApi {
-  runsDir(folder: vscode.WorkspaceFolder): string;
-}
-interface ReportPanelLike {
-  show(target: string | RunReport): Promise<unknown>;
-}
-
 /** What this feature publishes as services.measure. */
 export interface MeasureApi {
   lastSweep(): { dir: string; result: SweepFileData } | undefined;
@@ -53,10 +43,9 @@ export interface MeasureApi {
 
 const STATE_LAST_SWEEP = 'parallelRun.lastSweepDir';
 
-export function register(context: vscode.ExtensionContext, services: Services): void {
+export function register(context: vscode.ExtensionContext, services: Services): MeasureApi {
   let last: { dir: string; result: SweepFileData } | undefined;
   const api: MeasureApi = { lastSweep: () => last };
-  services.measure = api;
 
   const workersDir = path.join(services.distDir, 'workers');
   const folderOf = (hint?: vscode.Uri): vscode.WorkspaceFolder | undefined =>
@@ -116,6 +105,7 @@ export function register(context: vscode.ExtensionContext, services: Services): 
       }
     }),
   );
+  return api;
 }
 
 async function measureSpeedup(services: Services, a: MeasureArgs, workersDir: string, folderOf: (u?: vscode.Uri) => vscode.WorkspaceFolder | undefined): Promise<{ dir: string; result: SweepFileData; notice: string } | undefined> {
@@ -134,10 +124,10 @@ async function measureSpeedup(services: Services, a: MeasureArgs, workersDir: st
   source ??= (await pickFiles(folder, defaults))?.source;
   if (!source) return undefined;
 
-  const python = await (services.python as Interp).resolve(folder);
+  const python = await interpreters(services).resolve(folder);
   const settings = services.config.get(folder.uri);
   const command: TaskCommand = { kind: 'python', python: python.executable, script, args: [], warm: false };
-  const runsDir = (services.runs as RunsDirApi | undefined)?.runsDir(folder) ?? path.resolve(folder.uri.fsPath, settings.runsDirectory);
+  const runsDir = services.runs?.runsDir(folder) ?? path.resolve(folder.uri.fsPath, settings.runsDirectory);
   const budgetSec = a.budgetSeconds ?? settings.sweepBudgetSeconds;
   const cores = logicalCores();
 
@@ -179,7 +169,7 @@ async function measureSpeedup(services: Services, a: MeasureArgs, workersDir: st
   const md = formatSweep(out.result);
   services.log.info(md);
   if (a.show !== false) {
-    const panel = services.reportPanel as ReportPanelLike | undefined;
+    const panel = services.reportPanel;
     if (panel && fs.existsSync(path.join(out.dir, 'report.json'))) await panel.show(out.dir);
     else await showMarkdown(services, `sweep-${path.basename(out.dir)}.md`, md);
   }
@@ -215,7 +205,7 @@ async function applyRecommendation(rec: { workers: number; threads: number }): P
 }
 
 async function inspectBlasCommand(services: Services, arg: { bench?: boolean | number; show?: boolean }, folderOf: (u?: vscode.Uri) => vscode.WorkspaceFolder | undefined): Promise<{ inspection: BlasInspection; bench?: BlasBenchmark; markdown: string; file?: string }> {
-  const python = await (services.python as Interp).resolve(folderOf(activePython()));
+  const python = await interpreters(services).resolve(folderOf(activePython()));
   const cores = logicalCores();
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: 'Inspecting BLAS threads', cancellable: true },
@@ -227,7 +217,7 @@ async function inspectBlasCommand(services: Services, arg: { bench?: boolean | n
         const inspection = await inspectBlas(python.executable, services.mediaDir, { signal: ac.signal });
         // shared knowledge: the pool code lenses (host/editor) and the report read it
         services.blasInfo = inspection;
-        (services.editorAnalysis as { lenses?: { refresh(): void } } | undefined)?.lenses?.refresh();
+        services.editorAnalysis?.lenses.refresh();
         let bench: BlasBenchmark | undefined;
         const number = typeof arg.bench === 'number' ? arg.bench : 20;
         if (arg.bench !== false && inspection.current.numpy) {
@@ -272,7 +262,7 @@ async function matrixDemoCommand(services: Services, arg: { workers?: number[]; 
   services.log.info(markdown);
   if (arg.show !== false) {
     // timings, speedup and the block timeline in the report panel when it exists; the table always
-    const panel = services.reportPanel as ReportPanelLike | undefined;
+    const panel = services.reportPanel;
     if (panel) await panel.show(matrixDemoReport(r));
     await showMarkdown(services, 'matrix-demo.md', markdown);
   }

@@ -21,13 +21,17 @@ export interface MonitorApi {
   setActiveRun(info: ActiveRunInfo | undefined): void;
   /** takes a sample now and renders it everywhere */
   refresh(): MonitorUpdate;
+}
+
+/** What tests read of the monitor (not for other features): the status bar and the panel. */
+export interface MonitorTestHooks {
   statusBar(): StatusBarState;
   panel(): { open: boolean; rendered: MonitorRendered | undefined; onDidRender: vscode.Event<MonitorRendered> };
 }
 
 const DEFAULTS: ParallelRunSettings['monitor'] = { enabled: true, intervalMs: 1000, memoryWarningPercent: 90 };
 
-export function register(context: vscode.ExtensionContext, services: Services): void {
+export function register(context: vscode.ExtensionContext, services: Services): MonitorApi & MonitorTestHooks {
   const settings = (): ParallelRunSettings['monitor'] => {
     try {
       return services.config.get().monitor;
@@ -56,12 +60,12 @@ export function register(context: vscode.ExtensionContext, services: Services): 
     }),
   );
 
-  const api: MonitorApi = {
+  const api: MonitorApi & MonitorTestHooks = {
     service,
     setActiveRun: (info) => service.setActiveRun(info),
     refresh: () => service.refresh(),
     statusBar: () => statusBar.state(),
     panel: () => ({ open: panel.isOpen(), rendered: panel.rendered(), onDidRender: panel.onDidRender }),
   };
-  services.monitor = api;
+  return api;
 }

@@ -30,14 +30,18 @@ export interface ReportPanelApi {
   compare(a: string | RunReport, b: string | RunReport): Promise<ReportPanel>;
   /** Writes the report of a run directory (or what a panel shows) without asking. */
   exportReport(source: string | ReportPanel, format: 'html' | 'json', target: string): Promise<ExportResult>;
-  /** Test hooks: open panels, their render acknowledgements, the serializer path, logs opened. */
+}
+
+/** What tests read of the report panels (not for other features): open panels, their render
+ * acknowledgements, the serializer path, logs opened. */
+export interface ReportPanelTestHooks {
   panels(): ReportPanel[];
   waitForRendered(pred: (r: ReportRendered, p: ReportPanel) => boolean, timeoutMs?: number): Promise<{ panel: ReportPanel; rendered: ReportRendered }>;
   deserialize(panel: vscode.WebviewPanel, state: ReportPanelState | undefined): Promise<void>;
   readonly onDidOpenLog: vscode.Event<string>;
 }
 
-export function register(context: vscode.ExtensionContext, services: Services): void {
+export function register(context: vscode.ExtensionContext, services: Services): ReportPanelApi & ReportPanelTestHooks {
   // big journals are rebuilt on a worker thread: never seconds of parsing on the extension host's thread
   useHistoryWorker(path.join(services.distDir, 'workers', `${HISTORY_WORKER}.js`));
   services.shutdownHooks.push(() => stopHistoryWorker());
@@ -58,7 +62,7 @@ export function register(context: vscode.ExtensionContext, services: Services): 
     return { target, format, bytes: Buffer.byteLength(text) };
   };
 
-  const api: ReportPanelApi = {
+  const api: ReportPanelApi & ReportPanelTestHooks = {
     show: (t) => panels.show(t),
     showLive: (h) => panels.showLive(h),
     compare: (a, b) => panels.compare(a, b),
@@ -68,8 +72,6 @@ export function register(context: vscode.ExtensionContext, services: Services): 
     deserialize: (panel, state) => panels.deserializeWebviewPanel(panel, state),
     onDidOpenLog: panels.onDidOpenLog,
   };
-  services.reportPanel = api;
-
   // a user sees a message; a caller that passed an explicit target (scripts, tests) gets the rejection
   const command = (id: string, fn: (...a: unknown[]) => Promise<unknown>) =>
     vscode.commands.registerCommand(id, async (...a: unknown[]) => {
@@ -138,6 +140,7 @@ export function register(context: vscode.ExtensionContext, services: Services): 
       return result;
     }),
   );
+  return api;
 }
 
 /** What to export: a panel's current content or a run directory's report (+ sweep). */
@@ -160,13 +163,13 @@ async function embeddedFor(source: string | ReportPanel): Promise<EmbeddedReport
 
 /** Runs of every workspace folder, newest first, in a quick pick. */
 async function pickRun(services: Services, title: string, exclude?: string): Promise<string | undefined> {
-  const runs = services.runs as { runsDir?: (f: vscode.WorkspaceFolder) => string } | undefined;
+  const runs = services.runs;
   const items: Array<vscode.QuickPickItem & { dir: string; t: number }> = [];
   for (const folder of vscode.workspace.workspaceFolders ?? []) {
-    const root = runs?.runsDir ? runs.runsDir(folder) : path.resolve(folder.uri.fsPath, services.config.get(folder.uri).runsDirectory);
+    const root = runs ? runs.runsDir(folder) : path.resolve(folder.uri.fsPath, services.config.get(folder.uri).runsDirectory);
     const list: RunSummary[] = await listRuns(root).catch(() => []);
     for (const s of list) {
-      const dir = s.dir ?? (s as unknown as { runDir: string }).runDir;
+      const dir = s.dir ?? s.runDir;
       if (exclude && path.resolve(dir) === path.resolve(exclude)) continue;
       items.push({
         label: s.label || s.runId,

@@ -280,9 +280,7 @@ export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSeria
 
   /** A live run's handle for this directory, if the run feature has one going. */
   private liveHandleFor(runDir: string): RunHandle | undefined {
-    const runs = this.services.runs as { activeRuns?: () => RunHandle[]; active?: () => RunHandle | undefined } | undefined;
-    const handles = runs?.activeRuns?.() ?? (runs?.active?.() ? [runs.active()!] : []);
-    return handles.find((h) => path.resolve(h.outDir) === path.resolve(runDir));
+    return (this.services.runs?.activeRuns() ?? []).find((h) => path.resolve(h.outDir) === path.resolve(runDir));
   }
 
   /** Shows a finished (or running) run from its directory, or a report object. */
@@ -322,8 +320,7 @@ export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSeria
 
   /** Files the run feature counted before the engine listed them (n/total and the ETA from the start). */
   private expectedTotal(runDir: string): number | null | undefined {
-    const runs = this.services.runs as { expectedTotal?: (outDir: string) => number | null | undefined } | undefined;
-    return runs?.expectedTotal?.(runDir);
+    return this.services.runs?.expectedTotal(runDir);
   }
 
   /** Shows a run while it is going; updates at most 4 times a second, final when done. */

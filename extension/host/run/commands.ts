@@ -50,13 +50,6 @@ export interface RunArgs extends RunKnobs {
 
 type Arg = RunArgs | vscode.Uri | { runDir: string; record?: TaskRecord } | undefined;
 
-/** The part of services.slurm (host/slurm) the run commands call for Slurm runs. */
-interface SlurmHooks {
-  rerunFailed(runDir: string, opts?: { wait?: boolean }): Promise<unknown>;
-  cancel(runDirOrRunId: string): Promise<RunReport | undefined>;
-  active(): Array<{ outDir: string }>;
-}
-
 export function registerRunCommands(context: vscode.ExtensionContext, services: Services, runs: RunService, refresh: () => void): void {
   const reg = (id: string, fn: (...a: unknown[]) => Promise<unknown>) =>
     context.subscriptions.push(
@@ -140,7 +133,7 @@ export function registerRunCommands(context: vscode.ExtensionContext, services: 
       if (report) return report;
     }
     // not a local run: a Slurm run watched by this window (or named by its run dir) is cancelled with scancel
-    const slurm = services.slurm as SlurmHooks | undefined;
+    const slurm = services.slurm;
     const target = runDirOf(arg) ?? runId ?? slurm?.active()[0]?.outDir;
     if (slurm && target) return slurm.cancel(target);
     if (!args) void vscode.window.showInformationMessage('No Parallel Run is running.');
@@ -164,7 +157,7 @@ export function registerRunCommands(context: vscode.ExtensionContext, services: 
     if (!runDir) throw new Error('Nothing to re-run: no run in this workspace has failed files.');
     const report = await readReport(runDir);
     if (!report) throw new Error(`Cannot re-run: ${runDir} has no report yet (the run is still going or never started).`);
-    const slurm = services.slurm as SlurmHooks | undefined;
+    const slurm = services.slurm;
     if (report.backend === 'slurm' && slurm) return slurm.rerunFailed(runDir, { wait: args?.wait });
     // from the journal: the latest record of each file that is not a success (failed, timed out, cancelled)
     const failed = await failedFiles(runDir);
@@ -191,12 +184,8 @@ export function registerRunCommands(context: vscode.ExtensionContext, services: 
   reg(Commands.showReport, async (arg) => {
     const runDir = runDirOf(arg) ?? (await lastRunDir(services, runs, () => true));
     if (!runDir) throw new Error('No run to show yet: start one with "Parallel Run: Run Script over Files…".');
-    const panel = services.reportPanel as { show?: (runDir: string) => unknown } | ((runDir: string) => unknown) | undefined;
-    if (typeof panel === 'function') {
-      await panel(runDir);
-      return { runDir, via: 'panel' };
-    }
-    if (panel && typeof panel.show === 'function') {
+    const panel = services.reportPanel;
+    if (panel) {
       await panel.show(runDir);
       return { runDir, via: 'panel' };
     }

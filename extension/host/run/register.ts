@@ -1,6 +1,6 @@
 /**
  * The run feature: interpreter resolution, the run service, the run commands, the Runs view and the
- * `parallel-run` task type. Publishes on services:
+ * `parallel-run` task type. Returns (extension.ts publishes them on services):
  *   python   InterpreterService   (resolve(folder) -> real executable)
  *   runs     RunsApi              (start, active, onDidChange, runsDir)
  *   runsTree RunsTreeProvider     (the Runs view's data, for tests)
@@ -9,20 +9,24 @@ import * as vscode from 'vscode';
 import { ContextKeys } from '../../shared/ids';
 import type { Services } from '../services';
 import { InterpreterService } from '../python/interpreter';
-import { registerRunsView } from '../runsView/runsTree';
+import { registerRunsView, type RunsTreeProvider } from '../runsView/runsTree';
 import { registerTaskProvider } from '../tasks/taskProvider';
 import { registerRunCommands } from './commands';
 import { RunService } from './runService';
 
-export function register(context: vscode.ExtensionContext, services: Services): void {
+/** What the run feature publishes (see Services). */
+export interface RunFeature {
+  python: InterpreterService;
+  runs: RunService;
+  runsTree: RunsTreeProvider;
+}
+
+export function register(context: vscode.ExtensionContext, services: Services): RunFeature {
   const python = new InterpreterService(services);
   const runs = new RunService(services, python);
   context.subscriptions.push(python, runs);
-  services.python = python;
-  services.runs = runs;
 
   const tree = registerRunsView(context, services, runs);
-  services.runsTree = tree;
   registerRunCommands(context, services, runs, () => tree.refresh());
   registerTaskProvider(context, services, runs);
 
@@ -31,4 +35,5 @@ export function register(context: vscode.ExtensionContext, services: Services): 
   services.shutdownHooks.push(async function cancelActiveRuns() {
     await runs.cancelAll();
   });
+  return { python, runs, runsTree: tree };
 }

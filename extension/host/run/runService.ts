@@ -90,7 +90,12 @@ export interface RunChange {
 /** What other features use (services.runs). */
 export interface RunsApi {
   start(req: RunRequest): Promise<RunHandle>;
+  /** the most recent run still going */
   active(): RunHandle | undefined;
+  /** every run going in this window */
+  activeRuns(): RunHandle[];
+  /** files counted for a run before the engine listed them (done/total and ETA from the start) */
+  expectedTotal(outDir: string): number | null | undefined;
   readonly onDidChange: vscode.Event<RunChange>;
   runsDir(folder: vscode.WorkspaceFolder): string;
 }
@@ -104,10 +109,6 @@ interface ActiveRun {
   failed: number;
   etaMs: number | null;
   started: number;
-}
-
-interface MonitorLike {
-  setActiveRun(run: { busy: number | (() => number); workers: number; pids: number[] | (() => number[]) } | undefined): void;
 }
 
 const STATE_LAST_REQUEST = 'parallelRun.lastRequest';
@@ -425,7 +426,7 @@ export class RunService implements RunsApi, vscode.Disposable {
     this.updateStatus();
     if (this.runs.size === 0) {
       void vscode.commands.executeCommand('setContext', ContextKeys.runActive, false);
-      this.monitorApi()?.setActiveRun(undefined);
+      this.services.monitor?.setActiveRun(undefined);
     } else {
       this.tellMonitor();
     }
@@ -444,11 +445,6 @@ export class RunService implements RunsApi, vscode.Disposable {
     this.statusItem.show();
   }
 
-  private monitorApi(): MonitorLike | undefined {
-    const m = this.services.monitor as Partial<MonitorLike> | undefined;
-    return m && typeof m.setActiveRun === 'function' ? (m as MonitorLike) : undefined;
-  }
-
   private busyTimer: NodeJS.Timeout | undefined;
   /** The busy count changed: show it in the monitor's status item soon (coalesced: a fast run
    * starts thousands of tasks a second), not only at its next sample, which may be seconds away. */
@@ -462,7 +458,7 @@ export class RunService implements RunsApi, vscode.Disposable {
 
   /** Tells the resource monitor about the runs going (live getters: it polls them per sample). */
   private tellMonitor(): void {
-    const m = this.monitorApi();
+    const m = this.services.monitor;
     if (!m || this.runs.size === 0) return;
     const markers = () => [hostScriptPath(path.join(this.services.distDir, 'workers')), ...[...this.runs.values()].map((r) => r.request.script)];
     m.setActiveRun({

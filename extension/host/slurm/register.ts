@@ -74,7 +74,11 @@ export interface SlurmApi {
   isSlurmRun(runDir: string): boolean;
   /** Slurm runs watched by this window. */
   active(): SlurmRunHandle[];
-  /** What the Slurm status bar item shows now (tests, diagnostics). */
+}
+
+/** What tests read of the Slurm feature (not for other features). */
+export interface SlurmTestHooks {
+  /** What the Slurm status bar item shows now. */
   statusBar(): SlurmStatusBarState;
   /** The last message of each watched run's progress notification, by run directory. */
   progress(): SlurmProgressState[];
@@ -95,14 +99,9 @@ export interface SlurmProgressState {
   percent: number;
 }
 
-interface InterpreterLike {
-  resolve(folder?: vscode.WorkspaceFolder): Promise<{ executable: string }>;
-}
-
-export function register(context: vscode.ExtensionContext, services: Services): void {
+export function register(context: vscode.ExtensionContext, services: Services): SlurmApi & SlurmTestHooks {
   const feature = new SlurmFeature(context, services);
   context.subscriptions.push(feature);
-  services.slurm = feature as SlurmApi;
   context.subscriptions.push(
     vscode.commands.registerCommand(Commands.submitSlurm, async (arg?: unknown) => {
       const programmatic = isArgs(arg);
@@ -120,6 +119,7 @@ export function register(context: vscode.ExtensionContext, services: Services): 
   );
   // Slurm runs outlive a window: watch the ones still queued again (quietly) when a trusted workspace opens
   if (vscode.workspace.isTrusted) void feature.reattachAll();
+  return feature;
 }
 
 function isArgs(a: unknown): a is SubmitSlurmArgs {
@@ -143,7 +143,7 @@ interface Watched {
   percent: number;
 }
 
-class SlurmFeature implements SlurmApi, vscode.Disposable {
+class SlurmFeature implements SlurmApi, SlurmTestHooks, vscode.Disposable {
   private readonly watched = new Map<string, Watched>();
   private readonly statusItem: vscode.StatusBarItem;
 
@@ -210,7 +210,7 @@ class SlurmFeature implements SlurmApi, vscode.Disposable {
     } else {
       throw new Error('Cannot submit to Slurm: no input files given. Give a glob relative to the workspace folder, e.g. "data/**/*.csv".');
     }
-    const python = this.services.python as InterpreterLike | undefined;
+    const python = this.services.python;
     const executable = python ? (await python.resolve(folder)).executable : settings.pythonPath || 'python3';
     const outDir = args.outDir ? path.resolve(cwd, args.outDir) : await this.newRunDir(folder, script);
     return {
@@ -418,7 +418,7 @@ class SlurmFeature implements SlurmApi, vscode.Disposable {
     const log = this.services.log;
     let progress: ((message: string, increment: number) => void) | undefined;
     let reportedPct = 0;
-    const refreshTree = () => (this.services.runsTree as { refresh?: () => void } | undefined)?.refresh?.();
+    const refreshTree = () => this.services.runsTree?.refresh();
     const unsubscribe = handle.onEvent((e: RunEvent) => {
       if (e.type === 'taskFinished') {
         const r = e.record;

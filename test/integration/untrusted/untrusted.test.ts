@@ -87,6 +87,8 @@ describe('untrusted workspace', function () {
       args: () => [{ script: 'sweep/cpu_task.py', files: ['sweep/in/*'], budgetSeconds: 5 }] },
     { title: 'Inspect BLAS Threads', id: Commands.inspectBlas, what: 'inspect the BLAS of your Python', rejects: false, args: () => [{ bench: true }] },
     { title: 'Matrix Demo', id: Commands.matrixDemo, what: 'run the matrix demo', rejects: false, args: () => [{ workers: [1, 2], show: false }] },
+    { title: 'Run Notebook over Files', id: Commands.runNotebook, what: 'run notebooks', rejects: true,
+      args: () => [{ notebook: 'analysis.ipynb', files: 'data/*.txt', wait: true }] },
     { title: 'Submit to Slurm', id: Commands.submitSlurm, what: 'submit scripts to Slurm', rejects: true,
       args: () => [{ script: 'ok.py', files: 'data/*.txt', wait: true }] },
     { title: 'Run Notebook over Files', id: Commands.runNotebook, what: 'run notebooks', rejects: true,
