@@ -25,6 +25,7 @@ export const Commands = {
   matrixDemo: 'parallelRun.matrixDemo',
   parallelizeLoop: 'parallelRun.parallelizeLoop',
   runNotebook: 'parallelRun.runNotebook',
+  runGrid: 'parallelRun.runGrid',
   showMonitor: 'parallelRun.showMonitor',
   submitSlurm: 'parallelRun.submitSlurm',
 } as const;
@@ -34,7 +35,7 @@ export type CommandId = (typeof Commands)[keyof typeof Commands];
 export const TRUST_REQUIRED_COMMANDS: readonly CommandId[] = [
   Commands.runScript, Commands.runOverSelection, Commands.runAgain, Commands.resumeLastRun,
   Commands.rerunFailed, Commands.measureSpeedup, Commands.inspectBlas, Commands.matrixDemo,
-  Commands.submitSlurm, Commands.runNotebook,
+  Commands.submitSlurm, Commands.runNotebook, Commands.runGrid,
 ];
 
 export const CONFIG_SECTION = 'parallelRun';

@@ -70,6 +70,33 @@ describe('parallel-run task type', function () {
     assert.strictEqual(await runTask(offered), 0, 'the offered task runs');
   });
 
+  it('a task with "grid" and "args" holding {name} runs each file × mu × sigma and writes results.csv', async () => {
+    const before = runDirsNow();
+    assert.strictEqual(await runTask(await taskNamed('pr: grid')), 0);
+    const created = [...runDirsNow()].filter((d) => !before.has(d));
+    assert.strictEqual(created.length, 1);
+    const csv = fs.readFileSync(ws('.parallel-run', 'runs', created[0], 'results.csv'), 'utf8').trim().split('\n');
+    assert.strictEqual(csv[0], 'file,mu,sigma,status,seconds,max_rss_mb,ll');
+    assert.strictEqual(csv.length, 1 + 2 * 3 * 2, 'a row per file × mu × sigma');
+    assert.ok(csv.slice(1).every((l) => /,succeeded,/.test(l)));
+  });
+
+  it('a task with "params" (a CSV table), "grid" and "call" runs in-process; a malformed table exits 2', async () => {
+    const before = runDirsNow();
+    assert.strictEqual(await runTask(await taskNamed('pr: call params')), 0);
+    const created = [...runDirsNow()].filter((d) => !before.has(d));
+    assert.strictEqual(created.length, 1);
+    const dir = ws('.parallel-run', 'runs', created[0]);
+    const rows = fs.readFileSync(path.join(dir, 'results.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepStrictEqual(rows.map((r) => [r.sigma, r.mu, r.label]).sort(), [['1', '0.25', 'a, b'], ['1', '0.75', 'say "hi"'], ['2', '0.25', 'a, b'], ['2', '0.75', 'say "hi"']]);
+    assert.ok(rows.every((r) => typeof r.ll === 'number'));
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8'));
+    assert.ok(report.tasks.every((t: { mode: string }) => t.mode === 'call'));
+    const again = runDirsNow();
+    assert.strictEqual(await runTask(await taskNamed('pr: bad table')), 2);
+    assert.deepStrictEqual([...runDirsNow()].filter((d) => !again.has(d)), [], 'nothing started');
+  });
+
   it('bad input (a glob matching nothing) exits 2 and starts nothing', async () => {
     const before = runDirsNow();
     const code = await runTask(await taskNamed('pr: no files'));

@@ -10,9 +10,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { openSource } from '../../extension/core/run/fileSources';
+import { gridFunctions } from '../../extension/core/python/gridFunctions';
 import {
+  experimentInputs,
   expandTuple,
   InputsSpec,
+  readParamsTable,
   namedValues,
   parseGrid,
   rangeValues,
@@ -171,5 +174,33 @@ describe('inputs: replacement strings, keys and names', () => {
     let seq = 0;
     for (const x of a) for (const y of b) ours.push(...expandTuple(tmpl, i, [x, y], ++seq, 1));
     assert.deepStrictEqual(ours, fields);
+  });
+});
+
+describe('inputs: parameter tables and the VS Code side', () => {
+  it('reads a CSV/TSV table with csv-parse (quotes, commas, newlines) and names a malformed line', async () => {
+    const d = tmp();
+    fs.writeFileSync(path.join(d, 'p.csv'), 'mu,label\n0.5,"a, b"\n1,"two\nlines"\n');
+    fs.writeFileSync(path.join(d, 'p.tsv'), 'mu\tsigma\n1\t2\n');
+    fs.writeFileSync(path.join(d, 'bad.csv'), 'mu,label\n1,x\n2,"open\n');
+    fs.writeFileSync(path.join(d, 'ragged.csv'), 'mu,label\n1,x\n2\n');
+    assert.deepStrictEqual(readParamsTable(path.join(d, 'p.csv')), { names: ['mu', 'label'], rows: [['0.5', 'a, b'], ['1', 'two\nlines']] });
+    assert.deepStrictEqual(readParamsTable(path.join(d, 'p.tsv')).rows, [['1', '2']]);
+    assert.throws(() => readParamsTable(path.join(d, 'bad.csv')), (e: Error) => e instanceof UsageError && /malformed at line 3/.test(e.message));
+    assert.throws(() => readParamsTable(path.join(d, 'ragged.csv')), (e: Error) => e instanceof UsageError && /malformed at line 3/.test(e.message));
+    const spec = experimentInputs(undefined, { sigma: [1, 2], k: '1:3' }, [path.join(d, 'p.csv')])!;
+    const r = await all(spec);
+    assert.deepStrictEqual(r.names, ['sigma', 'k', 'mu', 'label']);
+    assert.strictEqual(r.count, 2 * 3 * 2);
+    assert.strictEqual(experimentInputs({ kind: 'list', files: ['a'] }, undefined), undefined, 'files alone: a plain run');
+    assert.throws(() => experimentInputs(undefined, { mu: { a: 1 } }), /must be a list/);
+  });
+
+  it('finds the top-level functions a grid can run (their parameters, not self / *args / **kwargs)', () => {
+    const src = 'import x\n\ndef loglike(mu: float, sigma: dict[str, int] = {"a": 1}, *args, flag=(1, 2), **kw) -> float:\n    return 1\n\ndef nothing():\n    pass\n\nclass C:\n    def m(self, a):\n        pass\n\nasync def later(a):\n    pass\n\ndef multi(\n    a,  # first\n    b=2,\n):\n    pass\n';
+    assert.deepStrictEqual(gridFunctions(src), [
+      { name: 'loglike', line: 2, params: ['mu', 'sigma', 'flag'] },
+      { name: 'multi', line: 15, params: ['a', 'b'] },
+    ]);
   });
 });

@@ -18,6 +18,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { basename, dirname, removeExtension } from './templates';
 import { FileSource, InputSourceSpec, InputsSpec, UsageError } from './types';
 
@@ -195,7 +196,32 @@ function describeSource(s: InputSourceSpec, i: number): string {
     case 'table': return `${s.path} (input source ${i + 1})`;
     case 'files': return `the files (input source ${i + 1})`;
     case 'grid': return `--grid ${s.name}`;
+    case 'csv': return `the table ${s.path}`;
   }
+}
+
+/** A CSV/TSV table with a header: its column names and rows (csv-parse; a bad line is named). */
+export function readParamsTable(file: string): { names: string[]; rows: string[][] } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`Cannot read the table ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Give a readable CSV or TSV file with a header line.`);
+  }
+  const delimiter = /\.(tsv|tab)$/i.test(file) ? '\t' : ',';
+  let records: string[][];
+  try {
+    records = parseCsv(text, { delimiter, bom: true, skip_empty_lines: true, relax_column_count: false }) as string[][];
+  } catch (e) {
+    const err = e as Error & { lines?: number };
+    throw new UsageError(`The table ${file} is malformed${err.lines ? ` at line ${err.lines}` : ''}: ${err.message}. Fix that line (quote a value holding ${delimiter === ',' ? 'a comma' : 'a tab'} or a newline).`);
+  }
+  if (records.length === 0) throw new UsageError(`The table ${file} is empty. Put the parameter names on its first line and one row of values per line below.`);
+  const names = records[0].map((n) => n.trim());
+  const bad = names.find((n) => !NAME.test(n));
+  if (bad !== undefined) throw new UsageError(`The table ${file}: header column "${bad}" cannot be used as {name}: use letters, digits and _ (not starting with a digit). Rename it on line 1.`);
+  if (records.length === 1) throw new UsageError(`The table ${file} has no rows below its header (an empty axis). Add at least one row.`);
+  return { names, rows: records.slice(1) };
 }
 
 /**
@@ -220,6 +246,11 @@ export async function readInputs(
     if (s.kind === 'grid') {
       if (s.values.length === 0) throw new UsageError(`${label} has no values (an empty axis). Give at least one value.`);
       read.push({ rows: s.values.map((v) => [v]), width: 1, names: [s.name], isFiles: false, link: !!s.link, label });
+      continue;
+    }
+    if (s.kind === 'csv') {
+      const t = readParamsTable(s.path);
+      read.push({ rows: t.rows, width: t.names.length, names: t.names, isFiles: false, link: !!s.link, label });
       continue;
     }
     if (s.kind === 'files') {
@@ -450,4 +481,26 @@ export function tupleItems(inputs: Inputs): { items: AsyncIterable<TaskInput>; c
     },
   };
   return { items, close: () => (closed = true), count: async () => inputs.count };
+}
+
+/**
+ * The inputs of a run from the VS Code side (run flow, tasks.json, code lens): files (optional), named
+ * axes (a list of values, or a "START:STOP:STEP" / "a,b,c" text), parameter tables; combined as a
+ * product in that order. Undefined when there is nothing but files (a plain run over files).
+ */
+export function experimentInputs(files: FileSource | undefined, grid: Record<string, unknown> | undefined, tables: string[] = []): InputsSpec | undefined {
+  const sources: InputSourceSpec[] = [];
+  if (files) sources.push({ kind: 'files', source: files });
+  for (const [name, v] of Object.entries(grid ?? {})) {
+    if (Array.isArray(v)) {
+      if (v.some((x) => typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean')) {
+        throw new UsageError(`The values of "${name}" must be numbers or text, e.g. [0.1, 0.2] or "0:1:0.1".`);
+      }
+      sources.push({ kind: 'grid', ...parseGrid(`${name}=${v.map(String).join(',')}`) });
+    } else if (typeof v === 'string' || typeof v === 'number') sources.push({ kind: 'grid', ...parseGrid(`${name}=${v}`) });
+    else throw new UsageError(`The values of "${name}" must be a list ([1, 2, 5]) or a range text ("0:1:0.1"), not ${JSON.stringify(v)}.`);
+  }
+  for (const t of tables) sources.push({ kind: 'csv', path: t });
+  if (sources.length === 0 || (sources.length === 1 && files)) return undefined;
+  return { sources };
 }

@@ -47,7 +47,10 @@ export type InputSourceSpec =
   /** input files (globs, folder, list file...), one column named "file" */
   | { kind: 'files'; source: FileSource; link?: boolean }
   /** `--grid NAME=VALUES` */
-  | { kind: 'grid'; name: string; values: string[]; link?: boolean };
+  | { kind: 'grid'; name: string; values: string[]; link?: boolean }
+  /** a parameter table: CSV (or TSV: .tsv/.tab) with a header line naming its columns, read as CSV
+   *  (quotes, embedded commas and newlines), unlike --colsep's regular-expression split */
+  | { kind: 'csv'; path: string; link?: boolean };
 
 /** The inputs of a run over tuples: its sources, combined as a product (or linked), one task a tuple. */
 export interface InputsSpec {

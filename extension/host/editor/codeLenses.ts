@@ -16,6 +16,7 @@ import { Commands } from '../../shared/ids';
 import type { BlasInspection } from '../../core/python/blasProbe';
 import type { Services } from '../services';
 import { EditorAnalysis, toRange } from './analysisService';
+import { gridFunctions } from '../../core/python/gridFunctions';
 import { BlasKnowledge } from './blasKnowledge';
 
 /** The BLAS threads of an inspection as the lens uses them: the default (no thread variable set), else the current. */
@@ -80,6 +81,18 @@ export class ParallelRunCodeLenses implements vscode.CodeLensProvider, vscode.Di
         new vscode.CodeLens(r, { title: '$(play) Run over files in parallel', command: Commands.runScript, arguments: [uri], tooltip: 'Run this script once per file, on every core (Parallel Run)' }),
         new vscode.CodeLens(r, { title: '$(watch) Measure speedup', command: Commands.measureSpeedup, arguments: [uri], tooltip: 'Scaling sweep: time this script on a sample of files with 1…N workers and recommend workers × BLAS threads' }),
       );
+    }
+
+    // a top-level function with parameters: run it over a grid of their values, in-process (--call)
+    if (settings.runScript && uri.scheme === 'file' && !nb) {
+      for (const f of gridFunctions(doc.getText())) {
+        lenses.push(new vscode.CodeLens(new vscode.Range(f.line, 0, f.line, 0), {
+          title: '$(table) Run over a grid…',
+          command: Commands.runGrid,
+          arguments: [uri, f.name, f.params],
+          tooltip: `Run ${f.name}() once per combination of values of ${f.params.join(', ')} on every core, in-process; each return value becomes a row of results.csv (Parallel Run)`,
+        }));
+      }
     }
 
     if (settings.poolThreads && a.pools.length) {

@@ -12,6 +12,7 @@ import { EditorAnalysis } from './analysisService';
 import { ParallelRunCodeLenses } from './codeLenses';
 import { ParallelRunCodeActions, ParallelRunDiagnostics } from './diagnostics';
 import { runNotebook } from './runNotebook';
+import { runGrid } from './runGrid';
 import { notTrustedMessage, requireTrust } from '../trust';
 
 export interface EditorApi {
@@ -44,6 +45,18 @@ export function register(context: vscode.ExtensionContext, services: Services): 
       try {
         if (!requireTrust('run notebooks')) throw new Error(notTrustedMessage('run notebooks'));
         return await runNotebook(services, analysis, arg as Parameters<typeof runNotebook>[2]);
+      } catch (err) {
+        services.log.error(messageOf(err));
+        if (programmatic) throw err;
+        void vscode.window.showErrorMessage(messageOf(err));
+        return undefined;
+      }
+    }),
+    vscode.commands.registerCommand(Commands.runGrid, async (arg?: unknown, func?: string, params?: string[]) => {
+      const programmatic = !!arg && typeof arg === 'object' && !(arg instanceof vscode.Uri);
+      try {
+        if (!requireTrust('run scripts')) throw new Error(notTrustedMessage('run scripts'));
+        return await runGrid(services, arg as Parameters<typeof runGrid>[1], func, params);
       } catch (err) {
         services.log.error(messageOf(err));
         if (programmatic) throw err;

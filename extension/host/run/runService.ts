@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import { hostScriptPath, startRun } from '../../core/run/engine';
 import { createRunDir, runStem } from '../../core/run/runDir';
 import { defaultThreads, logicalCores } from '../../core/threads';
-import type { FileSource, RunEvent, RunHandle, RunOptions, RunReport } from '../../core/run/types';
+import type { FileSource, InputsSpec, RunEvent, RunHandle, RunOptions, RunReport } from '../../core/run/types';
 import { Commands, CONFIG_SECTION, ContextKeys, Settings } from '../../shared/ids';
 import { figuresLine } from '../../shared/figures';
 import type { Services } from '../services';
@@ -49,6 +49,13 @@ export interface RunRequest {
   /** Extra arguments after the file path. */
   args: string[];
   files: FileSource;
+  /**
+   * A run over tuples (an experiment): its input sources (the files, named axes, parameter tables),
+   * combined as a product; then `files` is not used. See core/run/inputs.
+   */
+  inputs?: InputsSpec;
+  /** In-process calls of this function of the script per task (--call); needs named inputs. */
+  call?: string;
   /** For humans: the glob, the folder or "3 selected files". */
   filesLabel: string;
   /** 0 = from settings (0 there = one per core). */
@@ -164,7 +171,8 @@ export class RunService implements RunsApi, vscode.Disposable {
     await checkScript(req.script);
     checkCount('workers', req.workers);
     checkCount('threads', req.threads);
-    const expectedTotal = await this.checkFiles(req);
+    // a run over tuples: the engine reads and checks every source (a bad table starts nothing)
+    const expectedTotal = req.inputs ? undefined : await this.checkFiles(req);
     const interpreter = await this.python.resolve(req.folder);
 
     const cores = logicalCores();
@@ -172,8 +180,12 @@ export class RunService implements RunsApi, vscode.Disposable {
     const threads = req.threads || settings.threadsPerTask || defaultThreads(cores, workers);
     const outDir = req.outDir ?? (await this.newRunDir(req));
     const opts: RunOptions = {
-      command: { kind: 'python', python: interpreter.executable, script: req.script, args: req.args, warm: req.warm ?? settings.warmWorkers },
+      command: {
+        kind: 'python', python: interpreter.executable, script: req.script, args: req.args, warm: req.call ? false : req.warm ?? settings.warmWorkers,
+        ...(req.call ? { call: req.call } : {}),
+      },
       files: req.files,
+      ...(req.inputs ? { inputs: req.inputs } : {}),
       cwd: req.folder.uri.fsPath,
       workers,
       threads,

@@ -5,7 +5,8 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { FileSource, RunHandle, RunReport } from '../../core/run/types';
+import { experimentInputs } from '../../core/run/inputs';
+import type { FileSource, InputsSpec, RunHandle, RunReport } from '../../core/run/types';
 import { TASK_TYPE } from '../../shared/ids';
 import { figuresLine } from '../../shared/figures';
 import { messageOf } from '../config';
@@ -17,8 +18,21 @@ import { formatDuration, lastLine, RUN_STATUS_TEXT, TASK_STATUS_SYMBOL } from '.
 export interface ParallelRunTaskDefinition extends vscode.TaskDefinition, RunKnobs {
   type: typeof TASK_TYPE;
   script: string;
-  files: string[];
+  /** globs of input files; may be left out when `grid` or `params` give the inputs */
+  files?: string[];
+  /** named axes: a list of values, or a range text "START:STOP:STEP" (or "a,b,c") */
+  grid?: Record<string, unknown>;
+  /** a parameter table (CSV/TSV with a header), relative to the workspace folder */
+  params?: string;
+  /** call this function of the script per task, in-process (--call) */
+  call?: string;
   resume?: boolean;
+}
+
+/** What the task runs over, for its name and log: "data/*.csv × mu, sigma". */
+function inputsLabel(def: ParallelRunTaskDefinition): string {
+  const parts = [...(def.files ?? []), ...Object.keys(def.grid ?? {}), ...(def.params ? [def.params] : [])];
+  return parts.join(' × ');
 }
 
 export const EXIT_OK = 0;
@@ -41,7 +55,7 @@ export function registerTaskProvider(context: vscode.ExtensionContext, services:
           ...(last.threads ? { threads: last.threads } : {}),
           ...(last.warm ? { warm: true } : {}),
         };
-        return [makeTask(def, folder, services, runs, `${def.script} over ${def.files.join(' ')}`)];
+        return [makeTask(def, folder, services, runs, `${def.script} over ${inputsLabel(def)}`)];
       },
       resolveTask: (task) => {
         const def = task.definition as ParallelRunTaskDefinition;
@@ -62,16 +76,22 @@ function makeTask(def: ParallelRunTaskDefinition, folder: vscode.WorkspaceFolder
     [],
   );
   task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, clear: true };
-  task.detail = `${def.script} over ${(def.files ?? []).join(' ')}`;
+  task.detail = `${def.script} over ${inputsLabel(def)}`;
   return task;
 }
 
 /** Problems with a definition, one message naming the property and the fix. */
 export function checkDefinition(def: Partial<ParallelRunTaskDefinition>): string | undefined {
   if (typeof def.script !== 'string' || !def.script.trim()) return 'the task has no "script": set it to the Python script to run once per file (relative to the workspace folder).';
-  if (!Array.isArray(def.files) || def.files.length === 0 || def.files.some((f) => typeof f !== 'string' || !f.trim())) {
-    return 'the task\'s "files" must be a list of globs relative to the workspace folder, e.g. ["data/**/*.csv"].';
+  const experiment = def.grid !== undefined || def.params !== undefined;
+  if ((def.files !== undefined || !experiment) && (!Array.isArray(def.files) || def.files.length === 0 || def.files.some((f) => typeof f !== 'string' || !f.trim()))) {
+    return 'the task\'s "files" must be a list of globs relative to the workspace folder, e.g. ["data/**/*.csv"] (or give "grid" / "params" to run over parameters).';
   }
+  if (def.grid !== undefined && (typeof def.grid !== 'object' || def.grid === null || Array.isArray(def.grid) || Object.keys(def.grid).length === 0)) {
+    return 'the task\'s "grid" must be an object of named axes, e.g. {"mu": "0:1:0.1", "sigma": [1, 2, 5]}.';
+  }
+  if (def.params !== undefined && (typeof def.params !== 'string' || !def.params.trim())) return 'the task\'s "params" must be the path of a CSV/TSV table with a header line, e.g. "params.csv".';
+  if (def.call !== undefined && (typeof def.call !== 'string' || !/^[A-Za-z_]\w*$/.test(def.call))) return `the task's "call" is ${JSON.stringify(def.call)}; give the name of a top-level function of the script.`;
   for (const k of ['workers', 'threads', 'retries'] as const) {
     const v = def[k];
     if (v !== undefined && (!Number.isInteger(v) || v < 0)) return `the task's "${k}" is ${JSON.stringify(v)}; use a whole number ≥ 0 (0 = automatic).`;
@@ -125,14 +145,19 @@ class RunTerminal implements vscode.Pseudoterminal {
       return this.exit(EXIT_BAD_INPUT);
     }
     const root = this.folder.uri.fsPath;
-    const files: FileSource = { kind: 'globs', patterns: this.def.files, cwd: root };
+    const globs = this.def.files;
+    const files: FileSource = globs ? { kind: 'globs', patterns: globs, cwd: root } : { kind: 'list', files: [] };
+    const over = inputsLabel(this.def);
     try {
+      const inputs: InputsSpec | undefined = experimentInputs(globs ? files : undefined, this.def.grid, this.def.params ? [path.resolve(root, this.def.params)] : []);
       this.handle = await this.runs.start({
         folder: this.folder,
         script: path.resolve(root, this.def.script),
         args: this.def.args ?? [],
         files,
-        filesLabel: this.def.files.join(' '),
+        ...(inputs ? { inputs } : {}),
+        ...(this.def.call ? { call: this.def.call } : {}),
+        filesLabel: over,
         workers: this.def.workers ?? 0,
         threads: this.def.threads ?? 0,
         warm: this.def.warm,
@@ -141,7 +166,7 @@ class RunTerminal implements vscode.Pseudoterminal {
         resume: this.def.resume,
         // resume: the same definition keeps one run directory, so a re-started task picks up where it stopped
         outDir: this.def.resume ? path.join(this.runs.runsDir(this.folder), `task-${taskSlug(this.def)}`) : undefined,
-        label: `task: ${this.def.script} over ${this.def.files.join(' ')}`,
+        label: `task: ${this.def.script} over ${over}`,
         progress: 'none',
       });
     } catch (err) {
@@ -149,7 +174,7 @@ class RunTerminal implements vscode.Pseudoterminal {
       return this.exit(EXIT_BAD_INPUT);
     }
     const h = this.handle;
-    this.line(`Parallel Run: ${this.def.script} over ${this.def.files.join(' ')} → ${h.outDir}`);
+    this.line(`Parallel Run: ${this.def.script} over ${over} → ${h.outDir}`);
     h.onEvent((e) => {
       if (e.type === 'runStarted') this.line(`${e.workers} workers × ${e.threads} BLAS threads${e.resumeSkipped ? `; ${e.resumeSkipped} files already done` : ''}`);
       else if (e.type === 'taskFinished') {
@@ -177,5 +202,5 @@ class RunTerminal implements vscode.Pseudoterminal {
 }
 
 function taskSlug(def: ParallelRunTaskDefinition): string {
-  return `${def.script}-${def.files.join('-')}`.replace(/[^\w.-]+/g, '_').slice(0, 60);
+  return `${def.script}-${inputsLabel(def)}`.replace(/[^\w.-]+/g, '_').slice(0, 60);
 }
