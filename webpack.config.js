@@ -1,4 +1,4 @@
-// Three kinds of bundles (see ../HOUSE.md):
+// Three kinds of bundles (see ARCHITECTURE.md):
 //  1. the extension host entry (node target, `vscode` is external: the host provides it);
 //  2. plain-Node entries: the CLI and every workerpool worker. NO `vscode` external here, so a stray
 //     `import 'vscode'` below core/ or workers/ fails the build instead of failing a user;

@@ -1,4 +1,4 @@
-// CPU-bound scaling (issue 3): 8 tasks of ~1 s of pure-Python CPU work, parallel-run on 2 workers vs
+// CPU-bound scaling: 8 tasks of ~1 s of pure-Python CPU work, parallel-run on 2 workers vs
 // the same 8 tasks one after another (parallel-run -j 1). Aim: speedup >= 1.9x on 2 cores.
 // Next to it, the machine's own ceiling: the same 8 interpreters started by this script with no runner
 // at all, one after another vs two chains at once. On a VM the two vCPUs slow each other down (shared

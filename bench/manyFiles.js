@@ -1,4 +1,4 @@
-// Many files (issue 3): 100,000 inputs from a list. Time from launching the CLI to the first task
+// Many files: 100,000 inputs from a list. Time from launching the CLI to the first task
 // start (aim < 1 s) and the runner's peak RSS (aim < 200 MB, sampled from /proc/<pid>/status VmHWM).
 // By default the run is stopped after BENCH_SECONDS (30) with SIGTERM; BENCH_FULL=1 runs all files.
 'use strict';

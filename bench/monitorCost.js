@@ -1,7 +1,7 @@
 // Resource monitor cost: the sampler's own CPU time at a 1 s interval, each contender in its own
 // child process that runs only that, measured with process.cpuUsage() (plus the CPU of any children
 // it spawned and waited for, from /proc/self/stat cutime+cstime). All contenders run side by side
-// for the same wall time. Aim (issue 8): < 0.2 % of one core for the sampler.
+// for the same wall time. Aim: < 0.2 % of one core for the sampler.
 //
 //   node bench/monitorCost.js [--seconds 60] [--interval 1000]
 //

@@ -1,4 +1,4 @@
-// Python start-up (issue 3): 500 files, a script that imports numpy and does tiny work, 2 workers:
+// Python start-up: 500 files, a script that imports numpy and does tiny work, 2 workers:
 // parallel-run cold and warm (--warm) vs `parallel -j 2 python script.py {}`. Every contender uses the
 // real interpreter (not the pyenv shim). Aim: warm >= 10x GNU Parallel. Warm runs 3 times and GNU
 // Parallel twice, alternating (see below).

@@ -803,7 +803,7 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
   run: { summary: 'run a command template or Python script over many files in parallel', usage: RUN_USAGE, run: cmdRun },
   runs: { summary: 'list runs (default folder .parallel-run/runs)', usage: 'usage: parallel-run runs [--runs-dir DIR] [--json]', run: cmdRuns },
   report: { summary: "print a run's report (latest run by default)", usage: 'usage: parallel-run report [RUN_DIR] [--json]', run: cmdReport },
-  // sweep, blas, matrix-demo (issue 6); dist/cli.js → dist/
+  // sweep, blas, matrix-demo; dist/cli.js → dist/
   ...measureSubcommands(__dirname),
 };
 

@@ -1,5 +1,5 @@
 /**
- * Composition root (HOUSE rule 2): build the services, call each feature's register(), nothing else.
+ * Composition root: build the services, call each feature's register(), nothing else.
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -42,7 +42,7 @@ export function activate(context: vscode.ExtensionContext): Services {
   return services;
 }
 
-/** Returns the promise that terminates pools and kills child process trees (HOUSE rule 3). */
+/** Returns the promise that terminates pools and kills child process trees. */
 export async function deactivate(): Promise<void> {
   const s = services;
   services = undefined;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # slurm-start.sh - bring up (or reuse) a throwaway single-host Slurm cluster on loopback for
-# Parallel Run's tests, benchmarks and CI. Adapted from ../shared/reference/slurm (its gotchas apply).
+# Parallel Run's tests, benchmarks and CI.
 #
 # SAFE TO CALL REPEATEDLY: when a cluster from $SLURM_CI_DIR is already running with exactly the
 # configuration these knobs produce, it returns at once ("already running"); when the knobs differ

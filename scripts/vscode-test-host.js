@@ -18,7 +18,7 @@
 // $VSCODE_TEST_RESULTS_FILE (set here for the extension host), a "vscode-tests: N passed, M failed"
 // line is printed at the end.
 //
-// Parallel Run's copy of ../shared/reference/vscode-host (offline traps solved there).
+// The offline traps of running code-server as a test host are solved here.
 // Env: CODE_SERVER_DIR   code-server package dir (default <project>/.vscode-test/code-server/node_modules/code-server)
 //      CHROMIUM_PATH     (default /usr/bin/chromium)
 //      VSCODE_TEST_TIMEOUT seconds (default 600)

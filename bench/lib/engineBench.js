@@ -1,4 +1,4 @@
-// Shared by the engine benchmarks (issue 3): temp inputs, timing of real commands, peak RSS.
+// Shared by the engine benchmarks: temp inputs, timing of real commands, peak RSS.
 'use strict';
 const { spawn, execFileSync } = require('child_process');
 const fs = require('fs');

@@ -1,5 +1,5 @@
 /**
- * CPU/RAM sampler (issue 8). On Linux it reads /proc and the cgroup files directly — never spawns
+ * CPU/RAM sampler. On Linux it reads /proc and the cgroup files directly — never spawns
  * `top`/`ps` — through file descriptors it keeps open (a pread of /proc/stat costs ~60 µs, opening it
  * again each time ~7x more). Elsewhere it falls back to os.cpus()/os.totalmem()/os.freemem().
  *
@@ -8,7 +8,7 @@
  * numbers are usage against that limit, and `describeLimits` says so.
  *
  * The parsing functions are pure and exported so unit tests run them on recorded fixtures.
- * No `vscode` import (HOUSE rule 1): the host owns one Sampler per window and shares it.
+ * No `vscode` import: the host owns one Sampler per window and shares it.
  */
 import * as fs from 'fs';
 import * as os from 'os';

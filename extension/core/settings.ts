@@ -1,5 +1,5 @@
 /**
- * Settings validation (HOUSE rule 5): the host passes the raw `parallelRun` configuration object
+ * Settings validation: the host passes the raw `parallelRun` configuration object
  * here; we return typed settings or throw a SettingsError naming the bad key and the fix.
  */
 import { CONFIG_SECTION } from '../shared/ids';

@@ -1,5 +1,5 @@
 /**
- * CLI subcommands of issue 6, plugged into extension/cli.ts's SUBCOMMANDS table:
+ * CLI subcommands for measuring (sweep, blas, matrix demo), plugged into extension/cli.ts's SUBCOMMANDS table:
  *   parallel-run sweep [options] --script analyze.py --files GLOB   scaling sweep + recommendation
  *   parallel-run sweep [options] --files GLOB -- <command template...>
  *   parallel-run blas [--python PATH] [--bench N] [--json]          BLAS inspector + benchmark

@@ -1,4 +1,4 @@
-/** The one place that reads `getConfiguration` (HOUSE rule 5): validated once, re-emitted on change. */
+/** The one place that reads `getConfiguration`: validated once, re-emitted on change. */
 import * as vscode from 'vscode';
 import { CONFIG_SECTION } from '../shared/ids';
 import { ParallelRunSettings, SettingsError, validateSettings } from '../core/settings';

@@ -1,5 +1,5 @@
 /**
- * The HTML shell every panel uses (HOUSE rule 7): CSP default-src 'none', one script allowed by a
+ * The HTML shell every panel uses: CSP default-src 'none', one script allowed by a
  * fresh nonce, styles and images only from the extension, and no data in the markup — data travels
  * by postMessage. Panels name their script (dist/webview/<name>.js) and stylesheets (media/...).
  */

@@ -1,5 +1,5 @@
 /**
- * Every command, setting, view and context-key id in one place (HOUSE rule 4).
+ * Every command, setting, view and context-key id in one place.
  * `test/unit/manifest.test.ts` checks package.json#contributes against these, so a typo fails a
  * test rather than a user. Shared by host, core (setting keys only) and tests; no `vscode` import.
  */

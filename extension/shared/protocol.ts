@@ -1,5 +1,5 @@
 /**
- * Webview message protocol (HOUSE rule 6): one discriminated union per direction per panel,
+ * Webview message protocol: one discriminated union per direction per panel,
  * handled by an exhaustive `switch` with a `never` check on both sides. Every webview sends
  * `ready` first; the host queues its messages until then. Type-only imports keep this file free of
  * runtime dependencies so webview bundles stay small.
@@ -9,7 +9,7 @@ import type { HistoryPoint, SystemSample } from './monitorTypes';
 import type { RunActivity } from './monitorFormat';
 
 // ---------------------------------------------------------------------------------------------
-// Report panel (issue 5)
+// Report panel
 // ---------------------------------------------------------------------------------------------
 
 /** One measured point of a scaling sweep (`sweep.json` in a run directory). */
@@ -128,7 +128,7 @@ export type ReportPanelState =
   | { kind: 'compare'; a: string; b: string };
 
 // ---------------------------------------------------------------------------------------------
-// Resource Monitor panel (issue 8)
+// Resource Monitor panel
 // ---------------------------------------------------------------------------------------------
 
 /** One live update: the whole sample plus what the host derived from it. */

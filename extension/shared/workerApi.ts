@@ -1,11 +1,11 @@
 /**
- * Worker method names, parameters and results (HOUSE rule 8). Each worker entry in
+ * Worker method names, parameters and results. Each worker entry in
  * extension/workers/ implements one of these interfaces; callers use the method names from here.
  * Data crosses the boundary as plain structured-cloneable values (typed arrays, not class instances).
  */
 
 // ---------------------------------------------------------------------------------------------
-// matrixWorker (issue 6): the tutorial's chunked mat · matᵀ with ml-matrix
+// matrixWorker: the tutorial's chunked mat · matᵀ with ml-matrix
 // ---------------------------------------------------------------------------------------------
 
 /** A dense row-major matrix as plain data. `data` may live on a SharedArrayBuffer (no copy). */
@@ -37,7 +37,7 @@ export interface MatrixWorkerApi {
 export const MATRIX_WORKER = 'matrixWorker';
 
 // ---------------------------------------------------------------------------------------------
-// taskWorker (issue 3): one pool worker = one slot of the batch engine; runs one task per call
+// taskWorker: one pool worker = one slot of the batch engine; runs one task per call
 // ---------------------------------------------------------------------------------------------
 
 /** Per-run data every task worker thread receives once (workerData). */

@@ -1,5 +1,5 @@
 /**
- * Issue 6 commands in the real extension host: Measure Speedup… (a real sweep over the fixture's
+ * The measuring commands in the real extension host: Measure Speedup… (a real sweep over the fixture's
  * CPU-bound script, stored in run history and shown in the report panel), Apply Recommended Workers
  * and Threads (workspace settings), Inspect BLAS Threads (this machine's numpy: OpenBLAS) and Matrix
  * Demo (result equals the serial product).

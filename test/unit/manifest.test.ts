@@ -1,4 +1,4 @@
-/** package.json#contributes must match the ids in code (HOUSE rule 4): a typo fails here, not for a user. */
+/** package.json#contributes must match the ids in code: a typo fails here, not for a user. */
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';

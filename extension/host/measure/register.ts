@@ -1,5 +1,5 @@
 /**
- * "Measure before you parallelise" (issue 6): Measure Speedup… (scaling sweep), Apply Recommended
+ * "Measure before you parallelise": Measure Speedup… (scaling sweep), Apply Recommended
  * Workers and Threads, Inspect BLAS Threads, Matrix Demo. The work is done by core (sweepRunner,
  * python/blasProbe, demos/matrixDemo); this file asks, shows progress with cancel, and shows results
  * (report panel when available, else a Markdown preview). Publishes `services.measure` (last results,

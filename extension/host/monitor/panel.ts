@@ -1,6 +1,6 @@
 /**
  * The Resource Monitor webview: live per-core and total CPU, memory, 10 minutes of history and the
- * active run's processes. HOUSE rule 7: CSP default-src 'none', nonce'd script, data only by
+ * active run's processes. CSP default-src 'none', nonce'd script, data only by
  * postMessage; restored after a reload by a serializer (no retainContextWhenHidden: a hidden panel
  * is destroyed and, when shown again, says `ready` and gets the history again).
  */

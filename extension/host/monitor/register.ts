@@ -1,5 +1,5 @@
 /**
- * Resource monitor feature (issue 8): one sampler per window, the status bar item, the Resource
+ * Resource monitor feature: one sampler per window, the status bar item, the Resource
  * Monitor panel and its serializer. Publishes `services.monitor` (MonitorApi): the run feature
  * reports its active run there; tests read the status bar through it.
  */

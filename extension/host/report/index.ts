@@ -1,5 +1,5 @@
 /**
- * Report feature (issue 5): the speedup & threads report panel, Compare Runs, Export Report.
+ * Report feature: the speedup & threads report panel, Compare Runs, Export Report.
  * Publishes `services.reportPanel` (show / showLive / compare / exportReport + test hooks); the run
  * feature's "Show Run Report" command and the Runs view call it.
  */

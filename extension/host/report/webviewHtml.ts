@@ -1,4 +1,4 @@
-/** The report panel's HTML shell (HOUSE rule 7): the shared panel shell with the report's script and styles. */
+/** The report panel's HTML shell: the shared panel shell with the report's script and styles. */
 import * as vscode from 'vscode';
 import { shellOptions, webviewShell } from '../webviewShell';
 
