@@ -79,6 +79,8 @@ export type ReportFromWebview =
   | { type: 'compareWith' }
   /** the sweep section's Apply button: the host applies the recommendation of this panel's sweep.json */
   | { type: 'applyRecommendation' }
+  /** the sweep section's Measure Again (shown when the machine was busy): the same script, measured again */
+  | { type: 'measureAgain' }
   /** acknowledgement after each render (what was drawn), used by tests and for diagnostics */
   | { type: 'rendered'; rendered: ReportRendered };
 

@@ -82,6 +82,7 @@ function showRun(subject: ReportSubject, live: boolean): void {
     palette,
     openLog: vscode ? (index, stream) => post({ type: 'openLog', index, stream }) : undefined,
     applyRecommendation: vscode ? () => post({ type: 'applyRecommendation' }) : undefined,
+    measureAgain: vscode ? () => post({ type: 'measureAgain' }) : undefined,
   });
   app.replaceChildren(toolbar('run'), view.root);
   if (subject.runDir) save({ kind: 'run', runDir: subject.runDir });
@@ -114,7 +115,7 @@ function handle(msg: ReportToWebview): void {
       else {
         view = undefined;
         sweepOnly = { sweep: msg.sweep, chart: new SweepChart(palette()) };
-        app.replaceChildren(sweepSection(msg.sweep, sweepOnly.chart, vscode ? () => post({ type: 'applyRecommendation' }) : undefined));
+        app.replaceChildren(sweepSection(msg.sweep, sweepOnly.chart, vscode ? () => post({ type: 'applyRecommendation' }) : undefined, vscode ? () => post({ type: 'measureAgain' }) : undefined));
       }
       break;
     case 'error':

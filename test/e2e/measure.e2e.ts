@@ -103,6 +103,7 @@ async function measureOnBusyMachine(ctx: E2EContext, startBurner: () => void): P
   const heading = frame.locator('h2', { hasText: 'Scaling sweep' }).first();
   await heading.scrollIntoViewIfNeeded();
   await frame.locator('.sweep .callout.busy', { hasText: 'The machine was busy' }).first().waitFor({ timeout: 30_000 });
+  await frame.locator('.sweep .callout.busy button.measure-again').first().waitFor({ timeout: 10_000 });
   await frame.locator('.sweep button.apply').first().waitFor({ timeout: 30_000 });
   // the chart is drawn (uPlot canvas) under the heading, with its table of points
   await frame.locator('canvas').last().waitFor({ timeout: 30_000 });

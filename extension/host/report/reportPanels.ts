@@ -3,6 +3,7 @@
  * webview's `ready`, live runs fed by a throttled LiveFeed, restored after a reload by a
  * WebviewPanelSerializer from the small state the webview keeps (run directories, not data).
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { readReport } from '../../core/run/history';
@@ -162,6 +163,12 @@ export class ReportPanel implements vscode.Disposable {
           // the setting comes from this panel's sweep.json on disk, never from the webview
           if (this.runDir) await vscode.commands.executeCommand(Commands.applyRecommendation, { sweepDir: this.runDir });
           break;
+        case 'measureAgain': {
+          // the script comes from the sweep's run.json on disk; the inputs are asked again
+          const script = this.runDir ? await sweepScript(this.runDir) : undefined;
+          if (script) void vscode.commands.executeCommand(Commands.measureSpeedup, { script });
+          break;
+        }
         default: {
           const never: never = m;
           this.owner.log.warn(`report panel: unknown message ${JSON.stringify(never)}`);
@@ -419,5 +426,15 @@ export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSeria
     for (const p of this.all()) p.dispose();
     this.renderedEmitter.dispose();
     this.logEmitter.dispose();
+  }
+}
+
+/** The Python script a sweep directory measured (its run.json), when there is one. */
+async function sweepScript(runDir: string): Promise<string | undefined> {
+  try {
+    const def = JSON.parse(await fs.promises.readFile(path.join(runDir, 'run.json'), 'utf8')) as { command?: { kind?: string; script?: unknown } };
+    return def.command?.kind === 'python' && typeof def.command.script === 'string' ? def.command.script : undefined;
+  } catch {
+    return undefined;
   }
 }

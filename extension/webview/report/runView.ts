@@ -15,6 +15,8 @@ export interface RunViewHost {
   openLog?(index: number, stream: 'stdout' | 'stderr'): void;
   /** the sweep's Apply button (inside VS Code only) */
   applyRecommendation?(): void;
+  /** the sweep's Measure Again button on a busy machine (inside VS Code only) */
+  measureAgain?(): void;
   palette(): Palette;
 }
 
@@ -296,7 +298,7 @@ export class RunView {
       return;
     }
     if (!this.sweepChart) this.sweepChart = new SweepChart(this.host.palette());
-    this.slots.sweep.replaceChildren(sweepSection(s, this.sweepChart, this.host.applyRecommendation));
+    this.slots.sweep.replaceChildren(sweepSection(s, this.sweepChart, this.host.applyRecommendation, this.host.measureAgain));
   }
 
   private renderNotes(): void {
@@ -352,7 +354,7 @@ export function section(title: string, ...body: Child[]): HTMLElement {
  * The scaling-sweep section: the recommendation (with Apply inside VS Code), the machine's load,
  * whether the Amdahl fit may be quoted, the chart (measured, ideal, the fit when it fits) and the table.
  */
-export function sweepSection(s: SweepResult, chart: SweepChart, apply?: () => void): HTMLElement {
+export function sweepSection(s: SweepResult, chart: SweepChart, apply?: () => void, measureAgain?: () => void): HTMLElement {
   const rows = [...s.points]
     .sort((a, b) => a.workers - b.workers || a.threads - b.threads)
     .map((p) => [
@@ -376,7 +378,7 @@ export function sweepSection(s: SweepResult, chart: SweepChart, apply?: () => vo
   const el = section(
     'Scaling sweep (speedup vs workers)',
     actions,
-    ...(busy ? [h('p', { class: 'callout warning busy', role: 'alert' }, `${sentenceCase(busy)}. Run Measure Speedup again when the machine is quieter before you rely on this recommendation.`)] : []),
+    ...(busy ? [busyCallout(busy, measureAgain)] : []),
     h('p', { class: 'basis' }, sweepSentence(s)),
     chart.root,
     table(['Workers', 'Threads', 'Wall time (median)', 'Speedup', 'Efficiency', 'Karp–Flatt', 'Spread (max − min)'], rows, 'sweep'),
@@ -384,5 +386,16 @@ export function sweepSection(s: SweepResult, chart: SweepChart, apply?: () => vo
   el.classList.add('sweep');
   // uPlot measures its container: draw after the section is in the document
   requestAnimationFrame(() => chart.update(s));
+  return el;
+}
+
+/** The busy-machine warning of a sweep, with Measure Again when the host can start one. */
+function busyCallout(busy: string, measureAgain?: () => void): HTMLElement {
+  const el = h('div', { class: 'callout warning busy', role: 'alert' }, `${sentenceCase(busy)}. Measure again when the machine is quieter before you rely on this recommendation.`);
+  if (measureAgain) {
+    const b = h('button', { class: 'button measure-again', title: 'Run Measure Speedup again on the same script' }, 'Measure Again…');
+    b.addEventListener('click', measureAgain);
+    el.append(' ', b);
+  }
   return el;
 }
