@@ -26,6 +26,7 @@ export const Commands = {
   parallelizeLoop: 'parallelRun.parallelizeLoop',
   runNotebook: 'parallelRun.runNotebook',
   runGrid: 'parallelRun.runGrid',
+  writeFixFiles: 'parallelRun.writeFixFiles',
   showMonitor: 'parallelRun.showMonitor',
   submitSlurm: 'parallelRun.submitSlurm',
 } as const;

@@ -2,8 +2,11 @@
  * The editor feature in the real workbench (packaged .vsix): the tutorial's Pool example pasted into a
  * script shows the thread-picture lens, the entry-point lenses and the PR001/PR002/PR005 squiggles;
  * the hover explains one, the light bulb offers the fixes, and the Problems panel lists them with
- * their codes. A loop over files shows "Parallelize this loop".
+ * their codes. A loop over files shows "Parallelize this loop". A notebook (written with nbformat) shows
+ * the lenses and the PR006 squiggle in its cells, and the light bulb offers "Move to a module", in the
+ * dark and the light theme.
  */
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { E2EContext, E2EScenario } from './harness';
@@ -99,4 +102,37 @@ export const scenarios: E2EScenario[] = [
       await ctx.screenshot('editor-5-parallelize-loop');
     },
   },
+  ...(['Default Dark Modern', 'Default Light Modern'] as const).map((theme): E2EScenario => ({
+    name: `Editor: lenses and "Move to a module" in notebook cells (${theme})`,
+    userSettings: { 'workbench.colorTheme': theme },
+    async run(ctx) {
+      const { page } = ctx;
+      const tag = theme.includes('Light') ? 'light' : 'dark';
+      const cells = [
+        { type: 'markdown', source: '# Squares in a process pool' },
+        { type: 'code', source: 'import multiprocessing\nmultiprocessing.set_start_method("spawn", force=True)' },
+        { type: 'code', source: 'n = 6', tags: ['parameters'] },
+        { type: 'code', source: 'def square(x):\n    return x * x' },
+        { type: 'code', source: 'with multiprocessing.Pool(4) as pool:\n    print(pool.map(square, range(n)))' },
+      ];
+      execFileSync('/usr/bin/python3', [path.join(ROOT, 'test', 'fixtures', 'notebooks', 'make_notebook.py'), path.join(ctx.workspace, 'squares.ipynb')], { input: JSON.stringify(cells) });
+      await openFile(ctx, 'squares.ipynb');
+      const lens = page.locator('.notebookOverlay .codelens-decoration');
+      await lens.filter({ hasText: 'Run Notebook over Files' }).first().waitFor({ timeout: 120_000 });
+      await lens.filter({ hasText: /4 processes × \d+ BLAS threads? on \d+ cores?/ }).first().waitFor({ timeout: 60_000 });
+      const squiggle = page.locator('.notebookOverlay .monaco-editor .squiggly-error').first();
+      await squiggle.waitFor({ timeout: 60_000 });
+      await page.waitForTimeout(500);
+      await ctx.screenshot(`editor-notebook-1-lenses-${tag}`);
+
+      // the light bulb on `square` in pool.map(square, ...): Move to a module
+      const box = (await squiggle.boundingBox())!;
+      await page.mouse.click(box.x + Math.min(box.width / 2, 20), box.y + box.height / 2);
+      await page.keyboard.press('Control+.');
+      await page.locator('.action-widget', { hasText: /Move `square` to a module \(squares_workers\.py\)/ }).first().waitFor({ timeout: 60_000 });
+      await page.waitForTimeout(300);
+      await ctx.screenshot(`editor-notebook-2-move-to-module-${tag}`);
+      await page.keyboard.press('Escape');
+    },
+  })),
 ];

@@ -26,7 +26,9 @@ import type { Services } from '../services';
 export interface LocalAnalysis {
   analysis: SourceAnalysis;
   /** The WorkspaceEdit of a fix's or rewrite's edits (joined coordinates for a notebook); undefined when it cannot map. */
-  toEdit(edits: readonly SourceTextEdit[], files?: readonly SourceFixFile[]): vscode.WorkspaceEdit | undefined;
+  toEdit(edits: readonly SourceTextEdit[]): vscode.WorkspaceEdit | undefined;
+  /** Folder where a fix's files go (beside the file or notebook on disk); undefined when not on disk. */
+  filesDir: string | undefined;
   /** set for a notebook cell */
   notebook?: { document: vscode.NotebookDocument; cell: number; joined: JoinedNotebook; parametersCell: number };
 }
@@ -63,24 +65,23 @@ export function workersModuleName(notebookPath: string): string {
   return `${path.basename(notebookPath).replace(/\.ipynb$/i, '')}_workers`;
 }
 
-/** Adds the files a fix creates (beside `dir`) to a WorkspaceEdit: created, or appended to when they exist. */
-function addFiles(we: vscode.WorkspaceEdit, dir: string, files: readonly SourceFixFile[]): void {
-  for (const f of files) {
-    const uri = vscode.Uri.file(path.join(dir, path.basename(f.name)));
+/**
+ * Writes the files a fix creates beside `dir` (appends to those that exist), on disk at once: a
+ * notebook kernel imports them from there. Returns their paths.
+ */
+export function writeFixFiles(dir: string, files: readonly SourceFixFile[]): string[] {
+  return files.map((f) => {
+    const file = path.join(dir, path.basename(f.name));
     let existing: string | undefined;
     try {
-      existing = fs.readFileSync(uri.fsPath, 'utf8');
+      existing = fs.readFileSync(file, 'utf8');
     } catch {
       existing = undefined;
     }
-    if (existing === undefined) {
-      we.createFile(uri, { ignoreIfExists: false, contents: Buffer.from(f.text, 'utf8') });
-    } else {
-      const lines = existing.split(/\r\n|\r|\n/);
-      const end = new vscode.Position(lines.length - 1, lines[lines.length - 1].length);
-      we.insert(uri, end, `${existing.endsWith('\n') || !existing ? '' : '\n'}\n\n${f.appendText}`);
-    }
-  }
+    if (existing === undefined) fs.writeFileSync(file, f.text, { flag: 'wx' });
+    else fs.appendFileSync(file, `${existing.endsWith('\n') || !existing ? '' : '\n'}\n\n${f.appendText}`);
+    return file;
+  });
 }
 
 /** Published as `services.editorAnalysis` (tests and other features reuse the parse). */
@@ -131,14 +132,10 @@ export class EditorAnalysis implements vscode.Disposable {
     if (!inNotebook) {
       const analysis = await this.analyze(doc);
       if (!analysis) return undefined;
-      const dir = path.dirname(doc.uri.fsPath);
       return {
         analysis,
-        toEdit: (edits, files) => {
-          const we = toWorkspaceEdit(doc.uri, edits);
-          if (files?.length && doc.uri.scheme === 'file') addFiles(we, dir, files);
-          return we;
-        },
+        toEdit: (edits) => toWorkspaceEdit(doc.uri, edits),
+        filesDir: doc.uri.scheme === 'file' ? path.dirname(doc.uri.fsPath) : undefined,
       };
     }
     const { notebook, cell } = inNotebook;
@@ -150,12 +147,11 @@ export class EditorAnalysis implements vscode.Disposable {
       const m = toCellRange(joined, x.range);
       return m && m.cell === cell ? { ...x, range: m.range } : undefined;
     };
-    const toEdit = (edits: readonly SourceTextEdit[], files?: readonly SourceFixFile[]): vscode.WorkspaceEdit | undefined => {
+    const toEdit = (edits: readonly SourceTextEdit[]): vscode.WorkspaceEdit | undefined => {
       const perCell = splitEdits(joined, edits);
       if (!perCell) return undefined;
       const we = new vscode.WorkspaceEdit();
       for (const [i, list] of perCell) for (const e of list) we.replace(cells[i].document.uri, toRange(e.range), e.newText);
-      if (files?.length && notebook.uri.scheme === 'file') addFiles(we, path.dirname(notebook.uri.fsPath), files);
       return we;
     };
     const keep = <T>(xs: T[], f: (x: T) => T | undefined): T[] => xs.map(f).filter((x): x is T => x !== undefined);
@@ -176,7 +172,8 @@ export class EditorAnalysis implements vscode.Disposable {
       diagnostics: keep(whole.diagnostics, local),
       syntaxError: whole.syntaxError,
     };
-    return { analysis, toEdit, notebook: { document: notebook, cell, joined, parametersCell } };
+    const filesDir = notebook.uri.scheme === 'file' ? path.dirname(notebook.uri.fsPath) : undefined;
+    return { analysis, toEdit, filesDir, notebook: { document: notebook, cell, joined, parametersCell } };
   }
 
   /** The analysis of a notebook's code cells as one module (cached per notebook and cell versions). */

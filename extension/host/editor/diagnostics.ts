@@ -8,6 +8,7 @@ import { BlasThreadsAssumption, DIAGNOSTIC_INFO, rightSizeFix, SourceAnalysis, S
 import { logicalCores } from '../../core/threads';
 import type { Services } from '../services';
 import { EditorAnalysis, notebookOfCell, toRange } from './analysisService';
+import { Commands } from '../../shared/ids';
 
 export const DIAGNOSTIC_SOURCE = 'Parallel Run';
 const DEBOUNCE_MS = 350;
@@ -138,10 +139,13 @@ export class ParallelRunCodeActions implements vscode.CodeActionProvider {
       const found = matchDiagnostic(a, diag);
       if (!found) continue;
       for (const fix of found.fixes) {
-        const edit = local.toEdit(fix.edits, fix.files);
+        const edit = local.toEdit(fix.edits);
         if (!edit) continue; // spans notebook cells in a way a cell edit cannot express
+        if (fix.files?.length && !local.filesDir) continue; // nowhere on disk to put the module
         const action = new vscode.CodeAction(fix.title, vscode.CodeActionKind.QuickFix);
         action.edit = edit;
+        // the files (a module beside the notebook) are written to disk after the edit: a kernel imports them from there
+        if (fix.files?.length) action.command = { command: Commands.writeFixFiles, title: fix.title, arguments: [local.filesDir, fix.files] };
         action.diagnostics = [diag];
         action.isPreferred = !!fix.isPreferred;
         actions.push(action);

@@ -4,11 +4,11 @@
  * ({ analysis, lenses, diagnostics }) for tests and other features.
  */
 import * as vscode from 'vscode';
-import type { LoopRewrite } from '../../core/python/sourceAnalysis';
+import type { LoopRewrite, SourceFixFile } from '../../core/python/sourceAnalysis';
 import { Commands } from '../../shared/ids';
 import { messageOf } from '../config';
 import type { Services } from '../services';
-import { EditorAnalysis } from './analysisService';
+import { EditorAnalysis, writeFixFiles } from './analysisService';
 import { ParallelRunCodeLenses } from './codeLenses';
 import { ParallelRunCodeActions, ParallelRunDiagnostics } from './diagnostics';
 import { runNotebook } from './runNotebook';
@@ -62,6 +62,14 @@ export function register(context: vscode.ExtensionContext, services: Services): 
         if (programmatic) throw err;
         void vscode.window.showErrorMessage(messageOf(err));
         return undefined;
+      }
+    }),
+    vscode.commands.registerCommand(Commands.writeFixFiles, (dir: string, files: SourceFixFile[]) => {
+      try {
+        return writeFixFiles(dir, files);
+      } catch (err) {
+        void vscode.window.showErrorMessage(`Parallel Run: could not write ${files.map((f) => f.name).join(', ')} in ${dir}: ${messageOf(err)}`);
+        return [];
       }
     }),
     vscode.commands.registerCommand(Commands.parallelizeLoop, (uri?: vscode.Uri | string, line?: number, kind?: LoopRewrite['kind']) =>
