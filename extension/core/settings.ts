@@ -39,6 +39,11 @@ export class SettingsError extends Error {
   }
 }
 
+/** The first setting a message names (`parallelRun.slurm.memory`), for an "Open Setting" button. */
+export function settingIn(message: string): string | undefined {
+  return new RegExp(`\\b${CONFIG_SECTION.replace('.', '\\.')}\\.[A-Za-z][\\w.]*[A-Za-z0-9]`).exec(message)?.[0];
+}
+
 /** Reads `a.b.c` from a nested object (VS Code's getConfiguration returns nested objects). */
 function lookup(raw: Record<string, unknown>, key: string): unknown {
   let cur: unknown = raw;

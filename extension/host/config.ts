@@ -1,7 +1,7 @@
 /** The one place that reads `getConfiguration`: validated once, re-emitted on change. */
 import * as vscode from 'vscode';
 import { CONFIG_SECTION } from '../shared/ids';
-import { ParallelRunSettings, SettingsError, validateSettings } from '../core/settings';
+import { ParallelRunSettings, settingIn, SettingsError, validateSettings } from '../core/settings';
 
 export class Config implements vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<ParallelRunSettings>();
@@ -17,7 +17,7 @@ export class Config implements vscode.Disposable {
       try {
         this.emitter.fire(this.get());
       } catch (err) {
-        void vscode.window.showErrorMessage(messageOf(err));
+        showError(err);
       }
     });
   }
@@ -45,4 +45,22 @@ export function messageOf(err: unknown): string {
   if (err instanceof SettingsError) return err.message;
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+export const OPEN_SETTING = 'Open Setting';
+
+/**
+ * Shows an error to the user, `prefix: message`; when it names a setting, with an "Open Setting"
+ * button that opens the Settings editor on it. The one way commands report an error.
+ */
+export function showError(err: unknown, prefix?: string): void {
+  const text = prefix ? `${prefix}: ${messageOf(err)}` : messageOf(err);
+  const setting = err instanceof SettingsError ? `${CONFIG_SECTION}.${err.key}` : settingIn(messageOf(err));
+  if (!setting) {
+    void vscode.window.showErrorMessage(text);
+    return;
+  }
+  void vscode.window.showErrorMessage(text, OPEN_SETTING).then((pick) => {
+    if (pick === OPEN_SETTING) void vscode.commands.executeCommand('workbench.action.openSettings', setting);
+  });
 }

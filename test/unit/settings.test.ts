@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { SettingsError, validateSettings } from '../../extension/core/settings';
+import { settingIn, SettingsError, validateSettings } from '../../extension/core/settings';
 
 describe('settings validation', () => {
   it('gives defaults for an empty section', () => {
@@ -28,5 +28,18 @@ describe('settings validation', () => {
     assert.deepStrictEqual([s.timeoutPercentOfMedian, s.memFreeGB, s.timeoutSeconds], [300, 1.5, 0]);
     const d = validateSettings({});
     assert.deepStrictEqual([d.timeoutPercentOfMedian, d.memFreeGB], [0, 0]);
+  });
+
+  it('finds the setting an error names, for its "Open Setting" button', () => {
+    let err: unknown;
+    try {
+      validateSettings({ workers: -3 });
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof SettingsError);
+    assert.strictEqual(settingIn((err as Error).message), 'parallelRun.workers');
+    assert.strictEqual(settingIn('Cannot run: interpreter "python9" not found (setting parallelRun.python.path).'), 'parallelRun.python.path');
+    assert.strictEqual(settingIn('no input files given'), undefined);
   });
 });

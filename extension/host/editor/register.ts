@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { LoopRewrite, SourceFixFile } from '../../core/python/sourceAnalysis';
 import { Commands } from '../../shared/ids';
-import { messageOf } from '../config';
+import { messageOf, showError } from '../config';
 import type { Services } from '../services';
 import { EditorAnalysis, writeFixFiles } from './analysisService';
 import { ParallelRunCodeLenses } from './codeLenses';
@@ -48,7 +48,7 @@ export function register(context: vscode.ExtensionContext, services: Services): 
       } catch (err) {
         services.log.error(messageOf(err));
         if (programmatic) throw err;
-        void vscode.window.showErrorMessage(messageOf(err));
+        showError(err);
         return undefined;
       }
     }),
@@ -60,7 +60,7 @@ export function register(context: vscode.ExtensionContext, services: Services): 
       } catch (err) {
         services.log.error(messageOf(err));
         if (programmatic) throw err;
-        void vscode.window.showErrorMessage(messageOf(err));
+        showError(err);
         return undefined;
       }
     }),
@@ -74,7 +74,7 @@ export function register(context: vscode.ExtensionContext, services: Services): 
     }),
     vscode.commands.registerCommand(Commands.parallelizeLoop, (uri?: vscode.Uri | string, line?: number, kind?: LoopRewrite['kind']) =>
       parallelizeLoop(analysis, uri, line, kind).catch((err) => {
-        void vscode.window.showErrorMessage(`Parallelize this loop: ${messageOf(err)}`);
+        showError(err, 'Parallelize this loop');
         return { applied: false };
       })),
   );

@@ -14,7 +14,7 @@ import type { FileSource, RunReport, TaskCommand } from '../../core/run/types';
 import { collectFiles, formatSweep, readSweepFile, runSweep, sweepNotice, type SweepFileData } from '../../core/sweepRunner';
 import { logicalCores } from '../../core/threads';
 import { Commands, CONFIG_SECTION, Settings } from '../../shared/ids';
-import { messageOf } from '../config';
+import { messageOf, showError } from '../config';
 import { loadDefaults, pickFiles, pickScript } from '../run/questions';
 import { interpreters, type Services } from '../services';
 import { requireTrust } from '../trust';
@@ -62,7 +62,7 @@ export function register(context: vscode.ExtensionContext, services: Services): 
         await context.workspaceState.update(STATE_LAST_SWEEP, out.dir);
         return out;
       } catch (err) {
-        void vscode.window.showErrorMessage(`Measure Speedup: ${messageOf(err)}`);
+        showError(err, 'Measure Speedup');
         return undefined;
       }
     }),
@@ -89,7 +89,7 @@ export function register(context: vscode.ExtensionContext, services: Services): 
       try {
         return await inspectBlasCommand(services, arg ?? {}, folderOf);
       } catch (err) {
-        void vscode.window.showErrorMessage(`Inspect BLAS Threads: ${messageOf(err)}`);
+        showError(err, 'Inspect BLAS Threads');
         return undefined;
       }
     }),
@@ -100,7 +100,7 @@ export function register(context: vscode.ExtensionContext, services: Services): 
         return await matrixDemoCommand(services, arg ?? {}, workersDir);
       } catch (err) {
         if ((err as Error).name === 'AbortError') return undefined;
-        void vscode.window.showErrorMessage(`Matrix Demo: ${messageOf(err)}`);
+        showError(err, 'Matrix Demo');
         return undefined;
       }
     }),

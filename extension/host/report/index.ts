@@ -11,6 +11,7 @@ import type { RunHandle, RunReport, RunSummary } from '../../core/run/types';
 import { Commands, WEBVIEW_REPORT } from '../../shared/ids';
 import { HISTORY_WORKER } from '../../shared/workerApi';
 import type { EmbeddedReport, ReportPanelState, ReportRendered } from '../../shared/protocol';
+import { showError } from '../config';
 import type { Services } from '../services';
 import { buildStandaloneHtml, loadExportAssets } from './exportHtml';
 import { malformedReason } from './checkMessage';
@@ -81,7 +82,7 @@ export function register(context: vscode.ExtensionContext, services: Services): 
         const msg = err instanceof Error ? err.message : String(err);
         services.log.error(msg);
         if (a.some((x) => x && typeof x === 'object' && 'target' in x)) throw err;
-        void vscode.window.showErrorMessage(msg);
+        showError(err);
         return undefined;
       }
     });

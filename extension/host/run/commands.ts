@@ -16,7 +16,7 @@ import { resolveTaskLog, TaskLogError } from '../../core/run/taskLog';
 import { RUN_FILES, type FileSource, type RunHandle, type RunReport, type TaskRecord } from '../../core/run/types';
 import { Commands, TRUST_REQUIRED_COMMANDS } from '../../shared/ids';
 import { formatFactor, formatPercent, formatRate, loadText, MODE_TEXT, runFigures, runMode } from '../../shared/figures';
-import { messageOf } from '../config';
+import { messageOf, showError } from '../config';
 import type { Services } from '../services';
 import { requireTrust } from '../trust';
 import { askRunRequest, loadDefaults, pickScript, type PickedFiles } from './questions';
@@ -64,7 +64,7 @@ export function registerRunCommands(context: vscode.ExtensionContext, services: 
           services.log.error(msg);
           // a caller passing an argument object gets the rejection; a user gets the message
           if (programmatic) throw err instanceof Error ? err : new Error(msg);
-          if (!(err instanceof NotTrustedError)) void vscode.window.showErrorMessage(msg);
+          if (!(err instanceof NotTrustedError)) showError(err);
           return undefined;
         }
       }),

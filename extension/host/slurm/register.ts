@@ -25,7 +25,7 @@ import {
 } from '../../core/slurm';
 import { readJson } from '../../core/slurm/layout';
 import { Commands } from '../../shared/ids';
-import { messageOf } from '../config';
+import { messageOf, showError } from '../config';
 import { formatDuration, RUN_STATUS_TEXT } from '../run/format';
 import type { Services } from '../services';
 import { notTrustedMessage, requireTrust } from '../trust';
@@ -112,7 +112,7 @@ export function register(context: vscode.ExtensionContext, services: Services): 
         const msg = messageOf(err);
         services.log.error(`[slurm] ${msg}`);
         if (programmatic) throw err instanceof Error ? err : new Error(msg);
-        void vscode.window.showErrorMessage(msg);
+        showError(err);
         return undefined;
       }
     }),
