@@ -522,21 +522,37 @@ class GroupedOutput {
  * A new run starts the file over; --resume appends to it.
  */
 class Joblog {
-  private constructor(private readonly fd: number, private readonly file: string, private readonly command: TaskCommand) {}
+  private fd = -1;
+  private constructor(private readonly file: string, private readonly command: TaskCommand) {}
 
-  /** Checks the file can be written, changing nothing in it yet (the run may still be refused). */
+  /** Checks the file can be written, creating and changing nothing yet (the run may still be refused). */
   static open(file: string, opts: RunOptions): Joblog {
+    const cannot = (why: string) => new UsageError(`Cannot write the job log ${file} (${why}). Choose another --joblog path.`);
+    let st: fs.Stats | undefined;
     try {
-      return new Joblog(fs.openSync(file, 'a'), file, opts.command);
+      st = fs.statSync(file);
     } catch (e) {
-      throw new UsageError(`Cannot write the job log ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Choose another --joblog path.`);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw cannot((e as NodeJS.ErrnoException).code ?? (e as Error).message);
     }
+    if (st?.isDirectory()) throw cannot('EISDIR');
+    try {
+      fs.accessSync(st ? file : path.dirname(file), fs.constants.W_OK);
+    } catch (e) {
+      throw cannot((e as NodeJS.ErrnoException).code ?? (e as Error).message);
+    }
+    return new Joblog(file, opts.command);
   }
 
+  /** The run started: opens (creates) the file; a new run starts it over, --resume appends. */
   begin(resume: boolean): void {
-    if (resume && fs.fstatSync(this.fd).size > 0) return;
-    fs.ftruncateSync(this.fd, 0);
-    fs.writeSync(this.fd, 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n');
+    try {
+      this.fd = fs.openSync(this.file, 'a');
+      if (resume && fs.fstatSync(this.fd).size > 0) return;
+      fs.ftruncateSync(this.fd, 0);
+      fs.writeSync(this.fd, 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n');
+    } catch {
+      /* checked before the run; a full disk must not stop it (the journal has every record) */
+    }
   }
 
   add(r: TaskRecord): void {
@@ -552,11 +568,13 @@ class Joblog {
   }
 
   close(): void {
+    if (this.fd < 0) return;
     try {
       fs.closeSync(this.fd);
     } catch {
       /* closed */
     }
+    this.fd = -1;
   }
 }
 
@@ -766,6 +784,10 @@ async function cmdRuns(argv: string[]): Promise<number> {
   let dir = path.resolve(DEFAULT_RUNS_DIR);
   let json = false;
   for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '-h' || argv[i] === '--help') {
+      process.stdout.write(SUBCOMMANDS.runs.usage + '\n');
+      return EXIT.ok;
+    }
     if (argv[i] === '--runs-dir' && argv[i + 1]) dir = path.resolve(argv[++i]);
     else if (argv[i] === '--json') json = true;
     else throw new UsageError(`Unknown argument "${argv[i]}" for "runs". Usage: parallel-run runs [--runs-dir DIR] [--json]`);
@@ -784,8 +806,14 @@ async function cmdRuns(argv: string[]): Promise<number> {
 }
 
 async function cmdReport(argv: string[]): Promise<number> {
+  if (argv.includes('-h') || argv.includes('--help')) {
+    process.stdout.write(SUBCOMMANDS.report.usage + '\n');
+    return EXIT.ok;
+  }
   const json = argv.includes('--json');
   const dirs = argv.filter((x) => x !== '--json');
+  const unknown = dirs.find((x) => x.startsWith('-'));
+  if (unknown) throw new UsageError(`Unknown option ${unknown} for "report". ${SUBCOMMANDS.report.usage}`);
   let dir = dirs[0];
   if (!dir) {
     const runs = await listRuns(path.resolve(DEFAULT_RUNS_DIR));
@@ -802,7 +830,7 @@ async function cmdReport(argv: string[]): Promise<number> {
 export const SUBCOMMANDS: Record<string, Subcommand> = {
   run: { summary: 'run a command template or Python script over many files in parallel', usage: RUN_USAGE, run: cmdRun },
   runs: { summary: 'list runs (default folder .parallel-run/runs)', usage: 'usage: parallel-run runs [--runs-dir DIR] [--json]', run: cmdRuns },
-  report: { summary: "print a run's report (latest run by default)", usage: 'usage: parallel-run report [RUN_DIR] [--json]', run: cmdReport },
+  report: { summary: "print a run's report (latest run by default)", usage: "usage: parallel-run report [RUN_DIR] [--json]\n\nPrints a run's summary (the latest run in .parallel-run/runs by default); --json prints its report.json.", run: cmdReport },
   // sweep, blas, matrix-demo; dist/cli.js → dist/
   ...measureSubcommands(__dirname),
 };

@@ -23,8 +23,15 @@ function hostIndex(shared: Int32Array, slot: number): number {
   return (shared.length - 1) / 2 + slot;
 }
 
-/** How long a finished task of a batch may wait to be sent to the runner with the ones after it, ms. */
-const RESULT_DELAY_MS = 20;
+/**
+ * How long a finished task of a batch may wait to be sent to the runner with the ones after it, ms.
+ * 0 (the default): results that came in together go together, none waits for a later one. A finished
+ * file is journaled only once its result reaches the runner, so a runner killed meanwhile runs it again
+ * on resume: with a delay, every task a slot finished within the delay (6 and more for tasks of a few
+ * ms); without one, about one per slot (bench/killReruns.js). PARALLEL_RUN_RESULT_DELAY_MS sets
+ * another delay: fewer wake-ups of the runner for tiny tasks, more re-runs after a crash.
+ */
+const RESULT_DELAY_MS = ((v) => (Number.isFinite(v) && v >= 0 && v <= 1000 ? v : 0))(Number(process.env.PARALLEL_RUN_RESULT_DELAY_MS ?? 0));
 
 /** A task the runner stopped before it started (cancel or halt). */
 function notStarted(): RunTaskResult {
@@ -81,13 +88,12 @@ const api: TaskWorkerApi = {
   async runBatch(ps: RunTaskParams[]) {
     const shared = init.shared;
     const h = currentHost();
-    // Results go to the runner at most RESULT_DELAY_MS after their task ended, several per message:
-    // a message per task woke the runner's thread ~1,000 times a second per slot, and on a small
-    // machine those wake-ups took the CPU from the tasks themselves (~8% of a run of 2,000 tiny tasks).
+    // Results go to the runner as soon as they come (see RESULT_DELAY_MS), those that came together
+    // in one message.
     let queue: Array<{ index: number; attempt: number; result: RunTaskResult }> = [];
-    let timer: NodeJS.Timeout | undefined;
+    let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
     const flush = () => {
-      if (timer) clearTimeout(timer);
+      if (timer) RESULT_DELAY_MS > 0 ? clearTimeout(timer as NodeJS.Timeout) : clearImmediate(timer as NodeJS.Immediate);
       timer = undefined;
       if (queue.length === 0) return;
       const e: TaskWorkerEvent = { type: 'tasksDone', done: queue };
@@ -96,7 +102,7 @@ const api: TaskWorkerApi = {
     };
     const done = (p: RunTaskParams, result: RunTaskResult) => {
       queue.push({ index: p.index, attempt: p.attempt, result });
-      timer ??= setTimeout(flush, RESULT_DELAY_MS);
+      timer ??= RESULT_DELAY_MS > 0 ? setTimeout(flush, RESULT_DELAY_MS) : setImmediate(flush);
     };
     if (!h) throw new Error('runBatch needs a Python host');
     if (shared && ps.length > 0 && !(await publishHost(h, shared, ps[0].slot))) {

@@ -114,13 +114,26 @@ async function probe(cmd: string): Promise<ResolvedPython> {
   return r;
 }
 
+/** Why a command was not found: a bare name is looked up on PATH, even when a file of that name is here. */
+function missingWhy(cmd: string): string {
+  if (cmd.includes('/') || !fs.existsSync(cmd)) return 'was not found';
+  let executable = false;
+  try {
+    fs.accessSync(cmd, fs.constants.X_OK);
+    executable = fs.statSync(cmd).isFile();
+  } catch {
+    /* not executable */
+  }
+  return `was not found on PATH (a bare name is looked up there); the file ./${cmd} here ${executable ? 'would be used as' : 'is not executable (chmod +x it) and would need'} "./${cmd}"`;
+}
+
 function probeByRunning(cmd: string): Promise<ResolvedPython> {
   return new Promise((resolve, reject) => {
     assertMayStartProcess(`start the Python interpreter "${cmd}"`);
     execFile(cmd, ['-c', PROBE], { timeout: 30_000, windowsHide: true }, (err, stdout, stderr) => {
       if (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') return reject(notFound(cmd, 'was not found'));
+        if (code === 'ENOENT') return reject(notFound(cmd, missingWhy(cmd)));
         if (code === 'EACCES') return reject(notFound(cmd, 'is not executable'));
         const detail = String(stderr || err.message).trim().split('\n').slice(-1)[0];
         return reject(notFound(cmd, `failed to start (${detail})`));

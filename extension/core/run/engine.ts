@@ -306,6 +306,9 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
   if (typeof memFreeBytes !== 'number' || !Number.isFinite(memFreeBytes) || memFreeBytes < 0) {
     throw new UsageError(`Free memory to start a file (--memfree) must be a size ≥ 0, not ${JSON.stringify(opts.memFreeBytes)}. E.g. --memfree 4G.`);
   }
+  if (memFreeBytes > os.totalmem()) {
+    throw new UsageError(`Free memory to start a file (--memfree) of ${formatBytes(memFreeBytes)} is more than this machine's memory (${formatBytes(os.totalmem())}): no file could start while another runs. Ask for less, e.g. --memfree ${Math.max(1, Math.floor(os.totalmem() / 4 / 2 ** 30))}G.`);
+  }
   const retries = opts.retries ?? 0;
   if (!isInt(retries) || retries < 0 || retries > 100) {
     throw new UsageError(`Retries (--retries) must be a whole number from 0 to 100, not ${JSON.stringify(opts.retries)}.`);

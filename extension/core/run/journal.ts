@@ -153,20 +153,26 @@ function fileHash(p: string): string | undefined {
   }
 }
 
+/** A path as the fingerprint keeps it: relative to the run's base when inside it (moving the project keeps it). */
+function basePath(p: string, base: string): string {
+  const rel = path.relative(base, p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+}
+
 /**
  * The run definition fingerprint used by resume: script content (python mode, or any existing file
- * named in the template such as `analyze.py`), template/args, interpreter, working directory and the
- * user's extra env. Workers, threads, timeout and retries are deliberately NOT part of it: resuming
- * with another -j must still skip what is done.
+ * named in the template such as `analyze.py`), template/args, interpreter and the user's extra env.
+ * Paths inside the run's base folder `cwd` are kept relative to it, and the folder itself is not part
+ * of it: a project moved or copied elsewhere resumes its runs. Workers, threads, timeout and retries
+ * are deliberately NOT part of it: resuming with another -j must still skip what is done.
  */
 export function fingerprint(command: TaskCommand, cwd: string, env: Record<string, string> = {}): string {
-  const parts: unknown[] = [1, cwd];
+  const parts: unknown[] = [2];
   if (command.kind === 'template') {
-    parts.push('template', command.argv);
+    parts.push('template', command.argv.map((a) => (path.isAbsolute(a) ? basePath(a, cwd) : a)));
     parts.push(command.argv.map((a) => (a.includes('{') ? null : fileHash(path.resolve(cwd, a)) ?? null)));
   } else {
-    parts.push('python', command.python, command.script, fileHash(command.script) ?? null, command.args);
-    if (command.call !== undefined) parts.push('call', command.call);
+    parts.push('python', basePath(command.python, cwd), basePath(command.script, cwd), fileHash(command.script) ?? null, command.args);
   }
   parts.push(Object.keys(env).sort().map((k) => [k, env[k]]));
   return sha(JSON.stringify(parts)).slice(0, 24);
