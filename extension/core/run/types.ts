@@ -1,3 +1,5 @@
+import type { FailureGroup, FailureSignature } from './failures';
+
 /**
  * The batch engine's contract: what a run is, what it records, what it reports.
  * Everything that consumes runs (CLI, VS Code host, report panel, sweep, Slurm backend) codes
@@ -95,8 +97,21 @@ export interface RunOptions {
   memFreeBytes?: number;
   /** Retries after a failed/timed-out attempt. */
   retries?: number;
-  /** Stop at the first failure (after retries) instead of keeping going. */
-  halt?: boolean;
+  /**
+   * Stop at the first failure (after retries) instead of keeping going: `true` = GNU Parallel's
+   * now,fail=1; a string = any GNU Parallel --halt rule ("soon,fail=10%", "now,success=1", "never").
+   */
+  halt?: boolean | string;
+  /**
+   * Stop on a systematic failure: when the first K tasks to finish all failed with the same error
+   * signature, start nothing more (running tasks finish). Default 5; 0 = off.
+   */
+  stopEarly?: number;
+  /**
+   * The files (`files` a 'list') are a part of this run's input, re-run in its directory (resume):
+   * run.json keeps the run's own input, and the report counts the run's other files as they last ended.
+   */
+  subset?: boolean;
   /** Run directory: journal.ndjson, logs/, report.json, run.json. */
   outDir: string;
   /** Skip files already succeeded for the same run definition (same fingerprint). */
@@ -158,6 +173,10 @@ export interface TaskRecord {
   result?: Record<string, unknown>;
   /** Why a result that looked like one could not be read (a note in its results row). */
   resultNote?: string;
+  /** failed / timed out: what it died of (the failure groups' key) */
+  error?: FailureSignature;
+  /** the record comes from an earlier session of the run (a re-run of some files shows the others as they ended) */
+  carried?: boolean;
 }
 
 export interface CpuSample {
@@ -228,6 +247,10 @@ export interface RunReport {
    */
   batched?: { batches: number; tasks: number };
   failures: Array<{ index: number; file: string; status: TaskStatus; exitCode: number | null; signal: string | null; stderrLog: string; stderrTail: string }>;
+  /** the failed and timed-out files grouped by error signature, largest group first */
+  failureGroups?: FailureGroup[];
+  /** why the run stopped before its end: the early stop on a systematic failure, or a --halt rule */
+  stopped?: { reason: 'early' | 'halt'; message: string; rule?: string };
   cpuSamples: CpuSample[];
   /** warm mode fell back to cold, and why */
   notes: string[];
@@ -295,6 +318,8 @@ export interface RunSession {
   resume: boolean;
   /** 'cli' | 'vscode' | ... */
   runner?: string;
+  /** a re-run of some of the run's files (RunOptions.subset) */
+  subset?: boolean;
   /** set when the session ended (absent: still running, or the runner died) */
   endedAt?: number;
   status?: RunStatus;
@@ -322,7 +347,10 @@ export interface RunDefinition {
   /** see RunOptions.memFreeBytes */
   memFreeBytes?: number;
   retries: number;
-  halt: boolean;
+  /** false, or the GNU Parallel --halt rule ("now,fail=1", …); `true` (older runs) = now,fail=1 */
+  halt: boolean | string;
+  /** see RunOptions.stopEarly (absent = the default) */
+  stopEarly?: number;
   /** the user's extra env (not process.env) */
   env: Record<string, string>;
   threadEnv: Record<string, string>;

@@ -34,7 +34,7 @@ export interface RunArgs extends RunKnobs {
   inputFolder?: string;
   /** Workspace folder path (multi-root); default the first. */
   workspaceFolder?: string;
-  halt?: boolean;
+  halt?: boolean | string;
   label?: string;
   /** Resolve with the final report instead of the handle. */
   wait?: boolean;

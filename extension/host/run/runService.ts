@@ -69,7 +69,7 @@ export interface RunRequest {
   /** Start a file only while this much memory is available; 0 = no gate; default: the setting. */
   memFreeBytes?: number;
   retries?: number;
-  halt?: boolean;
+  halt?: boolean | string;
   /** Skip files that already succeeded in `outDir` (same definition). */
   resume?: boolean;
   /** Reuse this run directory (resume); default: a new one under the runs directory. */
