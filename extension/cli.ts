@@ -40,6 +40,7 @@ import { prepareNotebookRun } from './core/python/notebookRun';
 import { openSource } from './core/run/fileSources';
 import { readInputs } from './core/run/inputs';
 import { MAX_WORKERS, workersWarning } from './core/run/workerLimits';
+import { groupFailures, groupLine, parseHalt } from './core/run/failures';
 import { measureSubcommands } from './core/sweepCli';
 import { extractSlurmArgs, runSlurmFromCli, SLURM_CLI_USAGE } from './core/slurm/cli';
 import { shellQuote } from './core/slurm/script';
@@ -102,7 +103,11 @@ named by $PARALLEL_RUN_RESULT) gets it in the run's results.csv and results.ndjs
   --retries N           retry a failed task N times
   --memfree SIZE        start a file only while SIZE of memory is available (e.g. 4G; when
                         nothing runs, the next file starts anyway), as GNU Parallel's --memfree
-  --halt                stop at the first failure (kills running tasks)
+  --halt [RULE]         GNU Parallel's halt rules: now,fail=N (kill running tasks), soon,fail=N%
+                        (let them finish), now,success=N, soon,done=N, never; bare --halt =
+                        now,fail=1 (stop at the first failure)
+  --stop-early K        stop when the first K files to finish all failed with the same error
+                        (default 5; running files finish); --no-stop-early (or 0) turns it off
   --out DIR             run directory: journal, logs, report.json (default: ${DEFAULT_RUNS_DIR}/<id>)
   --resume              skip files that already succeeded for this run definition
                         (without --out: the latest matching run in ${DEFAULT_RUNS_DIR})
@@ -144,7 +149,10 @@ interface RunArgs {
   timeoutPercent?: number;
   memFree?: number;
   retries?: number;
-  halt: boolean;
+  /** true = bare --halt, a string = its rule */
+  halt: boolean | string;
+  /** K of the early stop (0 = off) */
+  stopEarly?: number;
   out?: string;
   resume: boolean;
   label?: string;
@@ -281,7 +289,17 @@ export function parseRunArgs(all: string[]): RunArgs {
       }
       case '--memfree': a.memFree = byteSize('--memfree', value(flag, inline)); break;
       case '--retries': a.retries = wholeNumber('--retries', value(flag, inline), 0); break;
-      case '--halt': a.halt = true; break;
+      case '--halt': {
+        // the rule is optional: take the next word only when it reads as one
+        const next = inline ?? argv[i + 1];
+        if (inline !== undefined) a.halt = inline;
+        else if (next !== undefined && /^(?:now|soon|never|-?\d+%?$)|^[a-z]+,\w+=/i.test(next)) a.halt = argv[++i];
+        else a.halt = true;
+        if (typeof a.halt === 'string') parseHalt(a.halt); // a bad rule is a usage error now
+        break;
+      }
+      case '--stop-early': a.stopEarly = wholeNumber('--stop-early', value(flag, inline), 0); break;
+      case '--no-stop-early': a.stopEarly = 0; break;
       case '--out': a.out = value(flag, inline); break;
       case '--resume': a.resume = true; break;
       case '--label': a.label = value(flag, inline); break;
@@ -381,6 +399,7 @@ export async function runOptionsFromArgs(a: RunArgs, cwd: string, workersDir: st
     memFreeBytes: a.memFree,
     retries: a.retries,
     halt: a.halt,
+    stopEarly: a.stopEarly,
     outDir,
     resume: a.resume,
     env,
@@ -632,18 +651,41 @@ function summaryText(r: RunReport, outDir: string): string {
   const lines = [
     `parallel-run: ${r.status}: ${parts.join(', ')} in ${formatDuration(r.wallMs)}; ${figuresLine(r)}`,
   ];
-  for (const f of r.failures.slice(0, 10)) {
-    lines.push(`  ${f.status === 'timedOut' ? 'timed out' : 'failed'}: ${f.file} (${f.signal ?? `exit ${f.exitCode}`}) log: ${path.join(outDir, f.stderrLog)}`);
-  }
-  if (r.failures.length > 10) lines.push(`  ... and ${r.failures.length - 10} more (see report.json)`);
-  for (const n of r.notes) lines.push(`  note: ${n}`);
+  if (r.stopped) lines.push(`  ${r.stopped.reason === 'early' ? `stopped early: ${r.stopped.message}` : r.stopped.message}`);
+  lines.push(...failureGroupLines(r, outDir));
+  for (const n of r.notes) if (!r.stopped || !n.includes(r.stopped.message)) lines.push(`  note: ${n}`);
   lines.push(`  report: ${path.join(outDir, 'report.json')}`);
   return lines.join('\n') + '\n';
+}
+
+/** Groups shown in the end summary (report.json has them all). */
+const SUMMARY_GROUPS = 10;
+
+/**
+ * The failures, a line per error signature, largest group first, with a log to read:
+ *   312 files: KeyError: 'EXPTIME' (analyze.py:57), e.g. field_0042.fits
+ *       log: runs/…/logs/000042-field_0042.fits.err
+ */
+function failureGroupLines(r: RunReport, outDir: string): string[] {
+  const groups = r.failureGroups ?? groupFailures(r.tasks);
+  if (groups.length === 0) return [];
+  const lines = [`  failures by error (largest first):`];
+  for (const g of groups.slice(0, SUMMARY_GROUPS)) {
+    lines.push(`  ${groupLine(g)}`);
+    if (g.logs[0]) lines.push(`      log: ${path.join(outDir, g.logs[0])}`);
+  }
+  if (groups.length > SUMMARY_GROUPS) {
+    const rest = groups.slice(SUMMARY_GROUPS).reduce((n, g) => n + g.count, 0);
+    lines.push(`  ... and ${groups.length - SUMMARY_GROUPS} more kinds of error (${rest} files; see report.json)`);
+  }
+  return lines;
 }
 
 function exitCodeFor(r: RunReport): number {
   if (r.status === 'cancelled') return EXIT.cancelled;
   if (r.status === 'succeeded') return EXIT.ok;
+  // --halt now,success=N (or done=N) with nothing failed: a wanted stop
+  if (r.status === 'halted' && r.stopped?.reason === 'halt' && r.counts.failed + r.counts.timedOut === 0) return EXIT.ok;
   return EXIT.failed;
 }
 

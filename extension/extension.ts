@@ -35,6 +35,7 @@ export function activate(context: vscode.ExtensionContext): Services {
   services.python = run.python;
   services.runs = run.runs;
   services.runsTree = run.runsTree;
+  services.failures = run.failures;
   services.measure = registerMeasure(context, services);
   services.reportPanel = reportFeature.register(context, services);
   services.slurm = registerSlurm(context, services);

@@ -5,6 +5,7 @@
 import { CONFIG_SECTION } from '../shared/ids';
 import { MAX_WORKERS } from './run/workerLimits';
 import { MAX_TIMEOUT_SEC } from './timers';
+import { EARLY_STOP_DEFAULT, parseHalt } from './run/failures';
 
 export interface ParallelRunSettings {
   workers: number; // 0 = cores
@@ -17,6 +18,12 @@ export interface ParallelRunSettings {
   memFreeGB: number;
   retries: number;
   haltOnFailure: boolean;
+  /** a GNU Parallel --halt rule ("" = none, or haltOnFailure's now,fail=1) */
+  halt: string;
+  /** K of the early stop on a systematic failure (0 = off) */
+  stopEarlyAfter: number;
+  notifyWhenDone: boolean;
+  explorerDecorations: boolean;
   warmWorkers: boolean;
   /** Run Notebook over Files: write an executed copy of the notebook per input */
   saveNotebooks: boolean;
@@ -92,6 +99,18 @@ function strArray(raw: Record<string, unknown>, key: string): string[] {
 }
 
 /** Validate the raw `parallelRun` configuration section. */
+/** parallelRun.halt: "" or a GNU Parallel halt rule, checked here so a typo names the setting. */
+function haltSetting(raw: Record<string, unknown>): string {
+  const v = str(raw, 'halt', '').trim();
+  if (!v) return '';
+  try {
+    parseHalt(v);
+  } catch (e) {
+    throw new SettingsError('halt', `is "${v}", not a halt rule`, 'Use e.g. "now,fail=1", "soon,fail=10%", "now,success=1", or leave it empty.');
+  }
+  return v;
+}
+
 export function validateSettings(raw: Record<string, unknown>): ParallelRunSettings {
   const runsDirectory = str(raw, 'runsDirectory', '.parallel-run/runs').trim();
   if (!runsDirectory) throw new SettingsError('runsDirectory', 'is empty', 'Set it to a folder such as ".parallel-run/runs".');
@@ -112,6 +131,10 @@ export function validateSettings(raw: Record<string, unknown>): ParallelRunSetti
     memFreeGB: num(raw, 'memFreeGB', 0, 0, 1e6),
     retries: int(raw, 'retries', 0, 0, 100),
     haltOnFailure: bool(raw, 'haltOnFailure', false),
+    halt: haltSetting(raw),
+    stopEarlyAfter: int(raw, 'stopEarlyAfter', EARLY_STOP_DEFAULT, 0, 100_000),
+    notifyWhenDone: bool(raw, 'notifyWhenDone', true),
+    explorerDecorations: bool(raw, 'explorerDecorations', true),
     warmWorkers: bool(raw, 'warmWorkers', false),
     saveNotebooks: bool(raw, 'notebooks.saveExecuted', false),
     runsDirectory,

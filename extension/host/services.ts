@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { BlasInspection } from '../core/python/blasProbe';
 import type { Config } from './config';
+import type { FailuresApi } from './failures/register';
 import type { EditorApi } from './editor/register';
 import type { MeasureApi } from './measure/register';
 import type { MonitorApi } from './monitor/register';
@@ -40,6 +41,7 @@ export interface Services {
   python?: InterpreterService;
   runs?: RunsApi;
   runsTree?: RunsTreeProvider;
+  failures?: FailuresApi;
   measure?: MeasureApi;
   reportPanel?: ReportPanelApi;
   slurm?: SlurmApi;

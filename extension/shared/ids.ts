@@ -29,6 +29,9 @@ export const Commands = {
   writeFixFiles: 'parallelRun.writeFixFiles',
   showMonitor: 'parallelRun.showMonitor',
   submitSlurm: 'parallelRun.submitSlurm',
+  rerunFiles: 'parallelRun.rerunFiles',
+  debugFile: 'parallelRun.debugFile',
+  copyFileList: 'parallelRun.copyFileList',
 } as const;
 export type CommandId = (typeof Commands)[keyof typeof Commands];
 
@@ -36,7 +39,7 @@ export type CommandId = (typeof Commands)[keyof typeof Commands];
 export const TRUST_REQUIRED_COMMANDS: readonly CommandId[] = [
   Commands.runScript, Commands.runOverSelection, Commands.runAgain, Commands.resumeLastRun,
   Commands.rerunFailed, Commands.measureSpeedup, Commands.inspectBlas, Commands.matrixDemo,
-  Commands.submitSlurm, Commands.runNotebook, Commands.runGrid,
+  Commands.submitSlurm, Commands.runNotebook, Commands.runGrid, Commands.rerunFiles, Commands.debugFile,
 ];
 
 export const CONFIG_SECTION = 'parallelRun';
@@ -51,6 +54,10 @@ export const Settings = {
   memFreeGB: 'memFreeGB',
   retries: 'retries',
   haltOnFailure: 'haltOnFailure',
+  halt: 'halt',
+  stopEarlyAfter: 'stopEarlyAfter',
+  notifyWhenDone: 'notifyWhenDone',
+  explorerDecorations: 'explorerDecorations',
   warmWorkers: 'warmWorkers',
   saveNotebooks: 'notebooks.saveExecuted',
   runsDirectory: 'runsDirectory',
@@ -80,6 +87,8 @@ export const Views = {
 
 export const ContextKeys = {
   runActive: 'parallelRun.runActive',
+  /** absolute paths of the inputs that failed in the latest runs (Explorer: "Debug This File") */
+  failedInputs: 'parallelRun.failedInputs',
 } as const;
 
 export const TASK_TYPE = 'parallel-run';

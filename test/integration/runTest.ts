@@ -56,7 +56,8 @@ const PROFILES: Profile[] = [
   {
     name: 'pythonExtension',
     suite: path.join(__dirname, 'pythonExtension', 'index.js'),
-    extraExtensions: [path.join(ROOT, 'test', 'fixtures', 'python-extension-standin')],
+    // and a stand-in Python Debugger (debugpy debug type) for "Debug This File"
+    extraExtensions: [path.join(ROOT, 'test', 'fixtures', 'python-extension-standin'), path.join(ROOT, 'test', 'fixtures', 'debugpy-standin')],
     timeoutSec: 900,
   },
 ];

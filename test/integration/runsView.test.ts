@@ -57,7 +57,9 @@ describe('Runs view', function () {
     const api = await services();
     const runDir = runDirOf(failedRun);
     const run = (await runNodes()).find((n) => n.runDir && path.resolve(n.runDir) === path.resolve(runDir))!;
-    const children = (await api.runsTree.getChildren(run)) as Node[];
+    const all = (await api.runsTree.getChildren(run)) as Node[];
+    // the failure groups come first (see the next test), then the files
+    const children = all.filter((c) => c.kind === 'task');
     assert.strictEqual(children.length, 12);
     assert.deepStrictEqual(children.slice(0, 2).map((c) => path.basename(c.record!.file)), ['a03.txt', 'a07.txt']);
     assert.ok(children.slice(2).every((c) => c.record!.status === 'succeeded'));
@@ -69,6 +71,30 @@ describe('Runs view', function () {
     const opened = (await vscode.commands.executeCommand(failedItem.command!.command, ...(failedItem.command!.arguments ?? []))) as string;
     assert.match(opened, /\.err$/);
     assert.match(vscode.window.activeTextEditor!.document.getText(), /a03\.txt: refusing this file/);
+  });
+
+  it('a Failures node lists the failure groups; a group opens a log, copies its file list', async () => {
+    const api = await services();
+    const runDir = runDirOf(failedRun);
+    const run = (await runNodes()).find((n) => n.runDir && path.resolve(n.runDir) === path.resolve(runDir))!;
+    const [failures] = (await api.runsTree.getChildren(run)) as Node[];
+    assert.strictEqual(failures.kind, 'failures');
+    const fi = await api.runsTree.getTreeItem(failures);
+    assert.strictEqual(fi.label, 'Failures');
+    assert.strictEqual(fi.description, '2 files, 1 kind of error');
+    const groups = (await api.runsTree.getChildren(failures)) as Array<Node & { files: string[] }>;
+    assert.strictEqual(groups.length, 1);
+    const gi = await api.runsTree.getTreeItem(groups[0]);
+    // a03 and a07 say their own names: one group, said in its normalised form
+    assert.strictEqual(gi.label, "exit code 3: aN.txt: refusing this file (matches '…')");
+    assert.match(String(gi.description), /^2 files, e\.g\. a03\.txt$/);
+    assert.strictEqual(gi.contextValue, 'failureGroup');
+    assert.strictEqual(gi.command?.command, Commands.openTaskLog);
+    const opened = (await vscode.commands.executeCommand(gi.command!.command, ...(gi.command!.arguments ?? []))) as string;
+    assert.match(opened, /a03\.txt\.err$/);
+    const copied = (await vscode.commands.executeCommand(Commands.copyFileList, { runDir, files: groups[0].files })) as string;
+    assert.deepStrictEqual(copied.trim().split('\n').map((f) => path.relative(ws(), f)), ['data/a03.txt', 'data/a07.txt']);
+    assert.strictEqual(await vscode.env.clipboard.readText(), copied);
   });
 
   it('menu commands accept the run node (re-run failed from the tree)', async () => {

@@ -43,7 +43,7 @@ describe('cli: parallel-run run', function () {
     const r = cli(['run', '--quiet', '--files', 'in', '--out', 'out', '--script', path.join(FIXTURES, 'count_words.py')], dir);
     assert.strictEqual(r.code, 1, r.stderr);
     assert.strictEqual(r.stdout, '');
-    assert.match(r.stderr, /failed: in\/empty\.txt \(exit 3\) log: .*logs\/.*empty\.txt\.err/);
+    assert.match(r.stderr, /1 file: exit code 3: empty file: .*empty\.txt, e\.g\. empty\.txt\n\s+log: .*logs\/.*empty\.txt\.err/);
   });
 
   it('--json prints NDJSON events only', () => {

@@ -98,6 +98,7 @@ describe('failure signatures on real tracebacks', () => {
     assert.strictEqual(normaliseMessage('cannot parse /data/raw/field_0042.fits at 0x7f3a'), 'cannot parse <path> at 0x…');
     assert.strictEqual(normaliseMessage('could not convert to float64 at row 12, column 3.5e-3'), 'could not convert to float64 at row N, column N');
     assert.strictEqual(normaliseMessage('cannot parse field_0042.fits'), normaliseMessage('cannot parse field_0043.fits'));
+    assert.strictEqual(normaliseMessage('a03.txt: refusing this file'), 'aN.txt: refusing this file');
   });
 });
 

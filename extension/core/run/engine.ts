@@ -24,6 +24,9 @@ import { callHostPath, callRequest, callShape, checkCall } from './callPlan';
 import { openSource, OpenedSource } from './fileSources';
 import { expandTuple, InputLayout, tupleHasReplacement, MAX_TASKS_WITHOUT_YES, namedValues, readInputs, TaskInput, tupleItems, tupleKey, tupleLogPart, validateTupleTemplate } from './inputs';
 import { type DoneEntry, fileKey, fingerprint, isDiskFull, JournalWriter, readJournal, succeededFiles, unchanged } from './journal';
+import { checkPythonSyntax, ScriptSyntaxError, templatePythonScript } from '../python/syntaxCheck';
+import { EARLY_STOP_DEFAULT, EarlyStop, failureSignature, type FailureSignature, type HaltRule, haltReached, haltSentence, haltText, parseHalt } from './failures';
+import { OomKills } from './oomKills';
 import { ReportBuilder, reportRecord, TASKS_IN_MEMORY } from './report';
 import { readTaskResult, RESULT_ENV, ResultsWriter } from './results';
 import { ignoreInGit } from './runDir';
@@ -232,7 +235,10 @@ interface Plan {
   timeoutSec: number;
   timeoutPercent?: number;
   retries: number;
-  halt: boolean;
+  /** the --halt rule, if any */
+  halt: HaltRule | undefined;
+  /** K of the early stop on a systematic failure (0 = off) */
+  stopEarly: number;
   env: Record<string, string>;
   threadEnv: Record<string, string>;
   source: PlannedInput;
@@ -313,6 +319,11 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
   if (!isInt(retries) || retries < 0 || retries > 100) {
     throw new UsageError(`Retries (--retries) must be a whole number from 0 to 100, not ${JSON.stringify(opts.retries)}.`);
   }
+  const halt = opts.halt === true ? parseHalt('') : typeof opts.halt === 'string' ? parseHalt(opts.halt) : undefined; // UsageError naming the forms
+  const stopEarly = opts.stopEarly ?? EARLY_STOP_DEFAULT;
+  if (!isInt(stopEarly) || stopEarly < 0 || stopEarly > 100_000) {
+    throw new UsageError(`The early stop (--stop-early K) needs a whole number of files ≥ 0, not ${JSON.stringify(opts.stopEarly)}. Use 0 to turn it off.`);
+  }
   const workerScript = path.join(opts.workersDir, 'taskWorker.js');
   if (!fs.existsSync(workerScript)) {
     throw new UsageError(`The task worker ${workerScript} is missing. Build Parallel Run first (npm run build), or pass the folder holding dist/workers.`);
@@ -338,6 +349,13 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
     if (!prog.includes('{')) {
       exe = findProgram(prog, cwd, childPath);
       if (!exe) throw new UsageError(`Command "${prog}" not found${prog.includes('/') ? ' (or not executable)' : ' on PATH'}. Check the spelling, give its full path, or install it.`);
+      // `python3 analyze.py {}`: the script is compiled in that interpreter before anything starts
+      const py = templatePythonScript(command.argv);
+      const script = py && path.resolve(cwd, py.script);
+      if (script && fs.existsSync(script)) {
+        const problem = await checkPythonSyntax(exe, script, cwd);
+        if (problem) throw new ScriptSyntaxError(problem, exe);
+      }
     }
     command = { kind: 'template', argv: [...command.argv] };
   } else if (command.kind === 'python') {
@@ -349,6 +367,8 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
     } catch {
       throw new UsageError(`Script ${script} not found or not readable. Give the path of an existing Python script (relative to ${cwd}).`);
     }
+    const problem = await checkPythonSyntax(py.executable, script, cwd);
+    if (problem) throw new ScriptSyntaxError(problem, py.executable);
     if (inputs) validateTupleTemplate(command.args ?? [], inputs.layout, 'The script arguments (after --)');
     const call = command.call;
     command = { kind: 'python', python: py.executable, script, args: [...(command.args ?? [])], warm: !!command.warm };
@@ -411,6 +431,9 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
     }
   }
   let previous = runDirInUse(outDir, !!opts.resume);
+  if (opts.subset && (!previous || !opts.resume || opts.files.kind !== 'list')) {
+    throw new UsageError(`Re-running some files of a run needs that run's directory (with its run.json), resume, and the files as a list: ${outDir} ${previous ? 'was given without them' : 'holds no run'}.`);
+  }
 
   const tEnv = threadEnv(threads, env);
   const fp = fingerprint(command, cwd, env);
@@ -440,7 +463,8 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
   }
 
   const session = crypto.randomBytes(6).toString('hex');
-  const filesForDef = opts.files.kind === 'list' && opts.files.files.length > 100_000 ? { kind: 'list' as const, files: [] } : opts.files;
+  // a re-run of some files keeps the run's own input (a later Resume goes over all of it)
+  const filesForDef = opts.subset && previous ? previous.files : opts.files.kind === 'list' && opts.files.files.length > 100_000 ? { kind: 'list' as const, files: [] } : opts.files;
   const def: RunDefinition = {
     version: 1,
     // the directory name is the id (a runs folder holds one directory per run)
@@ -458,7 +482,8 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
     ...(timeoutPercent !== undefined ? { timeoutPercent } : {}),
     ...(memFreeBytes > 0 ? { memFreeBytes } : {}),
     retries,
-    halt: !!opts.halt,
+    halt: halt ? haltText(halt) : false,
+    ...(opts.stopEarly !== undefined ? { stopEarly } : {}),
     env,
     threadEnv: tEnv,
     cores: { logical, physical: physicalCores() },
@@ -467,13 +492,13 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
     createdAt: previous?.createdAt ?? Date.now(),
     sessions: [
       ...(previous?.sessions ?? []),
-      { session, startedAt: Date.now(), pid: process.pid, pidStart: processStartTicks(process.pid), resume: !!opts.resume, runner: opts.runner },
+      { session, startedAt: Date.now(), pid: process.pid, pidStart: processStartTicks(process.pid), resume: !!opts.resume, runner: opts.runner, ...(opts.subset ? { subset: true } : {}) },
     ],
   };
   if (previous && previous.fingerprint !== fp) {
     notes.push('The run definition changed since the earlier session (script, template, args or env): nothing was skipped.');
   }
-  return { opts, cwd, outDir, command, workers, threads, timeoutSec, timeoutPercent, retries, halt: !!opts.halt, env, threadEnv: tEnv, source, def, notes, host, workerScript, exe, lock };
+  return { opts, cwd, outDir, command, workers, threads, timeoutSec, timeoutPercent, retries, halt, stopEarly, env, threadEnv: tEnv, source, def, notes, host, workerScript, exe, lock };
 }
 
 /**
@@ -640,6 +665,15 @@ class Run {
   private running = 0;
   private allIdle: (() => void) | undefined;
   private stopping: 'cancelled' | 'halted' | undefined;
+  /** 'now': running tasks were killed; 'soon': they are let finish (a --halt soon rule, the early stop) */
+  private stopHow: 'now' | 'soon' = 'now';
+  private readonly earlyStop: EarlyStop;
+  /** finished files of this session (not skipped, not cancelled), for the --halt rules */
+  private readonly sessionCounts = { done: 0, failed: 0, succeeded: 0 };
+  /** tells a SIGKILL by the kernel's OOM killer from another */
+  private oom: OomKills | undefined;
+  /** files of the run outside a re-run of some of them (RunOptions.subset), counted in the total */
+  private totalOffset = 0;
   private sampler: NodeJS.Timeout | undefined;
   private sampleNow: (() => void) | undefined;
   private load: LoadWatch | undefined;
@@ -657,6 +691,7 @@ class Run {
     for (const n of p.notes) this.builder.note(n);
     this.logsDir = path.join(p.outDir, RUN_FILES.logs);
     for (let s = p.workers; s >= 1; s--) this.freeSlots.push(s);
+    this.earlyStop = new EarlyStop(p.stopEarly);
     this.done = new Promise((r) => (this.resolveDone = r));
     const self = this;
     this.handle = {
@@ -725,6 +760,7 @@ class Run {
     // the runner writes next). Tasks spawned from Node directly need the watchdog process.
     if (!p.host) this.startWatchdog();
     this.startSampler();
+    this.oom = new OomKills();
     if (p.opts.signal) {
       if (p.opts.signal.aborted) this.stop('cancelled');
       else p.opts.signal.addEventListener('abort', () => this.stop('cancelled'), { once: true });
@@ -753,10 +789,35 @@ class Run {
     } catch (e) {
       this.builder.note(`Could not write results.csv / results.ndjson (${(e as Error).message}): the journal still has every result.`);
     }
+    if (p.opts.subset) await this.carryOthers();
     this.emit({ type: 'runStarted', runId: p.def.runId, outDir: p.outDir, workers: p.workers, threads: p.threads, resumeSkipped: resumeMap.size, t: Date.now() });
     const looping = this.loop(resumeMap);
     this.countAhead();
     await looping;
+  }
+
+  /**
+   * A re-run of some files (RunOptions.subset) reports the whole run: the run's other files count as
+   * they last ended (a success as done before, a failure with its record and group).
+   */
+  private async carryOthers(): Promise<void> {
+    const p = this.p;
+    const mine = new Set(p.opts.files.kind === 'list' ? p.opts.files.files.map((f) => fileKey(f, p.cwd)) : []);
+    const latest = new Map<string, TaskRecord>();
+    for await (const l of readJournal(path.join(p.outDir, RUN_FILES.journal))) {
+      if (l.fp !== p.def.fingerprint) continue;
+      const k = fileKey(l.file, p.cwd);
+      if (mine.has(k)) continue;
+      const prev = latest.get(k);
+      if (prev?.status === 'succeeded') continue; // a success anywhere stands
+      const { fp: _fp, session: _s, ...rec } = l;
+      latest.set(k, rec);
+    }
+    for (const rec of [...latest.values()].sort((a, b) => a.index - b.index)) {
+      if (rec.status === 'succeeded' || rec.status === 'skipped') this.builder.skip();
+      else this.builder.carry(rec);
+    }
+    this.totalOffset = latest.size;
   }
 
   /**
@@ -769,8 +830,8 @@ class Run {
     count().then(
       (n) => {
         if (n === undefined || this.stopping || this.builder.counts.total !== null) return;
-        this.builder.counts.total = n;
-        this.emit({ type: 'total', total: n, t: Date.now() });
+        this.builder.counts.total = n + this.totalOffset;
+        this.emit({ type: 'total', total: n + this.totalOffset, t: Date.now() });
       },
       () => undefined, // the streamed pass reports a source that cannot be read
     );
@@ -869,9 +930,9 @@ class Run {
       if (!this.stopping) throw e;
     }
     p.source.close();
-    if (!this.stopping && this.builder.counts.total !== index) {
-      this.builder.counts.total = index;
-      this.emit({ type: 'total', total: index, t: Date.now() });
+    if (!this.stopping && this.builder.counts.total !== index + this.totalOffset) {
+      this.builder.counts.total = index + this.totalOffset;
+      this.emit({ type: 'total', total: index + this.totalOffset, t: Date.now() });
     }
     if (this.running > 0) await new Promise<void>((r) => (this.allIdle = r));
   }
@@ -981,7 +1042,8 @@ class Run {
   private verdict(t: Pending, attempt: number, res: RunTaskResult): TaskStatus | 'retry' {
     const p = this.p;
     if (res.exitCode === 0 && res.signal === null && !res.timedOut) return 'succeeded';
-    if (this.stopping === 'cancelled' || (this.stopping === 'halted' && !res.timedOut && res.signal)) return 'cancelled';
+    // halted: a task we stopped is cancelled ('soon' stops only tasks that started after the stop, with SIGTERM)
+    if (this.stopping === 'cancelled' || (this.stopping === 'halted' && !res.timedOut && res.signal && (this.stopHow === 'now' || res.signal === 'SIGTERM'))) return 'cancelled';
     if (res.timedOut) this.emit({ type: 'taskTimedOut', index: t.index, file: t.file, attempt, t: Date.now() });
     if (attempt <= p.retries && !this.stopping) {
       const reason = res.timedOut ? `timed out after ${((res.end - res.start) / 1000).toFixed(1)} s` : res.signal ? `killed by ${res.signal}` : `exit code ${res.exitCode}`;
@@ -1085,6 +1147,7 @@ class Run {
     const p = this.p;
     const { index, file, st, stem } = t;
     const slot = params.slot;
+    const error = status === 'failed' || status === 'timedOut' ? this.signatureOf(status, r) : undefined;
     const rec: TaskRecord = {
       index,
       file,
@@ -1109,6 +1172,7 @@ class Run {
       fileSize: st?.size,
       fileMtimeMs: st?.mtimeMs,
       ...(t.tuple ? { inputs: t.tuple.values } : {}),
+      ...(error ? { error } : {}),
     };
     // the task's result (JSON on its last stdout line, or in its $PARALLEL_RUN_RESULT file), journaled with it
     const got = readTaskResult(r.stdoutTail, TAIL_BYTES, params.stdoutLog, params.env[RESULT_ENV]);
@@ -1144,7 +1208,34 @@ class Run {
     this.emit({ type: 'taskFinished', record: rec, t: now });
     const c = this.builder.counts;
     this.emit({ type: 'progress', done: c.done, total: c.total, failed: c.failed + c.timedOut, etaMs: this.builder.etaMs(now), t: now });
-    if ((status === 'failed' || status === 'timedOut') && p.halt) this.stop('halted');
+    if (status !== 'cancelled' && status !== 'skipped') this.checkStopRules(status, error);
+  }
+
+  /** What a failed attempt died of (a SIGKILL is asked about: the kernel's OOM killer, or not). */
+  private signatureOf(status: TaskStatus, r: RunTaskResult): FailureSignature {
+    const oom = status === 'failed' && r.signal === 'SIGKILL' ? this.oom?.killedForMemory(r.pid) : undefined;
+    return failureSignature({ status, exitCode: r.exitCode, signal: r.signal, stderrTail: r.stderrTail, maxRssKb: r.maxRssKb, wallMs: r.end - r.start }, { oomKilled: oom?.killed, rssKb: oom?.rssKb });
+  }
+
+  /** The early stop on a systematic failure, then the --halt rule: either may stop the run. */
+  private checkStopRules(status: TaskStatus, error: FailureSignature | undefined): void {
+    const c = this.sessionCounts;
+    c.done++;
+    if (status === 'succeeded') c.succeeded++;
+    else c.failed++;
+    const early = this.earlyStop.check(error);
+    if (this.stopping) return;
+    const rule = this.p.halt;
+    if (early) {
+      this.builder.stopped = { reason: 'early', message: early };
+      this.builder.note(`Stopped early: ${early}`);
+      this.stop('halted', 'soon');
+    } else if (rule && haltReached(rule, c)) {
+      const message = haltSentence(rule, c);
+      this.builder.stopped = { reason: 'halt', message, rule: haltText(rule) };
+      this.builder.note(message);
+      this.stop('halted', rule.when);
+    }
   }
 
   private onWorkerEvent(e: TaskWorkerEvent): void {
@@ -1153,7 +1244,7 @@ class Run {
     if (!f || f.attempt !== e.attempt) return;
     f.pgid = e.pid;
     this.watchdog?.register(e.pid);
-    if (this.stopping) {
+    if (this.stopping && this.stopHow === 'now') {
       this.killedGroups.add(e.pid);
       killGroup(e.pid, KILL_GRACE_MS);
     }
@@ -1170,15 +1261,26 @@ class Run {
     this.stop('halted');
   }
 
-  /** Cancel (user) or halt (first failure): start nothing more, kill every running task's group. */
-  stop(why: 'cancelled' | 'halted'): void {
-    if (this.stopping) return;
-    this.stopping = why;
+  /**
+   * Cancel (user) or halt (a --halt rule, the early stop): start nothing more; `now` kills every running
+   * task's group, `soon` lets running tasks finish (a cancel during that kills them after all).
+   */
+  stop(why: 'cancelled' | 'halted', how: 'now' | 'soon' = 'now'): void {
+    if (this.stopping && (this.stopHow === 'now' || how === 'soon')) return;
     if (why === 'cancelled') this.emit({ type: 'runCancelled', t: Date.now() });
-    const w = this.slotWaiter;
-    this.slotWaiter = undefined;
-    w?.(undefined);
-    this.p.source.close();
+    if (!this.stopping) {
+      this.stopping = why;
+      const w = this.slotWaiter;
+      this.slotWaiter = undefined;
+      w?.(undefined);
+      this.p.source.close();
+    }
+    this.stopHow = how;
+    if (how === 'soon') {
+      // the task workers refuse (or stop at once) any task that starts from now on
+      if (this.shared) Atomics.store(this.shared, 0, 1);
+      return;
+    }
     const groups = new Set<number>();
     for (const f of this.inFlight.values()) if (f.pgid !== undefined) groups.add(f.pgid);
     if (this.shared) {
@@ -1238,6 +1340,7 @@ class Run {
       b.note(`Could not remove the run's cgroup ${this.cgroup.dir}: remove it with rmdir once its processes have ended.`);
     }
     this.watchdog?.close();
+    this.oom?.close();
     this.journal.close();
     try {
       await this.results?.close(path.join(this.p.outDir, RUN_FILES.journal), this.p.def.fingerprint);

@@ -6,35 +6,10 @@
  * systematic failure (the first K finished tasks all failed the same way). Pure: no I/O.
  */
 import * as path from 'path';
+import type { FailureFrame, FailureGroup, FailureSignature } from './failureTypes';
 import { UsageError, type TaskRecord } from './types';
 
-export type FailureKind = 'python' | 'timedOut' | 'memory' | 'signal' | 'exit' | 'start';
-
-/** A frame of a Python traceback. */
-export interface FailureFrame {
-  file: string;
-  line: number;
-  function?: string;
-}
-
-/** What a failed task died of. Stored with its record (journal and report.json). */
-export interface FailureSignature {
-  /** tasks with the same key are one group */
-  key: string;
-  kind: FailureKind;
-  /** for people, e.g. "KeyError: 'EXPTIME' (analyze.py:57)" or "killed for memory at 3.1 GB peak" */
-  title: string;
-  /** python: the exception type as printed (e.g. "numpy._core._exceptions._ArrayMemoryError") */
-  exception?: string;
-  /** python: the exception's message (first line); exit/start: the last stderr line */
-  message?: string;
-  /** python: the innermost frame in the user's own code (absolute path as printed) */
-  frame?: FailureFrame;
-  /** memory: the peak resident memory seen, bytes (when known) */
-  peakBytes?: number;
-  signal?: string;
-  exitCode?: number;
-}
+export type { FailureFrame, FailureGroup, FailureKind, FailureSignature } from './failureTypes';
 
 /** The parts of a Python traceback that matter. */
 export interface ParsedTraceback {
@@ -121,7 +96,7 @@ export function userFrame(frames: FailureFrame[]): FailureFrame | undefined {
 
 /**
  * A message with what differs from file to file made alike: quoted values, paths, addresses and
- * numbers (not the digits of words such as float64), so "KeyError: 'EXPTIME'" in 300 files is one group
+ * numbers (also inside names such as img0042, but not dtype names such as float64), so "KeyError: 'EXPTIME'" in 300 files is one group
  * and "No such file: '/data/a.fits'" / "'/data/b.fits'" too.
  */
 export function normaliseMessage(message: string): string {
@@ -130,6 +105,8 @@ export function normaliseMessage(message: string): string {
     .replace(/(?:[A-Za-z]:)?(?:~|\.{1,2})?(?:[\\/][\w.@+~-]+)+[\\/]?|(?:[\w.@+~-]+[\\/])+[\w.@+~-]*/g, '<path>')
     .replace(/0x[0-9a-fA-F]+/g, '0x…')
     .replace(/(?<![A-Za-z\d])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?!x…)/g, 'N')
+    // digits inside names (img0042, a03.txt), not in dtype names (float64, int32)
+    .replace(/[A-Za-z_][\w]*\d\w*/g, (w) => (/^(?:u?int|float|complex|bool)\d+$/.test(w) ? w : w.replace(/\d+/g, 'N')))
     .replace(/\s+/g, ' ')
     .trim()
     .slice(0, MESSAGE_CHARS);
@@ -166,6 +143,8 @@ export function frameText(f: FailureFrame): string {
 export interface FailureHints {
   /** the kernel killed it for memory (a cgroup's oom_kill count rose, or the kernel's OOM record names it) */
   oomKilled?: boolean;
+  /** the resident memory the kernel's record gave, KiB (when the record has no peak of its own) */
+  rssKb?: number;
 }
 
 /**
@@ -189,7 +168,8 @@ export function failureSignature(rec: Pick<TaskRecord, 'status' | 'exitCode' | '
     };
   }
   if (hints.oomKilled) {
-    const peakBytes = rec.maxRssKb ? rec.maxRssKb * 1024 : undefined;
+    const kb = Math.max(rec.maxRssKb ?? 0, hints.rssKb ?? 0);
+    const peakBytes = kb > 0 ? kb * 1024 : undefined;
     return { key: 'memory', kind: 'memory', title: memoryTitle(peakBytes), ...(peakBytes ? { peakBytes } : {}), ...(rec.signal ? { signal: rec.signal } : {}) };
   }
   if (rec.signal) return { key: `signal:${rec.signal}`, kind: 'signal', title: `killed by ${rec.signal}`, signal: rec.signal };
@@ -219,25 +199,6 @@ function memoryTitle(peakBytes: number | undefined): string {
 
 /** How many log files a group names (the rest are in its file list). */
 export const GROUP_LOGS = 5;
-
-/** Failed tasks with one signature. */
-export interface FailureGroup {
-  key: string;
-  kind: FailureKind;
-  /** the group's sentence: the first member's, or its normalised form when members' messages differ */
-  title: string;
-  count: number;
-  /** the first member's signature (its frame is where the Problems panel points) */
-  signature: FailureSignature;
-  /** every member's file, in the order they finished */
-  files: string[];
-  /** every member's task index ({#}) */
-  indexes: number[];
-  /** the first few members' stderr logs (relative to the run directory) */
-  logs: string[];
-  /** the first member's traceback (the whole last block), when a Python one */
-  traceback?: string;
-}
 
 /**
  * Collects failed tasks into groups as they finish (O(1) per task) and lists the groups largest

@@ -5,6 +5,7 @@
  */
 import { estimateSpeedup, processorsUsed, runOverheadMs } from '../../shared/figures';
 import { oversubscription } from '../threads';
+import { failureSignature, FailureGrouper } from './failures';
 import { CpuSample, LoadSummary, RunDefinition, RunReport, RunStatus, TaskRecord } from './types';
 
 /** Tails kept in memory per succeeded task (failures keep their whole recorded tail). */
@@ -48,12 +49,15 @@ export class ReportBuilder {
   endedAt: number | null = null;
   /** short tasks the engine sent to its slots in batches (see RunReport.batched) */
   readonly batched = { batches: 0, tasks: 0 };
+  /** the failures grouped by error signature */
+  private readonly groups = new FailureGrouper();
+  /** why the run stopped before its end (see RunReport.stopped) */
+  stopped: RunReport['stopped'];
 
   constructor(readonly def: RunDefinition, readonly startedAt: number, private readonly keepTasks = TASKS_IN_MEMORY) {}
 
   /** Adds a finished task (after all its attempts). */
   add(rec: TaskRecord): void {
-    this.counts.done++;
     this.finishedThisSession++;
     this.sumTaskMs += rec.wallMs;
     if (rec.status !== 'skipped' && rec.end >= rec.start) {
@@ -61,6 +65,19 @@ export class ReportBuilder {
         ? { start: Math.min(this.taskPhase.start, rec.start), end: Math.max(this.taskPhase.end, rec.end) }
         : { start: rec.start, end: rec.end };
     }
+    this.count(rec);
+  }
+
+  /**
+   * A record from an earlier session, shown with this one (a re-run of some of the run's files): it
+   * counts and joins its failure group, but took none of this session's time.
+   */
+  carry(rec: TaskRecord): void {
+    this.count({ ...rec, carried: true });
+  }
+
+  private count(rec: TaskRecord): void {
+    this.counts.done++;
     switch (rec.status) {
       case 'succeeded': this.counts.succeeded++; this.sumSucceededMs += rec.wallMs; break;
       case 'failed': this.counts.failed++; break;
@@ -72,6 +89,7 @@ export class ReportBuilder {
     this.tasks.push(reportRecord(rec));
     if (rec.status === 'failed' || rec.status === 'timedOut') {
       this.failureList.push({ index: rec.index, file: rec.file, status: rec.status, exitCode: rec.exitCode, signal: rec.signal, stderrLog: rec.stderrLog, stderrTail: rec.stderrTail });
+      this.groups.add(rec, rec.error ?? failureSignature(rec));
     }
     if (this.tasks.length >= 2 * this.keepTasks) {
       // drop the oldest half at once (amortised O(1) per task)
@@ -149,6 +167,8 @@ export class ReportBuilder {
       ...(this.omitted > 0 ? { tasksOmitted: this.omitted } : {}),
       ...(this.batched.batches > 0 ? { batched: { ...this.batched } } : {}),
       failures,
+      failureGroups: this.groups.groups(),
+      ...(this.stopped ? { stopped: { ...this.stopped } } : {}),
       cpuSamples: [...this.samples],
       notes: [...this.notes],
       ...(load ? { load } : {}),

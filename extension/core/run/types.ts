@@ -1,4 +1,4 @@
-import type { FailureGroup, FailureSignature } from './failures';
+import type { FailureGroup, FailureSignature } from './failureTypes';
 
 /**
  * The batch engine's contract: what a run is, what it records, what it reports.

@@ -23,6 +23,7 @@ import { askRunRequest, loadDefaults, pickScript, type PickedFiles } from './que
 import { fromStored, NotTrustedError, type RunKnobs, type RunRequest, type RunService, type StoredRequest } from './runService';
 import { formatDuration, RUN_STATUS_TEXT, TASK_STATUS_SYMBOL } from './format';
 import { loadRunRequest, runLimits } from './runDefinition';
+import { ScriptSyntaxError } from '../../core/python/syntaxCheck';
 
 /** The argument object every run command accepts (all optional). */
 export interface RunArgs extends RunKnobs {
@@ -64,7 +65,8 @@ export function registerRunCommands(context: vscode.ExtensionContext, services: 
           services.log.error(msg);
           // a caller passing an argument object gets the rejection; a user gets the message
           if (programmatic) throw err instanceof Error ? err : new Error(msg);
-          if (!(err instanceof NotTrustedError)) showError(err);
+          if (err instanceof ScriptSyntaxError) void offerToOpen(msg, err);
+          else if (!(err instanceof NotTrustedError)) showError(err);
           return undefined;
         }
       }),
@@ -174,6 +176,37 @@ export function registerRunCommands(context: vscode.ExtensionContext, services: 
         label: `re-run failed of ${report.label ?? report.runId}`,
         outDir: undefined,
         resume: false,
+        openReport: args?.openReport ?? req.openReport,
+        progress: 'notification',
+      },
+      args,
+    );
+  });
+
+  // a failure group's files (or every failed file) run again in the same run directory, merged into it
+  // as a resume is: the report then shows the whole run
+  reg(Commands.rerunFiles, async (arg) => {
+    const args = isArgs(arg) ? arg : undefined;
+    const runDir = runDirOf(arg) ?? (await lastRunDir(services, runs, (r) => r.counts.failed + r.counts.timedOut > 0));
+    if (!runDir) throw new Error('Nothing to re-run: no run in this workspace has failed files.');
+    if (runs.activeRuns().some((h) => path.resolve(h.outDir) === path.resolve(runDir))) {
+      throw new Error('That run is still going; cancel it first or let it finish.');
+    }
+    const given = (arg as { files?: unknown } | undefined)?.files;
+    const files = Array.isArray(given) && given.every((f) => typeof f === 'string') ? (given as string[]) : await failedFiles(runDir);
+    if (files.length === 0) {
+      if (!args) void vscode.window.showInformationMessage('Every file of that run succeeded: nothing to re-run.');
+      return undefined;
+    }
+    const req = await requestForRun(services, runs, runDir);
+    return launch(
+      {
+        ...req,
+        files: { kind: 'list', files },
+        filesLabel: `${files.length} file${files.length === 1 ? '' : 's'} again`,
+        outDir: runDir,
+        resume: true,
+        subset: true,
         openReport: args?.openReport ?? req.openReport,
         progress: 'notification',
       },
@@ -439,4 +472,14 @@ export function markdownSummary(r: RunReport, runDir: string): string {
   }
   if (r.notes.length) lines.push('', '## Notes', '', ...r.notes.map((n) => `- ${n}`));
   return lines.join('\n') + '\n';
+}
+
+/** A script that does not compile: the error, and "Open" at its line. */
+async function offerToOpen(msg: string, err: ScriptSyntaxError): Promise<void> {
+  const pick = await vscode.window.showErrorMessage(msg, 'Open');
+  if (pick !== 'Open') return;
+  const line = Math.max(0, err.problem.line - 1);
+  const col = Math.max(0, err.problem.column - 1);
+  const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(err.problem.file));
+  await vscode.window.showTextDocument(doc, { selection: new vscode.Range(line, col, line, col) });
 }

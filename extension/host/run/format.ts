@@ -1,7 +1,9 @@
 /** Human formatting shared by the run UI (notification, status bar, log, tree, summary). */
-import type { RunStatus, TaskStatus } from '../../core/run/types';
+import type { RunReport, RunStatus, TaskStatus } from '../../core/run/types';
 
-export { formatDuration } from '../../shared/format';
+import { formatDuration } from '../../shared/format';
+
+export { formatDuration };
 
 /** "3 min ago", for the history. */
 export function formatAgo(epochMs: number, now = Date.now()): string {
@@ -17,7 +19,7 @@ export const RUN_STATUS_TEXT: Record<RunStatus, string> = {
   succeeded: 'succeeded',
   failed: 'finished with failures',
   cancelled: 'cancelled',
-  halted: 'halted at the first failure',
+  halted: 'halted',
   interrupted: 'interrupted (resumable)',
 };
 
@@ -42,4 +44,42 @@ export function threadsReason(threads: number, workers: number, cores: number): 
 export function lastLine(text: string): string {
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
   return lines.length ? lines[lines.length - 1] : '';
+}
+
+/** What the notification at the end of a run says, and offers. */
+export interface EndNotice {
+  severity: 'info' | 'warning';
+  text: string;
+  actions: Array<'Show Report' | 'Re-run Failed' | 'Resume'>;
+}
+
+/**
+ * The end-of-run notification: succeeded; N of M failed with the largest group (and why it stopped
+ * early); cancelled. `label` names the run.
+ */
+export function endNotice(r: RunReport, label: string): EndNotice {
+  const c = r.counts;
+  const total = c.total ?? c.done;
+  const failed = c.failed + c.timedOut;
+  const name = `Parallel Run "${label}"`;
+  if (r.status === 'cancelled' || r.status === 'interrupted') {
+    return {
+      severity: 'warning',
+      text: `${name} was ${r.status === 'cancelled' ? 'cancelled' : 'interrupted'} after ${count(c.done)} of ${count(total)} files${failed ? ` (${count(failed)} failed)` : ''}. Resume it to do the rest.`,
+      actions: failed ? ['Show Report', 'Resume', 'Re-run Failed'] : ['Show Report', 'Resume'],
+    };
+  }
+  if (failed === 0) {
+    const stop = r.stopped ? ` ${r.stopped.message}` : '';
+    return { severity: 'info', text: `${name} succeeded: ${count(c.succeeded)} file${c.succeeded === 1 ? '' : 's'}${c.skipped ? ` (+${count(c.skipped)} done before)` : ''} in ${formatDuration(r.wallMs)}.${stop}`, actions: ['Show Report'] };
+  }
+  const g = r.failureGroups?.[0];
+  const most = g ? (g.count === failed ? `: ${g.title}` : ` — most (${count(g.count)}) with ${g.title}`) : '';
+  const stop = r.stopped ? (r.stopped.reason === 'early' ? ` Stopped early: ${r.stopped.message}` : ` ${r.stopped.message}`) : '';
+  return { severity: 'warning', text: `${name}: ${count(failed)} of ${count(total)} files failed${most}.${stop}`, actions: ['Show Report', 'Re-run Failed'] };
+}
+
+/** 5000 -> "5,000" */
+export function count(n: number): string {
+  return n.toLocaleString('en-US');
 }

@@ -4,11 +4,13 @@
  *   python   InterpreterService   (resolve(folder) -> real executable)
  *   runs     RunsApi              (start, active, onDidChange, runsDir)
  *   runsTree RunsTreeProvider     (the Runs view's data, for tests)
+ *   failures FailuresApi          (latest run per folder, Problems, Explorer marks)
  */
 import * as vscode from 'vscode';
 import { ContextKeys } from '../../shared/ids';
 import type { Services } from '../services';
 import { InterpreterService } from '../python/interpreter';
+import { register as registerFailures, type FailuresApi } from '../failures/register';
 import { registerRunsView, type RunsTreeProvider } from '../runsView/runsTree';
 import { registerTaskProvider } from '../tasks/taskProvider';
 import { registerRunCommands } from './commands';
@@ -19,6 +21,7 @@ export interface RunFeature {
   python: InterpreterService;
   runs: RunService;
   runsTree: RunsTreeProvider;
+  failures: FailuresApi;
 }
 
 export function register(context: vscode.ExtensionContext, services: Services): RunFeature {
@@ -27,6 +30,7 @@ export function register(context: vscode.ExtensionContext, services: Services): 
   context.subscriptions.push(python, runs);
 
   const tree = registerRunsView(context, services, runs);
+  const failures = registerFailures(context, services, runs);
   registerRunCommands(context, services, runs, () => tree.refresh());
   registerTaskProvider(context, services, runs);
 
@@ -35,5 +39,5 @@ export function register(context: vscode.ExtensionContext, services: Services): 
   services.shutdownHooks.push(async function cancelActiveRuns() {
     await runs.cancelAll();
   });
-  return { python, runs, runsTree: tree };
+  return { python, runs, runsTree: tree, failures };
 }

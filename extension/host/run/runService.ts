@@ -17,7 +17,7 @@ import type { Services } from '../services';
 import { requireTrust } from '../trust';
 import type { InterpreterService } from '../python/interpreter';
 import { childPidsMatching } from './processes';
-import { formatDuration, lastLine, RUN_STATUS_TEXT, TASK_STATUS_SYMBOL } from './format';
+import { type EndNotice, endNotice, formatDuration, lastLine, RUN_STATUS_TEXT, TASK_STATUS_SYMBOL } from './format';
 
 /** Refused in an untrusted workspace; requireTrust() has already told the user and offered the fix. */
 export class NotTrustedError extends Error {
@@ -72,6 +72,10 @@ export interface RunRequest {
   halt?: boolean | string;
   /** Skip files that already succeeded in `outDir` (same definition). */
   resume?: boolean;
+  /** The files are some of the run's in `outDir`, run again there (a failure group's re-run). */
+  subset?: boolean;
+  /** K of the early stop (0 = off); default the setting. */
+  stopEarly?: number;
   /** Reuse this run directory (resume); default: a new one under the runs directory. */
   outDir?: string;
   label?: string;
@@ -194,7 +198,10 @@ export class RunService implements RunsApi, vscode.Disposable {
       timeoutPercent: positive(req.timeoutPercent ?? (req.timeoutSec === undefined ? settings.timeoutPercentOfMedian : 0)),
       memFreeBytes: positive(req.memFreeBytes ?? Math.round(settings.memFreeGB * 2 ** 30)),
       retries: req.retries ?? settings.retries,
-      halt: req.halt ?? settings.haltOnFailure,
+      // the rule asked for, else the setting's rule, else the simple switch (now,fail=1)
+      halt: req.halt ?? (settings.halt || settings.haltOnFailure),
+      stopEarly: req.stopEarly ?? settings.stopEarlyAfter,
+      subset: req.subset,
       outDir,
       resume: req.resume ?? false,
       workersDir: path.join(this.services.distDir, 'workers'),
@@ -211,8 +218,8 @@ export class RunService implements RunsApi, vscode.Disposable {
     // subscribe before any await: the engine starts dispatching on the next turn of the event loop,
     // and its first events (runStarted, the first taskStarted) must not be missed
     this.track(handle, { ...req, outDir, label: opts.label }, expectedTotal);
-    const stored = toStored({ ...req, outDir, label: opts.label });
-    await this.remember(handle.outDir, stored);
+    // a re-run of some files keeps the run's own request (a later Resume goes over all its files)
+    if (!req.subset) await this.remember(handle.outDir, toStored({ ...req, outDir, label: opts.label }));
     return handle;
   }
 
@@ -410,28 +417,23 @@ export class RunService implements RunsApi, vscode.Disposable {
 
     const settings = safeSettings(this.services, request.folder);
     const openReport = request.openReport ?? settings?.openReportWhenDone ?? false;
-    if (openReport && report.status !== 'cancelled') {
-      void vscode.commands.executeCommand(Commands.showReport, { runDir: handle.outDir });
-      return;
-    }
-    void this.notifyFinished(report, handle.outDir, summary);
+    if (openReport && report.status !== 'cancelled') void vscode.commands.executeCommand(Commands.showReport, { runDir: handle.outDir });
+    if (settings?.notifyWhenDone ?? true) void this.notifyFinished(report, handle.outDir, request.label ?? report.label ?? report.runId);
   }
 
-  private async notifyFinished(report: RunReport, runDir: string, summary: string): Promise<void> {
-    const actions = ['Show Report'];
-    const failed = report.counts.failed + report.counts.timedOut;
-    if (failed > 0) actions.push('Re-run Failed');
-    if (report.status === 'cancelled' || report.status === 'interrupted') actions.push('Resume');
-    actions.push('Open Logs');
-    const text = `Parallel Run ${summary}`;
-    const pick = failed > 0 || report.status !== 'succeeded'
-      ? await vscode.window.showWarningMessage(text, ...actions)
-      : await vscode.window.showInformationMessage(text, ...actions);
+  /** The last end-of-run notification shown (what the user was told), newest last; for tests and diagnostics. */
+  readonly notices: Array<EndNotice & { runDir: string }> = [];
+
+  private async notifyFinished(report: RunReport, runDir: string, label: string): Promise<void> {
+    const notice = endNotice(report, label);
+    this.notices.push({ ...notice, runDir });
+    if (this.notices.length > 20) this.notices.shift();
+    const pick = notice.severity === 'warning' ? await vscode.window.showWarningMessage(notice.text, ...notice.actions) : await vscode.window.showInformationMessage(notice.text, ...notice.actions);
     const arg = { runDir };
     if (pick === 'Show Report') await vscode.commands.executeCommand(Commands.showReport, arg);
-    else if (pick === 'Re-run Failed') await vscode.commands.executeCommand(Commands.rerunFailed, arg);
+    // merged into this run (as Resume is): the failed files run again in its directory
+    else if (pick === 'Re-run Failed') await vscode.commands.executeCommand(Commands.rerunFiles, arg);
     else if (pick === 'Resume') await vscode.commands.executeCommand(Commands.resumeLastRun, arg);
-    else if (pick === 'Open Logs') await vscode.commands.executeCommand(Commands.openRunLogs, arg);
   }
 
   private afterEnd(): void {

@@ -7,6 +7,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { listRuns, readReport } from '../../core/run/history';
+import type { FailureGroup } from '../../core/run/failures';
 import type { RunReport, RunStatus, TaskRecord, TaskStatus } from '../../core/run/types';
 import { Commands, Views } from '../../shared/ids';
 import type { Services } from '../services';
@@ -16,7 +17,7 @@ import { formatAgo, formatDuration, RUN_STATUS_TEXT } from '../run/format';
 /** Children shown per run before a "… N more" line (the report has them all). */
 const MAX_TASK_NODES = 2000;
 
-export type RunsNode = FolderNode | RunNode | TaskNode | MoreNode;
+export type RunsNode = FolderNode | RunNode | TaskNode | MoreNode | FailuresNode | FailureGroupNode;
 
 export class FolderNode {
   readonly kind = 'folder';
@@ -45,6 +46,27 @@ export class TaskNode {
   constructor(readonly runDir: string, readonly record: TaskRecord) {}
   get contextValue(): string {
     return `task.${this.record.status}`;
+  }
+}
+
+/** "Failures": a run's failure groups, largest first. */
+export class FailuresNode {
+  readonly kind = 'failures';
+  constructor(readonly runDir: string, readonly groups: FailureGroup[]) {}
+}
+
+/** One failure group: its files share an error signature. Menus: re-run, open a log, copy, debug. */
+export class FailureGroupNode {
+  readonly kind = 'failureGroup';
+  readonly contextValue = 'failureGroup';
+  constructor(readonly runDir: string, readonly group: FailureGroup) {}
+  /** the files the group's commands act on */
+  get files(): string[] {
+    return this.group.files;
+  }
+  /** its first file (Open a Log, Debug This File) */
+  get file(): string {
+    return this.group.files[0];
   }
 }
 
@@ -179,6 +201,30 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         item.command = { command: Commands.openTaskLog, title: 'Open Task Log', arguments: [node.runDir, r] };
         return item;
       }
+      case 'failures': {
+        const files = node.groups.reduce((n, g) => n + g.count, 0);
+        const item = new vscode.TreeItem('Failures', vscode.TreeItemCollapsibleState.Expanded);
+        item.id = `failures:${node.runDir}`;
+        item.iconPath = icon(['error', 'testing.iconFailed']);
+        item.description = `${files} file${files === 1 ? '' : 's'}, ${node.groups.length} kind${node.groups.length === 1 ? '' : 's'} of error`;
+        item.contextValue = 'failures';
+        return item;
+      }
+      case 'failureGroup': {
+        const g = node.group;
+        const item = new vscode.TreeItem(g.title, vscode.TreeItemCollapsibleState.None);
+        item.id = `failureGroup:${node.runDir}:${g.key}`;
+        item.iconPath = icon(g.kind === 'timedOut' ? ['watch', 'testing.iconFailed'] : g.kind === 'memory' ? ['server', 'testing.iconFailed'] : ['bug', 'testing.iconFailed']);
+        item.description = `${g.count} file${g.count === 1 ? '' : 's'}, e.g. ${path.basename(g.files[0] ?? '')}`;
+        const md = new vscode.MarkdownString();
+        md.appendText(`${g.count} file${g.count === 1 ? '' : 's'}: ${g.title}\n`);
+        if (g.traceback) md.appendCodeblock(g.traceback, 'text');
+        md.appendText(`\n${g.files.slice(0, 5).map((f) => path.basename(f)).join(', ')}${g.files.length > 5 ? `, … (${g.files.length - 5} more)` : ''}`);
+        item.tooltip = md;
+        item.contextValue = node.contextValue;
+        item.command = { command: Commands.openTaskLog, title: 'Open a Log', arguments: [{ runDir: node.runDir, file: node.file }] };
+        return item;
+      }
       case 'more': {
         const item = new vscode.TreeItem(`… ${node.hidden} more files`, vscode.TreeItemCollapsibleState.None);
         item.command = { command: Commands.showReport, title: 'Show Run Report', arguments: [{ runDir: node.runDir }] };
@@ -199,6 +245,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         return this.runsOf(node.folder);
       case 'run':
         return this.tasksOf(node);
+      case 'failures':
+        return node.groups.map((g) => new FailureGroupNode(node.runDir, g));
       default:
         return [];
     }
@@ -234,7 +282,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const tasks = [...(report?.tasks ?? [])];
     const rank = (s: TaskStatus) => (s === 'failed' || s === 'timedOut' ? 0 : s === 'cancelled' ? 1 : 2);
     tasks.sort((a, b) => rank(a.status) - rank(b.status) || a.index - b.index);
-    const out: RunsNode[] = tasks.slice(0, MAX_TASK_NODES).map((t) => new TaskNode(node.runDir, t));
+    const out: RunsNode[] = [];
+    const groups = report?.failureGroups ?? [];
+    if (groups.length > 0) out.push(new FailuresNode(node.runDir, groups));
+    for (const t of tasks.slice(0, MAX_TASK_NODES)) out.push(new TaskNode(node.runDir, t));
     if (tasks.length > MAX_TASK_NODES) out.push(new MoreNode(node.runDir, tasks.length - MAX_TASK_NODES));
     return out;
   }

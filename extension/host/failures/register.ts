@@ -1,0 +1,85 @@
+/**
+ * The failures feature in the editor: the latest run of each folder feeds the Problems panel (a
+ * diagnostic per failure group at the user's line) and the Explorer (marks on the inputs); "Debug
+ * This File" and "Copy the File List". Returns FailuresApi (published as `services.failures`).
+ */
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { failedFiles } from '../../core/run/history';
+import { readDefinition } from '../../core/run/engine';
+import { Commands } from '../../shared/ids';
+import { messageOf } from '../config';
+import type { Services } from '../services';
+import type { RunService } from '../run/runService';
+import { InputDecorations } from './decorations';
+import { debugFile, type DebugOutcome } from './debugFile';
+import { LatestRuns } from './latestRuns';
+import { FailureProblems } from './problems';
+
+export interface FailuresApi {
+  latest: LatestRuns;
+  problems: FailureProblems;
+  decorations: InputDecorations;
+}
+
+/** A command argument naming a run and one or more of its files (Runs view nodes, the report, tests). */
+interface FilesArg {
+  runDir?: string;
+  file?: string;
+  files?: string[];
+  record?: { file: string };
+}
+
+export function register(context: vscode.ExtensionContext, services: Services, runs: RunService): FailuresApi {
+  const latest = new LatestRuns(runs);
+  const problems = new FailureProblems(latest);
+  const decorations = new InputDecorations(services, latest);
+  context.subscriptions.push(latest, problems, decorations, vscode.window.registerFileDecorationProvider(decorations));
+
+  const reg = (id: string, fn: (arg: unknown) => Promise<unknown>) =>
+    context.subscriptions.push(
+      vscode.commands.registerCommand(id, async (arg: unknown) => {
+        try {
+          return await fn(arg);
+        } catch (err) {
+          const msg = messageOf(err);
+          services.log.error(msg);
+          if (arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) && !('contextValue' in arg)) throw err;
+          void vscode.window.showErrorMessage(msg);
+          return undefined;
+        }
+      }),
+    );
+
+  reg(Commands.debugFile, async (arg): Promise<DebugOutcome | undefined> => {
+    const target = await fileOf(arg, latest);
+    return debugFile(target.runDir, target.file);
+  });
+
+  reg(Commands.copyFileList, async (arg) => {
+    const a = (arg ?? {}) as FilesArg;
+    if (!a.runDir) throw new Error('Copy the File List needs a run: use it on a failure group in the Runs view or the report.');
+    const cwd = readDefinition(a.runDir)?.cwd ?? path.dirname(a.runDir);
+    const files = a.files ?? (await failedFiles(a.runDir));
+    const text = files.map((f) => path.resolve(cwd, f)).join('\n') + (files.length ? '\n' : '');
+    await vscode.env.clipboard.writeText(text);
+    void vscode.window.setStatusBarMessage(`Parallel Run: ${files.length} file path${files.length === 1 ? '' : 's'} copied`, 4000);
+    return text;
+  });
+
+  return { latest, problems, decorations };
+}
+
+/** The run and file a "Debug This File" argument names (an Explorer file: the latest run that ran it). */
+async function fileOf(arg: unknown, latest: LatestRuns): Promise<{ runDir: string; file: string }> {
+  if (arg instanceof vscode.Uri) {
+    await latest.whenReady();
+    const run = latest.runOfInput(arg.fsPath);
+    if (!run) throw new Error(`${path.basename(arg.fsPath)} is not an input of the latest run: nothing to debug.`);
+    return { runDir: run.runDir, file: arg.fsPath };
+  }
+  const a = (arg ?? {}) as FilesArg;
+  const file = a.file ?? a.record?.file ?? a.files?.[0];
+  if (a.runDir && file) return { runDir: a.runDir, file };
+  throw new Error('Debug This File needs a failed file: use it on a failed file in the report, the Runs view, the Problems panel or the Explorer.');
+}
