@@ -81,6 +81,12 @@ export type ReportFromWebview =
   | { type: 'applyRecommendation' }
   /** the sweep section's Measure Again (shown when the machine was busy): the same script, measured again */
   | { type: 'measureAgain' }
+  /** run every failed file again, merged into this run */
+  | { type: 'rerunFailed' }
+  /** a failure group's action, the group named by its key (the host takes its files from the report it holds) */
+  | { type: 'failureGroup'; key: string; action: 'rerun' | 'copy' | 'debug' | 'openLog' }
+  /** debug one failed task (by its index) */
+  | { type: 'debugTask'; index: number }
   /** acknowledgement after each render (what was drawn), used by tests and for diagnostics */
   | { type: 'rendered'; rendered: ReportRendered };
 
@@ -98,6 +104,8 @@ export interface ReportRendered {
   /** samples on the CPU chart's canvas (0 when the chart did not draw) */
   cpuDrawn?: number;
   sweepPoints: number;
+  /** the failure groups' sentences, largest group first */
+  failureGroups?: string[];
   /** files named in the failures/stragglers tables (as text) */
   fileNames: string[];
   /** files in the run (null while unknown) and the remaining time shown while running */

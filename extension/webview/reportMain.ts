@@ -83,6 +83,13 @@ function showRun(subject: ReportSubject, live: boolean): void {
     openLog: vscode ? (index, stream) => post({ type: 'openLog', index, stream }) : undefined,
     applyRecommendation: vscode ? () => post({ type: 'applyRecommendation' }) : undefined,
     measureAgain: vscode ? () => post({ type: 'measureAgain' }) : undefined,
+    failures: vscode
+      ? {
+          rerunFailed: () => post({ type: 'rerunFailed' }),
+          group: (key, action) => post({ type: 'failureGroup', key, action }),
+          debugTask: (index) => post({ type: 'debugTask', index }),
+        }
+      : undefined,
   });
   app.replaceChildren(toolbar('run'), view.root);
   if (subject.runDir) save({ kind: 'run', runDir: subject.runDir });

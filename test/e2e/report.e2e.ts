@@ -18,7 +18,7 @@ const IMAGES = 16;
 const HOSTILE = '<img src=x onerror=alert(1)>.dat';
 
 /** Palette → Run Script over Files → glob → review → start (the active editor's script). */
-async function startRun(ctx: E2EContext, glob: string, count: number): Promise<void> {
+export async function startRun(ctx: E2EContext, glob: string, count: number): Promise<void> {
   const { page } = ctx;
   await ctx.runCommand('Parallel Run: Run Script over Files');
   const input = page.locator('.quick-input-widget input');
@@ -31,7 +31,7 @@ async function startRun(ctx: E2EContext, glob: string, count: number): Promise<v
 }
 
 /** The report webview's inner document (found by its content: webview iframes carry no stable title). */
-async function reportFrame(page: Page, timeoutMs = 240_000): Promise<Frame> {
+export async function reportFrame(page: Page, timeoutMs = 240_000): Promise<Frame> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     for (const f of page.frames()) {
@@ -45,7 +45,7 @@ async function reportFrame(page: Page, timeoutMs = 240_000): Promise<Frame> {
 }
 
 /** The extension activates on startup: wait for its status bar item before driving commands. */
-async function activated(ctx: E2EContext): Promise<void> {
+export async function activated(ctx: E2EContext): Promise<void> {
   await ctx.page.locator('.statusbar-item', { hasText: /CPU/ }).first().waitFor({ timeout: 90_000 });
 }
 
@@ -54,7 +54,7 @@ async function activated(ctx: E2EContext): Promise<void> {
  * row), checks the workbench took it, then waits for the webview to follow (it re-reads VS Code's
  * variables when the body class changes).
  */
-async function theme(ctx: E2EContext, name: string, view: Frame): Promise<void> {
+export async function theme(ctx: E2EContext, name: string, view: Frame): Promise<void> {
   const { page } = ctx;
   const kind = name.includes('High Contrast') ? 'hc-black' : name.includes('Light') ? 'vs' : 'vs-dark';
   const workbenchIs = (): Promise<boolean> =>

@@ -11,12 +11,17 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { FailureGroup } from '../../extension/core/run/failures';
 import type { RunReport } from '../../extension/core/run/types';
+import type { ReportRendered } from '../../extension/shared/protocol';
 import { Commands, CONFIG_SECTION } from '../../extension/shared/ids';
 import { rejection, runDirOf, services, waitFor, ws } from './runHelpers';
 
 interface FailuresApiLike {
   latest: { whenReady(): Promise<void>; all(): Array<{ runDir: string }> };
   decorations: vscode.FileDecorationProvider;
+}
+interface ReportApiLike {
+  show(runDir: string): Promise<{ panel: vscode.WebviewPanel; handleMessage(m: unknown): Promise<void> }>;
+  waitForRendered(pred: (r: ReportRendered) => boolean): Promise<{ rendered: ReportRendered }>;
 }
 interface NoticesApi {
   notices: Array<{ severity: string; text: string; actions: string[]; runDir: string }>;
@@ -139,6 +144,36 @@ describe('failures in the editor', function () {
     const again = await waitFor('the re-run in the terminal', () => (fs.existsSync(probe) ? JSON.parse(fs.readFileSync(probe, 'utf8')) : undefined), 60_000);
     assert.deepStrictEqual(again, asRun);
     out.terminal.dispose();
+  });
+
+  it('the report panel: failure groups first, the traceback\'s exception line, and the group\'s buttons', async () => {
+    const report = await runHeader('failures: report panel');
+    const api = (await services()).reportPanel as ReportApiLike;
+    const panel = await api.show(runDirOf(report));
+    const { rendered } = await api.waitForRendered((r) => r.runId === report.runId && r.view === 'run');
+    assert.deepStrictEqual(rendered.failureGroups, ["KeyError: 'EXPTIME' (header.py:21)"]);
+    assert.strictEqual(rendered.failures, 2);
+    assert.strictEqual(rendered.stragglers, 10, 'stragglers list succeeded files only');
+    // "Copy the file list" of the group: the host takes the files from the report it holds
+    await vscode.env.clipboard.writeText('');
+    const g = report.failureGroups![0] as FailureGroup;
+    await panel.handleMessage({ type: 'failureGroup', key: g.key, action: 'copy' });
+    assert.deepStrictEqual((await vscode.env.clipboard.readText()).trim().split('\n').map((f) => path.relative(ws(), f)).sort(), ['data/a03.txt', 'data/a07.txt']);
+    // "Re-run failed": merged into this run
+    fs.writeFileSync(ws('fixed.flag'), '');
+    const runs = (await services()).runs as unknown as { onDidChange: vscode.Event<{ kind: string; outDir: string; report?: RunReport }> };
+    const finished = new Promise<RunReport>((resolve) => {
+      const sub = runs.onDidChange((e) => {
+        if (e.kind === 'finished' && e.outDir === runDirOf(report) && e.report) {
+          sub.dispose();
+          resolve(e.report);
+        }
+      });
+    });
+    await panel.handleMessage({ type: 'rerunFailed' });
+    const merged = await finished;
+    assert.deepStrictEqual([merged.status, merged.counts.total, merged.counts.succeeded, merged.counts.skipped], ['succeeded', 12, 2, 10]);
+    panel.panel.dispose();
   });
 
   it('the end notification: N of M failed with the largest group; succeeded; a setting turns it off', async () => {

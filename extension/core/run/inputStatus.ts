@@ -19,16 +19,26 @@ const SHOWN: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'timedOut
 export class InputMarks {
   private readonly marks = new Map<string, InputMark>();
 
-  constructor(readonly cwd: string) {}
+  /** the working directory is absolute and normalised, so joining a plain name needs no path.resolve */
+  private readonly plainCwd: boolean;
+
+  constructor(readonly cwd: string) {
+    this.plainCwd = process.platform !== 'win32' && cwd.startsWith('/') && path.resolve(cwd) === cwd && cwd !== '/';
+  }
 
   /** Adds (or replaces: a later record of the same file wins) the mark of a finished task. */
   set(rec: Pick<TaskRecord, 'file' | 'status' | 'error' | 'exitCode' | 'signal'>): string | undefined {
     if (!SHOWN.has(rec.status)) return undefined;
-    const key = path.resolve(this.cwd, rec.file);
+    const key = this.keyOf(rec.file);
     const status = rec.status as InputMark['status'];
     const tooltip = status === 'succeeded' ? 'succeeded' : rec.error?.title ?? (status === 'timedOut' ? 'timed out' : rec.signal ? `killed by ${rec.signal}` : `exit code ${rec.exitCode}`);
     this.marks.set(key, { status, tooltip });
     return key;
+  }
+
+  /** The absolute path of a recorded file: a plain relative name is joined, anything else resolved. */
+  keyOf(file: string): string {
+    return this.plainCwd && !file.startsWith('/') && !/(^|\/)\.{1,2}(\/|$)|\/\/|\\/.test(file) ? `${this.cwd}/${file}` : path.resolve(this.cwd, file);
   }
 
   /** Sets the mark of an absolute path as is. */

@@ -97,6 +97,11 @@ export class LatestRuns implements vscode.Disposable {
     return this.all().find((r) => r.marks.get(fsPath));
   }
 
+  /** Reads every folder's latest run again (a run was deleted, say). */
+  async refresh(): Promise<void> {
+    for (const folder of vscode.workspace.workspaceFolders ?? []) await this.reload(folder);
+  }
+
   private async reloadAll(): Promise<void> {
     for (const w of this.watchers) w.dispose();
     this.watchers = [];
@@ -129,7 +134,7 @@ export class LatestRuns implements vscode.Disposable {
       if (this.byFolder.delete(folder.uri.toString())) this.changed.fire({ folder, runDir: undefined });
       return;
     }
-    await this.load(folder, dir);
+    await this.load(folder, dir, undefined, true);
   }
 
   private folderOf(dir: string): vscode.WorkspaceFolder | undefined {
@@ -143,13 +148,14 @@ export class LatestRuns implements vscode.Disposable {
   }
 
   /** A finished (or not running) run: its report and the marks from its journal. */
-  private async load(folder: vscode.WorkspaceFolder, runDir: string, report?: RunReport): Promise<void> {
+  private async load(folder: vscode.WorkspaceFolder, runDir: string, report?: RunReport, newest = false): Promise<void> {
     this.unfollow(runDir);
     const r = report ?? (await readReport(runDir).catch(() => undefined));
     if (!r) return;
     const current = this.of(folder);
     // an older run finishing after a newer one started does not take its place
-    if (current && current.runDir !== runDir && current.report.startedAt > r.startedAt) return;
+    // (`newest`: found as the newest on disk, e.g. after the latest one was deleted)
+    if (!newest && current && current.runDir !== runDir && current.report.startedAt > r.startedAt) return;
     const marks = await marksOf(runDir, r.cwd);
     const latest: LatestRun = { folder, runDir, report: r, marks, live: false };
     this.byFolder.set(folder.uri.toString(), latest);

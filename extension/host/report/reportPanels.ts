@@ -169,6 +169,11 @@ export class ReportPanel implements vscode.Disposable {
           if (script) void vscode.commands.executeCommand(Commands.measureSpeedup, { script });
           break;
         }
+        case 'rerunFailed':
+        case 'failureGroup':
+        case 'debugTask':
+          await this.failureAction(m);
+          break;
         default: {
           const never: never = m;
           this.owner.log.warn(`report panel: unknown message ${JSON.stringify(never)}`);
@@ -177,6 +182,43 @@ export class ReportPanel implements vscode.Disposable {
     } catch (err) {
       this.owner.log.warn(`report panel: ${(err as Error).message}`);
       void vscode.window.showErrorMessage((err as Error).message);
+    }
+  }
+
+  /**
+   * The failures section's buttons. The files come from the report this host holds (a group by its
+   * key, a task by its index), never from names the webview sent.
+   */
+  private async failureAction(m: Extract<ReportFromWebview, { type: 'rerunFailed' | 'failureGroup' | 'debugTask' }>): Promise<void> {
+    const subject = this.subjects();
+    const runDir = subject?.kind === 'run' ? subject.subject.runDir : undefined;
+    if (!runDir || subject?.kind !== 'run') throw new Error('This report was not loaded from a run directory: its files cannot be run again from here.');
+    const report = subject.subject.report;
+    if (m.type === 'rerunFailed') {
+      await vscode.commands.executeCommand(Commands.rerunFiles, { runDir });
+      return;
+    }
+    if (m.type === 'debugTask') {
+      const task = report.tasks.find((t) => t.index === m.index);
+      if (!task) throw new Error(`Task ${m.index} is not in this report.`);
+      await vscode.commands.executeCommand(Commands.debugFile, { runDir, file: task.file });
+      return;
+    }
+    const g = report.failureGroups?.find((x) => x.key === m.key);
+    if (!g) throw new Error('That group of failures is no longer in the report (the files were run again?). Reopen the report.');
+    switch (m.action) {
+      case 'rerun':
+        await vscode.commands.executeCommand(Commands.rerunFiles, { runDir, files: g.files });
+        break;
+      case 'copy':
+        await vscode.commands.executeCommand(Commands.copyFileList, { runDir, files: g.files });
+        break;
+      case 'debug':
+        await vscode.commands.executeCommand(Commands.debugFile, { runDir, file: g.files[0] });
+        break;
+      case 'openLog':
+        if (g.indexes[0] !== undefined) await this.openLog(g.indexes[0], 'stderr');
+        break;
     }
   }
 

@@ -31,7 +31,10 @@ export function register(context: vscode.ExtensionContext, services: Services): 
 
   const tree = registerRunsView(context, services, runs);
   const failures = registerFailures(context, services, runs);
-  registerRunCommands(context, services, runs, () => tree.refresh());
+  registerRunCommands(context, services, runs, () => {
+    tree.refresh();
+    void failures.latest.refresh();
+  });
   registerTaskProvider(context, services, runs);
 
   void vscode.commands.executeCommand('setContext', ContextKeys.runActive, false);

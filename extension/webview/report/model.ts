@@ -57,9 +57,9 @@ export function oversubscriptionFacts(r: RunReport): OversubscriptionFacts {
   };
 }
 
-/** Slowest finished tasks, slowest first, with how many times the median they took. */
+/** Slowest succeeded tasks, slowest first, with how many times the median they took (failures have their own section). */
 export function stragglers(tasks: readonly TaskRecord[], n = 10): Array<{ task: TaskRecord; timesMedian: number }> {
-  const ran = tasks.filter((t) => t.status !== 'skipped');
+  const ran = tasks.filter((t) => t.status === 'succeeded');
   if (ran.length === 0) return [];
   const med = median(ran.map((t) => t.wallMs));
   // partial selection would be O(n); a sort of 10k numbers is ~1 ms and keeps this obvious

@@ -9,6 +9,7 @@ import { barKind, laneCount, oversubscriptionFacts, statusText, stragglers, swee
 import type { Palette } from './theme';
 import { Bar, TimelineIndex } from './timeline';
 import { TimelineView } from './timelineView';
+import { failuresBody, type FailureActions } from './failuresView';
 
 export interface RunViewHost {
   /** open a task's log through the extension host; undefined in an exported file */
@@ -17,10 +18,11 @@ export interface RunViewHost {
   applyRecommendation?(): void;
   /** the sweep's Measure Again button on a busy machine (inside VS Code only) */
   measureAgain?(): void;
+  /** the failures section's buttons (re-run, copy, debug); undefined in an exported file */
+  failures?: Omit<FailureActions, 'openLog'>;
   palette(): Palette;
 }
 
-const MAX_FAILURE_ROWS = 200;
 
 export class RunView {
   readonly root: HTMLElement;
@@ -41,7 +43,10 @@ export class RunView {
    * carry (a very large live run keeps only its latest records in memory); deltas bring every later one.
    */
   private omitted: number;
-  private counts = { failures: 0, stragglers: 0, fileNames: [] as string[] };
+  private counts = { failures: 0, stragglers: 0, fileNames: [] as string[], groups: [] as string[] };
+  /** the Failures section: first when there are failures, after the stragglers otherwise */
+  private readonly failuresSection: HTMLElement;
+  private readonly summarySection: HTMLElement;
 
   constructor(subject: ReportSubject, public live: boolean, private readonly host: RunViewHost, private readonly compact = false) {
     const { tasks, cpuSamples, ...summary } = subject.report;
@@ -69,12 +74,12 @@ export class RunView {
       'div',
       { class: `run-view${compact ? ' compact' : ''}` },
       this.slots.header,
-      section('Summary', this.slots.summary),
+      (this.summarySection = section('Summary', this.slots.summary)),
       section('Thread settings', this.slots.threads),
       section('Per-worker timeline', this.slots.timelineNote, this.timeline.root),
       section('CPU utilisation', this.cpu.root, this.slots.cpuNote),
-      section('Stragglers (slowest files)', this.slots.stragglers),
-      section('Failures', this.slots.failures),
+      section('Stragglers (slowest succeeded files)', this.slots.stragglers),
+      (this.failuresSection = section('Failures', this.slots.failures)),
       this.slots.sweep,
       this.slots.notes,
     );
@@ -126,6 +131,7 @@ export class RunView {
       cpuDrawn: this.cpu.drawn(),
       sweepPoints: this.sweep?.points.length ?? 0,
       fileNames: this.counts.fileNames,
+      failureGroups: this.counts.groups,
       total: this.summary.counts.total,
       etaMs: this.summary.status === 'running' ? this.summary.etaMs : null,
       bars: this.index.kindCounts(),
@@ -271,24 +277,15 @@ export class RunView {
   }
 
   private renderFailures(): void {
-    const f = this.summary.failures;
-    if (f.length === 0) {
-      this.counts.failures = 0;
-      this.slots.failures.replaceChildren(h('p', { class: 'muted' }, 'No failures.'));
-      return;
-    }
-    const shown = f.slice(0, MAX_FAILURE_ROWS);
-    this.counts.failures = shown.length;
-    for (const x of shown) this.counts.fileNames.push(x.file);
-    const rows = shown.map((x) => [
-      h('span', { class: 'file', title: x.file }, baseName(x.file)),
-      x.status === 'timedOut' ? 'timed out' : x.status,
-      x.signal ? `signal ${x.signal}` : x.exitCode !== null ? `exit ${x.exitCode}` : '—',
-      x.stderrTail ? h('pre', { class: 'tail' }, x.stderrTail.trimEnd().split('\n').slice(-6).join('\n')) : h('span', { class: 'muted' }, '(no stderr)'),
-      this.logLinks(x.index),
-    ]);
-    const more = f.length > shown.length ? [h('p', { class: 'muted' }, `…and ${f.length - shown.length} more (see the journal).`)] : [];
-    this.slots.failures.replaceChildren(table(['File', 'Status', 'Exit', 'Last lines of stderr', 'Log'], rows, 'failures'), ...more);
+    const { el, rendered } = failuresBody(this.summary, { ...this.host.failures, openLog: this.host.openLog });
+    this.counts.failures = rendered.files.length;
+    this.counts.groups = rendered.titles;
+    this.counts.fileNames.push(...rendered.files);
+    this.slots.failures.replaceChildren(el);
+    // failures are the first thing to read when there are any
+    const first = this.summary.counts.failed + this.summary.counts.timedOut > 0 || !!this.summary.stopped;
+    if (first && this.failuresSection.nextSibling !== this.summarySection) this.root.insertBefore(this.failuresSection, this.summarySection);
+    else if (!first && this.failuresSection.nextSibling === this.summarySection) this.root.insertBefore(this.failuresSection, this.slots.sweep);
   }
 
   private renderSweep(): void {
