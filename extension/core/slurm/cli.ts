@@ -5,6 +5,7 @@
  */
 import * as path from 'path';
 import { RunEvent, RunOptions, RunReport, UsageError } from '../run/types';
+import { parseHalt } from '../run/failures';
 import { validateSettings } from '../settings';
 import { prepareSlurmRun, SlurmSettings, submitSlurmRun } from './backend';
 
@@ -101,7 +102,7 @@ export interface SlurmCliContext {
  * (0 all succeeded, 1 some failed, 130 cancelled by SIGINT/SIGTERM → scancel).
  */
 export async function runSlurmFromCli(opts: RunOptions, args: SlurmCliArgs, ctx: SlurmCliContext): Promise<number> {
-  if (opts.halt) {
+  if (opts.halt === true || (typeof opts.halt === 'string' && parseHalt(opts.halt) !== undefined)) {
     throw new UsageError('--halt does not apply to --backend slurm: the array tasks run independently on the cluster. Drop --halt; re-run the failed files afterwards instead.');
   }
   const slurm: SlurmSettings = { ...validateSettings({}).slurm, ...args.slurm };

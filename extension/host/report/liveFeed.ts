@@ -10,6 +10,9 @@ import { readReport } from '../../core/run/history';
 import type { RunEvent, RunHandle, RunReport, TaskRecord } from '../../core/run/types';
 import type { ReportDelta, ReportToWebview } from '../../shared/protocol';
 
+/** Files of each failure group sent with a live update (the panel lists the first 20). */
+const FILES_IN_DELTA = 20;
+
 export interface LiveFeedOptions {
   intervalMs?: number;
   /** injectable timers (tests use the real ones; kept for clarity of ownership) */
@@ -117,6 +120,8 @@ export class LiveFeed {
     const { tasks: _t, cpuSamples, ...summary } = this.withProgress(this.handle.report());
     const newSamples = cpuSamples.length >= this.sentSamples ? cpuSamples.slice(this.sentSamples) : cpuSamples;
     this.sentSamples = cpuSamples.length;
+    // a group's whole file list stays here (the panel's buttons take it from the report); the view shows a few
+    if (summary.failureGroups) summary.failureGroups = summary.failureGroups.map((g) => ({ ...g, files: g.files.slice(0, FILES_IN_DELTA), indexes: g.indexes.slice(0, FILES_IN_DELTA) }));
     const delta: ReportDelta = { summary, newTasks: this.finishedSince, newSamples, running: [...this.running.values()] };
     this.finishedSince = [];
     this.lastPost = this.now();
