@@ -49,18 +49,18 @@ export function oomRecordPids(text: string): Array<{ pid: number; rssKb?: number
 
 export class OomKills {
   private kmsgFd: number | undefined;
+  private kmsgTried = false;
+  private bootEpochMs = 0;
   private readonly countFile: string | undefined;
   private lastCount: number | undefined;
   private readonly killed = new Map<number, number | undefined>();
 
-  constructor(src: OomSources = {}) {
+  /** epoch ms of the run's start: kernel records from before it are not about its tasks */
+  private readonly since: number;
+
+  constructor(private readonly src: OomSources = {}, since = Date.now()) {
+    this.since = since;
     if (process.platform !== 'linux') return;
-    try {
-      this.kmsgFd = fs.openSync(src.kmsg ?? '/dev/kmsg', fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-      this.drain(false); // what the kernel said before this run is not ours
-    } catch {
-      this.kmsgFd = undefined; // not readable (dmesg_restrict, no /dev/kmsg): the cgroup count may still say
-    }
     try {
       this.countFile = oomCountFile(fs.readFileSync(src.selfCgroup ?? '/proc/self/cgroup', 'utf8'), src.cgroupRoot ?? '/sys/fs/cgroup');
       this.lastCount = this.countFile ? oomKillCount(fs.readFileSync(this.countFile, 'utf8')) : undefined;
@@ -69,23 +69,39 @@ export class OomKills {
     }
   }
 
+  /**
+   * /dev/kmsg is opened at the first question (a SIGKILL is rare: a run without one pays nothing); it
+   * reads from the oldest record the kernel keeps, so records are told apart by their time since boot.
+   */
+  private openKmsg(): void {
+    if (this.kmsgFd !== undefined || this.kmsgTried || process.platform !== 'linux') return;
+    this.kmsgTried = true;
+    try {
+      this.bootEpochMs = Date.now() - Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1000;
+      this.kmsgFd = fs.openSync(this.src.kmsg ?? '/dev/kmsg', fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    } catch {
+      this.kmsgFd = undefined; // not readable (dmesg_restrict, no /dev/kmsg): the cgroup count may still say
+    }
+  }
+
   /** Reads the kernel records written since the last read (one record per read(2) on /dev/kmsg). */
-  private drain(keep: boolean): void {
+  private drain(): void {
     if (this.kmsgFd === undefined) return;
     const buf = Buffer.alloc(8192);
-    for (let i = 0; i < 100_000; i++) {
+    for (let i = 0; i < 1_000_000; i++) {
       let n: number;
       try {
         n = fs.readSync(this.kmsgFd, buf, 0, buf.length, null);
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EPIPE') continue; // records overwritten before we read them: go on with the next
+        if ((e as NodeJS.ErrnoException).code === 'EPIPE') continue; // records overwritten before we read them
         return; // EAGAIN: nothing more
       }
       if (n <= 0) return;
-      if (!keep) continue;
       const text = buf.toString('utf8', 0, n);
       if (!text.includes('Killed process')) continue;
+      // "priority,sequence,microseconds since boot,flags;message"
+      const usec = Number(text.split(',', 3)[2]);
+      if (Number.isFinite(usec) && this.bootEpochMs + usec / 1000 < this.since - 1000) continue;
       for (const k of oomRecordPids(text)) {
         this.killed.set(k.pid, k.rssKb);
         if (this.killed.size > MAX_REMEMBERED) this.killed.delete(this.killed.keys().next().value as number);
@@ -98,7 +114,8 @@ export class OomKills {
    * cgroup counted an OOM kill since the last question (each counted kill is given to one task).
    */
   killedForMemory(pid: number | undefined): { killed: boolean; rssKb?: number } {
-    this.drain(true);
+    this.openKmsg();
+    this.drain();
     if (pid !== undefined && this.killed.has(pid)) {
       const rssKb = this.killed.get(pid);
       this.killed.delete(pid);
