@@ -48,7 +48,7 @@ async function shots(ctx: E2EContext, view: Frame, suffix: string): Promise<void
   // the report: the failures section is the first one
   await ctx.runCommand('Parallel Run: Show Run Report');
   await view.locator('.failure-group').first().waitFor({ timeout: 60_000 });
-  await view.locator('h2', { hasText: 'Failures' }).first().scrollIntoViewIfNeeded();
+  // the panel may draw again when shown: the failures section is the first one, at the top
   await page.waitForTimeout(800);
   await ctx.screenshot(`failures-1-report-${suffix}`);
   // the Problems panel: one diagnostic at calibrate.py's line
