@@ -1,4 +1,4 @@
-// Dispatch overhead (issue 3): 2,000 trivial tasks (`true {}`) on 2 workers, parallel-run (CLI, with
+// Dispatch overhead: 2,000 trivial tasks (`true {}`) on 2 workers, parallel-run (CLI, with
 // journal and per-task logs on) vs `xargs -P 2` and GNU `parallel -j 2`. Prints throughput and ratios.
 // Aim: >= 1.0x xargs throughput, >= 4x GNU Parallel.
 'use strict';

@@ -4,11 +4,15 @@
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { RunHandle, RunReport } from '../../extension/core/run/types';
 import { Commands, ContextKeys } from '../../extension/shared/ids';
 import { folder, readJournal, readReportJson, rejection, runDirOf, services, setSetting, waitFor, ws } from './runHelpers';
+
+/** The machine's memory in GB, rounded down to 1/1000: more than is ever available, not more than there is. */
+const ALL_MEMORY_GB = Math.floor((os.totalmem() / 2 ** 30) * 1000) / 1000;
 
 const NO_REPORT = { openReport: false };
 
@@ -117,7 +121,7 @@ describe('run commands', function () {
   });
 
   it('parallelRun.memFreeGB and parallelRun.timeoutPercentOfMedian reach the run', async () => {
-    await setSetting('memFreeGB', 1e6); // a million GiB: never available, so one file at a time
+    await setSetting('memFreeGB', ALL_MEMORY_GB); // all of the machine's memory: never available, so one file at a time
     await setSetting('timeoutPercentOfMedian', 300);
     try {
       const report = (await vscode.commands.executeCommand(Commands.runScript, {
@@ -128,7 +132,7 @@ describe('run commands', function () {
       const spans = report.tasks.map((t) => [t.start, t.end]).sort((a, b) => a[0] - b[0]);
       for (let i = 1; i < spans.length; i++) assert.ok(spans[i][0] >= spans[i - 1][1], 'one file at a time');
       const def = JSON.parse(fs.readFileSync(path.join(runDirOf(report), 'run.json'), 'utf8'));
-      assert.deepStrictEqual([def.memFreeBytes, def.timeoutPercent, def.timeoutSec], [1e6 * 2 ** 30, 300, 0]);
+      assert.deepStrictEqual([def.memFreeBytes, def.timeoutPercent, def.timeoutSec], [Math.round(ALL_MEMORY_GB * 2 ** 30), 300, 0]);
     } finally {
       await setSetting('memFreeGB', undefined);
       await setSetting('timeoutPercentOfMedian', undefined);
