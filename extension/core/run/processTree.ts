@@ -14,6 +14,7 @@
  * Linux reads /proc; elsewhere only the process group is killed.
  */
 import * as fs from 'fs';
+import { parseProcPidStat } from '../monitor';
 import { signalCgroup, cgroupTreePids } from './taskCgroup';
 
 export interface ProcStat {
@@ -28,9 +29,8 @@ export interface ProcStat {
 /** /proc/<pid>/stat of one process; undefined when gone. */
 export function procStat(pid: number): ProcStat | undefined {
   try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return { pid, ppid: Number(f[1]), start: Number(f[19]), state: f[0] };
+    const st = parseProcPidStat(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'));
+    return { pid, ppid: st.ppid, start: st.startTicks, state: st.state };
   } catch {
     return undefined;
   }

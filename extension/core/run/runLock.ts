@@ -14,6 +14,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { parseProcPidStat } from '../monitor';
 import { UsageError } from './types';
 
 const PREFIX = 'run.lock.';
@@ -30,8 +31,7 @@ export interface LockHolder {
 /** Clock ticks since boot at which `pid` started (Linux), to tell a live runner from a reused pid. */
 export function processStartTicks(pid: number): string | undefined {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return String(parseProcPidStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')).startTicks);
   } catch {
     return undefined;
   }
