@@ -965,11 +965,14 @@ class Run {
    * host starts each task as soon as the one before ends (results still come back, and are journaled,
    * one by one). A batch holds about BATCH_TARGET_MS of work, and at most a quarter of each slot's share
    * of what is left, so the slots still end together. Long tasks, runs without a Python host and inputs
-   * whose total is not known (stdin, pipes) go one at a time. PARALLEL_RUN_BATCH=1 turns batches off.
+   * whose total is not known (stdin, pipes) go one at a time, and so do the first files while the early
+   * stop is undecided. PARALLEL_RUN_BATCH=1 turns batches off.
    */
   private batchSize(taken: number): number {
     const p = this.p;
     if (!p.host || this.batchLimit <= 1 || this.recentMs === undefined || this.finishedCount < p.workers) return 1;
+    // while the early stop is undecided, one file at a time: a batch would start files after the Kth failure
+    if (this.earlyStop.undecided) return 1;
     if (this.recentMs >= BATCH_BELOW_MS) return 1;
     let k = Math.min(this.batchLimit, Math.floor(BATCH_TARGET_MS / Math.max(this.recentMs, 1)));
     const total = this.builder.counts.total;

@@ -380,6 +380,11 @@ export class EarlyStop {
 
   constructor(readonly k: number) {}
 
+  /** True while the first K finished tasks could still all fail alike (the stop may yet come). */
+  get undecided(): boolean {
+    return this.k > 0 && !this.broken && this.seen < this.k;
+  }
+
   /** Call per finished task (after its retries) with its signature (undefined = succeeded). */
   check(sig: FailureSignature | undefined): string | undefined {
     if (this.k <= 0 || this.broken || this.seen >= this.k) return undefined;
