@@ -112,4 +112,24 @@ Node()  # unreachable at once: Python's exit does not flush this one either (it 
     const cpu = (r: RunReport) => r.tasks.reduce((s, t) => s + t.cpuUserSec + t.cpuSysSec, 0);
     assert.ok(cpu(warm) < cpu(cold) / 2, `warm task CPU ${cpu(warm).toFixed(3)} s vs cold ${cpu(cold).toFixed(3)} s`);
   });
+  it('pre-import the submodules a `from pkg import sub` names (not only the package): over a grid, the host imports them once', async () => {
+    const dir = tmpDir('pr-warm-');
+    // pkg/sub.py logs every import of itself: in the host once, or (before) in every forked task
+    writeFiles(dir, {
+      'pkg/__init__.py': '',
+      'pkg/sub.py': 'import os\nwith open(os.path.join(os.path.dirname(__file__), "..", "imports.log"), "a") as f:\n    f.write("%d\\n" % os.getpid())\ndef f(a, b):\n    return float(a) * float(b)\n',
+      'lik.py': 'import json, sys\nfrom pkg import sub\nprint(json.dumps({"v": sub.f(sys.argv[1], sys.argv[2])}))\n',
+    });
+    const h = await startRun({
+      command: { kind: 'python', python: PYTHON, script: path.join(dir, 'lik.py'), args: ['{a}', '{b}'], warm: true },
+      files: { kind: 'list', files: [] },
+      inputs: { sources: [{ kind: 'grid', name: 'a', values: ['1', '2', '3'] }, { kind: 'grid', name: 'b', values: ['0.5', '2'] }] },
+      cwd: dir, outDir: path.join(dir, 'run'), workersDir: WORKERS_DIR, workers: 1,
+    });
+    const { report } = await collect(h);
+    assert.strictEqual(report.counts.succeeded, 6, JSON.stringify(report.failures));
+    assert.deepStrictEqual(report.tasks.map((t) => t.result?.v).sort(), [0.5, 1, 1.5, 2, 4, 6]);
+    const imports = fs.readFileSync(path.join(dir, 'imports.log'), 'utf8').trim().split('\n');
+    assert.strictEqual(imports.length, 1, `pkg.sub imported by ${imports.length} processes (the host, and each task?)`);
+  });
 });
