@@ -122,6 +122,9 @@ named by $PARALLEL_RUN_RESULT) gets it in the run's results.csv and results.ndjs
                         inclusive range START:STOP:STEP (0:1:0.1 = 11 values, exact decimals)
   -C, --colsep REGEX    split each input line into columns (a regular expression, as GNU Parallel)
   --header :            the first line of each ::: / :::: source names its columns ({name})
+  --tuples-from FILE|-  whole tuples, one task each, as the Slurm array tasks get them: NDJSON, the
+                        first line {"names": [...], "resultNames": [...]}, then a JSON array of
+                        strings per tuple ("-" = stdin); no other input source
   --yes                 allow a run of more than 1,000,000 tasks
   --dry-run             print each file's command (shell-quoted) and start nothing; with --resume,
                         only the files still to do; {%} as the first round of slots gets them
@@ -175,6 +178,8 @@ interface RunArgs {
   yes: boolean;
   /** --call FUNC (with --script) */
   call?: string;
+  /** --tuples-from FILE|- */
+  tuplesFrom?: string;
 }
 
 function wholeNumber(flag: string, v: string, min: number): number {
@@ -318,6 +323,7 @@ export function parseRunArgs(all: string[]): RunArgs {
       case '--grid': a.grids.push(parseGrid(value(flag, inline))); break;
       case '--yes': a.yes = true; break;
       case '--call': a.call = value(flag, inline); break;
+      case '--tuples-from': a.tuplesFrom = value(flag, inline); break;
       case '-h': case '--help': a.help = true; break;
       default:
         if (raw.startsWith('-') && raw !== '-') {
@@ -344,7 +350,7 @@ async function notebookCommand(a: RunArgs, cwd: string, workersDir: string): Pro
   const { inputs } = inputsFromArgs(a, cwd, { kind: 'python', python: py.executable, script: '', args: [], warm: a.warm });
   let tuple: { fileColumn?: number; names: string[] } | undefined;
   if (inputs) {
-    if (inputs.sources.some((s) => s.kind === 'files' && s.source.kind === 'stdin')) throw new UsageError('A notebook over input tuples reads its inputs before the run: give the list as a file (:::: LIST), not stdin.');
+    if (inputs.sources.some((s) => (s.kind === 'files' || s.kind === 'tuples') && s.source.kind === 'stdin')) throw new UsageError('A notebook over input tuples reads its inputs before the run: give the list as a file (:::: LIST), not stdin.');
     const { layout } = await readInputs(inputs, openSource);
     const unnamed = layout.names.map((n, i) => (n === undefined ? i : -1)).filter((i) => i >= 0);
     if (unnamed.length > 1) throw new UsageError(`Input columns ${unnamed.map((i) => i + 1).join(' and ')} have no name, so only one of them can be the file. Name the others (--header : with a header line, or --grid NAME=VALUES).`);
@@ -426,6 +432,11 @@ export function inputsFromArgs(a: RunArgs, cwd: string, command: TaskCommand): {
   if (a.filesFrom === '-') files = { kind: 'stdin', nulSeparated: a.nul };
   else if (a.filesFrom !== undefined) files = { kind: 'listFile', path: path.resolve(cwd, a.filesFrom), nulSeparated: a.nul };
   else if (a.files.length > 0) files = { kind: 'globs', patterns: a.files, cwd };
+  if (a.tuplesFrom !== undefined) {
+    if (files || a.sources.length || a.grids.length) throw new UsageError('--tuples-from gives whole tuples: give no other input (--files, :::, ::::, --grid) with it.');
+    const source: FileSource = a.tuplesFrom === '-' ? { kind: 'stdin', nulSeparated: false } : { kind: 'listFile', path: path.resolve(cwd, a.tuplesFrom), nulSeparated: false };
+    return { files: { kind: 'list', files: [] }, inputs: { sources: [{ kind: 'tuples', source }] } };
+  }
   const template = command.kind === 'template' ? command.argv : command.args;
   const sourceCount = a.sources.length + a.grids.length + (files ? 1 : 0);
   const tuples = sourceCount > 1 || a.grids.length > 0 || a.colsep !== undefined || a.header || template.some((x) => POSITIONAL.test(x));

@@ -6,11 +6,27 @@
 The input is assigned in a cell injected right after the cell tagged "parameters" (papermill's
 convention; the injected cell is tagged "injected-parameters"), the notebook runs top to bottom in a
 kernel of this interpreter (nbclient + ipykernel), and the executed copy, with its outputs, goes to
-OUTPUTS_DIR/<input name>.ipynb, also when a cell fails (the error is in the copy and on stderr, and
+OUTPUTS_DIR/<the input's path, relative to the notebook's folder, extension dropped>.ipynb (see
+copy_path: inputs of the same name in different folders keep their own copies), also when a cell fails (the error is in the copy and on stderr, and
 the exit status is 1). The cell outputs are echoed to stdout/stderr, so the task logs hold them too.
 """
 import os
 import sys
+
+
+def copy_path(path, notebook, outputs):
+    """Where the executed copy for input `path` goes: the input's path relative to the notebook's folder
+    (else to the working folder, else its absolute path), mirrored under `outputs`, with .ipynb for its
+    extension: data/a/x.csv -> OUTPUTS/data/a/x.ipynb, so a/x.csv and b/x.csv never share a copy."""
+    absolute = os.path.abspath(path)
+    for base in (os.path.dirname(os.path.abspath(notebook)), os.getcwd()):
+        rel = os.path.relpath(absolute, base)
+        if rel != os.pardir and not rel.startswith(os.pardir + os.sep):
+            break
+    else:
+        rel = absolute.lstrip(os.sep)
+    stem = os.path.splitext(rel)[0]
+    return os.path.join(outputs, (stem if os.path.basename(stem) else os.path.join(stem, "input")) + ".ipynb")
 
 
 def main(argv):
@@ -48,9 +64,8 @@ def main(argv):
             for out in cell.get("outputs", []):
                 if out.get("output_type") == "stream":
                     (sys.stderr if out.get("name") == "stderr" else sys.stdout).write(out.get("text", ""))
-        os.makedirs(outputs, exist_ok=True)
-        stem = os.path.splitext(os.path.basename(path))[0] or "input"
-        target = os.path.join(outputs, stem + ".ipynb")
+        target = copy_path(path, notebook, outputs)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
         tmp = "%s.%d.tmp" % (target, os.getpid())
         nbformat.write(nb, tmp)
         os.replace(tmp, target)

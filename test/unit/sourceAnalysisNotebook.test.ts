@@ -334,13 +334,39 @@ describe('notebooks as one module', function () {
       const nb = spawnSync(DEBIAN_PYTHON, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0 ? 'analysis.ipynb' : 'plain.ipynb';
       const r = cli(['--notebook', nb, '--save-notebooks', '--python', DEBIAN_PYTHON, '-j', '2', ':::', 'data/f1.txt', 'data/f2.txt']);
       assert.strictEqual(r.status, 0, r.stderr);
-      const outputs = path.join(dir, `${nb.replace('.ipynb', '')}-outputs`);
+      // the copies mirror the inputs' paths (relative to the notebook's folder)
+      const outputs = path.join(dir, `${nb.replace('.ipynb', '')}-outputs`, 'data');
       assert.deepStrictEqual(fs.readdirSync(outputs).sort(), ['f1.ipynb', 'f2.ipynb']);
       const executed = JSON.parse(fs.readFileSync(path.join(outputs, 'f2.ipynb'), 'utf8'));
       const injected = executed.cells.find((c: { metadata: { tags?: string[] } }) => c.metadata.tags?.includes('injected-parameters'));
       assert.match(injected.source.join ? injected.source.join('') : injected.source, /path = '.*f2\.txt'/);
       const last = executed.cells[executed.cells.length - 1];
       assert.match(last.outputs.map((o: { text?: string | string[] }) => (Array.isArray(o.text) ? o.text.join('') : o.text ?? '')).join(''), nb === 'plain.ipynb' ? /^2\n$/ : /f2\.txt 22\.0/);
+    });
+
+    it('--save-notebooks: inputs with the same name in different folders keep their own executed copies', function () {
+      makeNotebook(path.join(dir, 'first.ipynb'), [
+        { type: 'code', source: 'path = "x"', tags: ['parameters'] },
+        { type: 'code', source: 'print(open(path).read().split()[0])' },
+      ]);
+      for (const [sub, text] of [['a', 'from-a'], ['b', 'from-b'], ['b/deep', 'from-deep']]) {
+        fs.mkdirSync(path.join(dir, sub), { recursive: true });
+        fs.writeFileSync(path.join(dir, sub, 'same.txt'), `${text}\n`);
+      }
+      const outside = fs.mkdtempSync(path.join(tmp, 'outside-'));
+      fs.writeFileSync(path.join(outside, 'same.txt'), 'from-outside\n');
+      const r = cli(['--notebook', 'first.ipynb', '--save-notebooks', '--python', DEBIAN_PYTHON, '-j', '2', ':::', 'a/same.txt', 'b/same.txt', 'b/deep/same.txt', path.join(outside, 'same.txt')]);
+      assert.strictEqual(r.status, 0, r.stderr);
+      const outputs = path.join(dir, 'first-outputs');
+      const printed = (rel: string) => {
+        const nb = JSON.parse(fs.readFileSync(path.join(outputs, rel), 'utf8'));
+        return nb.cells[nb.cells.length - 1].outputs.map((o: { text?: string | string[] }) => (Array.isArray(o.text) ? o.text.join('') : o.text ?? '')).join('');
+      };
+      assert.strictEqual(printed('a/same.ipynb'), 'from-a\n');
+      assert.strictEqual(printed('b/same.ipynb'), 'from-b\n');
+      assert.strictEqual(printed('b/deep/same.ipynb'), 'from-deep\n');
+      // outside the notebook's and the working folder: its absolute path, mirrored
+      assert.strictEqual(printed(path.join(outside.slice(1), 'same.ipynb')), 'from-outside\n');
     });
   });
 });

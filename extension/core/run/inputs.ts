@@ -45,6 +45,8 @@ interface ReadSource {
   isFiles: boolean;
   link: boolean;
   label: string;
+  /** a tuples source: the results.csv names it carries */
+  resultNames?: string[];
 }
 
 /** The inputs, read and checked: the layout and the tuples in order (generated lazily). */
@@ -197,7 +199,57 @@ function describeSource(s: InputSourceSpec, i: number): string {
     case 'files': return `the files (input source ${i + 1})`;
     case 'grid': return `--grid ${s.name}`;
     case 'csv': return `the table ${s.path}`;
+    case 'tuples': return 'the tuples (--tuples-from)';
   }
+}
+
+/** The first line of a tuples source (see InputSourceSpec 'tuples'): its columns. */
+export interface TuplesHeader {
+  names: Array<string | null>;
+  resultNames: string[];
+}
+
+/** The layout a tuples header describes (the columns of a run over tuples, as run elsewhere). */
+export function layoutOfHeader(h: TuplesHeader): InputLayout {
+  return { names: h.names.map((n) => n ?? undefined), resultNames: [...h.resultNames], sourceOf: h.names.map(() => 0) };
+}
+
+/** The NDJSON lines of a tuples source: the header, then one JSON array of strings per tuple. */
+export function tuplesLines(layout: InputLayout, tuples: Iterable<string[]>): Generator<string> {
+  const header: TuplesHeader = { names: layout.names.map((n) => n ?? null), resultNames: layout.resultNames };
+  return (function* () {
+    yield JSON.stringify(header);
+    for (const t of tuples) yield JSON.stringify(t);
+  })();
+}
+
+/** Reads a tuples source; a line that is not what it should be is named (UsageError). */
+function parseTuples(lines: string[], label: string): ReadSource {
+  const bad = (line: number, what: string) => new UsageError(`${label}, line ${line}: ${what}. Each line after the first must be a JSON array of strings, one per column (the first: {"names": [...], "resultNames": [...]}).`);
+  let header: TuplesHeader;
+  try {
+    header = JSON.parse(lines[0] ?? '');
+  } catch {
+    throw bad(1, 'not the header object');
+  }
+  const width = Array.isArray(header?.names) ? header.names.length : -1;
+  if (width < 1 || !Array.isArray(header.resultNames) || header.resultNames.length !== width || header.resultNames.some((n) => typeof n !== 'string') || header.names.some((n) => n !== null && (typeof n !== 'string' || !NAME.test(n)))) {
+    throw bad(1, 'not a header with as many names as resultNames');
+  }
+  const rows: string[][] = [];
+  for (let i = 1; i < lines.length; i++) {
+    if (!lines[i].trim()) continue;
+    let row: unknown;
+    try {
+      row = JSON.parse(lines[i]);
+    } catch {
+      throw bad(i + 1, 'not JSON');
+    }
+    if (!Array.isArray(row) || row.length !== width || row.some((v) => typeof v !== 'string')) throw bad(i + 1, `not an array of ${width} strings`);
+    rows.push(row as string[]);
+  }
+  if (rows.length === 0) throw new UsageError(`${label} holds no tuples (an empty input). Give at least one line after the header.`);
+  return { rows, width, names: header.names.map((n) => n ?? undefined), isFiles: false, link: false, label, resultNames: header.resultNames };
 }
 
 /** A CSV/TSV table with a header: its column names and rows (csv-parse; a bad line is named). */
@@ -243,6 +295,13 @@ export async function readInputs(
   for (let i = 0; i < spec.sources.length; i++) {
     const s = spec.sources[i];
     const label = describeSource(s, i);
+    if (s.kind === 'tuples') {
+      if (spec.sources.length > 1 || spec.header || spec.colsep !== undefined) {
+        throw new UsageError('--tuples-from gives whole tuples: it takes no other input source, --header or --colsep. Drop those (or --tuples-from).');
+      }
+      read.push(parseTuples(await readFiles(s.source, openSource), label));
+      continue;
+    }
     if (s.kind === 'grid') {
       if (s.values.length === 0) throw new UsageError(`${label} has no values (an empty axis). Give at least one value.`);
       read.push({ rows: s.values.map((v) => [v]), width: 1, names: [s.name], isFiles: false, link: !!s.link, label });
@@ -331,6 +390,7 @@ function layoutOf(read: ReadSource[]): InputLayout {
     }
     seen.set(n, c);
   });
+  if (read.length === 1 && read[0].resultNames) return { names, resultNames: read[0].resultNames, sourceOf };
   const fileSources = read.filter((r) => r.isFiles).length;
   const resultNames = names.map((n, c) => n ?? (fileSources === 1 && read[sourceOf[c]].isFiles && !seen.has('file') ? 'file' : `input${c + 1}`));
   return { names, resultNames, sourceOf };

@@ -170,8 +170,8 @@ export class ResultsWriter {
    * Opens the files for this session. A fresh run starts them empty; a resumed one from the journal's
    * rows of the inputs that are done (the others run again and add their row as they finish).
    */
-  async open(journalFile: string, fp: string, resume: boolean): Promise<void> {
-    const rows = resume ? (await latestRecords(journalFile, fp, (r) => r.status === 'succeeded')).map((r) => resultRow(r, this.inputNames)) : [];
+  async open(journalFile: string, fp: string, resume: boolean, keep: (rec: TaskRecord) => boolean = () => true): Promise<void> {
+    const rows = resume ? (await latestRecords(journalFile, fp, (r) => r.status === 'succeeded' && keep(r))).map((r) => resultRow(r, this.inputNames)) : [];
     if (resume) this.rewriteAtEnd = true;
     this.writeAll(rows);
     this.csvFd = fs.openSync(this.csvFile, 'a');
@@ -240,11 +240,14 @@ export class ResultsWriter {
     this.csvFd = fs.openSync(this.csvFile, 'a');
   }
 
-  /** The session ended: a resumed run (or one whose columns kept growing) is rewritten from the journal. */
-  async close(journalFile: string, fp: string): Promise<void> {
+  /**
+   * The session ended: a resumed run (or one whose columns kept growing, or any run when `rewrite`:
+   * a collected Slurm array) is rewritten from the journal.
+   */
+  async close(journalFile: string, fp: string, rewrite = false): Promise<void> {
     for (const fd of [this.csvFd, this.ndjsonFd]) if (fd >= 0) fs.closeSync(fd);
     this.csvFd = this.ndjsonFd = -1;
-    if (!this.rewriteAtEnd) return;
+    if (!this.rewriteAtEnd && !rewrite) return;
     this.writeAll((await latestRecords(journalFile, fp)).map((r) => resultRow(r, this.inputNames)));
   }
 }

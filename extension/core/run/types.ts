@@ -52,7 +52,13 @@ export type InputSourceSpec =
   | { kind: 'grid'; name: string; values: string[]; link?: boolean }
   /** a parameter table: CSV (or TSV: .tsv/.tab) with a header line naming its columns, read as CSV
    *  (quotes, embedded commas and newlines), unlike --colsep's regular-expression split */
-  | { kind: 'csv'; path: string; link?: boolean };
+  | { kind: 'csv'; path: string; link?: boolean }
+  /**
+   * tuples already combined, one task each (what a Slurm array task runs): NDJSON lines read from
+   * `source`, the first `{"names": [...], "resultNames": [...]}` (a column's {name} or null, and its
+   * results.csv name), then one JSON array of strings per tuple. The only source of its run.
+   */
+  | { kind: 'tuples'; source: FileSource; link?: boolean };
 
 /** The inputs of a run over tuples: its sources, combined as a product (or linked), one task a tuple. */
 export interface InputsSpec {

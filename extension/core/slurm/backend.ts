@@ -21,19 +21,21 @@ import { fileKey, fingerprint, JournalLine, readJournal, succeededFiles, unchang
 import { ReportBuilder } from '../run/report';
 import { readTail } from '../run/taskRunner';
 import { validateTemplate } from '../run/templates';
+import { InputLayout, layoutOfHeader, MAX_TASKS_WITHOUT_YES, readInputs, tupleKey, tupleLabel, tuplesLines, validateTupleTemplate } from '../run/inputs';
+import { ResultsWriter } from '../run/results';
 import { resolvePython } from '../python/interpreter';
 import { newRunId, readDefinition } from '../run/engine';
 import { acquireRunLock, assertNotLocked, processStartTicks, RunLock } from '../run/runLock';
 import { logicalCores, physicalCores, threadEnv } from '../threads';
 import { timerMs } from '../timers';
-import { FileSource, RUN_FILES, RunDefinition, RunEvent, RunHandle, RunReport, TaskCommand, TaskRecord, TaskStatus, UsageError } from '../run/types';
+import { FileSource, InputsSpec, RUN_FILES, RunDefinition, RunEvent, RunHandle, RunReport, TaskCommand, TaskRecord, TaskStatus, UsageError } from '../run/types';
 import type { ParallelRunSettings } from '../settings';
 import { ClusterInfo, clusterInfo, parseSbatchJobId, SlurmClient, SlurmError, slurmExec } from './commands';
 import { arraySpec, MeasuredTimes, packFiles, PackPlan, splitArrays } from './pack';
 import { ArrayTaskState, DEFAULT_MAX_ARRAY_SIZE, FINAL_STATES, mergeStates, parseSacct, parseScontrolJobs, parseSqueue, SACCT_FIELDS, sacctDisabled } from './parse';
 import { normaliseExtraDirectives, renderSbatchScript, shellQuote } from './script';
 import {
-  readJson, readManifest, shardDirPath, SLURM_FILES, slurmDirOf, SlurmPlanFile, SlurmSubmissionFile, taskId, writeJsonAtomic,
+  readJson, readManifest, readTuplesManifest, shardDirPath, SLURM_FILES, slurmDirOf, SlurmPlanFile, SlurmSubmissionFile, taskId, writeJsonAtomic,
 } from './layout';
 import { measuredTimesFromHistory } from './history';
 
@@ -43,6 +45,13 @@ export type SlurmSettings = ParallelRunSettings['slurm'];
 export interface SlurmRunOptions {
   command: TaskCommand;
   files: FileSource;
+  /**
+   * Several input sources combined into tuples (as a local run's RunOptions.inputs): the tuples run
+   * as one array, packed by tuple; `files` is then not used.
+   */
+  inputs?: InputsSpec;
+  /** allow more than MAX_TASKS_WITHOUT_YES tuples */
+  yes?: boolean;
   cwd?: string;
   /** CPUs per array task = BLAS/OpenMP threads per file (default 1) */
   threads?: number;
@@ -132,11 +141,14 @@ async function readAllFiles(src: FileSource, cwd: string): Promise<string[]> {
   return out;
 }
 
-async function resolveCommand(command: TaskCommand, cwd: string, exportOnly: boolean): Promise<{ command: TaskCommand; python?: RunDefinition['python'] }> {
+async function resolveCommand(command: TaskCommand, cwd: string, exportOnly: boolean, layout?: InputLayout): Promise<{ command: TaskCommand; python?: RunDefinition['python'] }> {
   if (command.kind === 'template') {
-    validateTemplate(command.argv);
+    if (layout) validateTupleTemplate(command.argv, layout);
+    else validateTemplate(command.argv);
     return { command: { kind: 'template', argv: [...command.argv] } };
   }
+  if (layout) validateTupleTemplate(command.args, layout, 'The script arguments (after --)');
+  const call = command.call !== undefined ? { call: command.call } : {};
   const script = path.resolve(cwd, command.script);
   try {
     if (!fs.statSync(script).isFile()) throw new Error();
@@ -148,7 +160,7 @@ async function resolveCommand(command: TaskCommand, cwd: string, exportOnly: boo
     return { command: { ...command, script, args: [...command.args] }, python: { executable: command.python } };
   }
   const py = await resolvePython(command.python);
-  return { command: { kind: 'python', python: py.executable, script, args: [...command.args], warm: !!command.warm }, python: { executable: py.executable, version: py.version } };
+  return { command: { kind: 'python', python: py.executable, script, args: [...command.args], warm: !!command.warm && !call.call, ...call }, python: { executable: py.executable, version: py.version } };
 }
 
 /**
@@ -177,7 +189,12 @@ export async function prepareSlurmRun(opts: SlurmRunOptions): Promise<PreparedSl
   if (!fs.existsSync(opts.cliPath)) {
     throw new UsageError(`The Parallel Run CLI ${opts.cliPath} is missing; every array task runs it. Build it first (npm run build).`);
   }
-  const { command, python } = await resolveCommand(opts.command, cwd, !!opts.exportOnly);
+  // a run over tuples: every source read and checked now (a malformed table writes nothing)
+  const inputs = opts.inputs ? await readInputs(opts.inputs, openSource) : undefined;
+  if (inputs && inputs.count > MAX_TASKS_WITHOUT_YES && !opts.yes) {
+    throw new UsageError(`These inputs make ${inputs.count.toLocaleString('en-US')} tasks (more than ${MAX_TASKS_WITHOUT_YES.toLocaleString('en-US')}). Check the grid, or pass --yes to run them all.`);
+  }
+  const { command, python } = await resolveCommand(opts.command, cwd, !!opts.exportOnly, inputs?.layout);
 
   // Ask the cluster first: a missing sbatch or an unreachable controller is reported before any file is written.
   let cluster: ClusterInfo | undefined;
@@ -191,14 +208,20 @@ export async function prepareSlurmRun(opts: SlurmRunOptions): Promise<PreparedSl
   }
   const env = { ...(opts.env ?? {}) };
   const fp = fingerprint(command, cwd, env);
-  let files = await readAllFiles(opts.files, cwd);
+  // each task's key (packing, resume): a file's absolute path, or the whole tuple
+  let tuples = inputs ? [...inputs.tuples()] : undefined;
+  let files = tuples ? tuples.map(tupleKey) : await readAllFiles(opts.files, cwd);
+  /** a resume submits some of the inputs: each one's 1-based position in all of them (journal order) */
+  let positions: number[] | undefined;
+  const what = tuples ? 'tuples' : 'files';
   const notes: string[] = [];
   if (opts.resume) {
     // a watcher collecting this directory's array must not see its slurm/ folder replaced
     assertNotLocked(outDir);
     const done = await succeededFiles(path.join(outDir, RUN_FILES.journal), fp, cwd);
     const before = files.length;
-    files = files.filter((f) => {
+    const todo = files.map((f) => {
+      if (tuples) return !done.has(f);
       let st: fs.Stats | undefined;
       try {
         st = fs.statSync(f);
@@ -207,19 +230,23 @@ export async function prepareSlurmRun(opts: SlurmRunOptions): Promise<PreparedSl
       }
       return !unchanged(done.get(fileKey(f, cwd)), st);
     });
-    notes.push(`Resume: ${before - files.length} of ${before} files already succeeded and are not submitted again.`);
-    if (files.length === 0) throw new UsageError(`Nothing to submit: all ${before} files already succeeded in ${outDir}.`);
+    positions = [];
+    for (let i = 0; i < todo.length; i++) if (todo[i]) positions.push(i + 1);
+    files = files.filter((_, i) => todo[i]);
+    tuples = tuples?.filter((_, i) => todo[i]);
+    notes.push(`Resume: ${before - files.length} of ${before} ${what} already succeeded and are not submitted again.`);
+    if (files.length === 0) throw new UsageError(`Nothing to submit: all ${before} ${what} already succeeded in ${outDir}.`);
     // a resumed Slurm run is a new array in the same folder: start its slurm/ afresh
     fs.rmSync(slurmDirOf(outDir), { recursive: true, force: true });
   }
 
   const measured = opts.measured ?? (opts.runsDir ? await measuredTimesFromHistory(opts.runsDir, command, cwd, outDir) : undefined);
-  const packed: PackPlan = packFiles(files, { targetTaskSeconds: s.targetTaskSeconds, measured });
+  const packed: PackPlan = packFiles(files, { targetTaskSeconds: s.targetTaskSeconds, measured, unit: tuples ? 'tuples' : 'files' });
   const parts = splitArrays(packed.tasks.length, maxArraySize);
   notes.push(...packed.notes);
   if (parts.length > 1) notes.push(`${packed.tasks.length} array tasks exceed the cluster's MaxArraySize (${maxArraySize}): submitted as ${parts.length} arrays.`);
   const taskDigits = Math.max(LIST_DIGITS_MIN, String(packed.tasks.length - 1).length);
-  const nulLists = files.some((f) => f.includes('\n'));
+  const nulLists = !tuples && files.some((f) => f.includes('\n'));
 
   // ---- write
   const slurmDir = slurmDirOf(outDir);
@@ -230,20 +257,23 @@ export async function prepareSlurmRun(opts: SlurmRunOptions): Promise<PreparedSl
     throw new UsageError(`Cannot write the run directory ${outDir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Choose another --out, or fix its permissions.`);
   }
   const sep = nulLists ? '\0' : '\n';
-  fs.writeFileSync(path.join(slurmDir, SLURM_FILES.manifest), files.map((f) => f + sep).join(''));
+  if (tuples && inputs) fs.writeFileSync(path.join(slurmDir, SLURM_FILES.tuples), [...tuplesLines(inputs.layout, tuples)].map((l) => l + '\n').join(''));
+  else fs.writeFileSync(path.join(slurmDir, SLURM_FILES.manifest), files.map((f) => f + sep).join(''));
   // one small index instead of a list file per task: creating thousands of files is slow (NFS)
   fs.writeFileSync(path.join(slurmDir, SLURM_FILES.tasks), packed.tasks.map((t) => `${t.task} ${t.first + 1} ${t.first + t.count}\n`).join(''));
   const runId = readDefinition(outDir)?.runId ?? newRunId();
   const plan: SlurmPlanFile = {
     version: 1, runId, files: files.length, tasks: packed.tasks, parts, taskDigits, nulLists,
     cpusPerTask: threads, maxConcurrent: s.maxConcurrent, maxArraySize, clusterCpus: cluster?.cpus, notes, parentRunDir: opts.parentRunDir,
+    ...(inputs ? { tuples: { names: inputs.layout.names.map((n) => n ?? null), resultNames: inputs.layout.resultNames } } : {}),
+    ...(positions ? { positions } : {}),
   };
   writeJsonAtomic(path.join(slurmDir, SLURM_FILES.plan), plan);
   const script = renderSbatchScript({
     runId, label: opts.label, slurmDir, arrayCount: parts[0].count, totalTasks: packed.tasks.length, totalFiles: files.length, parts: parts.length,
     maxConcurrent: s.maxConcurrent, cpusPerTask: threads, partition: s.partition, timeLimit: s.timeLimit, memory: s.memory, account: s.account,
     extraDirectives: extra, node: opts.nodePath ?? process.execPath, cli: opts.cliPath, command, cwd, timeoutSec, retries, env,
-    nulLists, taskDigits, portable: !!opts.exportOnly, notes: packed.notes,
+    nulLists, tuples: !!tuples, taskDigits, portable: !!opts.exportOnly, notes: packed.notes,
   });
   const scriptPath = path.join(slurmDir, SLURM_FILES.script);
   fs.writeFileSync(scriptPath, script, { mode: 0o755 });
@@ -259,7 +289,8 @@ export async function prepareSlurmRun(opts: SlurmRunOptions): Promise<PreparedSl
     backend: 'slurm',
     fingerprint: fp,
     command,
-    files: { kind: 'listFile', path: path.join(slurmDir, SLURM_FILES.manifest), nulSeparated: nulLists },
+    files: tuples ? { kind: 'list', files: [] } : { kind: 'listFile', path: path.join(slurmDir, SLURM_FILES.manifest), nulSeparated: nulLists },
+    ...(opts.inputs && inputs ? { inputs: opts.inputs, inputNames: inputs.layout.resultNames } : {}),
     cwd,
     workers: lanesOf(plan),
     threads,
@@ -295,7 +326,7 @@ function readme(plan: SlurmPlanFile, submitLines: string[], slurmDir: string, ex
   const L: string[] = [];
   L.push(`Parallel Run: run ${plan.runId} as a Slurm job array`);
   L.push('');
-  L.push(`${plan.files} files in ${plan.tasks.length} array tasks, ${plan.cpusPerTask} CPU(s) per task.`);
+  L.push(`${plan.files} ${plan.tuples ? 'input tuples' : 'files'} in ${plan.tasks.length} array tasks, ${plan.cpusPerTask} CPU(s) per task.`);
   for (const n of plan.notes) L.push(`- ${n}`);
   L.push('');
   L.push('To submit (from this folder):');
@@ -305,13 +336,19 @@ function readme(plan: SlurmPlanFile, submitLines: string[], slurmDir: string, ex
   if (exportOnly) {
     L.push('On another cluster: copy this folder there, edit NODE, CLI' + (command.kind === 'python' ? ', PYTHON' : '') + ' and WORKDIR at the top of');
     L.push('submit.sbatch to that cluster\'s paths (Parallel Run\'s dist/cli.js must exist there), make the input files');
-    L.push('listed in manifest.txt exist at the same paths (or rewrite manifest.txt line by line), then run the lines above.');
+    L.push(plan.tuples ? 'and tables the tuples name exist there, then run the lines above.' : 'listed in manifest.txt exist at the same paths (or rewrite manifest.txt line by line), then run the lines above.');
     L.push('');
   }
-  L.push('Files: manifest.txt = every input file in task order; tasks.txt = "N FIRST LAST": array task N runs lines');
-  L.push('FIRST..LAST of manifest.txt;');
+  if (plan.tuples) {
+    L.push('Files: tuples.ndjson = line 1 names the columns, then every input tuple (a JSON array) in task order;');
+    L.push('tasks.txt = "N FIRST LAST": array task N runs tuples FIRST..LAST (lines FIRST+1..LAST+1 of tuples.ndjson);');
+  } else {
+    L.push('Files: manifest.txt = every input file in task order; tasks.txt = "N FIRST LAST": array task N runs lines');
+    L.push('FIRST..LAST of manifest.txt;');
+  }
   L.push('shards/N/ = task N\'s own run directory (journal.ndjson, logs/, report.json); logs/JOB_INDEX.out|.err = Slurm\'s');
-  L.push('per-task stdout/stderr. Parallel Run merges the shards into ../journal.ndjson and ../report.json.');
+  L.push('per-task stdout/stderr. Parallel Run merges the shards into ../journal.ndjson, ../report.json and');
+  L.push('../results.csv + ../results.ndjson (one row per input).');
   L.push('');
   return L.join('\n');
 }
@@ -394,23 +431,46 @@ export async function cancelSlurmRun(runDir: string, client: SlurmClient = {}): 
 export async function resubmitFailed(runDir: string, base: Omit<SlurmRunOptions, 'command' | 'files' | 'outDir'> & { outDir?: string }, watch: WatchOptions = {}): Promise<SlurmRunHandle> {
   const def = readDefinition(runDir);
   if (!def) throw new UsageError(`${runDir} holds no run (run.json missing). Pick a run from the Runs view.`);
-  const files = await failedFiles(runDir);
-  if (files.length === 0) throw new UsageError(`Run ${def.runId} has no failed files to re-run.`);
   const outDir = base.outDir ?? path.join(path.dirname(runDir), `${newRunId()}-failed`);
-  return startSlurmRun({
-    ...base,
+  const common = {
     command: def.command,
-    files: { kind: 'list', files },
     cwd: def.cwd,
     threads: base.threads ?? def.threads,
     timeoutSec: base.timeoutSec ?? def.timeoutSec,
     retries: base.retries ?? def.retries,
     env: base.env ?? def.env,
-    label: base.label ?? `${def.label ?? def.runId} (failed files)`,
     outDir,
     runsDir: base.runsDir ?? path.dirname(runDir),
     parentRunDir: runDir,
-  }, watch);
+  };
+  if (def.inputs) {
+    // a run over tuples: the tuples that did not succeed, as whole tuples with the run's columns
+    const failed = await failedTuples(runDir, def.fingerprint);
+    if (failed.length === 0) throw new UsageError(`Run ${def.runId} has no failed tuples to re-run.`);
+    const header = readJson<SlurmPlanFile>(path.join(slurmDirOf(runDir), SLURM_FILES.plan))?.tuples;
+    const layout = header ? layoutOfHeader(header) : (await readInputs(def.inputs, openSource)).layout;
+    return startSlurmRun({
+      ...base, ...common,
+      files: { kind: 'list', files: [] },
+      inputs: { sources: [{ kind: 'tuples', source: { kind: 'list', files: [...tuplesLines(layout, failed)] } }] },
+      label: base.label ?? `${def.label ?? def.runId} (failed tuples)`,
+    }, watch);
+  }
+  const files = await failedFiles(runDir);
+  if (files.length === 0) throw new UsageError(`Run ${def.runId} has no failed files to re-run.`);
+  return startSlurmRun({ ...base, ...common, files: { kind: 'list', files }, label: base.label ?? `${def.label ?? def.runId} (failed files)` }, watch);
+}
+
+/** The tuples of a run over tuples whose latest record did not succeed (a success anywhere stands), in input order. */
+async function failedTuples(runDir: string, fp: string): Promise<string[][]> {
+  const latest = new Map<string, JournalLine>();
+  for await (const l of readJournal(path.join(runDir, RUN_FILES.journal))) {
+    if (l.fp !== fp || !l.inputs) continue;
+    const k = tupleKey(l.inputs);
+    const prev = latest.get(k);
+    if (!prev || prev.status !== 'succeeded') latest.set(k, l);
+  }
+  return [...latest.values()].filter((l) => l.status !== 'succeeded').sort((a, b) => a.index - b.index).map((l) => l.inputs!);
 }
 
 // ------------------------------------------------------------------------------------------ watch
@@ -420,15 +480,21 @@ interface ShardReader {
   journal: string;
   offset: number;
   rest: string;
-  /** file → merged record */
-  records: Map<string, TaskRecord>;
+  /** position in the run's inputs (0-based) → merged record */
+  records: Map<number, TaskRecord>;
 }
 
 class SlurmWatch {
   private readonly listeners = new Set<(e: RunEvent) => void>();
   private readonly builder: ReportBuilder;
   private readonly slurmDir: string;
-  private readonly files: string[];
+  /** each input's key, in task order: a file's absolute path, or a tuple's tupleKey */
+  private readonly keys: string[];
+  /** a run over tuples: the tuples (task order) and their columns */
+  private readonly tuples: string[][] | undefined;
+  private readonly layout: InputLayout | undefined;
+  /** results.csv / results.ndjson (undefined when they cannot be written: a note says so) */
+  private results: ResultsWriter | undefined;
   private readonly shards: ShardReader[];
   private readonly client: SlurmClient;
   private states = new Map<string, ArrayTaskState>();
@@ -452,9 +518,15 @@ class SlurmWatch {
   ) {
     this.client = opts.client ?? {};
     this.slurmDir = slurmDirOf(runDir);
-    this.files = readManifest(this.slurmDir, plan.nulLists);
+    if (plan.tuples) {
+      this.tuples = readTuplesManifest(this.slurmDir);
+      this.layout = layoutOfHeader(plan.tuples);
+      this.keys = this.tuples.map(tupleKey);
+    } else {
+      this.keys = readManifest(this.slurmDir, plan.nulLists);
+    }
     this.builder = new ReportBuilder(def, sub.submittedAt, Infinity); // the Slurm report writes every record itself
-    this.builder.counts.total = this.files.length;
+    this.builder.counts.total = this.keys.length;
     for (const n of plan.notes) this.builder.note(n);
     this.builder.note(`Slurm job array${sub.jobs.length > 1 ? 's' : ''} ${sub.jobs.map((j) => j.jobId).join(', ')}: ${plan.tasks.length} array tasks × ${plan.cpusPerTask} CPU(s); timeline lanes are array tasks.`);
     this.shards = plan.tasks.map((t) => ({ task: t.task, journal: path.join(shardDirPath(this.slurmDir, t.task, plan.taskDigits), RUN_FILES.journal), offset: 0, rest: '', records: new Map() }));
@@ -496,7 +568,7 @@ class SlurmWatch {
     // listeners subscribe right after we return: announce on the next tick
     setImmediate(() => {
       this.emit({ type: 'runStarted', runId: this.def.runId, outDir: this.runDir, workers: this.def.workers, threads: this.def.threads, resumeSkipped: 0, t: Date.now() });
-      this.emit({ type: 'total', total: this.files.length, t: Date.now() });
+      this.emit({ type: 'total', total: this.keys.length, t: Date.now() });
       void this.loop().catch((e) => {
         this.builder.note(`Watching the Slurm array stopped on an error: ${(e as Error).message}`);
         return this.finish();
@@ -528,17 +600,37 @@ class SlurmWatch {
    * other files stay, and count as skipped like in a resumed local run.
    */
   private async loadEarlierJournal(): Promise<void> {
-    const mine = new Set(this.files);
-    for await (const l of readJournal(path.join(this.runDir, RUN_FILES.journal))) {
-      const abs = path.resolve(this.def.cwd, l.file);
-      if (mine.has(abs)) continue;
+    const mine = new Set(this.keys);
+    const journal = path.join(this.runDir, RUN_FILES.journal);
+    for await (const l of readJournal(journal)) {
+      const key = this.keyOf(l);
+      if (mine.has(key)) continue;
       this.earlier.push(JSON.stringify(l));
-      if (l.status === 'succeeded' && l.fp === this.def.fingerprint && !this.earlierDone.has(abs)) {
-        this.earlierDone.add(abs);
+      if (l.status === 'succeeded' && l.fp === this.def.fingerprint && !this.earlierDone.has(key)) {
+        this.earlierDone.add(key);
         this.builder.skip();
         this.builder.counts.total = (this.builder.counts.total ?? 0) + 1;
       }
     }
+    // the results table: the earlier sessions' rows for inputs not in this array, then a row per
+    // input of this array as its shard reports it; rewritten from the merged journal at the end
+    try {
+      const results = new ResultsWriter(this.runDir, this.def.inputNames ?? ['file']);
+      await results.open(journal, this.def.fingerprint, true, (r) => !mine.has(this.keyOf(r)));
+      this.results = results;
+    } catch (e) {
+      this.builder.note(`Could not write results.csv / results.ndjson (${(e as Error).message}): the journal has every result.`);
+    }
+  }
+
+  /** The key of a journal record: its tuple's, or its file's absolute path. */
+  private keyOf(rec: { file: string; inputs?: string[] }): string {
+    return rec.inputs ? tupleKey(rec.inputs) : path.resolve(this.def.cwd, rec.file);
+  }
+
+  /** What the report calls input `i`: its file, or its tuple's label ("mu=0.5 sigma=2"). */
+  private labelAt(i: number): string {
+    return this.tuples && this.layout ? tupleLabel(this.layout, this.tuples[i]) : this.keys[i];
   }
 
   private async loop(): Promise<void> {
@@ -648,12 +740,13 @@ class SlurmWatch {
   /** Shard record → run record: global index, slot = array task + 1, logs relative to the run dir. */
   private mergeRecord(sh: ShardReader, rec: JournalLine): TaskRecord | undefined {
     const t = this.plan.tasks[sh.task];
-    const abs = path.resolve(this.def.cwd, rec.file);
-    let pos = -1;
-    for (let i = t.first; i < t.first + t.count; i++) if (this.files[i] === abs) pos = i;
-    if (pos < 0 && rec.index >= 1 && rec.index <= t.count) pos = t.first + rec.index - 1;
+    const key = this.keyOf(rec);
+    // the shard ran its inputs in order: its index is the position in the task's slice
+    let pos = rec.index >= 1 && rec.index <= t.count && this.keys[t.first + rec.index - 1] === key ? t.first + rec.index - 1 : -1;
+    if (pos < 0) for (let i = t.first; i < t.first + t.count; i++) if (this.keys[i] === key) pos = i;
+    if (pos < 0 && !this.tuples && rec.index >= 1 && rec.index <= t.count) pos = t.first + rec.index - 1;
     if (pos < 0) return undefined;
-    if (sh.records.has(this.files[pos]) && rec.status === 'skipped') return undefined;
+    if (sh.records.has(pos) && rec.status === 'skipped') return undefined;
     const shardRel = path.join(SLURM_FILES.folder, SLURM_FILES.shards, taskId(sh.task, this.plan.taskDigits));
     const { fp: _fp, session: _s, ...plain } = rec;
     if (this.killedByScancel(plain)) {
@@ -662,15 +755,16 @@ class SlurmWatch {
     }
     const out: TaskRecord = {
       ...plain,
-      index: pos + 1,
-      file: this.files[pos],
+      index: this.plan.positions?.[pos] ?? pos + 1,
+      file: this.labelAt(pos),
       slot: sh.task + 1,
       stdoutLog: rec.stdoutLog ? path.join(shardRel, rec.stdoutLog) : rec.stdoutLog,
       stderrLog: rec.stderrLog ? path.join(shardRel, rec.stderrLog) : rec.stderrLog,
     };
-    const had = sh.records.has(out.file);
-    sh.records.set(out.file, out);
+    const had = sh.records.has(pos);
+    sh.records.set(pos, out);
     if (!had) {
+      this.addResult(out);
       this.builder.add(out);
       this.emit({ type: 'taskFinished', record: out, t: Date.now() });
     }
@@ -721,15 +815,15 @@ class SlurmWatch {
       const st = this.stateOfTask(sh.task);
       const state = st?.state ?? (this.cancelRequested ? 'CANCELLED' : 'UNKNOWN');
       for (let i = t.first; i < t.first + t.count; i++) {
-        const file = this.files[i];
-        if (sh.records.has(file)) continue;
+        if (sh.records.has(i)) continue;
+        const file = this.labelAt(i);
         const status: TaskStatus = state === 'CANCELLED' || (this.cancelRequested && !FINAL_STATES.has(state)) ? 'cancelled' : state === 'TIMEOUT' ? 'timedOut' : 'failed';
         const errLog = this.slurmLog(sh.task, 'err');
         const why = status === 'cancelled' ? 'cancelled (scancel) before this file finished'
           : state === 'TIMEOUT' ? 'the array task hit the Slurm time limit (parallelRun.slurm.timeLimit) before this file finished'
           : `the array task ended ${state}${st?.reason ? ` (${st.reason})` : ''} without running this file; see ${errLog}`;
         const rec: TaskRecord = {
-          index: i + 1, file, slot: sh.task + 1, status, attempts: 0,
+          index: this.plan.positions?.[i] ?? i + 1, file, slot: sh.task + 1, status, attempts: 0,
           start: st?.startTime ?? 0, end: st?.endTime ?? st?.startTime ?? 0, wallMs: 0,
           exitCode: status === 'cancelled' ? null : st?.exitCode ?? null,
           signal: st?.signal ? `signal ${st.signal}` : null,
@@ -737,13 +831,25 @@ class SlurmWatch {
           stdoutTail: '', stderrTail: `${why}\n${readTail(path.join(this.runDir, errLog), 2000)}`.trim(),
           stdoutLog: this.slurmLog(sh.task, 'out'), stderrLog: errLog,
           threadEnv: this.def.threadEnv, mode: 'cold',
+          ...(this.tuples ? { inputs: this.tuples[i] } : {}),
         };
-        sh.records.set(file, rec);
+        sh.records.set(i, rec);
+        this.addResult(rec);
         this.builder.add(rec);
         out.push(rec);
       }
     }
     return out;
+  }
+
+  private addResult(rec: TaskRecord): void {
+    if (rec.status === 'cancelled') return; // never ran: no journal line, no row
+    try {
+      this.results?.add(rec);
+    } catch (e) {
+      this.results = undefined;
+      this.builder.note(`Could not write results.csv / results.ndjson (${(e as Error).message}): the journal has every result; collecting the run again writes them.`);
+    }
   }
 
   private writeReport(): void {
@@ -772,6 +878,12 @@ class SlurmWatch {
     const tmp = `${journal}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, lines.map((l) => l + '\n').join(''));
     fs.renameSync(tmp, journal);
+    // the results table again from the merged journal: one row per input, in input order
+    try {
+      await (this.results ?? new ResultsWriter(this.runDir, this.def.inputNames ?? ['file'])).close(journal, this.def.fingerprint, true);
+    } catch (e) {
+      this.builder.note(`Could not write results.csv / results.ndjson (${(e as Error).message}): the journal has every result; collecting the run again writes them.`);
+    }
     const b = this.builder;
     const starts = all.filter((r) => r.start > 0).map((r) => r.start);
     const ends = all.filter((r) => r.end > 0).map((r) => r.end);

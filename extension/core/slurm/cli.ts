@@ -108,19 +108,19 @@ export async function runSlurmFromCli(opts: RunOptions, args: SlurmCliArgs, ctx:
   const slurm: SlurmSettings = { ...validateSettings({}).slurm, ...args.slurm };
   if (args.slurm.maxConcurrent === undefined && opts.workers !== undefined) slurm.maxConcurrent = opts.workers;
   const prep = await prepareSlurmRun({
-    command: opts.command, files: opts.files, cwd: opts.cwd, threads: opts.threads, timeoutSec: opts.timeoutSec, retries: opts.retries,
+    command: opts.command, files: opts.files, inputs: opts.inputs, yes: opts.yes, cwd: opts.cwd, threads: opts.threads, timeoutSec: opts.timeoutSec, retries: opts.retries,
     outDir: opts.outDir, env: opts.env, label: opts.label, resume: opts.resume, slurm, cliPath: ctx.cliPath,
     runsDir: path.dirname(opts.outDir), exportOnly: args.dryRun, maxArraySize: args.maxArraySize, runner: 'cli',
   });
   const say = (s: string) => ctx.stderr.write(`parallel-run: ${s}\n`);
   if (args.dryRun) {
     if (ctx.json) ctx.stdout.write(JSON.stringify({ type: 'slurmPrepared', runDir: prep.runDir, script: prep.scriptPath, submit: prep.submitLines }) + '\n');
-    say(`wrote ${prep.scriptPath} (${prep.plan.files} files in ${prep.plan.tasks.length} array tasks; nothing submitted)`);
+    say(`wrote ${prep.scriptPath} (${prep.plan.files} ${prep.plan.tuples ? 'input tuples' : 'files'} in ${prep.plan.tasks.length} array tasks; nothing submitted)`);
     say(`to submit: cd ${prep.slurmDir} && ${prep.submitLines.join(' && ')}   (see ${prep.readmePath})`);
     return 0;
   }
   const handle = await submitSlurmRun(prep, { runner: 'cli' });
-  say(`submitted job array ${handle.jobIds().join(', ')}: ${prep.plan.files} files in ${prep.plan.tasks.length} array tasks (run ${prep.runDir})`);
+  say(`submitted job array ${handle.jobIds().join(', ')}: ${prep.plan.files} ${prep.plan.tuples ? 'input tuples' : 'files'} in ${prep.plan.tasks.length} array tasks (run ${prep.runDir})`);
   const tty = !ctx.json && !!ctx.stderr.isTTY;
   handle.onEvent((e: RunEvent) => {
     if (ctx.json) ctx.stdout.write(JSON.stringify(e) + '\n');

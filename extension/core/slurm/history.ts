@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { tupleKey } from '../run/inputs';
 import { readJournal } from '../run/journal';
 import { RUN_FILES, RunDefinition, TaskCommand } from '../run/types';
 import type { MeasuredTimes } from './pack';
@@ -37,7 +38,8 @@ export async function measuredTimesFromHistory(runsDir: string, command: TaskCom
   for (const c of candidates) {
     const perFileMs = new Map<string, number>();
     for await (const l of readJournal(path.join(c.dir, RUN_FILES.journal))) {
-      if (l.status === 'succeeded' && l.attempts > 0) perFileMs.set(path.resolve(cwd, l.file), l.wallMs);
+      // keyed as packFiles gets its inputs: a file's absolute path, a tuple's key
+      if (l.status === 'succeeded' && l.attempts > 0) perFileMs.set(l.inputs ? tupleKey(l.inputs) : path.resolve(cwd, l.file), l.wallMs);
     }
     // a speedup sweep's directory is a run directory too; its sweep.json knows the serial time per file
     const sweep = readJson<{ perFileMs?: number }>(path.join(c.dir, 'sweep.json'));

@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { TuplesHeader } from '../run/inputs';
 import type { ArrayPart, PackedTask } from './pack';
 
 export const SLURM_FILES = {
@@ -13,6 +14,8 @@ export const SLURM_FILES = {
   readme: 'README.txt',
   /** every input file, one per line, in task order (NUL-separated when a name holds a newline) */
   manifest: 'manifest.txt',
+  /** a run over input tuples: the header line, then every tuple (a JSON array), in task order */
+  tuples: 'tuples.ndjson',
   /** the packing plan and what the array tasks need (plan.json) */
   plan: 'plan.json',
   /** job ids once submitted */
@@ -40,6 +43,13 @@ export interface SlurmPlanFile {
   notes: string[];
   /** run this was re-submitted from (failed files only) */
   parentRunDir?: string;
+  /**
+   * a resumed run submits some of its inputs: the 1-based position of each (task order) among all
+   * of them, which its journal lines and results rows keep (absent: positions 1..files)
+   */
+  positions?: number[];
+  /** a run over input tuples (tuples.ndjson instead of manifest.txt): their columns */
+  tuples?: TuplesHeader;
 }
 
 /** submission.json: one entry per sbatch call. */
@@ -76,6 +86,12 @@ export function writeJsonAtomic(file: string, data: unknown): void {
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(data, null, 1));
   fs.renameSync(tmp, file);
+}
+
+/** Reads tuples.ndjson back: the tuples in task order (the header line skipped). */
+export function readTuplesManifest(slurmDir: string): string[][] {
+  const lines = fs.readFileSync(path.join(slurmDir, SLURM_FILES.tuples), 'utf8').split('\n');
+  return lines.slice(1).filter((l) => l !== '').map((l) => JSON.parse(l) as string[]);
 }
 
 /** Reads the manifest back into the list of files (task order). */

@@ -43,6 +43,8 @@ export interface PackOptions {
   /** target seconds of work per array task (slurm.targetTaskSeconds) */
   targetTaskSeconds: number;
   measured?: MeasuredTimes;
+  /** what the inputs are called in the notes: 'files' (default) or 'tuples' (a run over input tuples) */
+  unit?: 'files' | 'tuples';
   /** upper bound on the number of tasks (e.g. a user cap); default: number of files */
   maxTasks?: number;
 }
@@ -56,6 +58,8 @@ export function packFiles(files: readonly string[], opts: PackOptions): PackPlan
   if (!(opts.targetTaskSeconds > 0)) throw new RangeError(`targetTaskSeconds must be > 0 (got ${opts.targetTaskSeconds})`);
   const n = files.length;
   const notes: string[] = [];
+  const unit = opts.unit ?? 'files';
+  const one = unit === 'files' ? 'file' : 'tuple';
   if (n === 0) return { tasks: [], secondsPerFile: 0, estimateTotalSec: 0, basis: 'guess', notes };
   const m = opts.measured;
   const measuredMean = m?.meanMs !== undefined && m.meanMs >= 0 ? m.meanMs / 1000 : meanOf(m?.perFileMs);
@@ -75,9 +79,9 @@ export function packFiles(files: readonly string[], opts: PackOptions): PackPlan
   for (let i = 0; i < n; i++) total += est[i];
   const basis: PackPlan['basis'] = measuredMean !== undefined ? 'measured' : 'guess';
   if (basis === 'measured') {
-    notes.push(`Task times measured in ${m!.source}: ${measuredCount} of ${n} files by name, the rest at the mean ${fmt(fallback)} s.`);
+    notes.push(`Task times measured in ${m!.source}: ${measuredCount} of ${n} ${unit} by name, the rest at the mean ${fmt(fallback)} s.`);
   } else {
-    notes.push(`No measured task times (no earlier run or sweep of this script): guessed ${fmt(GUESSED_SECONDS_PER_FILE)} s per file.`);
+    notes.push(`No measured task times (no earlier run or sweep of this script): guessed ${fmt(GUESSED_SECONDS_PER_FILE)} s per ${one}.`);
   }
   const cap = Math.max(1, Math.min(n, Math.floor(opts.maxTasks ?? n)));
   // A zero estimate (instant tasks) still needs one task.
@@ -104,7 +108,7 @@ export function packFiles(files: readonly string[], opts: PackOptions): PackPlan
     acc += sum;
     first = end;
   }
-  notes.push(`${n} files packed into ${count} array task${count === 1 ? '' : 's'} (target ≥ ${fmt(opts.targetTaskSeconds)} s each, estimated ${fmt(total)} s of work).`);
+  notes.push(`${n} ${n === 1 ? one : unit} packed into ${count} array task${count === 1 ? '' : 's'} (target ≥ ${fmt(opts.targetTaskSeconds)} s each, estimated ${fmt(total)} s of work).`);
   return { tasks, secondsPerFile: total / n, estimateTotalSec: total, basis, notes };
 }
 

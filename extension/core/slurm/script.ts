@@ -42,6 +42,8 @@ export interface SbatchScriptSpec {
   env?: Record<string, string>;
   /** task lists are NUL-separated (some file name contains a newline) */
   nulLists?: boolean;
+  /** a run over input tuples: each task reads its lines of tuples.ndjson (after the header line) */
+  tuples?: boolean;
   /** digits of the zero-padded task number in file names */
   taskDigits: number;
   /** relative #SBATCH --output/--error paths (export mode: the script is submitted from its folder elsewhere) */
@@ -105,7 +107,9 @@ export function renderSbatchScript(spec: SbatchScriptSpec): string {
   const logDir = spec.portable ? 'logs' : path.join(spec.slurmDir, 'logs');
   L.push('#!/bin/bash');
   L.push(`# Parallel Run: run ${spec.runId}${spec.label ? ` (${oneLine(spec.label)})` : ''} as a Slurm job array.`);
-  L.push(`# ${spec.totalFiles} file${spec.totalFiles === 1 ? '' : 's'} in ${spec.totalTasks} array task${spec.totalTasks === 1 ? '' : 's'}; task N runs lines FIRST..LAST of manifest.txt (tasks.txt: "N FIRST LAST").`);
+  L.push(spec.tuples
+    ? `# ${spec.totalFiles} input tuple${spec.totalFiles === 1 ? '' : 's'} in ${spec.totalTasks} array task${spec.totalTasks === 1 ? '' : 's'}; task N runs tuples FIRST..LAST of tuples.ndjson (line 1 names the columns; tasks.txt: "N FIRST LAST").`
+    : `# ${spec.totalFiles} file${spec.totalFiles === 1 ? '' : 's'} in ${spec.totalTasks} array task${spec.totalTasks === 1 ? '' : 's'}; task N runs lines FIRST..LAST of manifest.txt (tasks.txt: "N FIRST LAST").`);
   for (const n of spec.notes ?? []) L.push(`# ${oneLine(n)}`);
   if (spec.parts > 1) {
     L.push(`# More tasks than the cluster's MaxArraySize: submitted as ${spec.parts} arrays; the first argument`);
@@ -152,19 +156,25 @@ export function renderSbatchScript(spec: SbatchScriptSpec): string {
   L.push('');
   L.push('cd "$WORKDIR"');
   // one option (with its value) per line: readable, and each line is a whole shell word group
-  const run: string[] = ['exec "$NODE" "$CLI" run', `--files-from -${spec.nulLists ? ' -0' : ''}`];
+  const run: string[] = ['exec "$NODE" "$CLI" run', spec.tuples ? '--tuples-from -' : `--files-from -${spec.nulLists ? ' -0' : ''}`];
   run.push('--out "$SLURM_DIR/shards/$TASK_ID"', '-j 1 --threads "$THREADS" --quiet');
   const tuning = taskCliArgs(spec).map(q).join(' ');
   if (tuning) run.push(tuning);
   if (spec.command.kind === 'python') {
-    run.push(`--python "$PYTHON" --script ${q(spec.command.script)}${spec.command.warm ? ' --warm' : ''}`);
+    run.push(`--python "$PYTHON" --script ${q(spec.command.script)}${spec.command.warm ? ' --warm' : ''}${spec.command.call !== undefined ? ` --call ${q(spec.command.call)}` : ''}`);
     if (spec.command.args.length) run.push(['--', ...spec.command.args.map(q)].join(' '));
   } else {
     run.push(['--', ...spec.command.argv.map(q)].join(' '));
   }
-  L.push("# This task's files (stdin), one at a time with all the task's CPUs for BLAS; per-file journal, logs,");
-  L.push('# retries and timeouts exactly as in a local run.');
-  L.push(run.join(' \\\n  ') + ` \\\n  < <(sed ${spec.nulLists ? '-z ' : ''}-n "\${FIRST},\${LAST}p" "$SLURM_DIR/manifest.txt")`);
+  if (spec.tuples) {
+    L.push("# This task's tuples (stdin: the header line, then its lines), one at a time with all the task's CPUs");
+    L.push('# for BLAS; per-tuple journal, logs, results, retries and timeouts exactly as in a local run.');
+    L.push(run.join(' \\\n  ') + ' \\\n  < <(sed -n "1p;$(( FIRST + 1 )),$(( LAST + 1 ))p" "$SLURM_DIR/tuples.ndjson")');
+  } else {
+    L.push("# This task's files (stdin), one at a time with all the task's CPUs for BLAS; per-file journal, logs,");
+    L.push('# retries and timeouts exactly as in a local run.');
+    L.push(run.join(' \\\n  ') + ` \\\n  < <(sed ${spec.nulLists ? '-z ' : ''}-n "\${FIRST},\${LAST}p" "$SLURM_DIR/manifest.txt")`);
+  }
   L.push('');
   return L.join('\n');
 }
