@@ -9,6 +9,7 @@ import { failedFiles } from '../../core/run/history';
 import { readDefinition } from '../../core/run/engine';
 import { Commands } from '../../shared/ids';
 import { messageOf } from '../config';
+import { notTrustedMessage, requireTrust } from '../trust';
 import type { Services } from '../services';
 import type { RunService } from '../run/runService';
 import { InputDecorations } from './decorations';
@@ -52,6 +53,8 @@ export function register(context: vscode.ExtensionContext, services: Services, r
     );
 
   reg(Commands.debugFile, async (arg): Promise<DebugOutcome | undefined> => {
+    // a debug session (or a terminal's command line) runs the workspace's script
+    if (!requireTrust('debug a file')) throw new Error(notTrustedMessage('debug a file'));
     const target = await fileOf(arg, latest);
     return debugFile(target.runDir, target.file);
   });

@@ -93,6 +93,12 @@ describe('untrusted workspace', function () {
       args: () => [{ script: 'ok.py', files: 'data/*.txt', wait: true }] },
     { title: 'Run Notebook over Files', id: Commands.runNotebook, what: 'run notebooks', rejects: true,
       args: () => [{ notebook: 'analysis.ipynb', files: 'data/*.txt', wait: true }] },
+    { title: 'Run over a Grid (the function lens)', id: Commands.runGrid, what: 'run scripts', rejects: true,
+      args: () => [{ script: 'ok.py', func: 'main', grid: { x: '1,2' }, wait: true }] },
+    { title: 'Re-run These Files (a failure group)', id: Commands.rerunFiles, what: 'run scripts', rejects: true,
+      args: () => [{ runDir: finishedRun, files: ['data/a03.txt'], wait: true }] },
+    { title: 'Debug This File', id: Commands.debugFile, what: 'debug a file', rejects: true,
+      args: () => [{ runDir: finishedRun, file: 'data/a03.txt' }] },
   ];
 
   it('covers every command that starts processes', () => {
@@ -138,7 +144,8 @@ describe('untrusted workspace', function () {
     const item = await api.runsTree.getTreeItem(runs[0]);
     assert.strictEqual(item.label, 'recorded before the window');
     assert.match(String(item.description), /10\/12 ✓ · 2 ✗/);
-    const files = (await api.runsTree.getChildren(runs[0])) as Node[];
+    // (its children: a Failures node with a child per group, then the 12 files)
+    const files = ((await api.runsTree.getChildren(runs[0])) as Node[]).filter((c) => c.record);
     assert.strictEqual(files.length, 12);
     assert.deepStrictEqual(files.slice(0, 2).map((c) => [path.basename(c.record!.file), c.record!.status]), [['a03.txt', 'failed'], ['a07.txt', 'failed']]);
     // a file's log opens (reading history is not running anything)
