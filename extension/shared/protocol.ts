@@ -44,12 +44,35 @@ export interface SweepResult {
   load?: LoadSummary;
 }
 
+/** One cell of a run's results table as a view receives it (bounded by the host: see core/run/resultsTable). */
+export type ResultCell = string | number | boolean | null;
+
+/** Rows of a run's results table: each row's cells in the order of `columns`. */
+export interface ResultsRows {
+  /** the inputs first (`inputs` of them), then status, seconds, max_rss_mb, the result keys, result_note */
+  columns: string[];
+  inputs: number;
+  rows: ResultCell[][];
+}
+
+/** A run's results (results.ndjson, else results.csv), every value bounded for a view. */
+export interface ResultsTable extends ResultsRows {
+  /** rows in the file beyond the view's bound (not carried) */
+  omitted: number;
+  /** values changed to fit the bounds: text cut, numbers out of range shown as text, columns beyond the bound */
+  bounded: number;
+  /** the file the rows came from */
+  source: 'results.ndjson' | 'results.csv';
+}
+
 /** A report plus where it lives (logs are resolved relative to runDir by the host). */
 export interface ReportSubject {
   report: RunReport;
   /** absolute run directory, when the report came from disk or a live run */
   runDir?: string;
   sweep?: SweepResult;
+  /** the run's results table (absent: the run wrote none, or it could not be read) */
+  results?: ResultsTable;
 }
 
 /** Live increments: tasks finished and samples taken since the previous message. */
@@ -60,6 +83,8 @@ export interface ReportDelta {
   newSamples: CpuSample[];
   /** tasks started and not yet finished (drawn as open bars) */
   running: Array<{ index: number; file: string; slot: number; start: number; attempt: number }>;
+  /** results rows written since the previous message (a row replaces the one of the same inputs); reset: start the table again */
+  results?: ResultsRows & { reset?: boolean; omitted?: number; bounded?: number };
 }
 
 /** Host → report webview. */
@@ -87,6 +112,10 @@ export type ReportFromWebview =
   | { type: 'failureGroup'; key: string; action: 'rerun' | 'copy' | 'debug' | 'openLog' }
   /** debug one failed task (by its index) */
   | { type: 'debugTask'; index: number }
+  /** open the run's results.csv (`side` picks the run in a comparison) */
+  | { type: 'openResults'; side?: 'a' | 'b' }
+  /** open the log of the results row with these input values (the host finds the log in its own records) */
+  | { type: 'openResultLog'; inputs: string[]; side?: 'a' | 'b' }
   /** acknowledgement after each render (what was drawn), used by tests and for diagnostics */
   | { type: 'rendered'; rendered: ReportRendered };
 
@@ -124,9 +153,44 @@ export interface ReportRendered {
   /** the header's setting line as drawn (mode · workers × threads · machine load) and its busy warning */
   header?: { setting: string; busy?: string };
   /** a comparison as drawn: its headline and the differences it named */
-  compare?: { headline: string; differences: string[]; sameInputs: boolean };
+  compare?: { headline: string; differences: string[]; sameInputs: boolean; results?: ResultsCompareRendered };
+  /** the Results section as drawn (absent: no section) */
+  results?: ResultsRendered;
   /** the message shown, for view 'error' */
   message?: string;
+}
+
+/** The Results section as drawn: what tests check and diagnostics report. */
+export interface ResultsRendered {
+  /** rows in the table, and how many pass the filter */
+  rows: number;
+  shown: number;
+  columns: string[];
+  /** the input columns (the parameters) */
+  inputs: string[];
+  /** rows whose status is not succeeded */
+  failed: number;
+  /** table rows in the DOM (the table draws only what is in view) */
+  domRows: number;
+  /** the first rows in view, as text, in table order */
+  firstRows: string[][];
+  sort?: { column: string; descending: boolean };
+  filter: string;
+  /** the plot as drawn: axes, one series per group value, points drawn */
+  plot?: { x: string; y: string; group: string | null; series: string[]; points: number; note?: string };
+  /** the one line shown instead of a table (a run whose tasks reported no result) */
+  explanation?: string;
+  /** notes under the table (bounded values, omitted rows) */
+  notes: string[];
+}
+
+/** The comparison of two runs' results as drawn. */
+export interface ResultsCompareRendered {
+  headline: string;
+  matched: number;
+  onlyA: number;
+  onlyB: number;
+  columns: Array<{ column: string; matched: number; differ: number }>;
 }
 
 /** What an exported standalone report file embeds as JSON. */

@@ -78,6 +78,8 @@ const palette = () => readPalette();
 function showRun(subject: ReportSubject, live: boolean): void {
   errorText = undefined;
   sweepOnly = undefined;
+  // the same run drawn again (a live run's final report): the results keep their filter, order and plot
+  const resultsState = view instanceof RunView && view.runId === subject.report.runId ? view.resultsState() : undefined;
   view = new RunView(subject, live, {
     palette,
     openLog: vscode ? (index, stream) => post({ type: 'openLog', index, stream }) : undefined,
@@ -90,7 +92,9 @@ function showRun(subject: ReportSubject, live: boolean): void {
           debugTask: (index) => post({ type: 'debugTask', index }),
         }
       : undefined,
-  });
+    openResults: vscode ? () => post({ type: 'openResults' }) : undefined,
+    openResultLog: vscode ? (inputs) => post({ type: 'openResultLog', inputs }) : undefined,
+  }, false, resultsState);
   app.replaceChildren(toolbar('run'), view.root);
   if (subject.runDir) save({ kind: 'run', runDir: subject.runDir });
 }

@@ -12,37 +12,13 @@ import { analyseSweep } from '../../extension/core/sweep';
 import type { RunHandle, RunReport } from '../../extension/core/run/types';
 import { Commands, WEBVIEW_REPORT } from '../../extension/shared/ids';
 import type { ReportRendered, ReportPanelState } from '../../extension/shared/protocol';
+import { closeAll, type PanelLike, reportApi } from './reportHelpers';
 import { runDirOf, services, sleep } from './runHelpers';
-
-interface PanelLike {
-  panel: vscode.WebviewPanel;
-  lastRendered: ReportRendered | undefined;
-  postedTypes: string[];
-  handleMessage(m: unknown): Promise<void>;
-}
-interface ReportApi {
-  show(t: unknown): Promise<PanelLike>;
-  showLive(h: RunHandle): PanelLike;
-  compare(a: string, b: string): Promise<PanelLike>;
-  panels(): PanelLike[];
-  waitForRendered(pred: (r: ReportRendered, p: PanelLike) => boolean, timeoutMs?: number): Promise<{ panel: PanelLike; rendered: ReportRendered }>;
-  deserialize(panel: vscode.WebviewPanel, state: ReportPanelState | undefined): Promise<void>;
-  onDidOpenLog: vscode.Event<string>;
-}
-
-async function reportApi(): Promise<ReportApi> {
-  const api = (await services()) as unknown as { reportPanel?: ReportApi };
-  assert.ok(api.reportPanel, 'services.reportPanel is published');
-  return api.reportPanel;
-}
 
 async function run(args: Record<string, unknown>): Promise<RunReport> {
   return (await vscode.commands.executeCommand(Commands.runScript, { wait: true, openReport: false, ...args })) as RunReport;
 }
 
-function closeAll(api: ReportApi): void {
-  for (const p of api.panels()) p.panel.dispose();
-}
 
 describe('report panel', function () {
   this.timeout(180_000);

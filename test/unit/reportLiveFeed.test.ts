@@ -74,6 +74,49 @@ describe('report live feed (real run)', function () {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  it('results rows follow results.ndjson as tasks finish (each input once), and the final message carries the whole table', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pr-live-'));
+    const xs = Array.from({ length: 12 }, (_, i) => String(i));
+    // x=5, k=b fails (no result); the others print a JSON object as their last line
+    const script = 'const [x, k] = process.argv.slice(1); setTimeout(() => { if (x === "5" && k === "b") process.exit(3); console.log("log line"); console.log(JSON.stringify({ sq: x * x, k })); }, 80)';
+    const handle = await startRun({
+      command: { kind: 'template', argv: [process.execPath, '-e', script, '{x}', '{k}'] },
+      files: { kind: 'list', files: [] },
+      inputs: { sources: [{ kind: 'grid', name: 'x', values: xs }, { kind: 'grid', name: 'k', values: ['a', 'b'] }] },
+      outDir: path.join(tmp, 'run'),
+      workers: 2,
+      workersDir,
+    });
+    const msgs: ReportToWebview[] = [];
+    const feed = new LiveFeed(handle, (msg) => msgs.push(msg));
+    const snap = feed.snapshot();
+    await handle.done;
+    await feed.finalPosted;
+    feed.dispose();
+    const live = new Map<string, unknown[]>();
+    const add = (r: { columns: string[]; rows: unknown[][] } | undefined) => {
+      for (const row of r?.rows ?? []) {
+        const key = JSON.stringify(row.slice(0, 2));
+        assert.ok(!live.has(key), `row ${key} sent twice`);
+        live.set(key, row);
+      }
+    };
+    if (snap.type === 'report') add(snap.subject.results);
+    for (const m of msgs) if (m.type === 'delta' && m.delta.results) add(m.delta.results);
+    assert.ok(live.size >= 12, `live updates carried ${live.size} of 24 rows before the final report`);
+    const last = msgs[msgs.length - 1];
+    assert.ok(last.type === 'report' && !last.live);
+    const t = last.type === 'report' ? last.subject.results! : undefined;
+    assert.ok(t, 'the final report carries the results table');
+    assert.deepStrictEqual(t.columns, ['x', 'k', 'status', 'seconds', 'max_rss_mb', 'sq', 'result_k']);
+    assert.strictEqual(t.inputs, 2);
+    assert.strictEqual(t.rows.length, 24);
+    const failed = t.rows.filter((r) => r[2] !== 'succeeded');
+    assert.deepStrictEqual(failed.map((r) => [r[0], r[1], r[2], r[5]]), [['5', 'b', 'failed', null]]);
+    assert.strictEqual(t.rows.find((r) => r[0] === '11' && r[1] === 'a')![5], 121);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
   it('a run trimmed in memory (PARALLEL_RUN_TASKS_IN_MEMORY=5): live total and ETA from the expected total, the final message carries all 24 tasks from report.json', async () => {
     const N = 24;
     const { tmp, data } = dataDir(N);

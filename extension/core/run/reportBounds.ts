@@ -34,6 +34,14 @@ export const VIEW_LIMITS = {
   cpuSec: 1e9,
   /** bytes (memory, file sizes) */
   bytes: Number.MAX_SAFE_INTEGER,
+  /** rows of a results table carried to a view (results.csv has them all) */
+  resultRows: 100_000,
+  /** columns of a results table (inputs, measures and result keys) */
+  resultColumns: 200,
+  /** characters of one results cell or column name (longer text is cut, marked with …) */
+  resultText: 500,
+  /** magnitude of a number in a results table (beyond: shown as text, never plotted) */
+  resultMagnitude: 1e300,
 } as const;
 
 /** A report or sweep that must not reach a view; `message` names the field, the value and the fix. */
@@ -163,6 +171,23 @@ const sweepSchema = {
   },
 };
 
+const resultText = { type: 'string', maxLength: L.resultText };
+const resultsSchema = {
+  type: 'object',
+  required: ['columns', 'inputs', 'rows'],
+  properties: {
+    columns: { type: 'array', maxItems: L.resultColumns, items: resultText },
+    inputs: int(0, L.resultColumns),
+    rows: {
+      type: 'array',
+      maxItems: L.resultRows,
+      items: { type: 'array', maxItems: L.resultColumns, items: { anyOf: [resultText, num(-L.resultMagnitude, L.resultMagnitude), { type: 'boolean' }, { type: 'null' }] } },
+    },
+    omitted: int(0, L.files),
+    bounded: int(0, L.files),
+  },
+};
+
 /** What each bound is for, by the last key of the field (for the message). */
 const BOUND_MEANING: Record<string, string> = {
   workers: 'the most workers (timeline lanes) a report can have',
@@ -170,13 +195,13 @@ const BOUND_MEANING: Record<string, string> = {
   threads: 'the most BLAS threads per task',
 };
 
-let compiled: { report: ValidateFunction; sweep: ValidateFunction } | undefined;
+let compiled: { report: ValidateFunction; sweep: ValidateFunction; results: ValidateFunction } | undefined;
 
-function validators(): { report: ValidateFunction; sweep: ValidateFunction } {
+function validators(): { report: ValidateFunction; sweep: ValidateFunction; results: ValidateFunction } {
   if (!compiled) {
     // allErrors off: stop at the first problem (one clear message, and fast on 100,000 tasks)
     const ajv = new Ajv({ allErrors: false, strict: false, verbose: true });
-    compiled = { report: ajv.compile(reportSchema), sweep: ajv.compile(sweepSchema) };
+    compiled = { report: ajv.compile(reportSchema), sweep: ajv.compile(sweepSchema), results: ajv.compile(resultsSchema) };
   }
   return compiled;
 }
@@ -215,6 +240,10 @@ function problem(e: ErrorObject): string {
       return `is ${describe(e.data)}, not one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     case 'anyOf':
       return `is ${describe(e.data)}, not a number in range or null`;
+    case 'maxItems':
+      return `has more than ${String(p.limit)} entries`;
+    case 'maxLength':
+      return `is longer than ${String(p.limit)} characters`;
     default:
       return `is ${describe(e.data)}: ${e.message ?? 'not valid'}`;
   }
@@ -224,12 +253,14 @@ function check(validate: ValidateFunction, value: unknown, what: string, root: s
   if (validate(value)) return;
   // anyOf reports its branches first; the anyOf error itself names the field best
   const errors = validate.errors ?? [];
-  const e = errors.find((x) => x.keyword === 'anyOf') ?? errors[0];
+  const anyOf = errors.find((x) => x.keyword === 'anyOf');
+  // text too long is said as such, not as "not a number" (the branch that applied to text)
+  const e = (anyOf && errors.find((x) => x.keyword === 'maxLength' && x.instancePath === anyOf.instancePath)) ?? anyOf ?? errors[0];
   if (!e) throw new MalformedReportError(`${what} cannot be shown: it is not valid.`, root);
   const field = fieldName(e, root);
   throw new MalformedReportError(
     `${what} cannot be shown: ${field} ${problem(e)}. No run writes such a value: the file was edited or is damaged ` +
-      '(report.json, run.json or journal.ndjson of the run; sweep.json for a sweep). Restore or delete it; a run directory without ' +
+      '(report.json, run.json or journal.ndjson of the run; sweep.json for a sweep; results.ndjson or results.csv for results). Restore or delete it; a run directory without ' +
       'report.json is rebuilt from its journal.',
     field,
   );
@@ -243,4 +274,12 @@ export function checkReport(report: unknown, what = 'This report'): asserts repo
 /** Throws MalformedReportError unless `sweep` (a sweep result) is fit for a view. */
 export function checkSweep(sweep: unknown, what = 'This sweep'): void {
   check(validators().sweep, sweep, what, 'sweep');
+}
+
+/**
+ * Throws MalformedReportError unless `table` (a results table for a view) is within the bounds. The
+ * reader (core/run/resultsTable) bounds every value it reads; this checks a table from anywhere else.
+ */
+export function checkResults(table: unknown, what = 'These results'): void {
+  check(validators().results, table, what, 'results');
 }

@@ -3,12 +3,13 @@
  * message must pass the core's bounds (core/run/reportBounds) first, since it was read from files.
  * No `vscode` import: unit-tested in Node.
  */
-import { checkReport, checkSweep, MalformedReportError } from '../../core/run/reportBounds';
+import { checkReport, checkResults, checkSweep, MalformedReportError } from '../../core/run/reportBounds';
 import type { ReportSubject, ReportToWebview } from '../../shared/protocol';
 
 function checkSubject(s: ReportSubject, whose: string): void {
   checkReport(s.report, `The report of ${whose}`);
   if (s.sweep) checkSweep(s.sweep, `The sweep of ${whose}`);
+  if (s.results) checkResults(s.results, `The results of ${whose}`);
 }
 
 /**

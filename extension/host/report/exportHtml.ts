@@ -57,7 +57,7 @@ export function exportTitle(data: EmbeddedReport): string {
 export function buildStandaloneHtml(data: EmbeddedReport, assets: ExportAssets): string {
   const nonce = crypto.randomBytes(16).toString('base64');
   // run directories are local paths of the machine that exported: drop them from the file
-  const strip = (s: ReportSubject): ReportSubject => ({ report: s.report, sweep: s.sweep });
+  const strip = (s: ReportSubject): ReportSubject => ({ report: s.report, sweep: s.sweep, results: s.results });
   const embedded: EmbeddedReport = data.kind === 'compare' ? { kind: 'compare', a: strip(data.a), b: strip(data.b) } : { kind: 'run', subject: strip(data.subject) };
   const csp = `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; img-src data:; base-uri 'none'; form-action 'none'`;
   return [

@@ -15,7 +15,7 @@ import { showError } from '../config';
 import type { Services } from '../services';
 import { buildStandaloneHtml, loadExportAssets } from './exportHtml';
 import { malformedReason } from './checkMessage';
-import { ReportPanel, ReportPanels, runDirOf } from './reportPanels';
+import { readResults, ReportPanel, ReportPanels, runDirOf } from './reportPanels';
 import { readSweep } from './sweepFile';
 
 export interface ExportResult {
@@ -152,9 +152,9 @@ async function embeddedFor(source: string | ReportPanel): Promise<EmbeddedReport
     if (!s) throw new Error('Nothing to export: this panel has no report loaded yet.');
     data = s;
   } else {
-    const [report, sweep] = await Promise.all([readReport(source), readSweep(source)]);
+    const [report, sweep, results] = await Promise.all([readReport(source), readSweep(source), readResults(source)]);
     if (!report) throw new Error(`Cannot export: ${source} has no report yet (the run is still going or never started). Wait for it to finish, or resume it.`);
-    data = { kind: 'run', subject: { report, runDir: source, sweep } };
+    data = { kind: 'run', subject: { report, runDir: source, sweep, results } };
   }
   // an exported file is opened in a browser: the same bounds as the panel
   const malformed = malformedReason(data.kind === 'compare' ? { type: 'compare', a: data.a, b: data.b } : { type: 'report', subject: data.subject, live: false });

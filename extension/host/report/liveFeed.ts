@@ -5,10 +5,15 @@
  *
  * A very large run keeps only its latest task records in memory (`tasksOmitted` counts the rest);
  * the final message then carries report.json from disk, which has every task.
+ *
+ * Results rows follow results.ndjson as the engine appends them (each row is written before its
+ * task's event), bounded by core/run/resultsTable like a finished run's; the final message carries
+ * the table read whole from disk (the engine may have rewritten it in input order at the end).
  */
 import { readReport } from '../../core/run/history';
+import { readResultsTable, ResultsFollower } from '../../core/run/resultsTable';
 import type { RunEvent, RunHandle, RunReport, TaskRecord } from '../../core/run/types';
-import type { ReportDelta, ReportToWebview } from '../../shared/protocol';
+import type { ReportDelta, ReportSubject, ReportToWebview } from '../../shared/protocol';
 
 /** Files of each failure group sent with a live update (the panel lists the first 20). */
 const FILES_IN_DELTA = 20;
@@ -37,6 +42,8 @@ export class LiveFeed {
   private lastPost = -Infinity;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private finalReport: RunReport | undefined;
+  private finalResults: ReportSubject['results'];
+  private readonly results: ResultsFollower;
   /** total and ETA from progress events: the live report may not carry them yet */
   private total: number | null = null;
   private etaMs: number | null = null;
@@ -55,6 +62,7 @@ export class LiveFeed {
     this.now = opts.now ?? Date.now;
     this.expectedTotal = opts.expectedTotal;
     this.blas = opts.blas;
+    this.results = new ResultsFollower(handle.outDir);
     this.unsubscribe = handle.onEvent((e) => this.onEvent(e));
     // the run may already be over (or finish before the first event reaches us)
     void handle.done.then((r) => {
@@ -68,7 +76,13 @@ export class LiveFeed {
     const seen = new Set(report.tasks.map((t) => t.index));
     this.finishedSince = this.finishedSince.filter((t) => !seen.has(t.index));
     this.sentSamples = report.cpuSamples.length;
-    return { type: 'report', subject: { report, runDir: this.handle.outDir }, live: !this.finalReport };
+    if (this.finalReport) return { type: 'report', subject: { report, runDir: this.handle.outDir, results: this.finalResults }, live: false };
+    // a (re)loaded view needs every row again: the first part now, the rest with the next updates
+    this.results.restart();
+    const first = this.results.read();
+    if (this.results.behind) this.schedule();
+    const results = first ? { columns: first.columns, inputs: first.inputs, rows: first.rows, omitted: first.omitted, bounded: first.bounded, source: 'results.ndjson' as const } : undefined;
+    return { type: 'report', subject: { report, runDir: this.handle.outDir, results }, live: true };
   }
 
   private onEvent(e: RunEvent): void {
@@ -122,11 +136,14 @@ export class LiveFeed {
     this.sentSamples = cpuSamples.length;
     // a group's whole file list stays here (the panel's buttons take it from the report); the view shows a few
     if (summary.failureGroups) summary.failureGroups = summary.failureGroups.map((g) => ({ ...g, files: g.files.slice(0, FILES_IN_DELTA), indexes: g.indexes.slice(0, FILES_IN_DELTA) }));
-    const delta: ReportDelta = { summary, newTasks: this.finishedSince, newSamples, running: [...this.running.values()] };
+    const results = this.results.read();
+    const delta: ReportDelta = { summary, newTasks: this.finishedSince, newSamples, running: [...this.running.values()], ...(results ? { results } : {}) };
     this.finishedSince = [];
     this.lastPost = this.now();
     this.posts++;
     this.sink({ type: 'delta', delta });
+    // a long table is sent a part at a time
+    if (this.results.behind) this.schedule();
   }
 
   /**
@@ -155,11 +172,12 @@ export class LiveFeed {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.running.clear();
-    this.finalPosted = this.complete(report).then((full) => {
+    this.finalPosted = Promise.all([this.complete(report), readResultsTable(this.handle.outDir).catch(() => undefined)]).then(([full, results]) => {
       this.finalReport = full;
+      this.finalResults = results;
       if (this.disposed) return;
       this.posts++;
-      this.sink({ type: 'report', subject: { report: full, runDir: this.handle.outDir }, live: false });
+      this.sink({ type: 'report', subject: { report: full, runDir: this.handle.outDir, results }, live: false });
     });
   }
 

@@ -7,8 +7,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { readReport } from '../../core/run/history';
+import { findResultLog, readResultsTable } from '../../core/run/resultsTable';
 import { resolveTaskLog } from '../../core/run/taskLog';
-import type { RunHandle, RunReport, TaskRecord } from '../../core/run/types';
+import { RUN_FILES, type RunHandle, type RunReport, type TaskRecord } from '../../core/run/types';
 import { Commands, WEBVIEW_REPORT } from '../../shared/ids';
 import type { ReportFromWebview, ReportPanelState, ReportRendered, ReportSubject, ReportToWebview, SweepResult } from '../../shared/protocol';
 import type { Services } from '../services';
@@ -174,6 +175,12 @@ export class ReportPanel implements vscode.Disposable {
         case 'debugTask':
           await this.failureAction(m);
           break;
+        case 'openResults':
+          await this.openResults(m.side);
+          break;
+        case 'openResultLog':
+          await this.openResultLog(m.inputs, m.side);
+          break;
         default: {
           const never: never = m;
           this.owner.log.warn(`report panel: unknown message ${JSON.stringify(never)}`);
@@ -230,12 +237,48 @@ export class ReportPanel implements vscode.Disposable {
     return s.subject ? { kind: 'run', subject: s.subject } : undefined;
   }
 
-  private async openLog(index: number, stream: 'stdout' | 'stderr', side?: 'a' | 'b'): Promise<void> {
+  /** The run a message is about: this panel's run, or side a/b of a comparison. */
+  private subjectOf(side?: 'a' | 'b'): ReportSubject | undefined {
     const s = this.source;
-    let subject: ReportSubject | undefined;
-    if (s.kind === 'compare') subject = side === 'b' ? s.b : s.a;
-    else if (s.feed) subject = { report: s.feed.handle.report(), runDir: s.feed.handle.outDir };
-    else subject = s.subject;
+    if (s.kind === 'compare') return side === 'b' ? s.b : s.a;
+    if (s.feed) return { report: s.feed.handle.report(), runDir: s.feed.handle.outDir };
+    return s.subject;
+  }
+
+  /** Opens results.csv of the run (as the user would: vscode.open, so a CSV viewer they installed shows it). */
+  private async openResults(side?: 'a' | 'b'): Promise<void> {
+    const runDir = this.subjectOf(side)?.runDir;
+    if (!runDir) throw new Error('Cannot open results.csv: this report was not loaded from a run directory.');
+    const file = path.join(runDir, RUN_FILES.resultsCsv);
+    if (!fs.existsSync(file)) throw new Error(`This run has no results.csv (${file}): it was written by a version without results, or deleted. Run it again to get one.`);
+    await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(file), { preview: true, viewColumn: vscode.ViewColumn.Beside });
+    this.owner.fireLogOpened(file);
+  }
+
+  /**
+   * Opens the log of the results row with these inputs: the task's record in the report the host
+   * holds (the error log of a failed task, the output of a succeeded one), else the row's log in
+   * results.ndjson; either way through resolveTaskLog, which only opens files inside logs/.
+   */
+  private async openResultLog(inputs: string[], side?: 'a' | 'b'): Promise<void> {
+    const subject = this.subjectOf(side);
+    if (!subject?.runDir) throw new Error('Cannot open the log: this report was not loaded from a run directory.');
+    if (!Array.isArray(inputs) || !inputs.every((v) => typeof v === 'string')) return;
+    const want = JSON.stringify(inputs);
+    const task = [...subject.report.tasks].reverse().find((t) => JSON.stringify(t.inputs ?? [t.file]) === want);
+    if (task) {
+      await this.openLog(task.index, task.status === 'succeeded' ? 'stdout' : 'stderr', side);
+      return;
+    }
+    const rel = await findResultLog(subject.runDir, inputs);
+    if (!rel) throw new Error(`No log for the row ${inputs.join(', ')}: results.ndjson does not name one (the task may still be running).`);
+    const file = await resolveTaskLog(subject.runDir, rel, `the log of ${inputs.join(', ')}`);
+    await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true, viewColumn: vscode.ViewColumn.Beside });
+    this.owner.fireLogOpened(file);
+  }
+
+  private async openLog(index: number, stream: 'stdout' | 'stderr', side?: 'a' | 'b'): Promise<void> {
+    const subject = this.subjectOf(side);
     if (!subject?.runDir) throw new Error('Cannot open the log: this report was not loaded from a run directory.');
     const task: TaskRecord | undefined = subject.report.tasks.find((t) => t.index === index);
     if (!task) throw new Error(`Task ${index} has no log yet: it is still running. Its log opens once it finishes.`);
@@ -274,7 +317,7 @@ export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSeria
   private readonly logEmitter = new vscode.EventEmitter<string>();
   /** Fires whenever a webview acknowledges a render (what it drew). */
   readonly onDidRender = this.renderedEmitter.event;
-  /** Fires with the path of each log opened from a panel. */
+  /** Fires with the path of each log (or results.csv) opened from a panel. */
   readonly onDidOpenLog = this.logEmitter.event;
 
   /** BLAS library per interpreter, probed once in the background (the report's thread settings) */
@@ -346,14 +389,14 @@ export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSeria
   }
 
   private async loadRun(runDir: string): Promise<PanelSource> {
-    const [report, sweep] = await Promise.all([readReport(runDir).catch(() => undefined), readSweep(runDir)]);
+    const [report, sweep, results] = await Promise.all([readReport(runDir).catch(() => undefined), readSweep(runDir), readResults(runDir)]);
     if (!report && !sweep) {
       throw new Error(`No report in ${runDir}: the run has not written report.json or journal.ndjson yet (or the folder is not a run directory). Pick a run in the Parallel Run view.`);
     }
     // a sweep directory without a run of its own: show the sweep alone
     if (!report) return { kind: 'run', runDir, sweep };
     const shown = await this.withBlas(report);
-    return { kind: 'run', runDir, report: shown, subject: { report: shown, runDir, sweep } };
+    return { kind: 'run', runDir, report: shown, subject: { report: shown, runDir, sweep, results } };
   }
 
   /** The report with its interpreter's BLAS library filled in when a (cached) probe can tell quickly. */
@@ -405,9 +448,9 @@ export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSeria
     const load = async (x: string | RunReport): Promise<ReportSubject> => {
       if (typeof x !== 'string') return { report: x };
       const live = this.liveHandleFor(x);
-      const report = live ? live.report() : await readReport(x).catch(() => undefined);
+      const [report, results] = await Promise.all([live ? live.report() : readReport(x).catch(() => undefined), readResults(x)]);
       if (!report) throw new Error(`Cannot compare: no report in ${x}. Pick runs that have finished (or are running).`);
-      return { report, runDir: x };
+      return { report, runDir: x, results };
     };
     const [sa, sb] = await Promise.all([load(a), load(b)]);
     return this.open({ kind: 'compare', a: sa, b: sb });
@@ -419,9 +462,9 @@ export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSeria
     let error: string | undefined;
     try {
       if (state?.kind === 'compare') {
-        const [a, b] = await Promise.all([readReport(state.a), readReport(state.b)]);
+        const [a, b, ra, rb] = await Promise.all([readReport(state.a), readReport(state.b), readResults(state.a), readResults(state.b)]);
         if (!a || !b) throw new Error(`Cannot restore the comparison: ${!a ? state.a : state.b} has no report any more.`);
-        source = { kind: 'compare', a: { report: a, runDir: state.a }, b: { report: b, runDir: state.b } };
+        source = { kind: 'compare', a: { report: a, runDir: state.a, results: ra }, b: { report: b, runDir: state.b, results: rb } };
       } else if (state?.kind === 'run' && state.runDir) {
         const live = this.liveHandleFor(state.runDir);
         if (live) {
@@ -469,6 +512,11 @@ export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSeria
     this.renderedEmitter.dispose();
     this.logEmitter.dispose();
   }
+}
+
+/** A run's results table for a view (bounded), or undefined when it has none or it cannot be read. */
+export async function readResults(runDir: string): Promise<ReportSubject['results']> {
+  return readResultsTable(runDir).catch(() => undefined);
 }
 
 /** The Python script a sweep directory measured (its run.json), when there is one. */

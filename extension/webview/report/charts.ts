@@ -9,7 +9,8 @@ const HEIGHT = 220;
 /** colours of the measured series, one per BLAS thread count */
 const MEASURED: Array<(p: Palette) => string> = [(p) => p.accent, (p) => p.bar.running, (p) => p.bar.timedOut, (p) => p.bar.retried];
 
-function axis(p: Palette, label: string, extra: Partial<uPlot.Axis> = {}): uPlot.Axis {
+/** An axis in the theme's colours (every report chart's axes look alike). */
+export function axis(p: Palette, label: string, extra: Partial<uPlot.Axis> = {}): uPlot.Axis {
   return {
     label,
     stroke: p.muted,

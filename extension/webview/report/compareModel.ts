@@ -5,6 +5,8 @@
  * file counts, mode, workers × threads, interpreter, machine, load — is named first.
  */
 import type { RunReport, TaskRecord } from '../../core/run/types';
+import type { ResultCell, ResultsTable } from '../../shared/protocol';
+import { cellText, formatNumber, numeric, ResultsModel } from './resultsModel';
 import { fasterOrSlower, formatDuration, formatFactor, formatPercent, formatRate, loadText, MODE_TEXT, runFigures, runMode, workersThreads } from '../../shared/figures';
 
 export interface CompareRow {
@@ -170,4 +172,124 @@ function signed(x: number, digits: number, unit: string): string {
 function neutralOr(delta: number, eps: number): boolean | undefined {
   if (!Number.isFinite(delta) || Math.abs(delta) <= Math.abs(eps)) return undefined;
   return delta > 0;
+}
+
+/** One result column of two runs compared over their matching inputs. */
+export interface ResultColumnComparison {
+  column: string;
+  /** matching inputs with a value on both sides */
+  matched: number;
+  /** of those, how many differ (numbers by value, text exactly) */
+  differ: number;
+  /** the largest differences (numbers: by |B − A|), as sentences */
+  largest: string[];
+}
+
+export interface ResultsComparison {
+  headline: string;
+  /** what keeps rows from being matched, said plainly (empty: every input matched) */
+  unlike: string[];
+  /** inputs present in both runs, and in one only */
+  matched: number;
+  onlyA: number;
+  onlyB: number;
+  columns: ResultColumnComparison[];
+}
+
+/** Differences listed per column. */
+const LARGEST = 3;
+
+/**
+ * The results of two runs compared input by input: rows are matched by their input values (by
+ * column name, so the order of the inputs does not matter); per result column (and status), how
+ * many matched inputs have a value on both sides, how many differ, and the largest differences.
+ * Undefined when neither run has results.
+ */
+export function compareResults(ta: ResultsTable | undefined, tb: ResultsTable | undefined): ResultsComparison | undefined {
+  const a = ta ? new ResultsModel(ta) : undefined;
+  const b = tb ? new ResultsModel(tb) : undefined;
+  const hasA = !!a?.hasResults();
+  const hasB = !!b?.hasResults();
+  if (!hasA && !hasB) return undefined;
+  const empty = { matched: 0, onlyA: a?.rows.length ?? 0, onlyB: b?.rows.length ?? 0, columns: [] };
+  if (!hasA || !hasB) {
+    return { ...empty, headline: `Only ${hasA ? 'A' : 'B'} has results: there is nothing to compare them with.`, unlike: [] };
+  }
+  const ia = a!.inputColumns;
+  const ib = b!.inputColumns;
+  const sameNames = ia.length === ib.length && ia.every((c) => ib.includes(c));
+  if (!sameNames) {
+    const unlike = [`Unlike inputs: A's rows are keyed by ${list(ia)}, B's by ${list(ib)}. No row of one run can be matched with a row of the other, so their results are not compared.`];
+    return { ...empty, headline: 'The results cannot be compared: the runs have different inputs.', unlike };
+  }
+  // B's rows by A's key (values in A's input order)
+  const bIdx = ib.map((c) => b!.col(c));
+  const order = ia.map((c) => ib.indexOf(c));
+  const keyB = (r: readonly ResultCell[]) => JSON.stringify(order.map((k) => cellText(r[bIdx[k]])));
+  const keyA = (r: readonly ResultCell[]) => JSON.stringify(ia.map((_, i) => cellText(r[i])));
+  const rowsB = new Map<string, ResultCell[]>();
+  for (const r of b!.rows) rowsB.set(keyB(r), r);
+  const pairs: Array<[ResultCell[], ResultCell[]]> = [];
+  const seenB = new Set<string>();
+  for (const r of a!.rows) {
+    const k = keyA(r);
+    const o = rowsB.get(k);
+    if (o) {
+      pairs.push([r, o]);
+      seenB.add(k);
+    }
+  }
+  const onlyA = a!.rows.length - pairs.length;
+  const onlyB = b!.rows.length - seenB.size;
+  const label = (r: readonly ResultCell[]) => ia.map((c, i) => `${c}=${cellText(r[i])}`).join(', ');
+  const colsA = a!.resultColumns();
+  const colsB = b!.resultColumns();
+  const shared = ['status', ...colsA.filter((c) => colsB.includes(c))];
+  const columns: ResultColumnComparison[] = shared.map((column) => {
+    const ca = a!.col(column);
+    const cb = b!.col(column);
+    let matched = 0;
+    const diffs: Array<{ size: number; text: string }> = [];
+    for (const [ra, rb] of pairs) {
+      const va = ra[ca];
+      const vb = rb[cb];
+      if (va === null || va === '' || vb === null || vb === '') continue;
+      matched++;
+      const na = numeric(va);
+      const nb = numeric(vb);
+      if (na !== undefined && nb !== undefined) {
+        if (na === nb) continue;
+        const d = nb - na;
+        const rel = na !== 0 ? ` (${signedText(d / Math.abs(na) * 100, 'percent')})` : '';
+        diffs.push({ size: Math.abs(d), text: `${label(ra)}: A ${formatNumber(na)}, B ${formatNumber(nb)}, B − A = ${signedText(d, 'number')}${rel}` });
+      } else if (cellText(va) !== cellText(vb)) {
+        diffs.push({ size: -1, text: `${label(ra)}: A ${quote(cellText(va))}, B ${quote(cellText(vb))}` });
+      }
+    }
+    diffs.sort((x, y) => y.size - x.size);
+    return { column, matched, differ: diffs.length, largest: diffs.slice(0, LARGEST).map((d) => d.text) };
+  });
+  const unlike: string[] = [];
+  if (onlyA || onlyB) unlike.push(`Unlike inputs: ${onlyA.toLocaleString('en-US')} input${onlyA === 1 ? '' : 's'} only in A, ${onlyB.toLocaleString('en-US')} only in B; their results are not compared.`);
+  const onlyCols = [...colsA.filter((c) => !colsB.includes(c)).map((c) => `${c} (A only)`), ...colsB.filter((c) => !colsA.includes(c)).map((c) => `${c} (B only)`)];
+  if (onlyCols.length) unlike.push(`Result columns in one run only: ${onlyCols.join(', ')}.`);
+  const differing = columns.filter((c) => c.differ > 0);
+  let headline: string;
+  if (pairs.length === 0) headline = 'No input of A is in B: no result can be compared.';
+  else if (differing.length === 0) headline = `Same results: ${pairs.length.toLocaleString('en-US')} matching input${pairs.length === 1 ? '' : 's'}, every shared result identical.`;
+  else headline = `${pairs.length.toLocaleString('en-US')} matching input${pairs.length === 1 ? '' : 's'}; results differ in ${differing.map((c) => `${c.column} (${c.differ.toLocaleString('en-US')} of ${c.matched.toLocaleString('en-US')})`).join(', ')}.`;
+  return { headline, unlike, matched: pairs.length, onlyA, onlyB, columns };
+}
+
+function list(names: readonly string[]): string {
+  return names.length ? `(${names.join(', ')})` : '(no inputs)';
+}
+
+function quote(s: string): string {
+  return `"${s.length > 40 ? `${s.slice(0, 39)}…` : s}"`;
+}
+
+function signedText(x: number, kind: 'number' | 'percent'): string {
+  const body = kind === 'percent' ? `${Math.abs(x) >= 100 ? Math.abs(x).toFixed(0) : Math.abs(x).toPrecision(2)}%` : formatNumber(Math.abs(x));
+  return `${x > 0 ? '+' : x < 0 ? '−' : '±'}${body}`;
 }

@@ -10,6 +10,7 @@ import type { Palette } from './theme';
 import { Bar, TimelineIndex } from './timeline';
 import { TimelineView } from './timelineView';
 import { failuresBody, type FailureActions } from './failuresView';
+import { ResultsView, type ResultsUiState } from './resultsView';
 
 export interface RunViewHost {
   /** open a task's log through the extension host; undefined in an exported file */
@@ -20,6 +21,9 @@ export interface RunViewHost {
   measureAgain?(): void;
   /** the failures section's buttons (re-run, copy, debug); undefined in an exported file */
   failures?: Omit<FailureActions, 'openLog'>;
+  /** the Results section's "Open results.csv" and a row's log (inside VS Code only) */
+  openResults?(): void;
+  openResultLog?(inputs: string[]): void;
   palette(): Palette;
 }
 
@@ -47,8 +51,12 @@ export class RunView {
   /** the Failures section: first when there are failures, after the stragglers otherwise */
   private readonly failuresSection: HTMLElement;
   private readonly summarySection: HTMLElement;
+  /** the Results section: after the summary when tasks reported results, one line further down otherwise */
+  private readonly results: ResultsView | undefined;
+  private readonly resultsSection: HTMLElement | undefined;
+  private readonly stragglersSection: HTMLElement;
 
-  constructor(subject: ReportSubject, public live: boolean, private readonly host: RunViewHost, private readonly compact = false) {
+  constructor(subject: ReportSubject, public live: boolean, private readonly host: RunViewHost, private readonly compact = false, resultsState?: ResultsUiState) {
     const { tasks, cpuSamples, ...summary } = subject.report;
     this.summary = summary;
     this.omitted = subject.report.tasksOmitted ?? 0;
@@ -70,6 +78,12 @@ export class RunView {
       sweep: h('div', null),
       notes: h('div', null),
     };
+    // a comparison's two sides leave results to the comparison of matching inputs above them
+    if (!compact) {
+      this.results = new ResultsView(subject.results, { palette: host.palette, openResults: host.openResults, openResultLog: host.openResultLog }, resultsState);
+      this.resultsSection = section('Results', this.results.root);
+      this.resultsSection.classList.add('results-section');
+    }
     this.root = h(
       'div',
       { class: `run-view${compact ? ' compact' : ''}` },
@@ -78,7 +92,7 @@ export class RunView {
       section('Thread settings', this.slots.threads),
       section('Per-worker timeline', this.slots.timelineNote, this.timeline.root),
       section('CPU utilisation', this.cpu.root, this.slots.cpuNote),
-      section('Stragglers (slowest succeeded files)', this.slots.stragglers),
+      (this.stragglersSection = section('Stragglers (slowest succeeded files)', this.slots.stragglers)),
       (this.failuresSection = section('Failures', this.slots.failures)),
       this.slots.sweep,
       this.slots.notes,
@@ -100,6 +114,7 @@ export class RunView {
     this.index.remove((b) => b.kind === 'running');
     this.addTasks(d.newTasks);
     this.samples.push(...d.newSamples);
+    if (d.results) this.results?.merge(d.results);
     this.running = d.running.filter((r) => !finished.has(r.index));
     const now = this.summary.startedAt + this.summary.wallMs;
     for (const r of this.running) this.index.add({ lane: Math.max(0, r.slot - 1), start: r.start, end: Math.max(r.start + 1, now), kind: 'running', ref: -1 - r.index });
@@ -115,6 +130,12 @@ export class RunView {
     this.timeline.setPalette(p);
     this.cpu.setPalette(p);
     this.sweepChart?.setPalette(p);
+    this.results?.setPalette(p);
+  }
+
+  /** The Results section's filter, order and plot (kept when a live run's final report draws again). */
+  resultsState(): ResultsUiState | undefined {
+    return this.results?.uiState();
   }
 
   rendered(): ReportRendered {
@@ -139,6 +160,7 @@ export class RunView {
       blas: this.summary.python?.blas,
       figures: Object.fromEntries([...this.slots.summary.querySelectorAll('.card')].map((c) => [c.querySelector('.card-label')?.textContent ?? '', c.querySelector('.card-value')?.textContent ?? ''])),
       header: { setting: this.slots.header.querySelector('.setting')?.textContent ?? '', busy: this.slots.header.querySelector('.busy.callout')?.textContent ?? undefined },
+      results: this.results?.rendered(),
     };
   }
 
@@ -170,6 +192,7 @@ export class RunView {
     }
     this.renderStragglers();
     this.renderFailures();
+    this.placeResults();
     this.renderSweep();
     this.renderNotes();
   }
@@ -286,6 +309,14 @@ export class RunView {
     const first = this.summary.counts.failed + this.summary.counts.timedOut > 0 || !!this.summary.stopped;
     if (first && this.failuresSection.nextSibling !== this.summarySection) this.root.insertBefore(this.failuresSection, this.summarySection);
     else if (!first && this.failuresSection.nextSibling === this.summarySection) this.root.insertBefore(this.failuresSection, this.slots.sweep);
+  }
+
+  /** Results right after the summary when there are some; the one-line explanation after the stragglers otherwise. */
+  private placeResults(): void {
+    const sec = this.resultsSection;
+    if (!sec || !this.results) return;
+    const anchor = this.results.hasResults ? this.summarySection.nextSibling : this.stragglersSection.nextSibling;
+    if (sec !== anchor && sec.nextSibling !== anchor) this.root.insertBefore(sec, anchor);
   }
 
   private renderSweep(): void {
