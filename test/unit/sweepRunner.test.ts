@@ -7,6 +7,7 @@ import { listRuns, readReport } from '../../extension/core/run/history';
 import { formatSweep, readSweepFile, runSweep, taskSpanMs, type SweepEvent } from '../../extension/core/sweepRunner';
 import type { TaskRecord } from '../../extension/core/run/types';
 import { UsageError } from '../../extension/core/run/types';
+import { busySentence } from '../../extension/shared/figures';
 
 const root = path.resolve(__dirname, '../../..');
 const workersDir = path.resolve(__dirname, '../../../dist/workers');
@@ -48,7 +49,14 @@ describe('scaling sweep over a CPU-bound script (real runs through the engine)',
     const cores = os.availableParallelism();
     assert.strictEqual(result.status, 'completed');
     assert.strictEqual(result.cores.logical, cores);
-    assert.deepStrictEqual([result.recommendation!.workers, result.recommendation!.threads], [cores, 1], formatSweep(result));
+    // on a quiet machine the CPU-bound script scales; on a busy one (other programs using cores) the
+    // sweep may honestly recommend fewer workers, and must then say the machine was busy
+    if (busySentence(result.load)) {
+      assert.match(formatSweep(result), /Measure again on a quieter machine before you rely on the recommendation/);
+      assert.strictEqual(result.recommendation!.threads, 1, formatSweep(result));
+    } else {
+      assert.deepStrictEqual([result.recommendation!.workers, result.recommendation!.threads], [cores, 1], formatSweep(result));
+    }
     // every grid point measured at least twice, oversubscribed one included
     assert.strictEqual(result.points.length, result.grid.length);
     for (const p of result.points) assert.ok(p.samplesMs.length >= 2, `${p.workers}x${p.threads}`);
@@ -67,8 +75,8 @@ describe('scaling sweep over a CPU-bound script (real runs through the engine)',
     assert.strictEqual(runs[0].dir, dir);
     assert.match(runs[0].label!, /Speedup sweep: python cpu_task\.py \(recommended \d × 1\)/);
     const report = (await readReport(dir))!;
-    assert.ok(report.speedupMeasured && report.speedupMeasured.value > 1, JSON.stringify(report.speedupMeasured));
-    assert.strictEqual(report.workers, cores);
+    assert.ok(report.speedupMeasured && (report.speedupMeasured.value > 1 || busySentence(result.load)), JSON.stringify(report.speedupMeasured));
+    assert.strictEqual(report.workers, result.recommendation!.workers);
     // the report's headline figure IS the sweep's figure for that point (one source: no 1.21× vs 1.23×)
     assert.strictEqual(report.speedupMeasured!.value, result.recommendation!.speedup);
     assert.strictEqual(report.speedupMeasured!.baselineWallMs, result.baselineMs);
