@@ -683,7 +683,7 @@ describe('editor: notebooks analysed as one module, and Run Notebook over Files'
       await setSetting('python.path', undefined);
     }
     assert.strictEqual(saved.status, 'succeeded');
-    const copy = JSON.parse(fs.readFileSync(path.join(dir(), 'double-outputs', 'n2.ipynb'), 'utf8'));
+    const copy = JSON.parse(fs.readFileSync(path.join(dir(), 'double-outputs', 'nums', 'n2.ipynb'), 'utf8'));
     const text = copy.cells[copy.cells.length - 1].outputs.map((o: { text: string[] | string }) => (Array.isArray(o.text) ? o.text.join('') : o.text)).join('');
     assert.strictEqual(text, 'n2.txt 4\n');
   });
