@@ -10,7 +10,8 @@ import * as path from 'path';
 import { formatMatrixDemo, runMatrixDemo } from './demos/matrixDemo';
 import { benchmarkBlas, formatBlasReport, inspectBlas } from './python/blasProbe';
 import { resolvePython } from './python/interpreter';
-import { UsageError, type FileSource, type TaskCommand } from './run/types';
+import { parseGrid } from './run/inputs';
+import { UsageError, type FileSource, type InputsSpec, type TaskCommand } from './run/types';
 import { collectFiles, formatSweep, runSweep } from './sweepRunner';
 import { logicalCores } from './threads';
 
@@ -31,6 +32,9 @@ noisy. Prints the table, the Amdahl serial fraction and the recommended workers 
 
   --files GLOB          input files; repeatable
   --files-from FILE     one path per line
+  --grid NAME=VALUES    a named input ({NAME}), repeatable: a comma list or START:STOP:STEP; with
+                        files, the run goes over files × values; the sample is drawn from whole
+                        tuples, each one task as in the run
   --script FILE         Python script run once per file (file = sys.argv[1])
   --python PATH         interpreter for --script (default: $PARALLEL_RUN_PYTHON or python3)
   --budget SEC          time budget of the whole sweep (default 60); the sample is sized to fit
@@ -42,6 +46,7 @@ noisy. Prints the table, the Amdahl serial fraction and the recommended workers 
 
 interface SweepArgs {
   files: string[];
+  grids: Array<{ name: string; values: string[] }>;
   filesFrom?: string;
   script?: string;
   python?: string;
@@ -81,11 +86,12 @@ function walk(argv: string[], cmd: string, onFlag: (flag: string, value: () => s
 
 /** Parses `sweep` options (exported for tests). */
 export function parseSweepArgs(argv: string[]): SweepArgs {
-  const a: SweepArgs = { files: [], noThreads: false, json: false, help: false, rest: [] };
+  const a: SweepArgs = { files: [], grids: [], noThreads: false, json: false, help: false, rest: [] };
   a.rest = walk(argv, 'sweep', (flag, value) => {
     switch (flag) {
       case '--files': a.files.push(value()); return true;
       case '--files-from': a.filesFrom = value(); return true;
+      case '--grid': a.grids.push(parseGrid(value())); return true;
       case '--script': a.script = value(); return true;
       case '--python': a.python = value(); return true;
       case '--budget': a.budget = positive('--budget', value()); return true;
@@ -115,12 +121,14 @@ async function cmdSweep(argv: string[], workersDir: string): Promise<number> {
     if (a.rest.length === 0) throw new UsageError('No command given. Give --script FILE, or put the command template after "--" (e.g. -- wc -l {}).');
     command = { kind: 'template', argv: a.rest };
   }
-  let src: FileSource;
+  let src: FileSource | undefined;
   if (a.filesFrom !== undefined && a.files.length > 0) throw new UsageError('Give either --files or --files-from, not both.');
   if (a.filesFrom !== undefined) src = { kind: 'listFile', path: path.resolve(cwd, a.filesFrom), nulSeparated: false };
   else if (a.files.length > 0) src = { kind: 'globs', patterns: a.files, cwd };
-  else throw new UsageError('No input files. Give --files GLOB (repeatable) or --files-from FILE.');
-  const files = await collectFiles(src);
+  else if (a.grids.length === 0) throw new UsageError('No input files. Give --files GLOB (repeatable), --files-from FILE or --grid NAME=VALUES.');
+  // with --grid: input tuples (files first, then each grid), sampled whole
+  const inputs: InputsSpec | undefined = a.grids.length ? { sources: [...(src ? [{ kind: 'files' as const, source: src }] : []), ...a.grids.map((g) => ({ kind: 'grid' as const, ...g }))] } : undefined;
+  const files = inputs || !src ? [] : await collectFiles(src);
 
   const ac = new AbortController();
   const onSig = (): void => ac.abort();
@@ -129,7 +137,7 @@ async function cmdSweep(argv: string[], workersDir: string): Promise<number> {
   const say = (s: string): void => void (a.json ? undefined : process.stderr.write(s + '\n'));
   try {
     const { dir, result } = await runSweep({
-      command, files, cwd, runsDir: a.runsDir ?? path.join('.parallel-run', 'runs'), workersDir,
+      command, files, ...(inputs ? { inputs } : {}), cwd, runsDir: a.runsDir ?? path.join('.parallel-run', 'runs'), workersDir,
       budgetSec: a.budget ?? 60, varyThreads: !a.noThreads, timeoutSec: a.timeout, signal: ac.signal,
       onEvent: (e) => {
         if (e.type === 'probe') say(`sweep: probing ${e.files} file(s) serially for the time per file...`);

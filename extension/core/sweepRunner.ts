@@ -12,7 +12,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { startRun } from './run/engine';
 import { openSource } from './run/fileSources';
-import { RUN_FILES, UsageError, type FileSource, type RunOptions, type RunReport, type TaskCommand } from './run/types';
+import { InputLayout, MAX_TASKS_WITHOUT_YES, readInputs, tupleLabel, tuplesLines } from './run/inputs';
+import { RUN_FILES, UsageError, type FileSource, type InputsSpec, type RunOptions, type RunReport, type TaskCommand } from './run/types';
 import { logicalCores, physicalCores } from './threads';
 import {
   analyseSweep, needsRepeat, pickSample, planGrid, planSampleSize,
@@ -29,6 +30,11 @@ export interface SweepOptions {
   command: TaskCommand;
   /** Candidate input files (relative to cwd or absolute); the sample is drawn from these. */
   files: string[];
+  /**
+   * A run over input tuples (files × --grid, tables...): the sample is drawn from its tuples, each a
+   * whole tuple (the task of the run); `files` is then not used.
+   */
+  inputs?: InputsSpec;
   cwd: string;
   /** Runs folder: the sweep gets its own run directory inside it. */
   runsDir: string;
@@ -74,9 +80,12 @@ export interface SweepFileData {
   perFileMs: number;
   estimatedSec: number;
   totalFiles: number;
-  /** Files per configuration. */
+  /** Files (or input tuples) per configuration. */
   sampleFiles: number;
+  /** the sample: its files, or its tuples' labels ("mu=0.5 sigma=2") */
   sampleFileList: string[];
+  /** the sample of a run over tuples: each tuple's values */
+  sampleTuples?: string[][];
   grid: SweepConfig[];
   /** The table; `wallMs` = median wall time of the repeats. */
   points: Array<SweepPoint & { wallMs: number }>;
@@ -126,7 +135,13 @@ function describeCommand(c: TaskCommand): string {
  * what was measured (status 'cancelled') and resolves. Returns the sweep directory and its data.
  */
 export async function runSweep(opts: SweepOptions): Promise<{ dir: string; result: SweepFileData }> {
-  if (opts.files.length === 0) throw new UsageError('Cannot measure speedup: no input files matched. Pick files (a glob or a folder) that the script processes.');
+  // what the sample is drawn from: the files, or (a run over tuples) every whole tuple
+  const tuples = opts.inputs ? await allTuples(opts.inputs) : undefined;
+  const items: ReadonlyArray<string | string[]> = tuples ? tuples.list : opts.files;
+  if (items.length === 0) throw new UsageError('Cannot measure speedup: no input files matched. Pick files (a glob or a folder) that the script processes.');
+  const inputsOf = (sample: ReadonlyArray<string | string[]>): Pick<RunOptions, 'files' | 'inputs'> => tuples
+    ? { files: { kind: 'list', files: [] }, inputs: { sources: [{ kind: 'tuples', source: { kind: 'list', files: [...tuplesLines(tuples.layout, sample as string[][])] } }] } }
+    : { files: { kind: 'list', files: sample as string[] } };
   const budgetSec = opts.budgetSec ?? 60;
   if (!(budgetSec > 0)) throw new UsageError(`Cannot measure speedup: the time budget ${budgetSec} s must be positive (setting parallelRun.sweep.budgetSeconds or --budget).`);
   const cores = Math.max(1, Math.floor(opts.cores ?? logicalCores()));
@@ -144,14 +159,14 @@ export async function runSweep(opts: SweepOptions): Promise<{ dir: string; resul
     command: opts.command, cwd: opts.cwd, env: opts.env, timeoutSec: opts.timeoutSec,
     workersDir: opts.workersDir, signal: opts.signal, runner: 'sweep',
   };
-  const runOnce = async (cfg: { workers: number; threads: number }, files: string[], outDir: string, label2: string): Promise<RunReport> => {
-    const h = await startRun({ ...base, workers: cfg.workers, threads: cfg.threads, files: { kind: 'list', files }, outDir, label: label2 });
+  const runOnce = async (cfg: { workers: number; threads: number }, sample: ReadonlyArray<string | string[]>, outDir: string, label2: string): Promise<RunReport> => {
+    const h = await startRun({ ...base, workers: cfg.workers, threads: cfg.threads, ...inputsOf(sample), outDir, label: label2 });
     return h.done;
   };
 
   // 1. probe: a few files, serially, for the per-file time (interpreter start-up included)
   const grid = planGrid(cores, { varyThreads: opts.varyThreads });
-  const probeFiles = pickSample(opts.files, Math.min(opts.probeFiles ?? 3, opts.files.length));
+  const probeFiles = pickSample(items, Math.min(opts.probeFiles ?? 3, items.length));
   emit({ type: 'probe', files: probeFiles.length });
   const probe = await runOnce({ workers: 1, threads: 1 }, probeFiles, path.join(pointsDir, 'probe'), `${label} (probe)`);
   const runs: SweepFileData['runs'] = [];
@@ -168,10 +183,10 @@ export async function runSweep(opts: SweepOptions): Promise<{ dir: string; resul
 
   // 2. plan the sample to fit what is left of the budget
   const leftSec = Math.max(1, budgetSec - (Date.now() - t0) / 1000);
-  const plan = planSampleSize({ perFileMs, perRunOverheadMs, totalFiles: opts.files.length, budgetSec: leftSec, totalBudgetSec: budgetSec, cores, grid, repeats: opts.repeatPolicy?.minRepeats ?? 2 });
-  const sample = pickSample(opts.files, plan.sampleSize);
+  const plan = planSampleSize({ perFileMs, perRunOverheadMs, totalFiles: items.length, budgetSec: leftSec, totalBudgetSec: budgetSec, cores, grid, repeats: opts.repeatPolicy?.minRepeats ?? 2 });
+  const sample = pickSample(items, plan.sampleSize);
   notes.push(...plan.notes);
-  emit({ type: 'plan', sampleSize: sample.length, totalFiles: opts.files.length, perFileMs, estimatedSec: plan.estimatedSec, budgetSec, grid, cores, notes: plan.notes });
+  emit({ type: 'plan', sampleSize: sample.length, totalFiles: items.length, perFileMs, estimatedSec: plan.estimatedSec, budgetSec, grid, cores, notes: plan.notes });
 
   // 3. measure: round-robin passes; then extra repeats of noisy points while the budget allows
   const raw: PointSamples[] = grid.map((g) => ({ ...g, samplesMs: [], failures: 0, runIds: [] }));
@@ -224,7 +239,7 @@ export async function runSweep(opts: SweepOptions): Promise<{ dir: string; resul
   }
   return finish('completed', raw, perFileMs, plan, sample);
 
-  async function finish(status: SweepFileData['status'], measured: PointSamples[], perFile: number | null, samplePlan?: { estimatedSec: number }, sampleList: string[] = []): Promise<{ dir: string; result: SweepFileData }> {
+  async function finish(status: SweepFileData['status'], measured: PointSamples[], perFile: number | null, samplePlan?: { estimatedSec: number }, sampleList: ReadonlyArray<string | string[]> = []): Promise<{ dir: string; result: SweepFileData }> {
     let analysis: SweepAnalysis | null = null;
     if (measured.some((p) => p.workers === 1 && p.threads === 1 && p.samplesMs.length > 0)) {
       analysis = analyseSweep(measured.filter((p) => p.samplesMs.length > 0), cores);
@@ -243,7 +258,9 @@ export async function runSweep(opts: SweepOptions): Promise<{ dir: string; resul
       version: 1, kind: 'sweep', status, createdAt, endedAt: Date.now(), label,
       cores: { logical: cores, physical: Math.min(cores, physicalCores()) },
       budgetSec, perFileMs: perFile ?? 0, estimatedSec: samplePlan?.estimatedSec ?? 0,
-      totalFiles: opts.files.length, sampleFiles: sampleList.length, sampleFileList: sampleList, grid,
+      totalFiles: items.length, sampleFiles: sampleList.length, grid,
+      sampleFileList: sampleList.map((x) => (typeof x === 'string' ? x : tupleLabel(tuples!.layout, x))),
+      ...(tuples ? { sampleTuples: sampleList as string[][] } : {}),
       points: (analysis?.points ?? []).map((p) => ({ ...p, wallMs: p.medianMs })),
       fit: analysis?.amdahl ? {
         serialFraction: analysis.amdahl.serialFraction, rmse: analysis.amdahl.rmse, relError: analysis.amdahl.relError, points: analysis.amdahl.points,
@@ -343,6 +360,15 @@ export async function readSweepFile(dir: string): Promise<SweepFileData | undefi
   } catch {
     return undefined;
   }
+}
+
+/** Every tuple of a run over tuples (the sweep samples whole tuples from them). UsageError: bad input, or too many. */
+async function allTuples(spec: InputsSpec): Promise<{ layout: InputLayout; list: string[][] }> {
+  const inputs = await readInputs(spec, openSource);
+  if (inputs.count > MAX_TASKS_WITHOUT_YES) {
+    throw new UsageError(`Cannot measure speedup over ${inputs.count.toLocaleString('en-US')} input tuples (at most ${MAX_TASKS_WITHOUT_YES.toLocaleString('en-US')}): the sample is drawn from all of them. Measure on a smaller grid of the same kind.`);
+  }
+  return { layout: inputs.layout, list: [...inputs.tuples()] };
 }
 
 /** Every file of a source as a list (the sweep samples from it), stopping at `limit`. */

@@ -21,6 +21,8 @@ describe('CLI: parallel-run sweep / blas (argument handling and real runs of dis
     assert.throws(() => parseSweepArgs(['--budget', 'soon']), (e: Error) => e instanceof UsageError && /--budget needs a positive number, not "soon". E\.g\. --budget 60/.test(e.message));
     assert.throws(() => parseSweepArgs(['--bogus']), /Unknown option --bogus\. See "parallel-run sweep --help"/);
     assert.throws(() => parseSweepArgs(['--files']), /--files needs a value/);
+    assert.deepStrictEqual(parseSweepArgs(['--grid', 'mu=0:1:0.5', '--grid=s=1,2']).grids, [{ name: 'mu', values: ['0', '0.5', '1'] }, { name: 's', values: ['1', '2'] }]);
+    assert.throws(() => parseSweepArgs(['--grid', 'mu=']), /empty axis/);
   });
 
   it('sweep over a command template: table, recommendation, sweep.json; exit 0', () => {

@@ -116,6 +116,37 @@ describe('scaling sweep over a CPU-bound script (real runs through the engine)',
       /budget 0 s must be positive/);
   });
 
+  it('a run over tuples (files × --grid) samples whole tuples: every configuration runs the same tuples, each as one task with all its values', async () => {
+    const mine = fs.mkdtempSync(path.join(tmp, 'tuples-'));
+    const echo = path.join(mine, 'echo.py');
+    fs.writeFileSync(echo, 'import json, sys\nprint(json.dumps({"argv": sys.argv[1:]}))\n');
+    const { dir, result } = await runSweep({
+      command: { kind: 'python', python, script: echo, args: ['--file', '{1}', '--scale', '{scale}'], warm: false },
+      files: [],
+      inputs: { sources: [{ kind: 'files', source: { kind: 'list', files: files.slice(0, 6) } }, { kind: 'grid', name: 'scale', values: ['1', '2.5', '10'] }] },
+      cwd: mine, runsDir: 'runs', workersDir, budgetSec: 8, varyThreads: false, repeatPolicy: { minRepeats: 1, maxRepeats: 1 },
+    });
+    assert.strictEqual(result.status, 'completed', result.notes.join(' '));
+    assert.strictEqual(result.totalFiles, 18, '6 files × 3 scales');
+    const all = files.slice(0, 6).flatMap((f) => ['1', '2.5', '10'].map((sc) => [f, sc]));
+    const key = (t: string[]) => JSON.stringify(t);
+    const sample = result.sampleTuples!;
+    assert.ok(sample.length >= 2 && sample.length <= 18, String(sample.length));
+    for (const t of sample) assert.ok(all.some((x) => key(x) === key(t)), `a whole tuple of the product: ${key(t)}`);
+    assert.strictEqual(new Set(sample.map(key)).size, sample.length, 'no tuple twice');
+    assert.strictEqual(result.sampleFileList[0], `${sample[0][0]} scale=${sample[0][1]}`, 'labelled as the run labels them');
+    assert.ok(result.runs.length >= result.grid.length);
+    for (const r of result.runs) {
+      // each configuration's run: exactly the sample's tuples, each a task given all of its values
+      const journal = fs.readFileSync(path.join(dir, r.dir, 'journal.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TaskRecord);
+      assert.deepStrictEqual(journal.map((l) => key(l.inputs!)).sort(), sample.map(key).sort(), r.dir);
+      for (const l of journal) {
+        assert.strictEqual(l.status, 'succeeded');
+        assert.deepStrictEqual(l.result, { argv: ['--file', l.inputs![0], '--scale', l.inputs![1]] });
+      }
+    }
+  });
+
   it('a script that fails on every file stops after the probe with a clear note', async () => {
     const { result } = await runSweep({ command: { kind: 'template', argv: ['false'] }, files: files.slice(0, 4), cwd: tmp, runsDir: 'failing', workersDir, budgetSec: 10 });
     assert.strictEqual(result.status, 'failed');
