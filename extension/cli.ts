@@ -38,7 +38,7 @@ import {
 } from './core';
 import { prepareNotebookRun } from './core/python/notebookRun';
 import { openSource } from './core/run/fileSources';
-import { readInputs } from './core/run/inputs';
+import { POSITIONAL, readInputs } from './core/run/inputs';
 import { MAX_WORKERS, workersWarning } from './core/run/workerLimits';
 import { groupFailures, groupLine, parseHalt } from './core/run/failures';
 import { measureSubcommands } from './core/sweepCli';
@@ -417,8 +417,6 @@ export async function runOptionsFromArgs(a: RunArgs, cwd: string, workersDir: st
   };
 }
 
-/** `{1}`, `{2/}`...: GNU Parallel's positional replacement strings (a run over tuples). */
-const POSITIONAL = /\{[1-9][0-9]*(?:\.|\/|\/\/|\/\.)?\}/;
 
 /**
  * The run's input: files (one task per file, as before), or tuples when there are several sources, a

@@ -9,7 +9,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { RunEvent, RunHandle, RunReport } from '../../extension/core/run/types';
 import { Commands } from '../../extension/shared/ids';
-import { processes, readJournal, services, sleep, waitFor, ws } from './runHelpers';
+import { processes, readJournal, runDirOf, services, sleep, waitFor, ws } from './runHelpers';
 
 const NO_REPORT = { openReport: false };
 
@@ -81,7 +81,7 @@ describe('run cancel, resume and re-run failed', function () {
     assert.strictEqual(ok.length, 12, 'no file ran twice');
   });
 
-  it('rerunFailed runs exactly the failed files again', async () => {
+  it('rerunFailed (the palette\'s "Re-run Failed Files") runs exactly the failed files again, merged into the same run', async () => {
     fs.rmSync(ws('fixed.flag'), { force: true });
     const first = (await vscode.commands.executeCommand(Commands.runScript, {
       script: 'fail_some.py', files: 'data/*.txt', workers: 2, wait: true, ...NO_REPORT,
@@ -94,11 +94,21 @@ describe('run cancel, resume and re-run failed', function () {
 
     fs.writeFileSync(ws('fixed.flag'), 'fixed\n'); // the user fixes the cause
     try {
+      const runsDir = ws('.parallel-run', 'runs');
+      const before = fs.readdirSync(runsDir).length;
       const again = (await vscode.commands.executeCommand(Commands.rerunFailed, { wait: true, ...NO_REPORT })) as RunReport;
-      assert.notStrictEqual(again.runId, first.runId, 'a new run');
-      assert.strictEqual(again.status, 'succeeded');
-      assert.strictEqual(again.counts.total, 2);
+      assert.strictEqual(again.runId, first.runId, 'the same run, not a new one');
+      assert.strictEqual(runDirOf(again), runDirOf(first));
+      assert.strictEqual(fs.readdirSync(runsDir).length, before, 'no new run directory');
+      // the report is the whole run's: the two files ran again, the ten others count as done before
+      assert.deepStrictEqual([again.status, again.counts.total, again.counts.succeeded, again.counts.skipped], ['succeeded', 12, 2, 10]);
       assert.deepStrictEqual(again.tasks.map((t) => path.basename(t.file)).sort(), ['a03.txt', 'a07.txt']);
+      // the journal: each file succeeded exactly once, a03 and a07 failed once before
+      const journal = readJournal(runDirOf(first));
+      const ok = journal.filter((j) => j.status === 'succeeded').map((j) => path.basename(j.file));
+      assert.strictEqual(ok.length, 12);
+      assert.strictEqual(new Set(ok).size, 12);
+      assert.deepStrictEqual(journal.filter((j) => j.status === 'failed').map((j) => path.basename(j.file)).sort(), ['a03.txt', 'a07.txt']);
     } finally {
       fs.rmSync(ws('fixed.flag'), { force: true });
     }

@@ -11,9 +11,13 @@ import * as os from 'os';
 import * as path from 'path';
 import { openSource } from '../../extension/core/run/fileSources';
 import { gridFunctions } from '../../extension/core/python/gridFunctions';
+import { inputsFromArgs, parseRunArgs } from '../../extension/cli';
 import {
   experimentInputs,
   expandTuple,
+  flowInputs,
+  namesUsed,
+  splitArguments,
   InputsSpec,
   readParamsTable,
   namedValues,
@@ -202,5 +206,48 @@ describe('inputs: parameter tables and the VS Code side', () => {
       { name: 'loglike', line: 2, params: ['mu', 'sigma', 'flag'] },
       { name: 'multi', line: 15, params: ['a', 'b'] },
     ]);
+  });
+});
+
+describe('inputs: the VS Code run flow builds what the command line builds', () => {
+  const cwd = '/work/project';
+  const python = { kind: 'python' as const, python: 'python3', script: 'lik.py', args: [] as string[], warm: false };
+  function cliInputs(argv: string[]) {
+    const a = parseRunArgs(['--script', 'lik.py', ...argv]);
+    return inputsFromArgs(a, cwd, { ...python, args: a.rest }).inputs;
+  }
+
+  it('files, parameters (as --grid) and a table (:::: --header : --colsep) give the same sources in the same order', () => {
+    const files = { kind: 'globs' as const, patterns: ['data/*.txt'], cwd };
+    const args = ['--mu', '{mu}', '--sigma', '{sigma}'];
+    assert.deepStrictEqual(
+      flowInputs(files, [{ name: 'mu', values: '0:1:0.25' }, { name: 'k', values: '1, 2,5' }], path.join(cwd, 'p.csv'), args),
+      cliInputs(['--files', 'data/*.txt', '--grid', 'mu=0:1:0.25', '--grid', 'k=1, 2,5', '--header', ':', '--colsep', ',', '--', ...args, '::::', 'p.csv']),
+    );
+    assert.deepStrictEqual(flowInputs(undefined, [{ name: 'mu', values: '1,2' }], undefined, args), cliInputs(['--grid', 'mu=1,2', '--', ...args]));
+    // a TSV table splits on tabs: --colsep '\t' as a shell user types it
+    assert.deepStrictEqual(flowInputs(undefined, [], path.join(cwd, 'p.tsv')), cliInputs(['--header', ':', '--colsep', '\\t', '::::', 'p.tsv']));
+    // files alone are a plain run over files, unless {1} places the file (then tuples, as the CLI)
+    assert.strictEqual(flowInputs(files, [], undefined, ['--out', 'x']), undefined);
+    assert.strictEqual(cliInputs(['--files', 'data/*.txt', '--', '--out', 'x']), undefined);
+    assert.deepStrictEqual(flowInputs(files, [], undefined, ['--in', '{1}']), cliInputs(['--files', 'data/*.txt', '--', '--in', '{1}']));
+    assert.throws(() => flowInputs(undefined, [], undefined), (e: Error) => e instanceof UsageError && /No inputs: give input files, a parameter/.test(e.message));
+    assert.throws(() => flowInputs(undefined, [{ name: 'mu', values: '1:0:1' }], undefined), /step goes away from STOP/);
+  });
+
+  it('splits the arguments line as a shell would, expanding nothing; an open quote names the fix', () => {
+    assert.deepStrictEqual(splitArguments(`--mu {mu} --title "a b" it\\'s '$HOME' $(rm -rf x) ;`), ['--mu', '{mu}', '--title', 'a b', "it's", '$HOME', '$(rm', '-rf', 'x)', ';']);
+    assert.deepStrictEqual(splitArguments('   '), []);
+    assert.throws(() => splitArguments('--title "a b'), (e: Error) => e instanceof UsageError && /close the quote/.test(e.message));
+    assert.deepStrictEqual(namesUsed(['--mu', '{mu}', '{sigma/}x{mu.}', '{1}', '{}']), ['mu', 'sigma']);
+  });
+
+  it('runs exactly the tuples given in "only" (each once, the names kept), refusing ones of another width', async () => {
+    const spec: InputsSpec = { sources: [{ kind: 'grid', name: 'mu', values: ['0', '0.5', '1'] }, { kind: 'grid', name: 'sigma', values: ['1', '2'] }] };
+    const r = await all({ ...spec, only: [['1', '2'], ['0.5', '1'], ['1', '2']] });
+    assert.deepStrictEqual(r.tuples, [['1', '2'], ['0.5', '1']]);
+    assert.deepStrictEqual(r.names, ['mu', 'sigma']);
+    assert.strictEqual(r.count, 2);
+    await assert.rejects(readInputs({ ...spec, only: [['1']] }, openSource), (e: Error) => e instanceof UsageError && /has 1 values where the inputs have 2 columns \(mu, sigma\)/.test(e.message));
   });
 });

@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as workerpool from 'workerpool';
 import { readDefinition, runnerAlive } from './engine';
+import { tupleKey } from './inputs';
 import { fileKey, JournalLine, readJournal } from './journal';
 import { ReportBuilder } from './report';
 import { RUN_FILES, RunDefinition, RunReport, RunSummary, TaskCommand } from './types';
@@ -168,20 +169,38 @@ export async function listRuns(runsDir: string): Promise<RunSummary[]> {
   return out;
 }
 
+/** A task of a run whose latest record is not a success: its file (a tuple's label) and a tuple's values. */
+export interface FailedInput {
+  file: string;
+  /** a run over tuples: the task's values, by column (its key) */
+  inputs?: string[];
+}
+
 /**
- * Files whose latest journal record (for the run's current definition) is not a success, as recorded
- * (relative to the run's cwd), in index order. Use them as a `{kind: 'list'}` source with the run's cwd.
+ * Tasks whose latest journal record (for the run's current definition) is not a success, in index
+ * order: files as recorded (relative to the run's cwd), tuples with their values. A success anywhere
+ * wins (resume never reruns it).
  */
-export async function failedFiles(runDir: string): Promise<string[]> {
+export async function failedInputs(runDir: string): Promise<FailedInput[]> {
   const def = readDefinition(runDir);
   if (!def) return [];
   const latest = new Map<string, JournalLine>();
   for await (const l of readJournal(path.join(runDir, RUN_FILES.journal))) {
     if (l.fp !== def.fingerprint) continue;
-    const k = fileKey(l.file, def.cwd);
+    const k = l.inputs ? `t:${tupleKey(l.inputs)}` : fileKey(l.file, def.cwd);
     const prev = latest.get(k);
-    // a success anywhere wins: resume never reruns it
     if (!prev || prev.status !== 'succeeded') latest.set(k, l);
   }
-  return [...latest.values()].filter((l) => l.status !== 'succeeded').sort((a, b) => a.index - b.index).map((l) => l.file);
+  return [...latest.values()]
+    .filter((l) => l.status !== 'succeeded')
+    .sort((a, b) => a.index - b.index)
+    .map((l) => (l.inputs ? { file: l.file, inputs: l.inputs } : { file: l.file }));
+}
+
+/**
+ * Files whose latest journal record (for the run's current definition) is not a success, as recorded
+ * (relative to the run's cwd), in index order. Use them as a `{kind: 'list'}` source with the run's cwd.
+ */
+export async function failedFiles(runDir: string): Promise<string[]> {
+  return (await failedInputs(runDir)).map((f) => f.file);
 }

@@ -19,6 +19,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { split as shellWords } from 'shlex';
 import { basename, dirname, removeExtension } from './templates';
 import { FileSource, InputSourceSpec, InputsSpec, UsageError } from './types';
 
@@ -346,6 +347,7 @@ export async function readInputs(
     read.push({ rows, width, names: names ?? new Array(width).fill(undefined), isFiles: false, link: !!s.link, label });
   }
   const layout = layoutOf(read);
+  if (spec.only) return onlyTheseTuples(spec.only, layout);
   // groups: a source and the sources linked to it; the product runs over groups
   const groups: ReadSource[][] = [];
   for (const r of read) {
@@ -370,6 +372,23 @@ export async function readInputs(
     }
   }
   return { layout, count, tuples };
+}
+
+/** InputsSpec.only: exactly these tuples (each once, in the order given), checked against the layout. */
+function onlyTheseTuples(only: string[][], layout: InputLayout): Inputs {
+  const width = layout.names.length;
+  const seen = new Set<string>();
+  const rows: string[][] = [];
+  for (const t of only) {
+    if (!Array.isArray(t) || t.length !== width || t.some((v) => typeof v !== 'string')) {
+      throw new UsageError(`A task to re-run has ${Array.isArray(t) ? t.length : 0} values where the inputs have ${width} column${width === 1 ? '' : 's'} (${layout.resultNames.join(', ')}): the run's inputs changed since it ran. Start a new run instead.`);
+    }
+    const k = tupleKey(t);
+    if (!seen.has(k)) rows.push([...t]);
+    seen.add(k);
+  }
+  if (rows.length === 0) throw new UsageError('No tasks to re-run were given.');
+  return { layout, count: rows.length, tuples: function* () { yield* rows; } };
 }
 
 function layoutOf(read: ReadSource[]): InputLayout {
@@ -406,6 +425,9 @@ export function namedValues(layout: InputLayout, values: string[]): Record<strin
 // ------------------------------------------------------------------------------------------------
 // replacement strings
 
+/** `{1}`, `{2/}`...: GNU Parallel's positional replacement strings (they make a run go over tuples). */
+export const POSITIONAL = /\{[1-9][0-9]*(?:\.|\/|\/\/|\/\.)?\}/;
+
 /** {}, {.} ..., {#}, {%}, {n}, {n.} ..., {name}, {name.} ... */
 const TOKEN = /\{(?:([1-9][0-9]*)|([A-Za-z_][A-Za-z0-9_]*))?(\.|\/|\/\/|\/\.)?\}|\{[#%]\}/g;
 /** Anything that looks like a GNU Parallel replacement string we do not support ({+/}, {=...=}, {0}...). */
@@ -430,11 +452,23 @@ export function tupleHasReplacement(argv: string[], layout: InputLayout): boolea
   });
 }
 
+/** The names an argv addresses as {name} (with any modifier), each once, in order. */
+export function namesUsed(argv: string[]): string[] {
+  const out: string[] = [];
+  for (const a of argv) for (const m of a.matchAll(TOKEN)) if (m[2] !== undefined && !out.includes(m[2])) out.push(m[2]);
+  return out;
+}
+
+/** How the command line gives an input a name (the end of the message about an unknown {name}). */
+function cliNameHint(name: string): string {
+  return `Name it with --header : (a table's first line) or --grid ${name}=VALUES, or fix the spelling.`;
+}
+
 /**
  * Checks a command template (or a script's args) against the inputs before anything starts: {3} with
  * two columns, {name} that no header or --grid gives, GNU Parallel strings we do not expand.
  */
-export function validateTupleTemplate(argv: string[], layout: InputLayout, what = 'The command'): void {
+export function validateTupleTemplate(argv: string[], layout: InputLayout, what = 'The command', nameHint = cliNameHint): void {
   const width = layout.names.length;
   const named = layout.names.filter((n): n is string => n !== undefined);
   for (const arg of argv) {
@@ -443,7 +477,7 @@ export function validateTupleTemplate(argv: string[], layout: InputLayout, what 
         throw new UsageError(`${what} uses ${m[0]} but the inputs have ${width} column${width === 1 ? '' : 's'} ({1} to {${width}}). Add an input source (::: ...) or use {1}..{${width}}.`);
       }
       if (m[2] !== undefined && !named.includes(m[2])) {
-        throw new UsageError(`${what} uses {${m[2]}} but no input is named "${m[2]}" (${named.length ? `names: ${named.join(', ')}` : 'no input has a name'}). Name it with --header : (a table's first line) or --grid ${m[2]}=VALUES, or fix the spelling.`);
+        throw new UsageError(`${what} uses {${m[2]}} but no input is named "${m[2]}" (${named.length ? `names: ${named.join(', ')}` : 'no input has a name'}). ${nameHint(m[2])}`);
       }
     }
     for (const m of arg.replace(TOKEN, '').matchAll(LOOKALIKE)) {
@@ -563,4 +597,47 @@ export function experimentInputs(files: FileSource | undefined, grid: Record<str
   for (const t of tables) sources.push({ kind: 'csv', path: t });
   if (sources.length === 0 || (sources.length === 1 && files)) return undefined;
   return { sources };
+}
+
+/** A parameter typed in VS Code's run flow: its name and its values as typed (a list or a range). */
+export interface TypedParameter {
+  name: string;
+  values: string;
+}
+
+/**
+ * The inputs of VS Code's run flow, built exactly as the command line builds them from
+ * `--files GLOB --grid NAME=VALUES... :::: TABLE --header : --colsep SEP` (same sources in the same
+ * order, so the same tuples, keys and results columns): the files (optional), each typed parameter
+ * (parsed as --grid), then a table with a header line (CSV split on commas, TSV on tabs). Undefined when
+ * only files are given (a plain run over files), unless the arguments place the file with a positional
+ * replacement string ({1}), which makes the command line run over tuples too.
+ */
+export function flowInputs(files: FileSource | undefined, params: TypedParameter[], table: string | undefined, args: string[] = []): InputsSpec | undefined {
+  const sources: InputSourceSpec[] = [];
+  if (files) sources.push({ kind: 'files', source: files });
+  for (const p of params) sources.push({ kind: 'grid', ...parseGrid(`${p.name}=${p.values}`) });
+  if (table) sources.push({ kind: 'table', path: table, link: false });
+  if (sources.length === 0) throw new UsageError('No inputs: give input files, a parameter (NAME=VALUES) or a table of parameters.');
+  const positional = args.some((a) => POSITIONAL.test(a));
+  if (sources.length === 1 && files && !positional) return undefined;
+  return { sources, ...(table ? { colsep: tableSeparator(table), header: true } : {}) };
+}
+
+/** The --colsep of a table file: a tab for .tsv / .tab, else a comma. */
+export function tableSeparator(file: string): string {
+  return /\.(tsv|tab)$/i.test(file) ? '\\t' : ',';
+}
+
+/**
+ * A line of arguments (what follows `--` on the command line) split into words as a POSIX shell
+ * splits them, quotes and backslashes included, but with no expansion of any kind: `--mu {mu}
+ * --title "a b"` is four words. An unclosed quote is a UsageError naming the fix.
+ */
+export function splitArguments(line: string): string[] {
+  try {
+    return shellWords(line);
+  } catch (e) {
+    throw new UsageError(`The arguments ${JSON.stringify(line)} cannot be split into words (${(e as Error).message.replace(/^Got /, '')}): close the quote, or put a backslash before a lone quote.`);
+  }
 }

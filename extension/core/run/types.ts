@@ -67,6 +67,11 @@ export interface InputsSpec {
   colsep?: string;
   /** --header : the first value of each values/table source names its columns */
   header?: boolean;
+  /**
+   * Exactly these tuples (each a value per column, as the journal records them), not the product: a
+   * re-run of some tasks of a run over tuples (RunOptions.subset). The sources still give the names.
+   */
+  only?: string[][];
 }
 
 export interface RunOptions {

@@ -70,7 +70,7 @@ export async function runNotebook(services: Services, analysis: EditorAnalysis, 
     delete (runArgs as RunNotebookArgs).saveNotebooks;
     return vscode.commands.executeCommand(Commands.runScript, runArgs);
   }
-  const req = await askRunRequest(services, { folder, script: vscode.Uri.file(nb.script) });
+  const req = await askRunRequest(services, { folder, script: vscode.Uri.file(nb.script), filesOnly: true });
   if (!req) return undefined;
   if (nb.outputsDir && req.warm) throw new Error('Saving executed notebooks runs each file in a Jupyter kernel, which warm workers cannot do. Turn off warm workers or parallelRun.notebooks.saveExecuted.');
   const runs = services.runs;

@@ -11,7 +11,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { failedFiles, readReport } from '../../core/run/history';
+import { failedFiles, failedInputs, readReport } from '../../core/run/history';
 import { resolveTaskLog, TaskLogError } from '../../core/run/taskLog';
 import { RUN_FILES, type FileSource, type RunHandle, type RunReport, type TaskRecord } from '../../core/run/types';
 import { Commands, TRUST_REQUIRED_COMMANDS } from '../../shared/ids';
@@ -153,6 +153,43 @@ export function registerRunCommands(context: vscode.ExtensionContext, services: 
     return launch({ ...req, outDir: runDir, resume: true, openReport: args?.openReport ?? req.openReport, progress: 'notification' }, args);
   });
 
+  /**
+   * Runs tasks of a run again in its own directory, merged into it as a resume is (the report then shows
+   * the whole run): the given files or tuple labels (a failure group), else every task that did not
+   * succeed. A run over tuples re-runs exactly those tuples.
+   */
+  const rerunInRun = async (runDir: string, given: string[] | undefined, args: RunArgs | undefined): Promise<RunHandle | RunReport | undefined> => {
+    if (runs.activeRuns().some((h) => path.resolve(h.outDir) === path.resolve(runDir))) {
+      throw new Error('That run is still going; cancel it first or let it finish.');
+    }
+    const req = await requestForRun(services, runs, runDir);
+    const nothing = () => {
+      if (!args) void vscode.window.showInformationMessage(`Every ${req.inputs ? 'task' : 'file'} of that run succeeded: nothing to re-run.`);
+      return undefined;
+    };
+    const again = { outDir: runDir, resume: true, subset: true, openReport: args?.openReport ?? req.openReport, progress: 'notification' as const };
+    if (req.inputs) {
+      const wanted = given && new Set(given);
+      const failed = (await failedInputs(runDir)).filter((f) => f.inputs && (!wanted || wanted.has(f.file)));
+      if (failed.length === 0) return nothing();
+      return launch(
+        {
+          ...req,
+          inputs: { ...req.inputs, only: failed.map((f) => f.inputs!) },
+          // the tuples' labels: the rest of the run is told from them (carried into the report as it ended)
+          files: { kind: 'list', files: failed.map((f) => f.file) },
+          filesLabel: `${failed.length} task${failed.length === 1 ? '' : 's'} again`,
+          ...again,
+        },
+        args,
+      );
+    }
+    const files = given ?? (await failedFiles(runDir));
+    if (files.length === 0) return nothing();
+    return launch({ ...req, files: { kind: 'list', files }, filesLabel: `${files.length} file${files.length === 1 ? '' : 's'} again`, ...again }, args);
+  };
+
+  // every failed task of a run (the palette, the Runs view), merged into that run
   reg(Commands.rerunFailed, async (arg) => {
     const args = isArgs(arg) ? arg : undefined;
     const runDir = runDirOf(arg) ?? (await lastRunDir(services, runs, (r) => r.counts.failed + r.counts.timedOut > 0));
@@ -161,26 +198,7 @@ export function registerRunCommands(context: vscode.ExtensionContext, services: 
     if (!report) throw new Error(`Cannot re-run: ${runDir} has no report yet (the run is still going or never started).`);
     const slurm = services.slurm;
     if (report.backend === 'slurm' && slurm) return slurm.rerunFailed(runDir, { wait: args?.wait });
-    // from the journal: the latest record of each file that is not a success (failed, timed out, cancelled)
-    const failed = await failedFiles(runDir);
-    if (failed.length === 0) {
-      if (!args) void vscode.window.showInformationMessage(`Every file of "${report.label ?? report.runId}" succeeded: nothing to re-run.`);
-      return undefined;
-    }
-    const req = await requestForRun(services, runs, runDir);
-    return launch(
-      {
-        ...req,
-        files: { kind: 'list', files: failed },
-        filesLabel: `${failed.length} failed file${failed.length === 1 ? '' : 's'} of ${report.runId}`,
-        label: `re-run failed of ${report.label ?? report.runId}`,
-        outDir: undefined,
-        resume: false,
-        openReport: args?.openReport ?? req.openReport,
-        progress: 'notification',
-      },
-      args,
-    );
+    return rerunInRun(runDir, undefined, args);
   });
 
   // a failure group's files (or every failed file) run again in the same run directory, merged into it
@@ -189,29 +207,8 @@ export function registerRunCommands(context: vscode.ExtensionContext, services: 
     const args = isArgs(arg) ? arg : undefined;
     const runDir = runDirOf(arg) ?? (await lastRunDir(services, runs, (r) => r.counts.failed + r.counts.timedOut > 0));
     if (!runDir) throw new Error('Nothing to re-run: no run in this workspace has failed files.');
-    if (runs.activeRuns().some((h) => path.resolve(h.outDir) === path.resolve(runDir))) {
-      throw new Error('That run is still going; cancel it first or let it finish.');
-    }
     const given = (arg as { files?: unknown } | undefined)?.files;
-    const files = Array.isArray(given) && given.every((f) => typeof f === 'string') ? (given as string[]) : await failedFiles(runDir);
-    if (files.length === 0) {
-      if (!args) void vscode.window.showInformationMessage('Every file of that run succeeded: nothing to re-run.');
-      return undefined;
-    }
-    const req = await requestForRun(services, runs, runDir);
-    return launch(
-      {
-        ...req,
-        files: { kind: 'list', files },
-        filesLabel: `${files.length} file${files.length === 1 ? '' : 's'} again`,
-        outDir: runDir,
-        resume: true,
-        subset: true,
-        openReport: args?.openReport ?? req.openReport,
-        progress: 'notification',
-      },
-      args,
-    );
+    return rerunInRun(runDir, Array.isArray(given) && given.every((f) => typeof f === 'string') ? (given as string[]) : undefined, args);
   });
 
   reg(Commands.showReport, async (arg) => {

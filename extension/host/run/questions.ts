@@ -1,8 +1,11 @@
 /**
  * The interactive "Run Script over Files…" flow. It asks only what it must: the script (skipped when
  * the command came from a Python file or one is active), the files (a glob with a live count, a folder,
- * or the explorer selection), then ONE review step that shows the defaults — workers, BLAS threads with
- * the reason, warm on/off — so Enter starts the run. Choices are remembered per workspace.
+ * or the explorer selection — or parameters / a table instead of files), then ONE review step that shows
+ * the number of tasks and the defaults — workers, BLAS threads with the reason, warm on/off — so Enter
+ * starts the run. From the review the script's arguments, parameters (values typed per name) and a table
+ * of parameters are added or changed (experimentQuestions.ts). Choices are remembered per workspace, the
+ * arguments and parameters per script.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -12,6 +15,9 @@ import type { FileSource } from '../../core/run/types';
 import type { Services } from '../services';
 import { countMatches, type RunRequest } from './runService';
 import { threadsReason } from './format';
+import { askArguments, askParameter, CONFIRM_ABOVE, type FlowInputs, pickTable, planTasks, type TaskPlan, type TypedParameter, valuesPreview } from './experimentQuestions';
+import { parseGrid } from '../../core/run/inputs';
+import { pickItem } from './quickInput';
 
 /** Remembered per workspace (context.workspaceState). */
 export interface FlowDefaults {
@@ -21,7 +27,21 @@ export interface FlowDefaults {
   workers?: number;
   threads?: number;
   warm?: boolean;
+  /** per script (relative path): its arguments and experiment inputs, offered again next time */
+  experiments?: Record<string, FlowExperiment>;
 }
+
+/** What a script was last run with besides files. */
+export interface FlowExperiment {
+  args?: string;
+  params?: TypedParameter[];
+  /** the table, relative to the workspace folder */
+  table?: string;
+  /** the parameters (or table) were the only inputs: the files question is skipped */
+  noFiles?: boolean;
+}
+
+const MAX_EXPERIMENTS = 30;
 
 const STATE_DEFAULTS = 'parallelRun.flowDefaults';
 const COUNT_LIMIT = 100_000;
@@ -42,6 +62,8 @@ export interface FlowStart {
   script?: vscode.Uri;
   /** Inputs already known (explorer selection). */
   files?: PickedFiles;
+  /** Files only: no arguments, parameters or table (a notebook gets its own arguments). */
+  filesOnly?: boolean;
 }
 
 /** The inputs chosen; `count` when known (shown in the review step, not in the run's label). */
@@ -61,11 +83,27 @@ export async function askRunRequest(services: Services, start: FlowStart): Promi
   if (!script) script = await pickScript(folder, defaults);
   if (!script) return undefined;
 
-  let files = start.files;
-  if (!files) {
-    const picked = await pickFiles(folder, defaults);
+  const root = folder.uri.fsPath;
+  const remembered = start.filesOnly ? undefined : defaults.experiments?.[path.relative(root, script)];
+  const inputs: FlowInputs = {
+    files: start.files,
+    params: remembered?.params?.filter((p) => validParameter(p)) ?? [],
+    table: remembered?.table && fs.existsSync(path.resolve(root, remembered.table)) ? path.resolve(root, remembered.table) : undefined,
+    args: remembered?.args ?? '',
+  };
+  const experimentGiven = inputs.params.length > 0 || !!inputs.table;
+  if (!inputs.files && !(remembered?.noFiles && experimentGiven)) {
+    const picked = await pickFilesOr(folder, defaults, start.filesOnly ? undefined : { parametersInstead: true });
     if (!picked) return undefined;
-    files = picked;
+    if (picked === 'params') {
+      const p = await askParameter(undefined, undefined, inputs.params.map((x) => x.name));
+      if (!p) return undefined;
+      inputs.params = [...inputs.params.filter((x) => x.name !== p.name), p];
+    } else if (picked === 'table') {
+      const t = await pickTable(folder, inputs.table);
+      if (!t) return undefined;
+      inputs.table = t;
+    } else if (picked !== 'none') inputs.files = picked;
   }
 
   const settings = services.config.get(folder.uri);
@@ -75,24 +113,122 @@ export async function askRunRequest(services: Services, start: FlowStart): Promi
   let warm = defaults.warm ?? settings.warmWorkers;
 
   // the review step: Enter starts; every other line changes one choice and comes back here
+  let plan: TaskPlan | undefined;
+  let planned = '';
+  let yes = false;
   for (;;) {
+    const key = JSON.stringify([script, inputs]);
+    if (!plan || key !== planned) {
+      plan = await planTasks(inputs, script, root);
+      planned = key;
+    }
     const effThreads = threads || defaultThreads(cores, workers);
-    const filesText = files.count !== undefined ? `${files.label} (${files.count} file${files.count === 1 ? '' : 's'})` : files.label;
-    const choice = await review(folder, script, filesText, workers, threads, effThreads, warm, cores);
+    const choice = await review({ folder, script, inputs, plan, workers, threads, effThreads, warm, cores, filesOnly: !!start.filesOnly });
     if (!choice) return undefined;
-    if (choice === 'start') break;
-    if (choice === 'script') script = (await pickScript(folder, defaults)) ?? script;
-    else if (choice === 'files') files = (await pickFiles(folder, defaults)) ?? files;
-    else if (choice === 'workers') workers = (await askNumber('Workers: files processed at the same time (one process each)', workers, 1, `This machine has ${cores} logical cores.`)) ?? workers;
-    else if (choice === 'threads') threads = (await askNumber('BLAS/OpenMP threads per task (0 = automatic: cores ÷ workers)', threads, 0, `Automatic now: ${threadsReason(defaultThreads(cores, workers), workers, cores)}.`)) ?? threads;
-    else if (choice === 'warm') warm = !warm;
+    if (choice.kind === 'start') {
+      if (plan.error) {
+        void vscode.window.showErrorMessage(`Cannot run yet: ${plan.error}`);
+        continue;
+      }
+      if (plan.count !== undefined && plan.count > CONFIRM_ABOVE) {
+        yes = await confirmMany(plan.count);
+        if (!yes) continue;
+      }
+      break;
+    }
+    if (choice.kind === 'script') script = (await pickScript(folder, defaults)) ?? script;
+    else if (choice.kind === 'files') {
+      const picked = await pickFilesOr(folder, defaults, inputs.params.length || inputs.table ? { noneAllowed: true } : undefined);
+      if (picked === 'none') inputs.files = undefined;
+      else if (picked && typeof picked === 'object') inputs.files = picked;
+    } else if (choice.kind === 'param') {
+      const current = inputs.params.find((p) => p.name === choice.name);
+      const taken = [...inputs.params.map((p) => p.name), ...tableNames(plan)];
+      const p = await askParameter(choice.name, current?.values, taken);
+      if (p === null) inputs.params = inputs.params.filter((x) => x.name !== choice.name);
+      else if (p) inputs.params = current ? inputs.params.map((x) => (x.name === p.name ? p : x)) : [...inputs.params, p];
+    } else if (choice.kind === 'addParam') {
+      const p = await askParameter(undefined, undefined, [...inputs.params.map((x) => x.name), ...tableNames(plan)]);
+      if (p) inputs.params = [...inputs.params, p];
+    } else if (choice.kind === 'table') {
+      const t = await pickTable(folder, inputs.table);
+      if (t === null) inputs.table = undefined;
+      else if (t) inputs.table = t;
+    } else if (choice.kind === 'args') {
+      const names = [...inputs.params.map((p) => p.name), ...tableNames(plan)];
+      inputs.args = (await askArguments(inputs.args, script, names)) ?? inputs.args;
+    } else if (choice.kind === 'workers') workers = (await askNumber('Workers: tasks run at the same time (one process each)', workers, 1, `This machine has ${cores} logical cores.`)) ?? workers;
+    else if (choice.kind === 'threads') threads = (await askNumber('BLAS/OpenMP threads per task (0 = automatic: cores ÷ workers)', threads, 0, `Automatic now: ${threadsReason(defaultThreads(cores, workers), workers, cores)}.`)) ?? threads;
+    else if (choice.kind === 'warm') warm = !warm;
   }
 
-  const glob = files.source.kind === 'globs' ? files.source.patterns.join(' ') : defaults.glob;
+  const files = inputs.files;
+  const glob = files?.source.kind === 'globs' ? files.source.patterns.join(' ') : defaults.glob;
   const recentGlobs = glob ? [glob, ...(defaults.recentGlobs ?? []).filter((g) => g !== glob)].slice(0, 8) : defaults.recentGlobs;
-  await saveDefaults(services, { script: path.relative(folder.uri.fsPath, script), glob, recentGlobs, workers, threads, warm });
+  const scriptRel = path.relative(root, script);
+  const experiments = { ...(defaults.experiments ?? {}) };
+  if (!start.filesOnly) {
+    delete experiments[scriptRel];
+    const experiment: FlowExperiment = {
+      ...(inputs.args.trim() ? { args: inputs.args } : {}),
+      ...(inputs.params.length ? { params: inputs.params } : {}),
+      ...(inputs.table ? { table: path.relative(root, inputs.table) } : {}),
+      ...(!files && (inputs.params.length || inputs.table) ? { noFiles: true } : {}),
+    };
+    if (Object.keys(experiment).length) experiments[scriptRel] = experiment;
+    for (const k of Object.keys(experiments).slice(0, Math.max(0, Object.keys(experiments).length - MAX_EXPERIMENTS))) delete experiments[k];
+  }
+  await saveDefaults(services, { script: scriptRel, glob, recentGlobs, workers, threads, warm, experiments });
 
-  return { folder, script, args: [], files: files.source, filesLabel: files.label, workers, threads, warm };
+  const label = inputsLabel(inputs, root);
+  return {
+    folder,
+    script,
+    args: plan.argv,
+    files: files?.source ?? { kind: 'list', files: [] },
+    ...(plan.inputs ? { inputs: plan.inputs } : {}),
+    ...(yes ? { yes: true } : {}),
+    filesLabel: label,
+    workers,
+    threads,
+    warm,
+  };
+}
+
+function validParameter(p: TypedParameter): boolean {
+  try {
+    return !!p && typeof p.name === 'string' && typeof p.values === 'string' && parseGrid(`${p.name}=${p.values}`).name === p.name;
+  } catch {
+    return false;
+  }
+}
+
+function tableNames(plan: TaskPlan | undefined): string[] {
+  return plan?.table && 'names' in plan.table ? plan.table.names : [];
+}
+
+/** "data/*.txt × mu × sigma", "params.csv", "mu × sigma": the run's label says what it went over. */
+function inputsLabel(inputs: FlowInputs, root: string): string {
+  const parts = [
+    ...(inputs.files ? [inputs.files.label] : []),
+    ...inputs.params.map((p) => p.name),
+    ...(inputs.table ? [path.relative(root, inputs.table)] : []),
+  ];
+  return parts.join(' × ');
+}
+
+/** More than a million tasks: asked once more (the command line's --yes). */
+async function confirmMany(count: number): Promise<boolean> {
+  const n = count.toLocaleString('en-US');
+  const go = await pickItem({
+    title: `Parallel Run: ${n} tasks — start them all?`,
+    placeholder: `More than ${CONFIRM_ABOVE.toLocaleString('en-US')} tasks need a confirmation (the command line's --yes): a typo in a range can ask for billions.`,
+    items: [
+      { label: '$(arrow-left) Back to the review', description: 'change the parameters', go: false },
+      { label: `$(warning) Start all ${n} tasks`, go: true },
+    ],
+  });
+  return go?.go === true;
 }
 
 async function pickFolder(hint?: vscode.Uri): Promise<vscode.WorkspaceFolder | undefined> {
@@ -166,8 +302,16 @@ export async function pickScript(folder: vscode.WorkspaceFolder, d: FlowDefaults
 }
 
 interface FilesItem extends vscode.QuickPickItem {
-  action: 'glob' | 'folder' | 'recent';
+  action: 'glob' | 'folder' | 'recent' | 'params' | 'table' | 'none';
   glob?: string;
+}
+
+/** What the files question may offer besides files. */
+interface InsteadOfFiles {
+  /** "Parameters instead of files…" and "A table of parameters instead of files…" */
+  parametersInstead?: boolean;
+  /** "No files" (parameters or a table are given already) */
+  noneAllowed?: boolean;
 }
 
 /**
@@ -175,6 +319,12 @@ interface FilesItem extends vscode.QuickPickItem {
  * search cancelled), or choose a folder.
  */
 export async function pickFiles(folder: vscode.WorkspaceFolder, d: FlowDefaults): Promise<PickedFiles | undefined> {
+  const r = await pickFilesOr(folder, d, {});
+  return typeof r === 'object' ? r : undefined;
+}
+
+/** pickFiles, or (when offered) parameters, a table or no files instead. */
+async function pickFilesOr(folder: vscode.WorkspaceFolder, d: FlowDefaults, instead: InsteadOfFiles = {}): Promise<PickedFiles | 'params' | 'table' | 'none' | undefined> {
   const qp = vscode.window.createQuickPick<FilesItem>();
   qp.title = 'Parallel Run: input files';
   qp.placeholder = 'Glob relative to the workspace folder, e.g. data/**/*.csv — the count updates as you type';
@@ -193,6 +343,11 @@ export async function pickFiles(folder: vscode.WorkspaceFolder, d: FlowDefaults)
     if (glob) items.push({ label: glob, description: status, action: 'glob', glob, alwaysShow: true });
     items.push({ label: '$(folder) Choose a folder…', description: 'every file in it, recursively', action: 'folder', alwaysShow: true });
     for (const g of d.recentGlobs ?? []) if (g !== glob) items.push({ label: `$(history) ${g}`, description: 'recent', action: 'recent', glob: g, alwaysShow: true });
+    if (instead.noneAllowed) items.push({ label: '$(close) No files', description: 'the parameters are the inputs', action: 'none', alwaysShow: true });
+    if (instead.parametersInstead) {
+      items.push({ label: '$(symbol-variable) Parameters instead of files…', description: 'values typed per name: a list or a range', action: 'params', alwaysShow: true });
+      items.push({ label: '$(table) A table of parameters instead of files…', description: 'CSV/TSV with a header line', action: 'table', alwaysShow: true });
+    }
     qp.items = items;
     if (glob) qp.activeItems = [items[0]];
   };
@@ -230,11 +385,11 @@ export async function pickFiles(folder: vscode.WorkspaceFolder, d: FlowDefaults)
   recount();
   qp.show();
 
-  const result = await new Promise<PickedFiles | 'folder' | undefined>((resolve) => {
+  const result = await new Promise<PickedFiles | 'folder' | 'params' | 'table' | 'none' | undefined>((resolve) => {
     qp.onDidAccept(() => {
       const item = qp.selectedItems[0] ?? qp.activeItems[0];
       if (!item) return;
-      if (item.action === 'folder') return resolve('folder');
+      if (item.action === 'folder' || item.action === 'params' || item.action === 'table' || item.action === 'none') return resolve(item.action);
       if (item.action === 'recent' && item.glob) {
         qp.value = item.glob; // show its count first; a second Enter accepts
         recount();
@@ -261,25 +416,87 @@ export async function pickFiles(folder: vscode.WorkspaceFolder, d: FlowDefaults)
   return { source: { kind: 'folder', path: dir.fsPath, recursive: true }, label: `${rel}/` };
 }
 
-type ReviewChoice = 'start' | 'script' | 'files' | 'workers' | 'threads' | 'warm';
+type ReviewChoice =
+  | { kind: 'start' | 'script' | 'files' | 'addParam' | 'table' | 'args' | 'workers' | 'threads' | 'warm' }
+  | { kind: 'param'; name: string };
 interface ReviewItem extends vscode.QuickPickItem {
   choice: ReviewChoice;
 }
 
-async function review(
-  folder: vscode.WorkspaceFolder, script: string, filesLabel: string, workers: number, threads: number,
-  effThreads: number, warm: boolean, cores: number,
-): Promise<ReviewChoice | undefined> {
+interface ReviewState {
+  folder: vscode.WorkspaceFolder;
+  script: string;
+  inputs: FlowInputs;
+  plan: TaskPlan;
+  workers: number;
+  threads: number;
+  effThreads: number;
+  warm: boolean;
+  cores: number;
+  filesOnly: boolean;
+}
+
+function plural(n: number, one: string): string {
+  return `${n.toLocaleString('en-US')} ${one}${n === 1 ? '' : 's'}`;
+}
+
+/** The review: what the run will be (tasks, first command), each choice on a line that changes it. */
+async function review(r: ReviewState): Promise<ReviewChoice | undefined> {
+  const { folder, inputs, plan } = r;
+  const root = folder.uri.fsPath;
+  const tasks = plan.error
+    ? `$(error) ${plan.error}`
+    : plan.count === undefined
+      ? 'one task per file'
+      : `${plan.count > CONFIRM_ABOVE ? '$(warning) ' : ''}${plural(plan.count, 'task')}`;
+  const start: ReviewItem = {
+    label: plan.error ? '$(circle-slash) Cannot start yet' : '$(play) Start run',
+    description: plan.error ? undefined : `${tasks} · ${r.workers} × ${r.effThreads} thread${r.effThreads === 1 ? '' : 's'}${r.warm ? ' · warm' : ''}`,
+    detail: plan.error ? tasks : plan.firstTask !== undefined ? `${plan.count === undefined || plan.count > 1 ? 'First task' : 'Task'}: ${plan.firstTask}` : undefined,
+    choice: { kind: 'start' },
+  };
+  const filesText = inputs.files
+    ? inputs.files.count !== undefined ? `${inputs.files.label} (${plural(inputs.files.count, 'file')})` : inputs.files.label
+    : 'none';
   const items: ReviewItem[] = [
-    { label: '$(play) Start run', description: `${workers} × ${effThreads} thread${effThreads === 1 ? '' : 's'}${warm ? ' · warm' : ''}`, choice: 'start' },
-    { label: '', kind: vscode.QuickPickItemKind.Separator, choice: 'start' },
-    { label: `$(file-code) Script: ${path.relative(folder.uri.fsPath, script)}`, choice: 'script' },
-    { label: `$(files) Files: ${filesLabel}`, choice: 'files' },
-    { label: `$(server-process) Workers: ${workers}`, description: workers === cores ? `one per logical core (${cores})` : `${cores} logical cores`, choice: 'workers' },
-    { label: `$(symbol-numeric) BLAS threads per task: ${effThreads}${threads ? '' : ' (automatic)'}`, description: threadsReason(effThreads, workers, cores), choice: 'threads' },
-    { label: `$(flame) Warm workers: ${warm ? 'on' : 'off'}`, description: warm ? 'one warm Python per worker forks per file' : 'a fresh Python per file', choice: 'warm' },
+    start,
+    { label: '', kind: vscode.QuickPickItemKind.Separator, choice: { kind: 'start' } },
+    { label: `$(file-code) Script: ${path.relative(root, r.script)}`, choice: { kind: 'script' } },
+    { label: `$(files) Files: ${filesText}`, description: inputs.files ? undefined : r.filesOnly ? undefined : 'the parameters are the inputs', choice: { kind: 'files' } },
   ];
-  const pick = await vscode.window.showQuickPick(items, { title: 'Parallel Run: ready — Enter starts', placeHolder: 'Pick a line to change it' });
+  if (!r.filesOnly) {
+    for (const p of inputs.params) {
+      let desc: string;
+      try {
+        desc = valuesPreview(parseGrid(`${p.name}=${p.values}`).values);
+      } catch (e) {
+        desc = `$(error) ${(e as Error).message}`;
+      }
+      items.push({ label: `$(symbol-variable) ${p.name} = ${p.values}`, description: desc, choice: { kind: 'param', name: p.name } });
+    }
+    for (const name of plan.missing) {
+      items.push({ label: `$(warning) {${name}} has no values`, description: 'the arguments use it: pick to type its values', choice: { kind: 'param', name } });
+    }
+    items.push({ label: '$(add) Add a parameter…', description: 'values typed per name: a list (1, 2, 5) or a range (0:1:0.1)', choice: { kind: 'addParam' } });
+    if (inputs.table) {
+      const t = plan.table;
+      const desc = !t ? '' : 'error' in t ? `$(error) ${t.error}` : `${plural(t.rows, 'row')} × ${t.names.join(', ')}`;
+      items.push({ label: `$(table) Table: ${path.relative(root, inputs.table)}`, description: desc, choice: { kind: 'table' } });
+    } else {
+      items.push({ label: '$(table) Add a table of parameters…', description: 'CSV/TSV with a header line: one task per row', choice: { kind: 'table' } });
+    }
+    items.push({
+      label: `$(terminal) Arguments: ${inputs.args.trim() || 'none'}`,
+      description: inputs.args.trim() ? undefined : 'e.g. --mu {mu} --sigma {sigma}',
+      choice: { kind: 'args' },
+    });
+  }
+  items.push(
+    { label: `$(server-process) Workers: ${r.workers}`, description: r.workers === r.cores ? `one per logical core (${r.cores})` : `${r.cores} logical cores`, choice: { kind: 'workers' } },
+    { label: `$(symbol-numeric) BLAS threads per task: ${r.effThreads}${r.threads ? '' : ' (automatic)'}`, description: threadsReason(r.effThreads, r.workers, r.cores), choice: { kind: 'threads' } },
+    { label: `$(flame) Warm workers: ${r.warm ? 'on' : 'off'}`, description: r.warm ? 'one warm Python per worker forks per task' : 'a fresh Python per task', choice: { kind: 'warm' } },
+  );
+  const pick = await pickItem({ title: 'Parallel Run: ready — Enter starts', placeholder: 'Pick a line to change it', items, active: start });
   return pick?.choice;
 }
 

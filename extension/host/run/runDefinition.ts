@@ -6,7 +6,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { readDefinition } from '../../core/run/engine';
-import type { FileSource } from '../../core/run/types';
+import type { FileSource, InputsSpec } from '../../core/run/types';
 import type { RunRequest } from './runService';
 
 /** The request that resumes (or re-runs the failed files of) the run in `runDir`, from its run.json. */
@@ -16,12 +16,20 @@ export async function loadRunRequest(runDir: string): Promise<RunRequest | undef
   const cwd = def.cwd ?? path.dirname(def.command.script);
   const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(cwd)) ?? vscode.workspace.workspaceFolders?.[0];
   if (!folder) return undefined;
+  // a run over tuples goes over all of them again (the tuples a re-run of some of them named are dropped)
+  let inputs: InputsSpec | undefined;
+  if (def.inputs) {
+    const { only: _someOfThem, ...all } = def.inputs;
+    inputs = all;
+  }
   return {
     folder,
     script: def.command.script,
     args: def.command.args ?? [],
     files: def.files,
-    filesLabel: describeSource(def.files),
+    ...(inputs ? { inputs } : {}),
+    ...(def.command.call !== undefined ? { call: def.command.call } : {}),
+    filesLabel: inputs ? describeInputs(inputs) : describeSource(def.files),
     workers: def.workers ?? 0,
     threads: def.threads ?? 0,
     warm: def.command.warm,
@@ -40,6 +48,20 @@ export function runLimits(runDir: string): Pick<RunRequest, 'timeoutSec' | 'time
   const def = readDefinition(runDir);
   if (!def) return {};
   return { timeoutSec: def.timeoutSec, timeoutPercent: def.timeoutPercent ?? 0, memFreeBytes: def.memFreeBytes ?? 0 };
+}
+
+/** "data/*.txt × mu × params.csv": a run over tuples, by its sources. */
+export function describeInputs(spec: InputsSpec): string {
+  return spec.sources
+    .map((s) => {
+      switch (s.kind) {
+        case 'files': return describeSource(s.source);
+        case 'grid': return s.name;
+        case 'table': case 'csv': return path.basename(s.path);
+        case 'values': return s.values.length <= 3 ? s.values.join(' ') : `${s.values.length} values`;
+      }
+    })
+    .join(' × ');
 }
 
 export function describeSource(f: FileSource): string {

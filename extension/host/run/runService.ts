@@ -56,6 +56,8 @@ export interface RunRequest {
   inputs?: InputsSpec;
   /** In-process calls of this function of the script per task (--call); needs named inputs. */
   call?: string;
+  /** Allow more than a million tasks (the command line's --yes; the run flow asks first). */
+  yes?: boolean;
   /** For humans: the glob, the folder or "3 selected files". */
   filesLabel: string;
   /** 0 = from settings (0 there = one per core). */
@@ -189,7 +191,7 @@ export class RunService implements RunsApi, vscode.Disposable {
         ...(req.call ? { call: req.call } : {}),
       },
       files: req.files,
-      ...(req.inputs ? { inputs: req.inputs } : {}),
+      ...(req.inputs ? { inputs: req.inputs, ...(req.yes ? { yes: true } : {}) } : {}),
       cwd: req.folder.uri.fsPath,
       workers,
       threads,
