@@ -19,10 +19,19 @@ export function runMocha(files: string[]): Promise<void> {
   const mocha = new Mocha({ ui: 'bdd', timeout: 120_000, color: false, reporter: 'spec' });
   if (process.env.PR_TEST_GREP) mocha.grep(new RegExp(process.env.PR_TEST_GREP));
   for (const f of files) mocha.addFile(f);
+  // Node's leak warnings in this extension host (they land in its log): the whole launch is one check
+  const leaks: string[] = [];
+  const onWarning = (w: Error) => { if (w.name === 'MaxListenersExceededWarning') leaks.push(w.message); };
+  process.on('warning', onWarning);
   return new Promise((resolve, reject) => {
     const results = { passes: [] as string[], failures: [] as Array<{ title: string; error: string }>, pending: [] as string[] };
     const suiteMs: Array<[string, number]> = [];
     const runner = mocha.run((failures) => {
+      process.off('warning', onWarning);
+      if (leaks.length) {
+        results.failures.push({ title: 'extension host: a MaxListenersExceededWarning during the suite', error: leaks.join('\n') });
+        failures++;
+      }
       // wall time per top-level suite (hooks included), slowest first: information for CI time only
       suiteMs.sort((a, b) => b[1] - a[1]);
       console.log(`suite times: ${suiteMs.map(([t, ms]) => `${t} ${(ms / 1000).toFixed(1)} s`).join(' | ')}`);

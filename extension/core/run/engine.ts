@@ -763,7 +763,13 @@ class Run {
     this.oom = new OomKills();
     if (p.opts.signal) {
       if (p.opts.signal.aborted) this.stop('cancelled');
-      else p.opts.signal.addEventListener('abort', () => this.stop('cancelled'), { once: true });
+      else {
+        // removed when the run ends: callers (the sweep) pass one signal to many runs
+        const signal = p.opts.signal;
+        const onAbort = () => this.stop('cancelled');
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.offAbort = () => signal.removeEventListener('abort', onAbort);
+      }
     }
     // begin after the caller got the handle and subscribed, so it sees 'runStarted'
     setImmediate(() => {
@@ -1312,9 +1318,11 @@ class Run {
   }
 
   private finishing = false;
+  private offAbort: (() => void) | undefined;
   private async finish(): Promise<void> {
     if (this.finishing) return;
     this.finishing = true;
+    this.offAbort?.();
     if (this.sampler) clearInterval(this.sampler);
     // the last (partial) interval too: a run shorter than a sampling period still has its CPU sample
     this.sampleNow?.();
