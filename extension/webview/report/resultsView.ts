@@ -55,6 +55,8 @@ export class ResultsView {
   private readonly notes = h('p', { class: 'muted results-notes' });
   private readonly plotControls = h('div', { class: 'plot-controls' });
   private readonly chart = h('div', { class: 'chart results-chart' });
+  /** what the plot shows, above it (a rotated y label reads badly: "ll" turned on its side looks like "=") */
+  private readonly caption = h('p', { class: 'plot-caption' });
   private readonly plotNote = h('p', { class: 'muted plot-note' });
   private readonly explanation = h('p', { class: 'muted results-none' });
   private readonly content: HTMLElement;
@@ -110,6 +112,7 @@ export class ResultsView {
       this.notes,
       h('h3', { class: 'plot-title' }, 'Plot'),
       this.plotControls,
+      this.caption,
       this.chart,
       this.plotNote,
     );
@@ -362,8 +365,9 @@ export class ResultsView {
     const logY = !!choice.logY && d.positive;
     const notes = [d.note];
     if (choice.logY && !d.positive) notes.push(`A log scale needs every ${choice.y} above 0: drawn on a linear scale.`);
-    if (this.shown.length < this.model.rows.length) notes.push(`Drawn from the ${n(this.shown.length)} rows the filter shows.`);
+    if (this.shown.length < this.model.rows.length) notes.push(`Drawn from the ${n(this.shown.length)} row${this.shown.length === 1 ? '' : 's'} the filter shows.`);
     this.plotNote.textContent = notes.filter(Boolean).join(' ');
+    this.caption.textContent = `${choice.y}${logY ? ' (log scale)' : ''} against ${choice.x}${choice.group ? `, one line per value of ${choice.group}` : ''}${d.maxPerPoint > 1 ? ' (means)' : ''}`;
     this.plot?.destroy();
     this.plot = undefined;
     this.chart.replaceChildren();
@@ -399,7 +403,7 @@ export class ResultsView {
         ],
         axes: [
           axis(p, choice.x, cats ? { splits: () => cats.map((_, i) => i), values: (_u: uPlot, sp: number[]) => sp.map((i) => label(cats[i] ?? '')) } : { values: (_u: uPlot, sp: number[]) => sp.map(formatNumber) }),
-          axis(p, choice.y, { values: (_u: uPlot, sp: number[]) => sp.map(formatNumber), size: fitLabels }),
+          axis(p, '', { values: (_u: uPlot, sp: number[]) => sp.map(formatNumber), size: fitLabels }),
         ],
         legend: { live: true },
         cursor: { drag: { x: true, y: false } },
@@ -438,9 +442,9 @@ function lineColors(p: Palette): string[] {
 
 /** An axis as wide as its longest tick label (uPlot's default width cuts "-1.2346e+300"). */
 function fitLabels(u: uPlot, values: string[], axisIdx: number, cycleNum: number): number {
-  const axis = u.axes[axisIdx];
-  if (cycleNum > 1) return (axis as unknown as { _size: number })._size;
-  let size = (axis.ticks?.size ?? 10) + (axis.gap ?? 5) + 18;
+  const ax = u.axes[axisIdx];
+  if (cycleNum > 1) return (ax as unknown as { _size: number })._size;
+  let size = (ax.ticks?.size ?? 10) + (ax.gap ?? 5) + 18;
   const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), '');
   if (longest) {
     u.ctx.font = '11px sans-serif';
