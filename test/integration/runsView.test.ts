@@ -45,7 +45,8 @@ describe('Runs view', function () {
     assert.strictEqual(path.resolve(nodes[0].runDir!), path.resolve(runDir), 'newest first');
     const item = await api.runsTree.getTreeItem(nodes[0]);
     assert.strictEqual(item.label, 'tree: failing run');
-    assert.match(String(item.description), /10\/12 ✓ · 2 ✗/);
+    // the count comes first, right after a label short enough to leave it visible
+    assert.match(String(item.description), /^10\/12 ✓ · 2 ✗ · /);
     assert.match(String(item.contextValue), /^run\.failed\.hasFailures$/);
     assert.strictEqual((item.iconPath as vscode.ThemeIcon).id, 'error');
     assert.strictEqual(item.collapsibleState, vscode.TreeItemCollapsibleState.Collapsed);

@@ -172,12 +172,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       }
       case 'run': {
         const c = node.counts;
-        const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.Collapsed);
+        // the label is cut so that the done/total count after it stays readable at the default width
+        const item = new vscode.TreeItem(shortLabel(node.label), vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `run:${node.runDir}`;
         item.iconPath = icon(RUN_ICONS[node.status]);
-        const total = c.total ?? c.done;
-        const bad = c.failed + c.timedOut;
-        item.description = `${c.succeeded + c.skipped}/${total} ✓${bad ? ` · ${bad} ✗` : ''} · ${formatDuration(node.wallMs)} · ${formatAgo(node.startedAt)}`;
+        item.description = runDescription(c, node.wallMs, node.startedAt);
         const md = new vscode.MarkdownString(undefined, true);
         md.appendMarkdown(`**${escapeMd(node.label)}** — $(${RUN_ICONS[node.status][0]}) ${RUN_STATUS_TEXT[node.status]}\n\n`);
         md.appendMarkdown(`${c.succeeded} succeeded · ${c.failed} failed · ${c.timedOut} timed out · ${c.skipped} skipped · ${c.cancelled} cancelled · ${c.retried} retried\n\n`);
@@ -268,7 +267,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const nodes = summaries.map((s) => {
       const h = live.get(path.resolve(s.runDir));
       if (h) return nodeFromReport(s.runDir, h.report());
-      return new RunNode(s.runDir, s.runId, s.status, s.label ?? s.runId, s.startedAt, s.wallMs, s.counts);
+      // a CLI run without --label: what ran ("python analyze.py"), not its id
+      return new RunNode(s.runDir, s.runId, s.status, s.label ?? s.commandLabel ?? s.runId, s.startedAt, s.wallMs, s.counts);
     });
     // a run started this instant may not have its run.json yet
     for (const [d, h] of live) if (path.dirname(d) === path.resolve(dir) && !nodes.some((n) => path.resolve(n.runDir) === d)) nodes.push(nodeFromReport(h.outDir, h.report()));
@@ -299,6 +299,21 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
 
 function nodeFromReport(runDir: string, r: RunReport): RunNode {
   return new RunNode(runDir, r.runId, r.status, r.label ?? r.runId, r.startedAt, r.wallMs, r.counts);
+}
+
+/** Longest run label shown in full in the tree (the whole label is in the tooltip). */
+export const RUN_LABEL_MAX = 28;
+
+export function shortLabel(label: string): string {
+  const chars = [...label];
+  return chars.length <= RUN_LABEL_MAX ? label : `${chars.slice(0, RUN_LABEL_MAX - 1).join('').trimEnd()}…`;
+}
+
+/** "22/24 ✓ · 2 ✗ · 34.6 s · 3 min ago": the count first, so it is what stays visible. */
+export function runDescription(c: RunReport['counts'], wallMs: number, startedAt: number): string {
+  const total = c.total ?? c.done;
+  const bad = c.failed + c.timedOut;
+  return `${c.succeeded + c.skipped}/${total} ✓${bad ? ` · ${bad} ✗` : ''} · ${formatDuration(wallMs)} · ${formatAgo(startedAt)}`;
 }
 
 function escapeMd(s: string): string {
