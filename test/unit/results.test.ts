@@ -8,7 +8,7 @@ import * as assert from 'assert';
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { readCsv, readTaskResult, resultRow, ResultsWriter } from '../../extension/core/run/results';
+import { parsePythonJson, readCsv, readTaskResult, resultRow, ResultsWriter } from '../../extension/core/run/results';
 import { TaskRecord } from '../../extension/core/run/types';
 import { CLI, journalLines, PYTHON, tmpDir, waitFor, writeFiles } from './engineHelpers';
 
@@ -31,6 +31,16 @@ function table(file: string): Array<Record<string, string>> {
 }
 
 describe('results: what a task reports', () => {
+  it("keeps a result Python's json.dumps wrote with NaN or ±Infinity (not JSON): those values become text", () => {
+    const line = spawnSync(PYTHON, ['-c', 'import json; print(json.dumps({"ll": float("-inf"), "fit": float("nan"), "big": float("inf"), "s": "NaN and -Infinity stay", "n": 2}))'], { encoding: 'utf8' }).stdout;
+    assert.strictEqual(line.trim(), '{"ll": -Infinity, "fit": NaN, "big": Infinity, "s": "NaN and -Infinity stay", "n": 2}');
+    const log = path.join(tmpDir('pr-results-'), 'x.out');
+    assert.deepStrictEqual(readTaskResult(line, 4096, log), { result: { ll: '-Infinity', fit: 'NaN', big: 'Infinity', s: 'NaN and -Infinity stay', n: 2 } });
+    assert.deepStrictEqual(parsePythonJson('[1, NaN]'), [1, 'NaN']);
+    assert.throws(() => parsePythonJson('{"a": NaN'), SyntaxError, 'still not JSON: the error of the strict parse');
+    assert.match(readTaskResult('{"ll": nan}\n', 4096, log).note!, /looks like JSON but is not/);
+  });
+
   it('reads the last stdout line, a result file, scalars; notes a malformed line; ignores plain output', () => {
     const dir = tmpDir('pr-results-');
     const log = path.join(dir, 'x.out');

@@ -39,6 +39,26 @@ function asObject(v: unknown): Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { result: v };
 }
 
+/**
+ * JSON as Python's json.dumps writes it: NaN, Infinity and -Infinity (a failed fit's log-likelihood)
+ * are not JSON, so strict parsing would lose the whole result. They become the strings "NaN",
+ * "Infinity", "-Infinity" (kept in the table as text, never taken for a number); text inside strings
+ * is left alone.
+ */
+export function parsePythonJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const lenient = text.replace(/"(?:[^"\\]|\\.)*"|-?Infinity|NaN/g, (m) => (m.startsWith('"') ? m : `"${m}"`));
+    if (lenient === text) throw e;
+    try {
+      return JSON.parse(lenient);
+    } catch {
+      throw e;
+    }
+  }
+}
+
 /** The last non-empty line of `text` (and whether the text held a newline before it). */
 function lastLine(text: string): { line: string; whole: boolean } {
   const t = text.replace(/\s+$/, '');
@@ -64,7 +84,7 @@ export function readTaskResult(tail: string, tailBytes: number, stdoutLog: strin
     }
     if (text !== undefined) {
       try {
-        return { result: asObject(JSON.parse(text)) };
+        return { result: asObject(parsePythonJson(text)) };
       } catch (e) {
         return { note: `$${RESULT_ENV} file is not valid JSON (${(e as Error).message})` };
       }
@@ -74,7 +94,7 @@ export function readTaskResult(tail: string, tailBytes: number, stdoutLog: strin
   if (!whole && Buffer.byteLength(tail) >= tailBytes) ({ line } = lastLine(readTail(stdoutLog, MAX_RESULT_BYTES)));
   if (!line.startsWith('{')) return {};
   try {
-    return { result: asObject(JSON.parse(line)) };
+    return { result: asObject(parsePythonJson(line)) };
   } catch (e) {
     return { note: `last line of stdout looks like JSON but is not (${(e as Error).message})` };
   }
