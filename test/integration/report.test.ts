@@ -88,6 +88,22 @@ describe('report panel', function () {
     assert.strictEqual(rendered.tasks, 12);
   });
 
+  it('one report tab per run, reused: Show Run Report again, from the Runs view and from the folder', async () => {
+    const api = await reportApi();
+    const tabsOf = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && /report-fixture/.test(t.label));
+    await vscode.commands.executeCommand(Commands.showReport, { runDir: failingDir });
+    await api.waitForRendered((r) => r.runId === failing.runId && r.view === 'run');
+    await vscode.commands.executeCommand(Commands.showReport, { runDir: failingDir });
+    await vscode.commands.executeCommand(Commands.showReport, vscode.Uri.file(failingDir));
+    const tree = (await services()).runsTree as vscode.TreeDataProvider<{ runDir?: string }>;
+    const node = ((await tree.getChildren()) ?? []).find((n) => n.runDir && path.resolve(n.runDir) === path.resolve(failingDir));
+    await vscode.commands.executeCommand(Commands.showReport, node);
+    await sleep(500);
+    assert.strictEqual(api.panels().length, 1, 'one panel');
+    assert.strictEqual(tabsOf().length, 1, `one tab: ${tabsOf().map((t) => t.label)}`);
+    assert.ok(tabsOf()[0].isActive, 'the reused tab is brought forward');
+  });
+
   it('setting "open report when done": true opens the panel at the end of a run, false does not', async () => {
     const api = await reportApi();
     const cfg = () => vscode.workspace.getConfiguration('parallelRun');
