@@ -31,10 +31,12 @@ function webviewEntries() {
   return entries;
 }
 
+// ES modules reach webpack as they are (tsc's own build for tests emits CommonJS): webpack then
+// splits at each `import()` (a feature loaded on first use is a chunk of its own) and drops unused exports.
 const tsRule = {
   test: /\.ts$/,
   exclude: /node_modules/,
-  use: [{ loader: 'ts-loader', options: { transpileOnly: true, compilerOptions: { sourceMap: true } } }],
+  use: [{ loader: 'ts-loader', options: { transpileOnly: true, compilerOptions: { sourceMap: true, module: 'es2022', moduleResolution: 'node10' } } }],
 };
 
 /** @type {(env: any, argv: any) => import('webpack').Configuration[]} */
@@ -63,8 +65,9 @@ module.exports = (_env, argv) => {
       ...common,
       name: 'node-entries',
       target: 'node',
-      entry: { cli: './extension/cli.ts', ...workerEntries() },
-      output: { path: dist, filename: '[name].js', libraryTarget: 'commonjs2', devtoolModuleFilenameTemplate: '../[resource-path]' },
+      entry: { cli: './extension/cli/bin.ts', ...workerEntries() },
+      // the CLI's subcommands (and what only they use) are chunks loaded when they run
+      output: { path: dist, filename: '[name].js', chunkFilename: 'chunks/cli-[name].js', libraryTarget: 'commonjs2', devtoolModuleFilenameTemplate: '../[resource-path]' },
       // deliberately no `vscode` external
       node: { __dirname: false, __filename: false },
       plugins: [new (require('webpack').BannerPlugin)({ banner: '#!/usr/bin/env node', raw: true, include: /^cli\.js$/ })],

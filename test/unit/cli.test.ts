@@ -8,7 +8,8 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { byteSize, jobsSpec, tagLines } from '../../extension/cli';
+import { byteSize, jobsSpec } from '../../extension/cli/args';
+import { tagLines } from '../../extension/cli/output';
 import { alive, CLI, FIXTURES, journalLines, processesWithEnv, PYTHON, sleep, tmpDir, waitFor, writeFiles } from './engineHelpers';
 
 function cli(args: string[], cwd: string, input?: string) {

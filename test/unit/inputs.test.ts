@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { openSource } from '../../extension/core/run/fileSources';
 import { gridFunctions } from '../../extension/core/python/gridFunctions';
-import { inputsFromArgs, parseRunArgs } from '../../extension/cli';
+import { inputsFromArgs, parseRunArgs } from '../../extension/cli/run';
 import {
   experimentInputs,
   expandTuple,

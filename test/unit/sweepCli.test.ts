@@ -3,7 +3,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parseSweepArgs } from '../../extension/core/sweepCli';
+import { parseSweepArgs } from '../../extension/cli/sweep';
 import { UsageError } from '../../extension/core/run/types';
 
 const cli = path.resolve(__dirname, '../../../dist/cli.js');

@@ -7,4 +7,3 @@ export { SLURM_FILES, slurmDirOf, readManifest } from './layout';
 export type { SlurmPlanFile, SlurmSubmissionFile } from './layout';
 export * from './history';
 export * from './backend';
-export * from './cli';

@@ -1,13 +1,14 @@
 /**
- * `parallel-run run --backend slurm [--dry-run] ...`: the CLI side of the Slurm backend. The CLI's
- * own parser handles the run options; `extractSlurmArgs` takes the Slurm-only flags out first, and
- * `runSlurmFromCli` submits (or only writes) the array and follows it like a local run.
+ * `parallel-run run --backend slurm [--dry-run] ...`: the CLI side of the Slurm backend. Its options
+ * are parsed with the run's (`SLURM_OPTIONS` joins the run's option table); `slurmArgsFrom` checks
+ * them, and `runSlurmFromCli` submits (or only writes) the array and follows it like a local run.
  */
 import * as path from 'path';
-import { RunEvent, RunOptions, RunReport, UsageError } from '../run/types';
-import { parseHalt } from '../run/failures';
-import { validateSettings } from '../settings';
-import { prepareSlurmRun, SlurmSettings, submitSlurmRun } from './backend';
+import { RunEvent, RunOptions, RunReport, UsageError } from '../core/run/types';
+import { parseHalt } from '../core/run/failures';
+import { validateSettings } from '../core/settings';
+import type { SlurmSettings } from '../core/slurm/backend';
+import type { OptionsSpec, Values } from './args';
 
 /** Help lines appended to `parallel-run run --help`. */
 export const SLURM_CLI_USAGE = `Slurm (one job array instead of local workers):
@@ -21,6 +22,20 @@ export const SLURM_CLI_USAGE = `Slurm (one job array instead of local workers):
   --max-array-size N    with --dry-run: the target cluster's MaxArraySize (default 1001)
   --threads T           = --cpus-per-task; BLAS threads per file (default 1)`;
 
+/** The Slurm options of `run` (parsed together with the run's own). */
+export const SLURM_OPTIONS = {
+  backend: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  partition: { type: 'string' },
+  time: { type: 'string' },
+  mem: { type: 'string' },
+  account: { type: 'string' },
+  sbatch: { type: 'string', multiple: true },
+  'target-task-seconds': { type: 'string' },
+  'max-concurrent': { type: 'string' },
+  'max-array-size': { type: 'string' },
+} as const satisfies OptionsSpec;
+
 export interface SlurmCliArgs {
   backend: 'local' | 'slurm';
   dryRun: boolean;
@@ -28,7 +43,7 @@ export interface SlurmCliArgs {
   maxArraySize?: number;
 }
 
-function positive(flag: string, v: string | undefined, integer: boolean): number {
+function positiveNumber(flag: string, v: string | undefined, integer: boolean): number {
   const n = Number(v);
   if (v === undefined || v.trim() === '' || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw new UsageError(`${flag} needs a ${integer ? 'whole ' : ''}number > 0, not "${v ?? ''}". E.g. ${flag} ${integer ? 4 : 30}.`);
@@ -36,56 +51,27 @@ function positive(flag: string, v: string | undefined, integer: boolean): number
   return n;
 }
 
-/**
- * Removes the Slurm flags from a `run` argument list (never looking past `--`, which starts the
- * command template, or `:::`/`::::`, which start the input) and returns them with the remaining
- * arguments for the engine's parser.
- */
-export function extractSlurmArgs(argv: string[]): { slurm: SlurmCliArgs; rest: string[] } {
-  const out: SlurmCliArgs = { backend: 'local', dryRun: false, slurm: {} };
-  const rest: string[] = [];
-  const extra: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const raw = argv[i];
-    if (raw === '--' || raw === ':::' || raw === '::::' || raw === ':::+' || raw === '::::+') {
-      rest.push(...argv.slice(i));
-      break;
-    }
-    const eq = raw.startsWith('--') ? raw.indexOf('=') : -1;
-    const flag = eq > 0 ? raw.slice(0, eq) : raw;
-    const inline = eq > 0 ? raw.slice(eq + 1) : undefined;
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value. See "parallel-run run --help".`);
-      return v;
-    };
-    switch (flag) {
-      case '--backend': {
-        const b = value();
-        if (b !== 'local' && b !== 'slurm') throw new UsageError(`--backend must be "local" or "slurm", not "${b}".`);
-        out.backend = b;
-        break;
-      }
-      case '--dry-run': out.dryRun = true; break;
-      case '--partition': out.slurm.partition = value(); break;
-      case '--time': out.slurm.timeLimit = value(); break;
-      case '--mem': out.slurm.memory = value(); break;
-      case '--account': out.slurm.account = value(); break;
-      case '--sbatch': extra.push(value()); break;
-      case '--target-task-seconds': out.slurm.targetTaskSeconds = positive(flag, value(), false); break;
-      case '--max-concurrent': out.slurm.maxConcurrent = positive(flag, value(), true); break;
-      case '--max-array-size': out.maxArraySize = positive(flag, value(), true); break;
-      default: rest.push(raw);
-    }
+/** The Slurm options of a parsed `run` command line, checked. */
+export function slurmArgsFrom(v: Values<typeof SLURM_OPTIONS>): SlurmCliArgs {
+  const out: SlurmCliArgs = { backend: 'local', dryRun: !!v['dry-run'], slurm: {} };
+  if (v.backend !== undefined) {
+    if (v.backend !== 'local' && v.backend !== 'slurm') throw new UsageError(`--backend must be "local" or "slurm", not "${v.backend}".`);
+    out.backend = v.backend;
   }
-  if (extra.length) out.slurm.extraDirectives = extra;
+  if (v.partition !== undefined) out.slurm.partition = v.partition;
+  if (v.time !== undefined) out.slurm.timeLimit = v.time;
+  if (v.mem !== undefined) out.slurm.memory = v.mem;
+  if (v.account !== undefined) out.slurm.account = v.account;
+  if (v.sbatch?.length) out.slurm.extraDirectives = [...v.sbatch];
+  if (v['target-task-seconds'] !== undefined) out.slurm.targetTaskSeconds = positiveNumber('--target-task-seconds', v['target-task-seconds'], false);
+  if (v['max-concurrent'] !== undefined) out.slurm.maxConcurrent = positiveNumber('--max-concurrent', v['max-concurrent'], true);
+  if (v['max-array-size'] !== undefined) out.maxArraySize = positiveNumber('--max-array-size', v['max-array-size'], true);
   // --dry-run alone is a local dry run (the commands); with --backend slurm, the array files
   const slurmOnly = Object.keys(out.slurm).length > 0 || out.maxArraySize !== undefined;
   if (slurmOnly && out.backend !== 'slurm') {
     throw new UsageError('The Slurm options (--partition, --time, --mem, --max-array-size, ...) need --backend slurm.');
   }
-  return { slurm: out, rest };
+  return out;
 }
 
 export interface SlurmCliContext {
@@ -105,6 +91,8 @@ export async function runSlurmFromCli(opts: RunOptions, args: SlurmCliArgs, ctx:
   if (opts.halt === true || (typeof opts.halt === 'string' && parseHalt(opts.halt) !== undefined)) {
     throw new UsageError('--halt does not apply to --backend slurm: the array tasks run independently on the cluster. Drop --halt; re-run the failed files afterwards instead.');
   }
+  // the backend (sbatch, sacct, shards) loads only for a Slurm run
+  const { prepareSlurmRun, submitSlurmRun } = await import('../core/slurm/backend');
   const slurm: SlurmSettings = { ...validateSettings({}).slurm, ...args.slurm };
   if (args.slurm.maxConcurrent === undefined && opts.workers !== undefined) slurm.maxConcurrent = opts.workers;
   const prep = await prepareSlurmRun({
