@@ -40,7 +40,7 @@ async function pickPort() {
   say('packaging the extension');
   const vsix = path.join(ROOT, 'dist-vsix', 'parallel-run.vsix');
   fs.mkdirSync(path.dirname(vsix), { recursive: true });
-  must(bin('vsce'), ['package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--no-update-package-json', '-o', vsix]);
+  must('npm', ['run', '--silent', 'package']); // writes dist-vsix/parallel-run.vsix
 
   const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
   if (!python) { console.error('[parallel-run] python3 not found: install Python 3 with numpy'); process.exit(2); }
