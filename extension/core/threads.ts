@@ -4,18 +4,16 @@
  */
 import * as fs from 'fs';
 import * as os from 'os';
+import threadVars from '../../media/python/thread_env_vars.json';
 
-/** The variables OpenMP, OpenBLAS, MKL, Accelerate (vecLib), numexpr and BLIS read at start-up. */
-export const THREAD_ENV_VARS = [
-  'OMP_NUM_THREADS',
-  'OPENBLAS_NUM_THREADS',
-  'MKL_NUM_THREADS',
-  'VECLIB_MAXIMUM_THREADS',
-  'NUMEXPR_NUM_THREADS',
-  'BLIS_NUM_THREADS',
-] as const;
+/**
+ * The variables OpenMP, OpenBLAS, MKL, Accelerate (vecLib), numexpr and BLIS read at start-up. The
+ * list lives in media/python/thread_env_vars.json, which the Python helpers read too.
+ */
+export const THREAD_ENV_VARS: readonly string[] = Object.freeze([...threadVars.threadEnvVars]);
 
-export type ThreadEnvVar = (typeof THREAD_ENV_VARS)[number];
+/** Older names some runtimes still read (GotoBLAS's, in OpenBLAS): shown by the BLAS inspector, never set. */
+export const LEGACY_THREAD_ENV_VARS: readonly string[] = Object.freeze([...threadVars.legacy]);
 
 /** Default BLAS threads per task: `max(1, floor(cores / workers))`. */
 export function defaultThreads(cores: number, workers: number): number {

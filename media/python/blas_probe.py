@@ -25,10 +25,18 @@ import re
 import sys
 import time
 
-DEFAULT_ENV_VARS = [
-    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "GOTO_NUM_THREADS",
-]
+
+def _thread_env_vars():
+    """The thread variables (thread_env_vars.json beside this file, shared with the extension)."""
+    try:
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "thread_env_vars.json")) as f:
+            j = json.load(f)
+        return list(j["threadEnvVars"]) + list(j["legacy"])
+    except (OSError, ValueError, KeyError):
+        return []  # the caller passes --env-vars anyway
+
+
+DEFAULT_ENV_VARS = _thread_env_vars()
 
 # Symbol prefixes/suffixes as threadpoolctl uses them: numpy >= 2 wheels ship scipy-openblas with
 # prefixed and (for 64-bit ints) suffixed symbols.

@@ -8,7 +8,7 @@
 import { execFile } from 'child_process';
 import * as path from 'path';
 import { assertMayStartProcess } from '../processGate';
-import { THREAD_ENV_VARS } from '../threads';
+import { LEGACY_THREAD_ENV_VARS, THREAD_ENV_VARS } from '../threads';
 
 export type BlasVendor = 'OpenBLAS' | 'MKL' | 'BLIS' | 'Accelerate' | 'ATLAS' | 'reference BLAS' | 'unknown';
 
@@ -254,7 +254,7 @@ export interface ProbeOptions {
 
 /** The probe's raw stdout (one JSON line); rejects with a message naming the interpreter. */
 export function runProbe(python: string, script: string, opts: ProbeOptions = {}): Promise<string> {
-  const args = [script, '--env-vars', [...THREAD_ENV_VARS, 'GOTO_NUM_THREADS'].join(',')];
+  const args = [script, '--env-vars', [...THREAD_ENV_VARS, ...LEGACY_THREAD_ENV_VARS].join(',')];
   if (opts.benchNumber) args.push('--bench', String(opts.benchNumber), '--rows', String(opts.rows ?? 1000), '--cols', String(opts.cols ?? 1500));
   return new Promise((resolve, reject) => {
     assertMayStartProcess(`probe the BLAS library of ${python}`);
@@ -272,7 +272,7 @@ export function runProbe(python: string, script: string, opts: ProbeOptions = {}
 /** An environment without any of the thread variables: what BLAS does when nobody limits it. */
 export function envWithoutThreadVars(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const out = { ...env };
-  for (const v of [...THREAD_ENV_VARS, 'GOTO_NUM_THREADS']) delete out[v];
+  for (const v of [...THREAD_ENV_VARS, ...LEGACY_THREAD_ENV_VARS]) delete out[v];
   return out;
 }
 

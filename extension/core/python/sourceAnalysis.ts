@@ -223,7 +223,8 @@ export function assumedBlasThreads(cores: number, env: Record<string, string | u
   if (inspected && inspected.threads > 0) {
     return { threads: inspected.threads, source: `measured by the BLAS inspector${inspected.library ? ` (${inspected.library})` : ''}` };
   }
-  for (const v of ['OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS']) {
+  // a BLAS library's own variable wins over OpenMP's (as OpenBLAS and MKL read them); numexpr's is not BLAS
+  for (const v of [...THREAD_ENV_VARS.filter((x) => x !== 'OMP_NUM_THREADS' && x !== 'NUMEXPR_NUM_THREADS'), 'OMP_NUM_THREADS']) {
     const n = Number.parseInt(env[v] ?? '', 10);
     if (n > 0) return { threads: n, source: `${v}=${n} in the environment` };
   }

@@ -1,12 +1,13 @@
 """Names the checks recognise: pool constructors, submit methods, listing calls, BLAS modules."""
 import ast
+import json
+import os
 
 PROTOCOL_VERSION = 1
 
-DEFAULT_THREAD_VARS = (
-    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS",
-)
+# the thread variables of the BLAS/OpenMP runtimes: one list, shared with the extension
+with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "thread_env_vars.json")) as _f:
+    DEFAULT_THREAD_VARS = tuple(json.load(_f)["threadEnvVars"])
 # modules whose import loads a BLAS/OpenMP runtime (pandas and scikit-learn load numpy/scipy)
 BLAS_MODULES = ("numpy", "scipy", "sklearn", "pandas", "numexpr")
 
