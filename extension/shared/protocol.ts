@@ -196,9 +196,17 @@ export interface ResultsCompareRendered {
 /** What an exported standalone report file embeds as JSON. */
 export type EmbeddedReport = { kind: 'run'; subject: ReportSubject } | { kind: 'compare'; a: ReportSubject; b: ReportSubject };
 
+/** The Results section's filter, order and plot as the user left them (kept across a reload). */
+export interface ResultsViewState {
+  filter: string;
+  failedOnly: boolean;
+  sort?: { column: string; descending: boolean };
+  plot?: { x: string; y: string; group: string | null; logY?: boolean };
+}
+
 /** State the report webview keeps with setState (small: references, not data). */
 export type ReportPanelState =
-  | { kind: 'run'; runDir: string }
+  | { kind: 'run'; runDir: string; results?: ResultsViewState }
   | { kind: 'compare'; a: string; b: string };
 
 // ---------------------------------------------------------------------------------------------

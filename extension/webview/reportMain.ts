@@ -79,7 +79,9 @@ function showRun(subject: ReportSubject, live: boolean): void {
   errorText = undefined;
   sweepOnly = undefined;
   // the same run drawn again (a live run's final report): the results keep their filter, order and plot
-  const resultsState = view instanceof RunView && view.runId === subject.report.runId ? view.resultsState() : undefined;
+  // … and so after a reload (a hidden panel's page is discarded): from the state saved with setState
+  const restored = saved?.kind === 'run' && subject.runDir && saved.runDir === subject.runDir ? saved.results : undefined;
+  const resultsState = (view instanceof RunView && view.runId === subject.report.runId ? view.resultsState() : undefined) ?? restored;
   view = new RunView(subject, live, {
     palette,
     openLog: vscode ? (index, stream) => post({ type: 'openLog', index, stream }) : undefined,
@@ -94,9 +96,12 @@ function showRun(subject: ReportSubject, live: boolean): void {
       : undefined,
     openResults: vscode ? () => post({ type: 'openResults' }) : undefined,
     openResultLog: vscode ? (inputs) => post({ type: 'openResultLog', inputs }) : undefined,
+    resultsChanged: (results) => {
+      if (subject.runDir) save({ kind: 'run', runDir: subject.runDir, results });
+    },
   }, false, resultsState);
   app.replaceChildren(toolbar('run'), view.root);
-  if (subject.runDir) save({ kind: 'run', runDir: subject.runDir });
+  if (subject.runDir) save({ kind: 'run', runDir: subject.runDir, ...(resultsState ? { results: resultsState } : {}) });
 }
 
 function showCompare(a: ReportSubject, b: ReportSubject): void {

@@ -3,7 +3,8 @@
  * over a 63-point grid started from the "Run over a grid…" lens (mu 0:1:0.05 × sigma 1, 2, 3, one
  * point raising), the report opening at the end. The table draws only the rows in view, sorts by a
  * column, filters by text; the plot draws ll against mu with one line per sigma. Screenshots of the
- * table and the plot, dark then light; last, a failed row's error log opens from its link.
+ * table and the plot, dark then light; the filter and order survive the panel being hidden and
+ * shown again; last, a failed row's error log opens from its link.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -118,7 +119,15 @@ export const scenarios: E2EScenario[] = [
       await section.locator('.results-filter').evaluate((el) => el.scrollIntoView({ block: 'center' }));
       await page.waitForTimeout(300);
       await ctx.screenshot('results-3-filtered-light');
-      await section.locator('tbody tr.failed button', { hasText: 'error log' }).click();
+      // another tab and back: the hidden panel's page was discarded; the filter and the order come back
+      await page.locator('.tabs-container .tab', { hasText: 'likelihood.py' }).first().click();
+      await page.locator('.tabs-container .tab', { hasText: 'Report:' }).first().click();
+      const again = await reportFrame(page, 60_000);
+      const back = again.locator('section.results-section');
+      await back.locator('.results-count', { hasText: new RegExp(`^1 of ${ROWS} rows$`) }).waitFor({ timeout: 30_000 });
+      if ((await back.locator('.results-filter').inputValue()) !== 'failed') throw new Error('the filter was not restored after the panel was shown again');
+      await back.locator('thead th[aria-sort="descending"]', { hasText: 'll' }).waitFor({ timeout: 10_000 });
+      await back.locator('tbody tr.failed button', { hasText: 'error log' }).click();
       await page.locator('.tabs-container .tab', { hasText: /\.err$/ }).first().waitFor({ timeout: 20_000 });
       // the editor draws spaces as no-break spaces
       const text = (await page.locator('.monaco-editor .view-lines').last().innerText()).replace(/\u00a0/g, ' ');

@@ -6,10 +6,10 @@
  * so 10,000 rows cost as much as 30. Everything from the data is text (textContent), never markup.
  */
 import uPlot from 'uplot';
-import type { ResultsRendered, ResultsRows, ResultsTable } from '../../shared/protocol';
+import type { ResultsRendered, ResultsRows, ResultsTable, ResultsViewState } from '../../shared/protocol';
 import { axis } from './charts';
 import { h, linkButton } from './dom';
-import { cellText, defaultPlot, formatNumber, plotData, type PlotChoice, ResultsModel, type SortSpec } from './resultsModel';
+import { cellText, defaultPlot, formatNumber, plotData, type PlotChoice, ResultsModel } from './resultsModel';
 import type { Palette } from './theme';
 
 export interface ResultsHost {
@@ -17,16 +17,13 @@ export interface ResultsHost {
   openResults?(): void;
   /** open the log of the row with these inputs (inside VS Code only) */
   openResultLog?(inputs: string[]): void;
+  /** the user changed the filter, order or plot (kept with the panel's state across a reload) */
+  changed?(state: ResultsUiState): void;
   palette(): Palette;
 }
 
-/** What the section keeps when the view is drawn again (a live run's final report). */
-export interface ResultsUiState {
-  filter: string;
-  failedOnly: boolean;
-  sort?: SortSpec;
-  plot?: PlotChoice;
-}
+/** What the section keeps when the view is drawn again (a live run's final report, a reload). */
+export type ResultsUiState = ResultsViewState;
 
 /** The one line a run without results shows (how a task reports one). */
 export const NO_RESULTS =
@@ -85,6 +82,7 @@ export class ResultsView {
       this.filterTimer = setTimeout(() => {
         this.state.filter = this.filterInput.value;
         this.refresh(true);
+        this.changed();
       }, 120);
     });
     this.failedBox.type = 'checkbox';
@@ -92,6 +90,7 @@ export class ResultsView {
     this.failedBox.addEventListener('change', () => {
       this.state.failedOnly = this.failedBox.checked;
       this.refresh(true);
+      this.changed();
     });
     this.table.append(this.colgroup, h('thead', null, this.headRow), this.body);
     this.scroller.tabIndex = 0;
@@ -126,7 +125,7 @@ export class ResultsView {
   }
 
   uiState(): ResultsUiState {
-    return { ...this.state };
+    return JSON.parse(JSON.stringify(this.state)) as ResultsUiState;
   }
 
   /** Rows written since the last update (a live run). */
@@ -215,6 +214,11 @@ export class ResultsView {
     this.state.sort = !s || s.column !== column ? { column, descending: false } : !s.descending ? { column, descending: true } : undefined;
     this.markSort();
     this.refresh(true);
+    this.changed();
+  }
+
+  private changed(): void {
+    this.host.changed?.(this.uiState());
   }
 
   private markSort(): void {
@@ -331,6 +335,7 @@ export class ResultsView {
     if (!this.state.plot) return;
     this.state.plot = { ...this.state.plot, ...change };
     this.drawPlot();
+    this.changed();
   }
 
   private chartWidth(): number {

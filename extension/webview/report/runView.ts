@@ -24,6 +24,8 @@ export interface RunViewHost {
   /** the Results section's "Open results.csv" and a row's log (inside VS Code only) */
   openResults?(): void;
   openResultLog?(inputs: string[]): void;
+  /** the Results section's filter, order or plot changed */
+  resultsChanged?(state: ResultsUiState): void;
   palette(): Palette;
 }
 
@@ -80,7 +82,7 @@ export class RunView {
     };
     // a comparison's two sides leave results to the comparison of matching inputs above them
     if (!compact) {
-      this.results = new ResultsView(subject.results, { palette: host.palette, openResults: host.openResults, openResultLog: host.openResultLog }, resultsState);
+      this.results = new ResultsView(subject.results, { palette: host.palette, openResults: host.openResults, openResultLog: host.openResultLog, changed: host.resultsChanged }, resultsState);
       this.resultsSection = section('Results', this.results.root);
       this.resultsSection.classList.add('results-section');
     }
