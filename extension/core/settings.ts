@@ -128,7 +128,8 @@ export function validateSettings(raw: Record<string, unknown>): ParallelRunSetti
     pythonPath: str(raw, 'python.path', '').trim(),
     timeoutSeconds,
     timeoutPercentOfMedian,
-    memFreeGB: num(raw, 'memFreeGB', 0, 0, 1e6),
+    // (renamed for a readable title, "Memory Free GB"; the old key still counts when the new one is 0)
+    memFreeGB: num(raw, 'memoryFreeGB', 0, 0, 1e6) || num(raw, 'memFreeGB', 0, 0, 1e6),
     retries: int(raw, 'retries', 0, 0, 100),
     haltOnFailure: bool(raw, 'haltOnFailure', false),
     halt: haltSetting(raw),

@@ -51,7 +51,9 @@ export const Settings = {
   pythonPath: 'python.path',
   timeoutSeconds: 'timeoutSeconds',
   timeoutPercentOfMedian: 'timeoutPercentOfMedian',
-  memFreeGB: 'memFreeGB',
+  memFreeGB: 'memoryFreeGB',
+  /** the old name of memoryFreeGB: deprecated, still read when the new one is not set */
+  memFreeGBOld: 'memFreeGB',
   retries: 'retries',
   haltOnFailure: 'haltOnFailure',
   halt: 'halt',

@@ -120,8 +120,8 @@ describe('run commands', function () {
     assert.ok(modes.has('warm') || report.notes.length > 0, `warm run: modes ${[...modes]} notes ${report.notes}`);
   });
 
-  it('parallelRun.memFreeGB and parallelRun.timeoutPercentOfMedian reach the run', async () => {
-    await setSetting('memFreeGB', ALL_MEMORY_GB); // all of the machine's memory: never available, so one file at a time
+  it('parallelRun.memoryFreeGB and parallelRun.timeoutPercentOfMedian reach the run', async () => {
+    await setSetting('memoryFreeGB', ALL_MEMORY_GB); // all of the machine's memory: never available, so one file at a time
     await setSetting('timeoutPercentOfMedian', 300);
     try {
       const report = (await vscode.commands.executeCommand(Commands.runScript, {
@@ -134,7 +134,7 @@ describe('run commands', function () {
       const def = JSON.parse(fs.readFileSync(path.join(runDirOf(report), 'run.json'), 'utf8'));
       assert.deepStrictEqual([def.memFreeBytes, def.timeoutPercent, def.timeoutSec], [Math.round(ALL_MEMORY_GB * 2 ** 30), 300, 0]);
     } finally {
-      await setSetting('memFreeGB', undefined);
+      await setSetting('memoryFreeGB', undefined);
       await setSetting('timeoutPercentOfMedian', undefined);
     }
   });

@@ -29,7 +29,7 @@ describe('resume keeps the run definition', function () {
   });
 
   it('Resume Last Run keeps the memory gate and the relative timeout of the run, not the settings now', async () => {
-    await setSetting('memFreeGB', ALL_MEMORY_GB); // never available while anything runs
+    await setSetting('memFreeGB', ALL_MEMORY_GB); // (the old, deprecated name: still read) never available while anything runs
     await setSetting('timeoutPercentOfMedian', 300);
     let first: RunReport;
     try {

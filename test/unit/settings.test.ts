@@ -28,6 +28,11 @@ describe('settings validation', () => {
     assert.deepStrictEqual([s.timeoutPercentOfMedian, s.memFreeGB, s.timeoutSeconds], [300, 1.5, 0]);
     const d = validateSettings({});
     assert.deepStrictEqual([d.timeoutPercentOfMedian, d.memFreeGB], [0, 0]);
+    // memoryFreeGB (titled "Memory Free GB") is the setting; the old name memFreeGB is read when it is 0
+    assert.strictEqual(validateSettings({ memoryFreeGB: 2, memFreeGB: 0 }).memFreeGB, 2);
+    assert.strictEqual(validateSettings({ memoryFreeGB: 2, memFreeGB: 5 }).memFreeGB, 2);
+    assert.strictEqual(validateSettings({ memoryFreeGB: 0, memFreeGB: 5 }).memFreeGB, 5);
+    assert.throws(() => validateSettings({ memoryFreeGB: -1 }), /parallelRun\.memoryFreeGB/);
   });
 
   it('finds the setting an error names, for its "Open Setting" button', () => {
