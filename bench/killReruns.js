@@ -2,6 +2,8 @@
 // runner was killed runs again on --resume (at-least-once). 20 kills at random moments of a run of
 // short tasks (cold template and warm Python, -j 2, in batches), then a resume to the end; each task
 // counts its own completions in a marker file. Aim: at most one re-run per slot per kill.
+// A file counts as done once its journal line, or its host's completion record (completions.log: the
+// resume journals those first), is written.
 'use strict';
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
@@ -12,20 +14,33 @@ const KILLS = Number(process.env.BENCH_KILLS || 20);
 const N = Number(process.env.BENCH_TASKS || 3000);
 const SLOTS = 2;
 
+/** A file's text, '' when it is missing. */
+function text(file) {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 function journaled(out) {
   const ok = new Set();
-  let text = '';
-  try {
-    text = fs.readFileSync(path.join(out, 'journal.ndjson'), 'utf8');
-  } catch {
-    return ok;
-  }
-  for (const l of text.split('\n')) {
+  for (const l of text(path.join(out, 'journal.ndjson')).split('\n')) {
     try {
       const j = JSON.parse(l);
       if (j.status === 'succeeded') ok.add(path.basename(j.file));
     } catch {
       /* torn or empty */
+    }
+  }
+  // "<token JSON> D pid status user sys rss start end": exit status 0 only
+  for (const l of text(path.join(out, 'completions.log')).split('\n')) {
+    const f = l.split(' ');
+    if (f.length < 9 || f[f.length - 8] !== 'D' || f[f.length - 6] !== '0') continue;
+    try {
+      ok.add(path.basename(JSON.parse(f.slice(0, -8).join(' ')).f));
+    } catch {
+      /* torn */
     }
   }
   return ok;

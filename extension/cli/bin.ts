@@ -3,6 +3,7 @@
  * codes). Kept apart from main.ts so tests can import the CLI's modules without running it.
  */
 import * as v8 from 'v8';
+import { argsWithBytes } from '../core/run/fsNames';
 import { UsageError } from '../core/run/types';
 import { EXIT } from './args';
 import { main } from './main';
@@ -15,8 +16,9 @@ if (process.argv[2] === 'run' && !/max[-_]old[-_]space[-_]size/.test(`${process.
 }
 // `parallel-run ... | head`: a closed pipe must not crash the run (the tasks still finish and journal)
 for (const s of [process.stdout, process.stderr]) s.on('error', (e: NodeJS.ErrnoException) => { if (e.code !== 'EPIPE') throw e; });
-// dist/cli.js: its chunks, dist/workers and ../media are found from here
-main(process.argv.slice(2), { distDir: __dirname }).then(
+// dist/cli.js: its chunks, dist/workers and ../media are found from here; a file name that is not
+// UTF-8 (`::: data/*`) keeps its bytes (see core/run/fsNames.ts)
+main(argsWithBytes(process.argv.slice(2)), { distDir: __dirname }).then(
   (code) => {
     // let piped stdout drain before leaving
     process.stdout.write('', () => process.exit(code));

@@ -14,6 +14,7 @@ import * as path from 'path';
 import { dryRun, readDefinition, startRun } from '../core/run/engine';
 import { parseHalt } from '../core/run/failures';
 import { openSource } from '../core/run/fileSources';
+import { fsEncode, hasRawBytes, recordName } from '../core/run/fsNames';
 import { fingerprint } from '../core/run/journal';
 import { parseGrid, POSITIONAL, readInputs } from '../core/run/inputs';
 import { newRunId } from '../core/run/runDir';
@@ -407,6 +408,11 @@ function latestMatchingRun(runsDir: string, fp: string): string | undefined {
   return best?.dir;
 }
 
+/** Command lines as bytes: a file name that is not UTF-8 is printed as its own bytes (`--dry-run | bash` runs that file). */
+function commandBytes(text: string): string | Buffer {
+  return hasRawBytes(text) ? fsEncode(text) : text;
+}
+
 /** `run --dry-run` (local): each file's command on stdout (NDJSON with --json), a summary on stderr. */
 async function printDryRun(opts: RunOptions, json: boolean): Promise<number> {
   const d = await dryRun(opts);
@@ -414,13 +420,13 @@ async function printDryRun(opts: RunOptions, json: boolean): Promise<number> {
   let chunk = '';
   for await (const t of d.tasks) {
     n++;
-    chunk += json ? JSON.stringify({ type: 'dryRun', index: t.index, file: t.file, ...(t.inputs ? { inputs: t.inputs } : {}), argv: t.argv }) + '\n' : t.argv.map(shellQuote).join(' ') + '\n';
+    chunk += json ? JSON.stringify({ type: 'dryRun', index: t.index, ...recordName(t.file), ...(t.inputs ? { inputs: t.inputs } : {}), argv: t.argv }) + '\n' : t.argv.map(shellQuote).join(' ') + '\n';
     if (chunk.length > 1 << 16) {
-      if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
+      if (!process.stdout.write(commandBytes(chunk))) await new Promise((r) => process.stdout.once('drain', r));
       chunk = '';
     }
   }
-  process.stdout.write(chunk);
+  process.stdout.write(commandBytes(chunk));
   const skipped = d.skipped();
   const env = Object.entries(d.threadEnv).map(([k, v]) => `${k}=${v}`).join(' ');
   process.stderr.write(`parallel-run: dry run: ${n} command${n === 1 ? '' : 's'}${skipped ? ` (${skipped} already succeeded, left out)` : ''} on ${d.workers} workers x ${d.threads} threads; each task gets ${env}. Nothing was started.\n`);

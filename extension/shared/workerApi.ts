@@ -49,7 +49,16 @@ export interface TaskWorkerInit {
   /** grace between SIGTERM and SIGKILL of a process group, ms */
   killGraceMs: number;
   /** Spawn through a Python host that measures children with os.wait4 (else Node spawns directly). */
-  host?: { python: string; hostScript: string; mode: 'warm' | 'exec' | 'call'; script?: string; cwd: string; call?: string };
+  host?: {
+    python: string;
+    hostScript: string;
+    mode: 'warm' | 'exec' | 'call';
+    script?: string;
+    cwd: string;
+    call?: string;
+    /** the run's completions file: a task given a completion token (RunTaskParams.done) that exits 0 is appended there by its host at once */
+    doneFile?: string;
+  };
   /**
    * Shared with the runner (SharedArrayBuffer) of 1 + 2 × workers entries: [0] = stop flag (1 once the
    * run is cancelled/halted), [slot] (1-based, like {%}) = pid of the task the slot runs now when known
@@ -80,6 +89,8 @@ export interface RunTaskParams {
   env: Record<string, string>;
   /** a run over tuples: the task's values by name (header, --grid, "file", input1 ...) */
   inputs?: Record<string, string>;
+  /** the completion token a Python host writes to the run's completions file when the task exits 0 (see core/run/completions.ts) */
+  done?: string;
 }
 
 export interface RunTaskResult {

@@ -2,7 +2,9 @@
 the script ONCE (as a module: its `if __name__ == "__main__"` block does not run) and calls FUNC for
 each task in this same process, with no fork per task.
 
-  call_host.py call SCRIPT FUNC [--grace-ms N]    serve tasks (the protocol of warm_host.py)
+  call_host.py call SCRIPT FUNC [--grace-ms N] [--done FILE]
+                                                  serve tasks (the protocol of warm_host.py, its
+                                                  completion tokens and --done file included)
   call_host.py --signature SCRIPT FUNC            print FUNC's parameters as JSON, from the source
                                                   alone (nothing of the script runs), or an error
 
@@ -139,6 +141,12 @@ def main():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # the protocol lives on private fds; fd 1 points at stderr, fd 0 at /dev/null (as in warm_host.py)
     rd, wr, err = os.dup(0), os.dup(1), os.dup(2)
+    done = -1
+    if "--done" in sys.argv:
+        try:
+            done = os.open(sys.argv[sys.argv.index("--done") + 1], os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        except OSError:
+            done = -1
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
@@ -185,7 +193,7 @@ def main():
             t = time.time() * 1000.0
             os.write(wr, b"D 0 %d 0 0 -1 %.3f %.3f\n" % (70 << 8, t0, t))
             continue
-        if f[0] == "p":
+        if f[0][:1] == "p":
             os.write(wr, b"S %d\n" % pid)
         os.dup2(out, 1)
         os.dup2(errfd, 2)
@@ -229,7 +237,15 @@ def main():
         os.dup2(err, 2)
         ru1 = resource.getrusage(resource.RUSAGE_SELF)
         t1 = time.time() * 1000.0
-        os.write(wr, b"D %d %d %.6f %.6f %d %.3f %.3f\n" % (pid, status, ru1.ru_utime - ru0.ru_utime, ru1.ru_stime - ru0.ru_stime, ru1.ru_maxrss, t0, t1))
+        line = b"D %d %d %.6f %.6f %d %.3f %.3f\n" % (pid, status, ru1.ru_utime - ru0.ru_utime, ru1.ru_stime - ru0.ru_stime, ru1.ru_maxrss, t0, t1)
+        # a completion token ("p"?, then "J" + token) goes to the --done file before the reply
+        tok = f[0][1:] if f[0][:1] == "p" else f[0]
+        if status == 0 and done >= 0 and tok[:1] == "J":
+            try:
+                os.write(done, tok[1:].encode("utf-8", "surrogateescape") + b" " + line)
+            except OSError:
+                pass
+        os.write(wr, line)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ Modes (argv[1]):
 Protocol (binary-safe, and cheap to read: see main()). A request on stdin is its fields, each preceded by
 "=" and followed by NUL, then one more NUL (so it ends with b"\0\0", which no field can hold):
   flags, cwd, stdout-log, stderr-log, exe, k, [env key, value] * k, argv...
-(flags: "p" = send the child's pid when it starts; exe: argv[0] resolved by the runner, or empty;
+(flags: "p" = send the child's pid when it starts, then optionally "J" + a completion token; exe:
+argv[0] resolved by the runner, or empty;
 argv: warm = [file, *args], exec = the full command). Replies on stdout, one line each:
   {"ready": true, "pid": host_pid, "imports": [...], "failedImports": [...], "fork": "raw"|"os"|"none"}  once
   S <pid>                                                   the child started (only when flags has "p")
@@ -23,6 +24,9 @@ group id) so the runner can kill its whole tree.
 SIGUSR1 = stop (cancel/halt): the running task's group gets SIGTERM, then SIGKILL after the grace (argv:
 --grace-ms), and every later request is answered "not started" (D 0 15 ..., killed by SIGTERM) without forking.
 The host dies with its parent (PR_SET_PDEATHSIG) and exits on stdin EOF.
+--done FILE: when a task with a completion token exits 0, the host appends "<token> <its D line>" to FILE
+(one write, before the reply, which may wait for the next ones of a batch): a runner killed before it
+journals that task finds it there on resume and does not run it again.
 """
 import _signal
 import _thread
@@ -689,6 +693,7 @@ def main():
     _script[0] = script
     if "--grace-ms" in sys.argv:
         _stop["grace"] = int(sys.argv[sys.argv.index("--grace-ms") + 1]) / 1000.0
+    done = open_done(sys.argv)
     set_parent_death_signal()
     become_subreaper(sys.argv)
     record_at_fork_hooks()
@@ -749,7 +754,7 @@ def main():
     raw_fork = fork_kind == "raw"
     now = _time.time
     cgroups = _cg["run"] is not None
-    _channel[:] = [rd, wr, err] + ([_cg["home"]] if _cg["home"] >= 0 else [])
+    _channel[:] = [rd, wr, err] + ([_cg["home"]] if _cg["home"] >= 0 else []) + ([done] if done >= 0 else [])
     buf = b""  # requests read but not run yet (a batch), each ending in b"\0\0"
     # Replies of a batch go out together: while the next request is already here, a reply may wait up
     # to HOLD_S for the ones after it (a write per task woke the runner ~1,000 times a second per slot,
@@ -791,6 +796,9 @@ def main():
             t = now() * 1000.0
             reply(b"D 0 15 0 0 -1 %.3f %.3f\n" % (t, t))
             continue
+        # the completion token: flags are "p"?, then "J" + token (see --done)
+        j = 2 if req[1] == 112 else 1
+        tok = req[j + 1:req.index(b"\0", j)] if req[j] == 74 and done >= 0 else None
         t0 = now() * 1000.0
         if cgroups:
             open_task_cgroup(req)
@@ -856,10 +864,26 @@ def main():
             end_tree(stop["grace"])
         if cgroups:
             close_task_cgroup()
-        reply(b"D %d %d %.6f %.6f %d %.3f %.3f\n" % (pid, status, ru.ru_utime, ru.ru_stime, ru.ru_maxrss, t0, now() * 1000.0))
+        line = b"D %d %d %.6f %.6f %d %.3f %.3f\n" % (pid, status, ru.ru_utime, ru.ru_stime, ru.ru_maxrss, t0, now() * 1000.0)
+        if tok is not None and status == 0:
+            try:
+                write(done, tok + b" " + line)
+            except OSError:
+                pass  # a full disk: the journal's own write says so
+        reply(line)
 
 
-_channel = []  # the host's protocol fds and its own stderr: [rd, wr, err]
+_channel = []  # the host's protocol fds and its own stderr: [rd, wr, err] (+ our cgroup, the --done file)
+
+
+def open_done(argv):
+    """--done FILE: the completions file, opened for appending (-1 without one, or when it cannot be)."""
+    if "--done" not in argv:
+        return -1
+    try:
+        return os.open(argv[argv.index("--done") + 1], os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError:
+        return -1
 
 HOLD_S = 0.02  # how long a reply may wait for the next ones of its batch (see main)
 _pidfd_open = getattr(os, "pidfd_open", None)  # Linux 5.3+: a child's end can be waited for with a timeout

@@ -5,6 +5,7 @@
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as os from 'os';
+import { fsEncode, hasRawBytes } from '../run/fsNames';
 
 const SIGNAL_NAMES = new Map<number, string>(Object.entries(os.constants.signals).map(([name, n]) => [n as number, name]));
 
@@ -22,6 +23,8 @@ export interface HostTaskRequest {
   stdout: string;
   stderr: string;
   env?: Record<string, string>;
+  /** completion token: when the task exits 0 the host appends it, with its result line, to its --done file */
+  done?: string;
 }
 
 export interface HostTaskResult {
@@ -57,6 +60,8 @@ export interface WarmHostOptions {
   killGraceMs?: number;
   /** the run's cgroup directory: the host starts each task in its sub-cgroup named by PARALLEL_SEQ */
   cgroup?: string;
+  /** the run's completions file (see HostTaskRequest.done) */
+  doneFile?: string;
 }
 
 /** One host process (one per worker slot). It runs one task at a time, in request order; several
@@ -80,6 +85,7 @@ export class WarmHost {
     if (opts.mode === 'call') args.push(opts.script ?? '', opts.call ?? '');
     if (opts.killGraceMs !== undefined) args.push('--grace-ms', String(opts.killGraceMs));
     if (opts.cgroup) args.push('--cgroup', opts.cgroup);
+    if (opts.doneFile) args.push('--done', opts.doneFile);
     // own process group: a Ctrl-C to the terminal reaches the runner only, which then decides
     const proc = spawn(opts.python, args, { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     this.proc = proc;
@@ -182,7 +188,8 @@ export class WarmHost {
     for (const { req, onStarted } of tasks) {
       const env = req.env ?? {};
       const keys = Object.keys(env);
-      const fields = [onStarted ? 'p' : '', req.cwd, req.stdout, req.stderr, req.exe ?? '', String(keys.length)];
+      // flags: "p" (send the pid at the start), then "J" + the completion token
+      const fields = [(onStarted ? 'p' : '') + (req.done ? `J${req.done}` : ''), req.cwd, req.stdout, req.stderr, req.exe ?? '', String(keys.length)];
       for (const k of keys) fields.push(k, env[k]);
       fields.push(...req.argv);
       if (fields.some((f) => f.includes('\0'))) {
@@ -193,7 +200,8 @@ export class WarmHost {
       payload += `=${fields.join('\0=')}\0\0`;
     }
     const results = tasks.map(({ onStarted }) => new Promise<HostTaskResult>((resolve, reject) => this.pending.push({ onStarted, resolve, reject })));
-    this.proc.stdin!.write(payload);
+    // a file name that is not UTF-8 travels as its bytes (fsNames.ts), which the host passes on as they are
+    this.proc.stdin!.write(hasRawBytes(payload) ? fsEncode(payload) : payload);
     return results;
   }
 

@@ -21,7 +21,9 @@ import { defaultThreads, logicalCores, machineOf, physicalCores, THREAD_ENV_VARS
 import { formatBytes } from '../../shared/format';
 import type { RunTaskParams, RunTaskResult, TaskWorkerEvent, TaskWorkerInit } from '../../shared/workerApi';
 import { callHostPath, callRequest, callShape, checkCall } from './callPlan';
+import { addCompletions, completionsFile, dropCompletions, recoverCompletions, tokenText } from './completions';
 import { openSource, OpenedSource } from './fileSources';
+import { displayName, fsPath, nameOfRecord, recordName } from './fsNames';
 import { expandTuple, InputLayout, tupleHasReplacement, MAX_TASKS_WITHOUT_YES, namedValues, readInputs, TaskInput, tupleItems, tupleKey, tupleLogPart, validateTupleTemplate } from './inputs';
 import { type DoneEntry, fileKey, fingerprint, isDiskFull, JournalWriter, readJournal, succeededFiles, unchanged } from './journal';
 import { checkPythonSyntax, ScriptSyntaxError, templatePythonScript } from '../python/syntaxCheck';
@@ -498,6 +500,8 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
   if (previous && previous.fingerprint !== fp) {
     notes.push('The run definition changed since the earlier session (script, template, args or env): nothing was skipped.');
   }
+  // the hosts record each task's good end in the run directory at once (see completions.ts)
+  if (host && !dry) host = { ...host, doneFile: completionsFile(outDir) };
   return { opts, cwd, outDir, command, workers, threads, timeoutSec, timeoutPercent, retries, halt, stopEarly, env, threadEnv: tEnv, source, def, notes, host, workerScript, exe, lock };
 }
 
@@ -547,7 +551,7 @@ function resumeCheck(done: Map<string, DoneEntry>, file: string, cwd: string, va
   if (values) return { st: undefined, skip: done.has(tupleKey(values)) };
   let st: fs.Stats | undefined;
   try {
-    st = fs.statSync(path.resolve(cwd, file));
+    st = fs.statSync(fsPath(path.resolve(cwd, file)));
   } catch {
     st = undefined;
   }
@@ -594,6 +598,8 @@ export async function dryRun(opts: RunOptions): Promise<DryRun> {
   async function* tasks(): AsyncGenerator<DryRunTask> {
     try {
       const done = p.opts.resume ? await succeededFiles(path.join(p.outDir, RUN_FILES.journal), p.def.fingerprint, p.cwd) : new Map();
+      // and those a killed runner's hosts saw end well (a run journals them before it starts)
+      if (p.opts.resume) addCompletions(done, p.outDir, p.def.fingerprint, p.cwd);
       let index = 0;
       for await (const { file, values } of p.source.items) {
         index++;
@@ -787,6 +793,9 @@ class Run {
   private async begin(): Promise<void> {
     const p = this.p;
     const journalFile = path.join(p.outDir, RUN_FILES.journal);
+    // tasks that ended well after the last journal line of a killed runner: journaled now, not run again
+    const recovered = await recoverCompletions(p.outDir, p.def, this.journal, TAIL_BYTES);
+    if (recovered > 0) this.builder.note(`${recovered} file${recovered === 1 ? '' : 's'} that ended well just before the last runner stopped ${recovered === 1 ? 'was' : 'were'} journaled from ${recovered === 1 ? 'its' : 'their'} worker's record, not run again.`);
     const resumeMap = p.opts.resume ? await succeededFiles(journalFile, p.def.fingerprint, p.cwd) : new Map();
     try {
       const results = new ResultsWriter(p.outDir, p.source.layout?.resultNames ?? ['file']);
@@ -812,7 +821,7 @@ class Run {
     const latest = new Map<string, TaskRecord>();
     for await (const l of readJournal(path.join(p.outDir, RUN_FILES.journal))) {
       if (l.fp !== p.def.fingerprint) continue;
-      const k = fileKey(l.file, p.cwd);
+      const k = fileKey(nameOfRecord(l), p.cwd);
       if (mine.has(k)) continue;
       const prev = latest.get(k);
       if (prev?.status === 'succeeded') continue; // a success anywhere stands
@@ -897,7 +906,7 @@ class Run {
         const { st, skip } = resumeCheck(resumeMap, file, p.cwd, values);
         if (skip) {
           this.builder.skip();
-          this.emit({ type: 'taskSkipped', index, file, t: Date.now() });
+          this.emit({ type: 'taskSkipped', index, file: displayName(file), t: Date.now() });
           continue;
         }
         const tuple = values && { layout: p.source.layout!, values };
@@ -1023,11 +1032,12 @@ class Run {
     const p = this.p;
     const stem = t.stem;
     const cmd = p.command;
+    const argv = taskArgv(cmd, t.file, t.index, slot, true, t.tuple);
     return {
       index: t.index,
       slot,
       attempt,
-      argv: taskArgv(cmd, t.file, t.index, slot, true, t.tuple),
+      argv,
       exe: cmd.kind === 'template' ? p.exe : cmd.kind === 'python' && !cmd.warm && cmd.call === undefined ? cmd.python : undefined,
       cwd: p.cwd,
       stdoutLog: path.join(p.outDir, RUN_FILES.logs, `${stem}.out`),
@@ -1035,7 +1045,26 @@ class Run {
       timeoutMs: this.timeoutMs(),
       env: { PARALLEL_SEQ: String(t.index), PARALLEL_JOBSLOT: String(slot), [RESULT_ENV]: path.join(p.outDir, RUN_FILES.logs, `${stem}.result.json`) },
       ...(t.tuple ? { inputs: namedValues(t.tuple.layout, t.tuple.values) } : {}),
+      // the host records the task's good end at once (a resume after a kill does not run it again)
+      ...(p.host?.doneFile ? { done: this.token(t, slot, attempt, argv) } : {}),
     };
+  }
+
+  /** A task's completion token (see completions.ts). */
+  private token(t: Pending, slot: number, attempt: number, argv: string[]): string {
+    const p = this.p;
+    return tokenText({
+      s: this.session,
+      fp: p.def.fingerprint,
+      i: t.index,
+      a: attempt,
+      slot,
+      f: t.file,
+      ...(t.tuple ? { v: t.tuple.values } : {}),
+      stem: t.stem,
+      ...(t.st ? { size: t.st.size, mtime: t.st.mtimeMs } : {}),
+      ...(p.command.kind === 'template' ? { argv: argv.map(displayName) } : {}),
+    });
   }
 
   /** One attempt through the pool; a worker that failed becomes a failed result naming it. */
@@ -1053,10 +1082,10 @@ class Run {
     if (res.exitCode === 0 && res.signal === null && !res.timedOut) return 'succeeded';
     // halted: a task we stopped is cancelled ('soon' stops only tasks that started after the stop, with SIGTERM)
     if (this.stopping === 'cancelled' || (this.stopping === 'halted' && !res.timedOut && res.signal && (this.stopHow === 'now' || res.signal === 'SIGTERM'))) return 'cancelled';
-    if (res.timedOut) this.emit({ type: 'taskTimedOut', index: t.index, file: t.file, attempt, t: Date.now() });
+    if (res.timedOut) this.emit({ type: 'taskTimedOut', index: t.index, file: displayName(t.file), attempt, t: Date.now() });
     if (attempt <= p.retries && !this.stopping) {
       const reason = res.timedOut ? `timed out after ${((res.end - res.start) / 1000).toFixed(1)} s` : res.signal ? `killed by ${res.signal}` : `exit code ${res.exitCode}`;
-      this.emit({ type: 'taskRetried', index: t.index, file: t.file, attempt: attempt + 1, reason, t: Date.now() });
+      this.emit({ type: 'taskRetried', index: t.index, file: displayName(t.file), attempt: attempt + 1, reason, t: Date.now() });
       return 'retry';
     }
     return res.timedOut ? 'timedOut' : 'failed';
@@ -1088,7 +1117,7 @@ class Run {
           attempt++;
           flight.attempt = attempt;
           flight.pgid = undefined;
-          this.emit({ type: 'taskStarted', index: t.index, file: t.file, slot, attempt, t: Date.now() });
+          this.emit({ type: 'taskStarted', index: t.index, file: displayName(t.file), slot, attempt, t: Date.now() });
           params = this.taskParams(t, slot, attempt);
           res = await this.attempt(params);
           this.attemptEnded(flight, res);
@@ -1129,7 +1158,7 @@ class Run {
       if (v === 'retry') retries.push({ t, res, params: params[i] });
       else this.finished(t, v, 1, params[i], res);
     };
-    const started = (i: number, at: number) => this.emit({ type: 'taskStarted', index: batch[i].index, file: batch[i].file, slot, attempt: 1, t: at });
+    const started = (i: number, at: number) => this.emit({ type: 'taskStarted', index: batch[i].index, file: displayName(batch[i].file), slot, attempt: 1, t: at });
     started(0, Date.now());
     try {
       await this.pool.exec('runBatch', [params], {
@@ -1159,7 +1188,7 @@ class Run {
     const error = status === 'failed' || status === 'timedOut' ? this.signatureOf(status, r) : undefined;
     const rec: TaskRecord = {
       index,
-      file,
+      ...recordName(file),
       slot,
       status,
       attempts,
@@ -1177,7 +1206,8 @@ class Run {
       stderrLog: `${RUN_FILES.logs}/${stem}.err`,
       threadEnv: p.threadEnv,
       mode: p.command.kind === 'python' && p.command.call !== undefined ? 'call' : p.command.kind === 'python' && p.command.warm ? 'warm' : 'cold',
-      argv: p.command.kind === 'template' ? params.argv : undefined,
+      // as shown: a name that is not UTF-8 is exact in fileBytes, and its argv follows from it and the template
+      argv: p.command.kind === 'template' ? params.argv.map(displayName) : undefined,
       fileSize: st?.size,
       fileMtimeMs: st?.mtimeMs,
       ...(t.tuple ? { inputs: t.tuple.values } : {}),
@@ -1191,6 +1221,7 @@ class Run {
       this.journal.append({ ...rec, fp: p.def.fingerprint, session: this.session });
       this.journaled++;
     } catch (e) {
+      this.journalFailed = true;
       if (isDiskFull(e)) this.diskFull(this.journal.file);
       else this.builder.note(`Could not write the journal (${(e as Error).message}): resume may redo some files.`);
     }
@@ -1261,6 +1292,8 @@ class Run {
 
   /** Files journaled in this session; where the disk filled up (the run stopped there). */
   private journaled = 0;
+  /** a journal line could not be written: the completions file stays for the next resume */
+  private journalFailed = false;
   private diskFullAt: string | undefined;
 
   /** A full disk under the journal or the logs: nothing more can be recorded, so the run stops now. */
@@ -1353,6 +1386,8 @@ class Run {
     this.watchdog?.close();
     this.oom?.close();
     this.journal.close();
+    // every task of this session is journaled: what the hosts recorded of them is of no more use
+    if (!this.journalFailed && this.p.host?.doneFile) dropCompletions(this.p.outDir);
     try {
       await this.results?.close(path.join(this.p.outDir, RUN_FILES.journal), this.p.def.fingerprint);
     } catch (e) {

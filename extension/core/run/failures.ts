@@ -7,6 +7,7 @@
  */
 import * as path from 'path';
 import type { FailureFrame, FailureGroup, FailureSignature } from './failureTypes';
+import { nameOfRecord } from './fsNames';
 import { UsageError, type TaskRecord } from './types';
 
 export type { FailureFrame, FailureGroup, FailureKind, FailureSignature } from './failureTypes';
@@ -236,7 +237,7 @@ export class FailureGrouper {
       }
     }
     g.count++;
-    g.files.push(rec.file);
+    g.files.push(nameOfRecord(rec)); // what a re-run of the group is given: a name's bytes kept
     g.indexes.push(rec.index);
     if (g.logs.length < GROUP_LOGS) g.logs.push(rec.stderrLog);
   }

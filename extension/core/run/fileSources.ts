@@ -1,12 +1,40 @@
 /**
  * Input file sources, streamed: a glob, a folder, a list file or stdin is read lazily as the pool asks
- * for work, so 100,000 files are never materialised as one array before the first task starts.
+ * for work, so 100,000 files are never materialised as one array before the first task starts. Names
+ * are read as bytes: one that is not valid UTF-8 keeps them (see fsNames.ts).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import fg from 'fast-glob';
+import { fsDecode, fsPath } from './fsNames';
 import { FileSource, UsageError } from './types';
 import { walkFolder, WalkTally } from './walk';
+
+type Callback<T> = (err: NodeJS.ErrnoException | null, value: T) => void;
+
+/**
+ * The file system as fast-glob sees it: folders listed as bytes and decoded by fsDecode, and paths
+ * holding raw bytes encoded back for stat (fast-glob's own use of fs would turn them into U+FFFD).
+ */
+const GLOB_FS = {
+  lstat: (p: string, cb: Callback<fs.Stats>) => fs.lstat(fsPath(p), cb),
+  stat: (p: string, cb: Callback<fs.Stats>) => fs.stat(fsPath(p), cb),
+  lstatSync: (p: string) => fs.lstatSync(fsPath(p)),
+  statSync: (p: string) => fs.statSync(fsPath(p)),
+  readdir: (p: string, opts: unknown, cb?: Callback<unknown>) => {
+    const done = (typeof opts === 'function' ? opts : cb) as Callback<unknown>;
+    const types = typeof opts === 'object' && opts !== null && (opts as { withFileTypes?: boolean }).withFileTypes;
+    if (types) fs.readdir(fsPath(p), { withFileTypes: true, encoding: 'buffer' }, (e, ds) => done(e, ds && ds.map(named)));
+    else fs.readdir(fsPath(p), { encoding: 'buffer' }, (e, ns) => done(e, ns && ns.map(fsDecode)));
+  },
+  readdirSync: (p: string, opts?: { withFileTypes?: boolean }) =>
+    opts?.withFileTypes ? fs.readdirSync(fsPath(p), { withFileTypes: true, encoding: 'buffer' }).map(named) : fs.readdirSync(fsPath(p), { encoding: 'buffer' }).map(fsDecode),
+};
+
+/** A directory entry read as bytes, with its name decoded (its type methods are unchanged). */
+function named(d: fs.Dirent<Buffer>): fs.Dirent {
+  return Object.assign(d, { name: fsDecode(d.name) }) as unknown as fs.Dirent;
+}
 
 /** An opened source: its first file (already read, to validate "matches nothing") and the rest. */
 export interface OpenedSource {
@@ -28,7 +56,7 @@ export interface OpenedSource {
 /** The records splitRecords would yield from a file, counted on raw bytes (no decoding, no strings). */
 async function countRecords(file: string, nul: boolean, closed: () => boolean, track: (s: fs.ReadStream) => void): Promise<number | undefined> {
   const sep = nul ? 0x00 : 0x0a;
-  const stream = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
+  const stream = fs.createReadStream(fsPath(file), { highWaterMark: 256 * 1024 });
   track(stream);
   let n = 0;
   let len = 0; // bytes of the record so far
@@ -53,22 +81,27 @@ async function countRecords(file: string, nul: boolean, closed: () => boolean, t
   return closed() ? undefined : n;
 }
 
-/** Splits a byte stream into records (newline or NUL separated), without holding more than one chunk. */
+/**
+ * Splits a byte stream into records (newline or NUL separated), without holding more than one chunk;
+ * each record is decoded by fsDecode (a name that is not UTF-8 keeps its bytes).
+ */
 export async function* splitRecords(stream: NodeJS.ReadableStream, nul: boolean): AsyncGenerator<string> {
-  const sep = nul ? '\0' : '\n';
-  let rest = '';
-  const decoder = new TextDecoder('utf-8');
+  const sep = nul ? 0x00 : 0x0a;
+  let rest: Buffer | undefined;
   for await (const chunk of stream as AsyncIterable<Buffer | string>) {
-    rest += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    let buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    if (rest) buf = Buffer.concat([rest, buf]);
+    let start = 0;
     let i: number;
-    while ((i = rest.indexOf(sep)) >= 0) {
-      const rec = clean(rest.slice(0, i), nul);
-      rest = rest.slice(i + 1);
+    while ((i = buf.indexOf(sep, start)) >= 0) {
+      const rec = clean(fsDecode(buf.subarray(start, i)), nul);
+      start = i + 1;
       if (rec) yield rec;
     }
+    // a copy: the partial record must not keep the whole chunk alive
+    rest = start < buf.length ? Buffer.from(buf.subarray(start)) : undefined;
   }
-  rest += decoder.decode();
-  const last = clean(rest, nul);
+  const last = rest ? clean(fsDecode(rest), nul) : '';
   if (last) yield last;
 }
 
@@ -92,7 +125,7 @@ function globStream(patterns: string[], cwd: string, tally: WalkTally): { it: As
       // a pattern naming an existing file is taken literally ("data[1].csv" is a file, not a class)
       let st: fs.Stats | undefined;
       try {
-        st = fs.statSync(path.resolve(cwd, p));
+        st = fs.statSync(fsPath(path.resolve(cwd, p)));
       } catch {
         st = undefined;
       }
@@ -104,16 +137,16 @@ function globStream(patterns: string[], cwd: string, tally: WalkTally): { it: As
       } else globs.push(p);
     }
     for (const l of literal) {
-      if (tally.firstFile(fs.statSync(path.resolve(cwd, l)))) yield l;
+      if (tally.firstFile(fs.statSync(fsPath(path.resolve(cwd, l))))) yield l;
     }
     for (const f of folders) yield* walkFolder(path.resolve(cwd, f), f.replace(/\/+$/, '') || '/', true, tally);
     if (globs.length === 0) return;
-    stream = fg.stream(globs, { cwd, onlyFiles: true, dot: false, followSymbolicLinks: true, suppressErrors: true });
+    stream = fg.stream(globs, { cwd, onlyFiles: true, dot: false, followSymbolicLinks: true, suppressErrors: true, fs: GLOB_FS as unknown as fg.FileSystemAdapter });
     for await (const e of stream as AsyncIterable<string | Buffer>) {
       const f = String(e);
       let st: fs.Stats;
       try {
-        st = fs.statSync(path.resolve(cwd, f));
+        st = fs.statSync(fsPath(path.resolve(cwd, f)));
       } catch (err) {
         tally.skipError(err);
         continue;
@@ -181,7 +214,7 @@ export async function openSource(src: FileSource, stdin: NodeJS.ReadableStream =
     case 'folder': {
       let st: fs.Stats;
       try {
-        st = fs.statSync(src.path);
+        st = fs.statSync(fsPath(src.path));
       } catch {
         throw new UsageError(`Folder ${src.path} does not exist. Give an existing folder of input files.`);
       }
@@ -204,7 +237,7 @@ export async function openSource(src: FileSource, stdin: NodeJS.ReadableStream =
       let fd: number;
       let regular = false;
       try {
-        fd = fs.openSync(src.path, 'r');
+        fd = fs.openSync(fsPath(src.path), 'r');
         const st = fs.fstatSync(fd);
         regular = st.isFile();
         if (st.isDirectory()) {

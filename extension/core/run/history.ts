@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as workerpool from 'workerpool';
 import { readDefinition, runnerAlive } from './engine';
+import { nameOfRecord } from './fsNames';
 import { tupleKey } from './inputs';
 import { fileKey, JournalLine, readJournal } from './journal';
 import { ReportBuilder } from './report';
@@ -41,9 +42,9 @@ async function rebuild(runDir: string, def: RunDefinition): Promise<RunReport> {
   for await (const l of readJournal(path.join(runDir, RUN_FILES.journal))) {
     if (last && l.session === last.session) {
       seen.push(l);
-      seenKeys.add(fileKey(l.file, def.cwd));
+      seenKeys.add(fileKey(nameOfRecord(l), def.cwd));
       lastEnd = Math.max(lastEnd, l.end);
-    } else if (l.fp === def.fingerprint && l.status === 'succeeded') earlier.add(fileKey(l.file, def.cwd));
+    } else if (l.fp === def.fingerprint && l.status === 'succeeded') earlier.add(fileKey(nameOfRecord(l), def.cwd));
   }
   seen.sort((a, b2) => a.index - b2.index);
   for (const l of seen) {
@@ -178,7 +179,8 @@ export interface FailedInput {
 
 /**
  * Tasks whose latest journal record (for the run's current definition) is not a success, in index
- * order: files as recorded (relative to the run's cwd), tuples with their values. A success anywhere
+ * order: files as recorded (relative to the run's cwd; a name that is not UTF-8
+ * with its bytes, see fsNames.ts), tuples with their values. A success anywhere
  * wins (resume never reruns it).
  */
 export async function failedInputs(runDir: string): Promise<FailedInput[]> {
@@ -187,14 +189,14 @@ export async function failedInputs(runDir: string): Promise<FailedInput[]> {
   const latest = new Map<string, JournalLine>();
   for await (const l of readJournal(path.join(runDir, RUN_FILES.journal))) {
     if (l.fp !== def.fingerprint) continue;
-    const k = l.inputs ? `t:${tupleKey(l.inputs)}` : fileKey(l.file, def.cwd);
+    const k = l.inputs ? `t:${tupleKey(l.inputs)}` : fileKey(nameOfRecord(l), def.cwd);
     const prev = latest.get(k);
     if (!prev || prev.status !== 'succeeded') latest.set(k, l);
   }
   return [...latest.values()]
     .filter((l) => l.status !== 'succeeded')
     .sort((a, b) => a.index - b.index)
-    .map((l) => (l.inputs ? { file: l.file, inputs: l.inputs } : { file: l.file }));
+    .map((l) => (l.inputs ? { file: l.file, inputs: l.inputs } : { file: nameOfRecord(l) }));
 }
 
 /**

@@ -8,6 +8,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as readline from 'readline';
+import { nameOfRecord } from './fsNames';
 import { tupleKey } from './inputs';
 import { TaskCommand, TaskRecord } from './types';
 
@@ -113,7 +114,7 @@ export async function* readJournal(file: string): AsyncGenerator<JournalLine> {
   }
 }
 
-/** The key a file is remembered under: its absolute path. */
+/** The key a file is remembered under: its absolute path (the engine's name: raw bytes kept, see fsNames.ts). */
 export function fileKey(file: string, cwd: string): string {
   return path.resolve(cwd, file);
 }
@@ -127,7 +128,7 @@ export interface DoneEntry {
 export async function succeededFiles(journalFile: string, fp: string, cwd: string): Promise<Map<string, DoneEntry>> {
   const done = new Map<string, DoneEntry>();
   for await (const l of readJournal(journalFile)) {
-    if (l.fp === fp && l.status === 'succeeded') done.set(l.inputs ? tupleKey(l.inputs) : fileKey(l.file, cwd), { size: l.fileSize, mtimeMs: l.fileMtimeMs });
+    if (l.fp === fp && l.status === 'succeeded') done.set(l.inputs ? tupleKey(l.inputs) : fileKey(nameOfRecord(l), cwd), { size: l.fileSize, mtimeMs: l.fileMtimeMs });
   }
   return done;
 }

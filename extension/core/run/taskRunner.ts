@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import { HostTaskRequest, HostTaskResult, WarmHost } from '../python/warmHost';
 import { LongTimer, setLongTimeout } from '../timers';
 import type { RunTaskParams, RunTaskResult, TaskWorkerInit } from '../../shared/workerApi';
+import { displayName, hasRawBytes } from './fsNames';
 import { TreeKill } from './processTree';
 import { dropTaskCgroup, joinCgroup, taskCgroupDir } from './taskCgroup';
 import { SESSION_MARKER_VAR } from './watchdog';
@@ -93,6 +94,16 @@ function endTree(pid: number, p: RunTaskParams, init: TaskWorkerInit, reaper?: n
 
 /** Spawns the task directly from Node (no Python host): CPU/RSS are sampled from /proc while it runs. */
 function runDirect(p: RunTaskParams, init: TaskWorkerInit, onSpawned: SpawnedListener): Promise<Omit<RunTaskResult, 'stdoutTail' | 'stderrTail'>> {
+  // Node passes arguments to a program as UTF-8 text only: a name that is not UTF-8 would reach the
+  // task mangled (another file, or none), so the task fails and says why instead
+  const raw = p.argv.find(hasRawBytes);
+  if (raw !== undefined) {
+    const msg = `parallel-run: cannot pass ${JSON.stringify(displayName(raw))} to the task: the name is not valid UTF-8, and only a Python 3 host can pass its bytes as they are (install python3, or rename the file)`;
+    fs.writeFileSync(p.stdoutLog, '');
+    fs.writeFileSync(p.stderrLog, msg + '\n');
+    const now = Date.now();
+    return Promise.resolve({ start: now, end: now, exitCode: 127, signal: null, cpuUserSec: 0, cpuSysSec: 0, maxRssKb: null, timedOut: false, spawnError: msg, measured: 'proc' });
+  }
   return new Promise((resolve) => {
     const start = Date.now();
     const out = fs.openSync(p.stdoutLog, 'w');
@@ -186,7 +197,7 @@ function hostTask(p: RunTaskParams, init: TaskWorkerInit, host: WarmHost, onSpaw
         }
       : undefined;
   return {
-    req: { argv: p.argv, exe: p.exe, cwd: p.cwd, stdout: p.stdoutLog, stderr: p.stderrLog, env: p.env },
+    req: { argv: p.argv, exe: p.exe, cwd: p.cwd, stdout: p.stdoutLog, stderr: p.stderrLog, env: p.env, done: p.done },
     onStarted,
     timedOut: () => tree !== undefined,
     ended: async () => {

@@ -148,7 +148,10 @@ export type TaskStatus = 'succeeded' | 'failed' | 'timedOut' | 'cancelled' | 'sk
 export interface TaskRecord {
   /** 1-based sequence number ({#}). */
   index: number;
+  /** the input, as shown (a file name that is not UTF-8 shows U+FFFD for its bad bytes: see fileBytes) */
   file: string;
+  /** a file name that is not valid UTF-8: its bytes (base64), what resume, retries and re-runs go by (fsNames.ts) */
+  fileBytes?: string;
   /** 1-based worker slot ({%}); the timeline lane. */
   slot: number;
   status: TaskStatus;
@@ -188,6 +191,8 @@ export interface TaskRecord {
   error?: FailureSignature;
   /** the record comes from an earlier session of the run (a re-run of some files shows the others as they ended) */
   carried?: boolean;
+  /** written on resume from the completions file: the task ended well but its runner was killed before journaling it */
+  recovered?: boolean;
 }
 
 export interface CpuSample {
@@ -402,6 +407,8 @@ export const RUN_FILES = {
   logs: 'logs',
   resultsCsv: 'results.csv',
   resultsNdjson: 'results.ndjson',
+  /** tasks their Python host saw exit 0, before the runner journaled them (see completions.ts) */
+  completions: 'completions.log',
 } as const;
 
 /** Thrown for bad input before anything starts; the CLI maps it to exit code 2. */

@@ -3,10 +3,12 @@
  * loop (`ln -s . in/again`) is entered once, not until the kernel's 40-link limit; each file once
  * (device + inode: the same file reached by a second path, a link, runs once); and every input that
  * is skipped (FIFOs, sockets, devices, broken or looping links, folders it cannot read) counted, so
- * the run can say what it left out and why.
+ * the run can say what it left out and why. Names are read as bytes: one that is not UTF-8 keeps its
+ * bytes (see fsNames.ts), so its task gets the file that is there.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { fsDecode, fsPath } from './fsNames';
 
 /** What one pass over the input skipped; `notes()` says it in words. */
 export class WalkTally {
@@ -85,29 +87,29 @@ export class WalkTally {
  * `root` itself cannot be read; a subfolder that cannot be read is counted in `tally`.
  */
 export async function* walkFolder(root: string, shownAs: string, recursive: boolean, tally: WalkTally): AsyncGenerator<string> {
-  const rootStat = fs.statSync(root);
+  const rootStat = fs.statSync(fsPath(root));
   tally.firstDir(rootStat);
   const queue: string[] = [''];
   for (let q = 0; q < queue.length; q++) {
     const rel = queue[q];
-    let entries: fs.Dirent[];
+    let names: string[];
     try {
-      entries = await fs.promises.readdir(path.join(root, rel), { withFileTypes: true });
+      names = (await fs.promises.readdir(fsPath(path.join(root, rel)), { encoding: 'buffer' })).map(fsDecode);
     } catch (e) {
       if (q === 0) throw e;
       tally.skipError(e);
       continue;
     }
     queue[q] = ''; // done with it: a long walk does not keep every folder's name
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const d of entries) {
-      if (d.name.startsWith('.')) continue;
-      const relName = rel ? `${rel}/${d.name}` : d.name;
+    names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const name of names) {
+      if (name.startsWith('.')) continue;
+      const relName = rel ? `${rel}/${name}` : name;
       const full = path.join(root, relName);
       let st: fs.Stats;
       try {
         // a link is followed; a plain file or folder needs its identity too
-        st = fs.statSync(full);
+        st = fs.statSync(fsPath(full));
       } catch (e) {
         tally.skipError(e);
         continue;

@@ -7,6 +7,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { readDefinition, taskArgv } from '../../core/run/engine';
+import { nameOfRecord } from '../../core/run/fsNames';
 import { fileKey, readJournal } from '../../core/run/journal';
 import { templatePythonScript } from '../../core/python/syntaxCheck';
 import { shellQuote } from '../../core/slurm/script';
@@ -32,7 +33,8 @@ export async function taskInvocation(runDir: string, file: string): Promise<Task
   if (!def) throw new Error(`Cannot debug: ${runDir} holds no run (its run.json is missing).`);
   const rec = await lastRecord(runDir, def, file);
   if (!rec) throw new Error(`Cannot debug: ${file} is not among the files ${path.basename(runDir)} ran.`);
-  const argv = rec.argv ?? taskArgv(def.command, rec.file, rec.index, rec.slot, false);
+  // a name that is not UTF-8: the record's argv shows it, the template with its bytes runs it
+  const argv = rec.argv && !rec.fileBytes ? rec.argv : taskArgv(def.command, nameOfRecord(rec), rec.index, rec.slot, false);
   const env = { ...def.env, ...def.threadEnv, PARALLEL_SEQ: String(rec.index), PARALLEL_JOBSLOT: String(rec.slot) };
   let python: TaskInvocation['python'];
   if (def.command.kind === 'python') python = { interpreter: def.command.python, program: def.command.script, args: argv.slice(2) };
@@ -50,7 +52,8 @@ async function lastRecord(runDir: string, def: RunDefinition, file: string): Pro
   const want = fileKey(file, def.cwd);
   let found: TaskRecord | undefined;
   for await (const l of readJournal(path.join(runDir, RUN_FILES.journal))) {
-    if (fileKey(l.file, def.cwd) === want) found = l;
+    // asked by the name shown (the Explorer's) or by the engine's (a name that is not UTF-8 keeps its bytes)
+    if (fileKey(l.file, def.cwd) === want || (l.fileBytes && fileKey(nameOfRecord(l), def.cwd) === want)) found = l;
   }
   return found;
 }
