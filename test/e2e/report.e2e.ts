@@ -51,10 +51,10 @@ export async function activated(ctx: E2EContext): Promise<void> {
 
 /**
  * Switches the colour theme the way a user does (palette → Preferences: Color Theme → the theme's
- * row), checks the workbench took it, then waits for the webview to follow (it re-reads VS Code's
- * variables when the body class changes).
+ * row), checks the workbench took it, then waits for the webview (when given) to follow (it re-reads
+ * VS Code's variables when the body class changes).
  */
-export async function theme(ctx: E2EContext, name: string, view: Frame): Promise<void> {
+export async function theme(ctx: E2EContext, name: string, view?: Frame): Promise<void> {
   const { page } = ctx;
   const kind = name.includes('High Contrast') ? 'hc-black' : name.includes('Light') ? 'vs' : 'vs-dark';
   const workbenchIs = (): Promise<boolean> =>
@@ -74,7 +74,7 @@ export async function theme(ctx: E2EContext, name: string, view: Frame): Promise
     }
   }
   const cls = kind === 'hc-black' ? 'vscode-high-contrast' : kind === 'vs' ? 'vscode-light' : 'vscode-dark';
-  await view.locator(`body.${cls}`).waitFor({ timeout: 60_000 });
+  if (view) await view.locator(`body.${cls}`).waitFor({ timeout: 60_000 });
   await page.waitForTimeout(1200);
 }
 

@@ -45,5 +45,8 @@ describe('run UI formatting', () => {
     assert.deepStrictEqual([ok.severity, ok.text, ok.actions], ['info', 'Parallel Run "r" succeeded: 3 files in 1 min 23 s.', ['Show Report']]);
     const cancelled = endNotice(report({ status: 'cancelled', counts: { total: 10, done: 4, succeeded: 4, failed: 0, timedOut: 0, cancelled: 2, skipped: 0, retried: 0 } }), 'r');
     assert.deepStrictEqual([cancelled.text, cancelled.actions], ['Parallel Run "r" was cancelled after 4 of 10 files. Resume it to do the rest.', ['Show Report', 'Resume']]);
+    // a run over parameters counts tasks
+    const tuples = endNotice(report({ status: 'succeeded', counts: { total: 6, done: 6, succeeded: 6, failed: 0, timedOut: 0, cancelled: 0, skipped: 0, retried: 0 }, tasks: [{ inputs: ['0.5', '2'] }] as RunReport['tasks'] }), 'r');
+    assert.strictEqual(tuples.text, 'Parallel Run "r" succeeded: 6 tasks in 1 min 23 s.');
   });
 });

@@ -638,6 +638,11 @@ export function splitArguments(line: string): string[] {
   try {
     return shellWords(line);
   } catch (e) {
-    throw new UsageError(`The arguments ${JSON.stringify(line)} cannot be split into words (${(e as Error).message.replace(/^Got /, '')}): close the quote, or put a backslash before a lone quote.`);
+    const escape = /escape/.test((e as Error).message);
+    throw new UsageError(
+      escape
+        ? 'The arguments end with a lone backslash: remove it, or double it (\\\\) for a backslash in the value.'
+        : 'The arguments have a quote that is never closed: close the quote, or put a backslash before a quote that is part of a value (it\\\'s).',
+    );
   }
 }

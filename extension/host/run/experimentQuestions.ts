@@ -99,14 +99,14 @@ export async function planTasks(state: FlowInputs, script: string, cwd: string):
     if (!plan.inputs) {
       // a plain run over files: the arguments follow the file; a {name} there has nothing to name
       plan.missing = namesUsed(plan.argv);
-      validateTupleTemplate(plan.argv, { names: [undefined], resultNames: ['file'], sourceOf: [0] }, 'The arguments', flowNameHint);
+      validateTupleTemplate(plan.argv, { names: [undefined], resultNames: ['file'], sourceOf: [0] }, 'The arguments line', flowNameHint);
       plan.count = state.files?.count;
       plan.firstTask = show(taskArgv(command, 'FILE', 1, 1, false));
       return plan;
     }
     const inputs = await readInputs(plan.inputs, openSource);
     plan.missing = namesUsed(plan.argv).filter((n) => !inputs.layout.names.includes(n));
-    validateTupleTemplate(plan.argv, inputs.layout, 'The arguments', flowNameHint);
+    validateTupleTemplate(plan.argv, inputs.layout, 'The arguments line', flowNameHint);
     plan.count = inputs.count;
     const first = inputs.tuples().next();
     if (!first.done) plan.firstTask = show(taskArgv(command, '', 1, 1, false, { layout: inputs.layout, values: first.value }));
@@ -200,6 +200,7 @@ export async function askArguments(current: string, script: string, names: strin
     value: current,
     placeholder: names.length ? names.map((n) => `--${n} {${n}}`).join(' ') : '--mu {mu} --sigma {sigma}',
     check: (t) => {
+      if (!t.trim()) return undefined; // the prompt explains the line
       try {
         const words = splitArguments(t);
         const unknown = namesUsed(words).filter((n) => !names.includes(n));

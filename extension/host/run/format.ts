@@ -62,21 +62,23 @@ export function endNotice(r: RunReport, label: string): EndNotice {
   const total = c.total ?? c.done;
   const failed = c.failed + c.timedOut;
   const name = `Parallel Run "${label}"`;
+  // a run over parameters counts tasks (tuples), not files
+  const unit = (r.tasks ?? []).some((t) => t.inputs) ? 'task' : 'file';
   if (r.status === 'cancelled' || r.status === 'interrupted') {
     return {
       severity: 'warning',
-      text: `${name} was ${r.status === 'cancelled' ? 'cancelled' : 'interrupted'} after ${count(c.done)} of ${count(total)} files${failed ? ` (${count(failed)} failed)` : ''}. Resume it to do the rest.`,
+      text: `${name} was ${r.status === 'cancelled' ? 'cancelled' : 'interrupted'} after ${count(c.done)} of ${count(total)} ${unit}s${failed ? ` (${count(failed)} failed)` : ''}. Resume it to do the rest.`,
       actions: failed ? ['Show Report', 'Resume', 'Re-run Failed'] : ['Show Report', 'Resume'],
     };
   }
   if (failed === 0) {
     const stop = r.stopped ? ` ${r.stopped.message}` : '';
-    return { severity: 'info', text: `${name} succeeded: ${count(c.succeeded)} file${c.succeeded === 1 ? '' : 's'}${c.skipped ? ` (+${count(c.skipped)} done before)` : ''} in ${formatDuration(r.wallMs)}.${stop}`, actions: ['Show Report'] };
+    return { severity: 'info', text: `${name} succeeded: ${count(c.succeeded)} ${unit}${c.succeeded === 1 ? '' : 's'}${c.skipped ? ` (+${count(c.skipped)} done before)` : ''} in ${formatDuration(r.wallMs)}.${stop}`, actions: ['Show Report'] };
   }
   const g = r.failureGroups?.[0];
   const most = g ? (g.count === failed ? `: ${g.title}` : ` — most (${count(g.count)}) with ${g.title}`) : '';
   const stop = r.stopped ? (r.stopped.reason === 'early' ? ` Stopped early: ${r.stopped.message}` : ` ${r.stopped.message}`) : '';
-  return { severity: 'warning', text: `${name}: ${count(failed)} of ${count(total)} files failed${most}.${stop}`, actions: ['Show Report', 'Re-run Failed'] };
+  return { severity: 'warning', text: `${name}: ${count(failed)} of ${count(total)} ${unit}s failed${most}.${stop}`, actions: ['Show Report', 'Re-run Failed'] };
 }
 
 /** 5000 -> "5,000" */

@@ -440,6 +440,27 @@ function plural(n: number, one: string): string {
   return `${n.toLocaleString('en-US')} ${one}${n === 1 ? '' : 's'}`;
 }
 
+/** "{sigma} and {scale} have no values yet…": the arguments name inputs nothing gives. */
+function missingText(names: string[]): string {
+  const list = names.map((n) => `{${n}}`);
+  const named = list.length === 1 ? list[0] : `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]}`;
+  return `The arguments use ${named}, which ${list.length === 1 ? 'has' : 'have'} no values yet: pick ${list.length === 1 ? 'its line' : 'their lines'} below to type them, add a table with ${list.length === 1 ? 'that column' : 'those columns'}, or fix the arguments.`;
+}
+
+/** Words packed into lines of at most `width` characters (a longer word gets a line of its own). */
+function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
 /** The review: what the run will be (tasks, first command), each choice on a line that changes it. */
 async function review(r: ReviewState): Promise<ReviewChoice | undefined> {
   const { folder, inputs, plan } = r;
@@ -452,14 +473,19 @@ async function review(r: ReviewState): Promise<ReviewChoice | undefined> {
   const start: ReviewItem = {
     label: plan.error ? '$(circle-slash) Cannot start yet' : '$(play) Start run',
     description: plan.error ? undefined : `${tasks} · ${r.workers} × ${r.effThreads} thread${r.effThreads === 1 ? '' : 's'}${r.warm ? ' · warm' : ''}`,
-    detail: plan.error ? tasks : plan.firstTask !== undefined ? `${plan.count === undefined || plan.count > 1 ? 'First task' : 'Task'}: ${plan.firstTask}` : undefined,
+    detail: plan.error || plan.firstTask === undefined ? undefined : `${plan.count === undefined || plan.count > 1 ? 'First task' : 'Task'}: ${plan.firstTask}`,
     choice: { kind: 'start' },
   };
+  // the problem in full, a few short lines under it (a quick pick clips a long line)
+  const problem: ReviewItem[] = plan.error
+    ? wrapText(plan.missing.length ? missingText(plan.missing) : plan.error, 78).map((line, i) => ({ label: `${i === 0 ? '$(error)' : '$(blank)'} ${line}`, choice: { kind: 'start' } }))
+    : [];
   const filesText = inputs.files
     ? inputs.files.count !== undefined ? `${inputs.files.label} (${plural(inputs.files.count, 'file')})` : inputs.files.label
     : 'none';
   const items: ReviewItem[] = [
     start,
+    ...problem,
     { label: '', kind: vscode.QuickPickItemKind.Separator, choice: { kind: 'start' } },
     { label: `$(file-code) Script: ${path.relative(root, r.script)}`, choice: { kind: 'script' } },
     { label: `$(files) Files: ${filesText}`, description: inputs.files ? undefined : r.filesOnly ? undefined : 'the parameters are the inputs', choice: { kind: 'files' } },
@@ -477,10 +503,10 @@ async function review(r: ReviewState): Promise<ReviewChoice | undefined> {
     for (const name of plan.missing) {
       items.push({ label: `$(warning) {${name}} has no values`, description: 'the arguments use it: pick to type its values', choice: { kind: 'param', name } });
     }
-    items.push({ label: '$(add) Add a parameter…', description: 'values typed per name: a list (1, 2, 5) or a range (0:1:0.1)', choice: { kind: 'addParam' } });
+    items.push({ label: '$(add) Add a parameter…', description: 'a list (1, 2, 5) or a range (0:1:0.1)', choice: { kind: 'addParam' } });
     if (inputs.table) {
       const t = plan.table;
-      const desc = !t ? '' : 'error' in t ? `$(error) ${t.error}` : `${plural(t.rows, 'row')} × ${t.names.join(', ')}`;
+      const desc = !t ? '' : 'error' in t ? (t.error === plan.error ? '$(error) not read: see above' : `$(error) ${t.error}`) : `${plural(t.rows, 'row')} × ${t.names.join(', ')}`;
       items.push({ label: `$(table) Table: ${path.relative(root, inputs.table)}`, description: desc, choice: { kind: 'table' } });
     } else {
       items.push({ label: '$(table) Add a table of parameters…', description: 'CSV/TSV with a header line: one task per row', choice: { kind: 'table' } });

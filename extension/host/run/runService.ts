@@ -493,7 +493,7 @@ export class RunService implements RunsApi, vscode.Disposable {
 
 function progressMessage(run: ActiveRun): string {
   const total = run.lastTotal === null ? '?' : String(run.lastTotal);
-  const parts = [`${run.done}/${total} files`];
+  const parts = [`${run.done}/${total} ${run.request.inputs ? 'tasks' : 'files'}`];
   if (run.failed) parts.push(`${run.failed} failed`);
   if (run.etaMs !== null) parts.push(`about ${formatDuration(run.etaMs)} left`);
   return parts.join(' · ');
