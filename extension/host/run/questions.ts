@@ -506,7 +506,7 @@ async function review(r: ReviewState): Promise<ReviewChoice | undefined> {
     items.push({ label: '$(add) Add a parameter…', description: 'a list (1, 2, 5) or a range (0:1:0.1)', choice: { kind: 'addParam' } });
     if (inputs.table) {
       const t = plan.table;
-      const desc = !t ? '' : 'error' in t ? (t.error === plan.error ? '$(error) not read: see above' : `$(error) ${t.error}`) : `${plural(t.rows, 'row')} × ${t.names.join(', ')}`;
+      const desc = !t ? '' : 'error' in t ? (plan.error ? '$(error) not read: see above' : `$(error) ${t.error}`) : `${plural(t.rows, 'row')} × ${t.names.join(', ')}`;
       items.push({ label: `$(table) Table: ${path.relative(root, inputs.table)}`, description: desc, choice: { kind: 'table' } });
     } else {
       items.push({ label: '$(table) Add a table of parameters…', description: 'CSV/TSV with a header line: one task per row', choice: { kind: 'table' } });
