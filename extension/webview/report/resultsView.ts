@@ -119,6 +119,11 @@ export class ResultsView {
     this.refresh(true);
   }
 
+  /** Columns before the data: the Log column, inside VS Code. */
+  private get lead(): number {
+    return this.host.openResultLog ? 1 : 0;
+  }
+
   /** Whether there is a table to show (else the section is one line of explanation). */
   get hasResults(): boolean {
     return this.model.hasResults();
@@ -184,8 +189,9 @@ export class ResultsView {
       for (const r of sample) w = Math.max(w, cellText(r[i]).length);
       return Math.max(6, Math.min(36, w + 2));
     });
-    const logCol = h('col', { class: 'log-col' });
-    this.colgroup.replaceChildren(logCol, ...widths.map((w) => {
+    // the Log column only where a log can open (not in an exported file)
+    const lead = this.lead;
+    this.colgroup.replaceChildren(...(lead ? [h('col', { class: 'log-col' })] : []), ...widths.map((w) => {
       const col = h('col', null);
       col.style.width = `${w}ch`;
       return col;
@@ -193,7 +199,7 @@ export class ResultsView {
     const total = widths.reduce((a, b) => a + b, 0) + 8;
     this.table.style.minWidth = `${total}ch`;
     this.headRow.replaceChildren(
-      h('th', { class: 'log-col' }, 'Log'),
+      ...(lead ? [h('th', { class: 'log-col' }, 'Log')] : []),
       ...m.columns.map((c, i) => {
         const b = h('button', { class: 'sort', title: `Sort by ${c}` }, c);
         const th = h('th', { class: i < m.inputs ? 'input-col' : '' }, b);
@@ -203,8 +209,8 @@ export class ResultsView {
     );
     this.topPad.replaceChildren(h('td', null));
     this.bottomPad.replaceChildren(h('td', null));
-    (this.topPad.firstChild as HTMLTableCellElement).colSpan = m.columns.length + 1;
-    (this.bottomPad.firstChild as HTMLTableCellElement).colSpan = m.columns.length + 1;
+    (this.topPad.firstChild as HTMLTableCellElement).colSpan = m.columns.length + lead;
+    (this.bottomPad.firstChild as HTMLTableCellElement).colSpan = m.columns.length + lead;
     this.markSort();
   }
 
@@ -224,7 +230,7 @@ export class ResultsView {
   private markSort(): void {
     const s = this.state.sort;
     this.model.columns.forEach((c, i) => {
-      const th = this.headRow.children[i + 1] as HTMLElement | undefined;
+      const th = this.headRow.children[i + this.lead] as HTMLElement | undefined;
       if (!th) return;
       const on = s?.column === c;
       th.setAttribute('aria-sort', on ? (s!.descending ? 'descending' : 'ascending') : 'none');
@@ -264,13 +270,9 @@ export class ResultsView {
       const tr = h('tr', { class: failed ? 'failed' : '' });
       const inputs = m.inputValues(row);
       const open = this.host.openResultLog;
-      tr.append(
-        h(
-          'td',
-          { class: 'log-col' },
-          open ? linkButton(failed ? 'error log' : 'log', failed ? 'Open the error log of this task' : 'Open the output log of this task', () => open(inputs)) : null,
-        ),
-      );
+      if (open) {
+        tr.append(h('td', { class: 'log-col' }, linkButton(failed ? 'error log' : 'log', failed ? 'Open the error log of this task' : 'Open the output log of this task', () => open(inputs))));
+      }
       row.forEach((c, i) => {
         const text = cellText(c);
         const td = h('td', { class: i === status ? `status status-${String(c)}` : typeof c === 'number' ? 'num' : '', title: text.length > 12 ? text : undefined }, text);
@@ -400,7 +402,8 @@ export class ResultsView {
             width: p.highContrast ? 2.5 : 2,
             dash: i >= colors.length ? [6, 4] : undefined,
             points: { show: true, size: 6, fill: colors[i % colors.length] },
-            spanGaps: true,
+            // a missing point (a failed task) is a gap in its line, never bridged
+            spanGaps: false,
             // text values on x have no order between them: points, no lines
             ...(cats ? { paths: () => null } : {}),
             value: (_u: uPlot, v: number | null) => (v == null ? '—' : formatNumber(v)),
