@@ -110,6 +110,8 @@ export interface RunTaskResult {
   pid?: number;
   /** how CPU/RSS were measured: 'wait4' exact, 'proc' sampled /proc while running */
   measured: 'wait4' | 'proc';
+  /** an in-process call's result as JSON text, sent by its host with the reply (no result file) */
+  resultJson?: string;
 }
 
 /** Events a task worker emits while a task (or a batch) runs (workerpool.workerEmit). */

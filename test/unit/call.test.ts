@@ -108,4 +108,14 @@ describe('--call: in-process calls in warm workers', function () {
       assert.ok(!fs.existsSync(path.join(dir, 'o')));
     }
   });
+  it('sends a result with the host\'s reply (no result file per call); a result too big for a line goes through the file', () => {
+    const dir = tmpDir('pr-call-');
+    writeFiles(dir, { 'big.py': 'def f(n: int):\n    return {"n": n, "blob": "x" * (n * 40000), "arr": [n, n / 2]}\n' });
+    const r = cli(['run', '-j', '1', '--quiet', '--out', 'run', '--script', 'big.py', '--call', 'f', '--grid', 'n=0,1,2'], dir);
+    assert.strictEqual(r.code, 0, r.stderr);
+    const rows = fs.readFileSync(path.join(dir, 'run', 'results.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).sort((a, b) => Number(a.n) - Number(b.n));
+    assert.deepStrictEqual(rows.map((x) => [x.n, x.result_n, x.blob.length, x.arr]), [['0', 0, 0, [0, 0]], ['1', 1, 40000, [1, 0.5]], ['2', 2, 80000, [2, 1]]]);
+    // only the result above the inline limit (80,000 bytes of JSON) was written to a file
+    assert.deepStrictEqual(fs.readdirSync(path.join(dir, 'run', 'logs')).filter((f) => f.endsWith('.result.json')), ['000003-n=2.result.json']);
+  });
 });

@@ -38,6 +38,8 @@ export interface HostTaskResult {
   /** epoch ms, taken by the host around the fork and the wait (exact even for a queued request) */
   start?: number;
   end?: number;
+  /** an in-process call's result, as JSON text (sent after the other fields; absent: none, or in the result file) */
+  resultJson?: string;
 }
 
 interface Pending {
@@ -133,6 +135,7 @@ export class WarmHost {
             pid: pid > 0 ? pid : undefined,
             start: f.length > 7 ? Math.round(Number(f[6])) : undefined,
             end: f.length > 7 ? Math.round(Number(f[7])) : undefined,
+            ...(f.length > 8 ? { resultJson: line.slice(f.slice(0, 8).join(' ').length + 1) } : {}),
           });
           return;
         }

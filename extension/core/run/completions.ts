@@ -52,6 +52,8 @@ export interface Completion {
   maxRssKb: number | null;
   start: number;
   end: number;
+  /** an in-process call's result (JSON text), when its host sent it with the reply */
+  resultJson?: string;
 }
 
 export function completionsFile(outDir: string): string {
@@ -63,9 +65,14 @@ export function tokenText(t: CompletionToken): string {
   return JSON.stringify(t);
 }
 
-/** A completions line: "<token JSON> D pid status user sys rss start end" (the token may hold spaces). */
+/**
+ * A completions line: "<token JSON> D pid status user sys rss start end [result JSON]" (the token may
+ * hold spaces; an in-process call's result, one more field, holds none; the other fields are numbers).
+ */
 export function parseCompletion(line: string): Completion | undefined {
   const f = line.split(' ');
+  const withResult = f.length >= 10 && f[f.length - 8] !== 'D' && f[f.length - 9] === 'D';
+  const resultJson = withResult ? f.pop() : undefined;
   if (f.length < 9 || f[f.length - 8] !== 'D') return undefined;
   const d = f.slice(-8);
   let token: CompletionToken;
@@ -85,6 +92,7 @@ export function parseCompletion(line: string): Completion | undefined {
     maxRssKb: Number.isFinite(rss) && rss >= 0 ? rss : null,
     start: Math.round(Number(d[6])) || 0,
     end: Math.round(Number(d[7])) || 0,
+    ...(resultJson !== undefined ? { resultJson } : {}),
   };
 }
 
@@ -136,7 +144,7 @@ export function completionRecord(c: Completion, def: RunDefinition, outDir: stri
     ...(t.v ? { inputs: t.v } : {}),
     recovered: true,
   };
-  const got = readTaskResult(stdoutTail, tailBytes, stdoutLog, path.join(logs, `${t.stem}.result.json`));
+  const got = readTaskResult(stdoutTail, tailBytes, stdoutLog, path.join(logs, `${t.stem}.result.json`), c.resultJson);
   if (got.result) rec.result = got.result;
   if (got.note) rec.resultNote = got.note;
   return { ...rec, fp: t.fp, session: t.s };

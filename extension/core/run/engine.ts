@@ -1214,7 +1214,7 @@ class Run {
       ...(error ? { error } : {}),
     };
     // the task's result (JSON on its last stdout line, or in its $PARALLEL_RUN_RESULT file), journaled with it
-    const got = readTaskResult(r.stdoutTail, TAIL_BYTES, params.stdoutLog, params.env[RESULT_ENV]);
+    const got = readTaskResult(r.stdoutTail, TAIL_BYTES, params.stdoutLog, params.env[RESULT_ENV], r.resultJson);
     if (got.result) rec.result = got.result;
     if (got.note) rec.resultNote = got.note;
     try {

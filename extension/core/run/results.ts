@@ -72,7 +72,15 @@ function lastLine(text: string): { line: string; whole: boolean } {
  * a last line longer than that is read back from the log. A line that starts like an object but is
  * not valid JSON is a note, never an error.
  */
-export function readTaskResult(tail: string, tailBytes: number, stdoutLog: string, resultFile?: string): TaskResult {
+export function readTaskResult(tail: string, tailBytes: number, stdoutLog: string, resultFile?: string, inline?: string): TaskResult {
+  // an in-process call's return value, sent with its host's reply
+  if (inline !== undefined) {
+    try {
+      return { result: asObject(JSON.parse(inline)) };
+    } catch (e) {
+      return { note: `the function's result is not valid JSON (${(e as Error).message})` };
+    }
+  }
   if (resultFile) {
     let text: string | undefined;
     try {
