@@ -8,7 +8,9 @@ import * as assert from 'assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { completionRecord, parseCompletion } from '../../extension/core/run/completions';
 import { readCsv } from '../../extension/core/run/results';
+import type { RunDefinition } from '../../extension/core/run/types';
 import { CLI, journalLines, PYTHON, tmpDir, writeFiles } from './engineHelpers';
 
 function cli(args: string[], cwd: string) {
@@ -117,5 +119,19 @@ describe('--call: in-process calls in warm workers', function () {
     assert.deepStrictEqual(rows.map((x) => [x.n, x.result_n, x.blob.length, x.arr]), [['0', 0, 0, [0, 0]], ['1', 1, 40000, [1, 0.5]], ['2', 2, 80000, [2, 1]]]);
     // only the result above the inline limit (80,000 bytes of JSON) was written to a file
     assert.deepStrictEqual(fs.readdirSync(path.join(dir, 'run', 'logs')).filter((f) => f.endsWith('.result.json')), ['000003-n=2.result.json']);
+  });
+  it('a call\'s result in its host\'s completion line (one field, no space) comes back with the task after a runner kill', () => {
+    const dir = tmpDir('pr-call-');
+    const token = { s: 'sess', fp: 'fp', i: 7, a: 1, slot: 2, f: 'mu=0.5 s=a b', v: ['0.5', 'a b'], stem: '000007-mu=0.5,s=a_b' };
+    // as call_host.py writes it: compact JSON, a space inside a string escaped
+    const line = `${JSON.stringify(token)} D 123 0 0.002000 0.001000 2048 1000.000 1004.000 {"ll":-1.5,"label":"a\\u0020b","arr":[1,2]}`;
+    const c = parseCompletion(line)!;
+    assert.deepStrictEqual([c.token.i, c.status, c.start, c.end, c.maxRssKb], [7, 0, 1000, 1004, 2048]);
+    const def = { command: { kind: 'python', python: PYTHON, script: 'x.py', args: [], warm: false, call: 'f' }, threadEnv: {} } as unknown as RunDefinition;
+    const rec = completionRecord(c, def, dir, 4096);
+    assert.deepStrictEqual(rec.result, { ll: -1.5, label: 'a b', arr: [1, 2] });
+    assert.deepStrictEqual([rec.mode, rec.inputs], ['call', ['0.5', 'a b']]);
+    // a line without a result (a cold or warm task) reads as before
+    assert.strictEqual(parseCompletion(`${JSON.stringify(token)} D 123 0 0.002 0.001 2048 1000 1004`)!.resultJson, undefined);
   });
 });

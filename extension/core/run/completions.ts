@@ -82,7 +82,8 @@ export function parseCompletion(line: string): Completion | undefined {
     return undefined; // torn by a crash mid-write (one write(2) per line: only the last can be)
   }
   if (!token || typeof token !== 'object' || typeof token.s !== 'string' || typeof token.f !== 'string' || !Number.isInteger(token.i) || typeof token.stem !== 'string') return undefined;
-  if (!/^[A-Za-z0-9._-]+$/.test(token.stem)) return undefined; // a log name, never a path
+  // a log name, never a path (a tuple's has = , + too: see tupleLogPart)
+  if (!/^[A-Za-z0-9._=,+-]+$/.test(token.stem) || /^\.\.?$/.test(token.stem)) return undefined;
   const rss = Number(d[5]);
   return {
     token,
