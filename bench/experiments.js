@@ -4,6 +4,8 @@
 //   time; at least 20x faster than GNU Parallel.
 //   The same grid with forked warm workers (--warm, a fork per point): the fork's cost per task.
 // Then a 100,000-tuple grid of `true`: first task start (aim < 1 s) and the runner's peak RSS (aim < 200 MB).
+// Beside the wall times, the CPU time of each contender's whole process tree (load-independent, unlike
+// wall time on a shared machine). BENCH_WARM=0 leaves the --warm contender out.
 // Everything runs on Debian's /usr/bin/python3 (python3-numpy, python3-scipy, python3-joblib). Rounds are
 // interleaved (ABBA) and medians reported. GNU Parallel runs a subset (BENCH_GNU_POINTS, 300) of the
 // grid, its time scaled to 3,000 points (it costs a python start with scipy's import per point).
@@ -128,7 +130,9 @@ async function manyTuples() {
     pool: () => time([PY, 'pool_map.py'], { cwd: dir, env }),
     joblib: () => time([PY, 'joblib_par.py'], { cwd: dir, env }),
   };
-  const ms = { call: [], warm: [], pool: [], joblib: [] };
+  if (process.env.BENCH_WARM === '0') delete run.warm;
+  const ms = Object.fromEntries(Object.keys(run).map((k) => [k, []]));
+  const cpu = Object.fromEntries(Object.keys(run).map((k) => [k, []]));
   for (round = 0; round < ROUNDS; round++) {
     const order = Object.keys(run);
     if (round % 2 === 1) order.reverse();
@@ -136,6 +140,7 @@ async function manyTuples() {
       const r = await run[k]();
       if (r.code !== 0) throw new Error(`${k}: exit ${r.code}: ${r.stderr}`);
       ms[k].push(r.ms);
+      cpu[k].push(r.cpuSec);
     }
   }
   const rows = fs.readFileSync(path.join(dir, 'call0', 'results.csv'), 'utf8').trim().split('\n').length - 1;
@@ -147,10 +152,12 @@ async function manyTuples() {
     gnuMs = (g.ms * 3000) / GNU_POINTS;
   }
   const m = Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, median(v)]));
-  console.log(`  medians of ${ROUNDS} interleaved rounds: --call ${(m.call / 1000).toFixed(2)} s (journal + results.csv), Pool.map ${(m.pool / 1000).toFixed(2)} s, joblib ${(m.joblib / 1000).toFixed(2)} s, --warm ${(m.warm / 1000).toFixed(2)} s`);
+  const c = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, median(v)]));
+  console.log(`  medians of ${ROUNDS} interleaved rounds: --call ${(m.call / 1000).toFixed(2)} s (journal + results.csv), Pool.map ${(m.pool / 1000).toFixed(2)} s, joblib ${(m.joblib / 1000).toFixed(2)} s${m.warm !== undefined ? `, --warm ${(m.warm / 1000).toFixed(2)} s` : ''}`);
   console.log(`  --call / Pool.map = ${(m.call / m.pool).toFixed(2)}x (aim <= 1.25x); --call / joblib = ${(m.call / m.joblib).toFixed(2)}x`);
+  console.log(`  CPU time of each process tree: --call ${c.call.toFixed(2)} s, Pool.map ${c.pool.toFixed(2)} s, joblib ${c.joblib.toFixed(2)} s${c.warm !== undefined ? `, --warm ${c.warm.toFixed(2)} s` : ''}; --call / Pool.map = ${(c.call / c.pool).toFixed(2)}x`);
   if (gnuMs !== undefined) console.log(`  GNU Parallel (python per point) ${(gnuMs / 1000).toFixed(1)} s for 3,000 points (scaled from ${GNU_POINTS}): --call is ${(gnuMs / m.call).toFixed(1)}x faster (aim >= 20x)`);
-  console.log(`  fork per task (--warm) vs in-process (--call): ${(m.warm / m.call).toFixed(2)}x the wall time, ${(((m.warm - m.call) * 2) / 3000).toFixed(2)} ms of worker time per task`);
+  if (m.warm !== undefined) console.log(`  fork per task (--warm) vs in-process (--call): ${(m.warm / m.call).toFixed(2)}x the wall time, ${(((m.warm - m.call) * 2) / 3000).toFixed(2)} ms of worker time per task; ${(((c.warm - c.call) * 1000) / 3000).toFixed(2)} ms of CPU per task`);
   await manyTuples();
 })().catch((e) => {
   console.error(e);
