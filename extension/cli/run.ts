@@ -72,7 +72,9 @@ named by $PARALLEL_RUN_RESULT) gets it in the run's results.csv and results.ndjs
                         success on, never under 1 s), as GNU Parallel's --timeout 200%
   --retries N           retry a failed task N times
   --memfree SIZE        start a file only while SIZE of memory is available (e.g. 4G; when
-                        nothing runs, the next file starts anyway), as GNU Parallel's --memfree
+                        nothing runs, the next file starts anyway); below SIZE/2 the youngest
+                        running task is killed and queued again (never the last one), as GNU
+                        Parallel's --memfree
   --halt [RULE]         GNU Parallel's halt rules: now,fail=N (kill running tasks), soon,fail=N%
                         (let them finish), now,success=N, soon,done=N, never; bare --halt =
                         now,fail=1 (stop at the first failure)

@@ -11,7 +11,7 @@ import * as path from 'path';
 import { startRun } from '../../extension/core/run/engine';
 import { ScriptSyntaxError } from '../../extension/core/python/syntaxCheck';
 import type { RunOptions, RunReport } from '../../extension/core/run/types';
-import { CLI, collect, journalLines, PYTHON, tmpDir, WORKERS_DIR, writeFiles } from './engineHelpers';
+import { CLI, collect, journalLines, memoryCgroupBelowOurs, PYTHON, tmpDir, WORKERS_DIR, writeFiles } from './engineHelpers';
 
 function cli(args: string[], cwd: string) {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, PARALLEL_RUN_PYTHON: PYTHON } });
@@ -198,58 +198,3 @@ describe('engine: when files fail', function () {
     }
   });
 });
-
-/**
- * A child memory cgroup (limit 96 MiB) below this process's own (never elsewhere, and no process is
- * moved out of ours: the task moves itself into the child). Returns why not, when it cannot be made.
- */
-function memoryCgroupBelowOurs(): { procs: string; remove: () => void } | string {
-  let self: string;
-  try {
-    self = fs.readFileSync('/proc/self/cgroup', 'utf8');
-  } catch {
-    return 'no /proc/self/cgroup (not Linux)';
-  }
-  const v1 = /^\d+:(?:[^:]*,)?memory(?:,[^:]*)?:(.*)$/m.exec(self);
-  const v2 = /^0::(.*)$/m.exec(self);
-  let dir: string;
-  let limitFile: string;
-  if (v1) {
-    dir = path.join('/sys/fs/cgroup/memory', v1[1], `pr-test-oom-${process.pid}`);
-    limitFile = 'memory.limit_in_bytes';
-  } else if (v2) {
-    dir = path.join('/sys/fs/cgroup', v2[1], `pr-test-oom-${process.pid}`);
-    limitFile = 'memory.max';
-  } else {
-    return 'no memory cgroup in /proc/self/cgroup';
-  }
-  try {
-    fs.mkdirSync(dir);
-  } catch (e) {
-    return `cannot create a child cgroup below ours (${dir}: ${(e as NodeJS.ErrnoException).code}); the cgroup is not writable here`;
-  }
-  const remove = () => {
-    for (let i = 0; i < 50; i++) {
-      try {
-        fs.rmdirSync(dir);
-        return;
-      } catch {
-        spawnSync('sleep', ['0.1']);
-      }
-    }
-  };
-  try {
-    fs.writeFileSync(path.join(dir, limitFile), String(96 * 1024 * 1024));
-    if (v1 && fs.existsSync(path.join(dir, 'memory.memsw.limit_in_bytes'))) {
-      try {
-        fs.writeFileSync(path.join(dir, 'memory.memsw.limit_in_bytes'), String(96 * 1024 * 1024));
-      } catch {
-        /* no swap accounting: no swap to fall back on either */
-      }
-    }
-  } catch (e) {
-    remove();
-    return `cannot set ${limitFile} on ${dir} (${(e as NodeJS.ErrnoException).code})`;
-  }
-  return { procs: path.join(dir, 'cgroup.procs'), remove };
-}

@@ -1,5 +1,5 @@
 /** Shared by the engine's process tests: real interpreter, bundled workers, temp folders. */
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -98,4 +98,60 @@ export function baseOptions(dir: string, extra: Partial<RunOptions>): RunOptions
     workers: 2,
     ...extra,
   };
+}
+
+/**
+ * A child memory cgroup (limit `limitBytes`, 96 MiB unless told) below this process's own (never
+ * elsewhere, and no process is moved out of ours: a process the test starts moves itself into the
+ * child). Returns why not, when it cannot be made.
+ */
+export function memoryCgroupBelowOurs(limitBytes = 96 * 1024 * 1024, name = 'oom'): { procs: string; remove: () => void } | string {
+  let self: string;
+  try {
+    self = fs.readFileSync('/proc/self/cgroup', 'utf8');
+  } catch {
+    return 'no /proc/self/cgroup (not Linux)';
+  }
+  const v1 = /^\d+:(?:[^:]*,)?memory(?:,[^:]*)?:(.*)$/m.exec(self);
+  const v2 = /^0::(.*)$/m.exec(self);
+  let dir: string;
+  let limitFile: string;
+  if (v1) {
+    dir = path.join('/sys/fs/cgroup/memory', v1[1], `pr-test-${name}-${process.pid}`);
+    limitFile = 'memory.limit_in_bytes';
+  } else if (v2) {
+    dir = path.join('/sys/fs/cgroup', v2[1], `pr-test-${name}-${process.pid}`);
+    limitFile = 'memory.max';
+  } else {
+    return 'no memory cgroup in /proc/self/cgroup';
+  }
+  try {
+    fs.mkdirSync(dir);
+  } catch (e) {
+    return `cannot create a child cgroup below ours (${dir}: ${(e as NodeJS.ErrnoException).code}); the cgroup is not writable here`;
+  }
+  const remove = () => {
+    for (let i = 0; i < 50; i++) {
+      try {
+        fs.rmdirSync(dir);
+        return;
+      } catch {
+        spawnSync('sleep', ['0.1']);
+      }
+    }
+  };
+  try {
+    fs.writeFileSync(path.join(dir, limitFile), String(limitBytes));
+    if (v1 && fs.existsSync(path.join(dir, 'memory.memsw.limit_in_bytes'))) {
+      try {
+        fs.writeFileSync(path.join(dir, 'memory.memsw.limit_in_bytes'), String(limitBytes));
+      } catch {
+        /* no swap accounting: no swap to fall back on either */
+      }
+    }
+  } catch (e) {
+    remove();
+    return `cannot set ${limitFile} on ${dir} (${(e as NodeJS.ErrnoException).code})`;
+  }
+  return { procs: path.join(dir, 'cgroup.procs'), remove };
 }

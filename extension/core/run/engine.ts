@@ -13,7 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as workerpool from 'workerpool';
 import { LoadWatch } from '../load';
-import { AvailableMemory, cpuPercent, CpuTicks, parseProcStat } from '../monitor';
+import { cpuPercent, CpuTicks, parseProcStat } from '../monitor';
 import { assertMayStartProcess } from '../processGate';
 import { hostPython, resolvePython } from '../python/interpreter';
 import { MAX_TIMEOUT_SEC } from '../timers';
@@ -28,6 +28,7 @@ import { expandTuple, InputLayout, tupleHasReplacement, MAX_TASKS_WITHOUT_YES, n
 import { type DoneEntry, fileKey, fingerprint, isDiskFull, JournalWriter, readJournal, succeededFiles, unchanged } from './journal';
 import { checkPythonSyntax, ScriptSyntaxError, templatePythonScript } from '../python/syntaxCheck';
 import { EARLY_STOP_DEFAULT, EarlyStop, failureSignature, type FailureSignature, type HaltRule, haltReached, haltSentence, haltText, parseHalt } from './failures';
+import { MemoryGate } from './memoryGate';
 import { OomKills } from './oomKills';
 import { ReportBuilder, reportRecord, TASKS_IN_MEMORY } from './report';
 import { readTaskResult, RESULT_ENV, ResultsWriter } from './results';
@@ -766,6 +767,7 @@ class Run {
     // the runner writes next). Tasks spawned from Node directly need the watchdog process.
     if (!p.host) this.startWatchdog();
     this.startSampler();
+    if (p.def.memFreeBytes) this.memGate = this.memoryGate(p.def.memFreeBytes);
     this.oom = new OomKills();
     if (p.opts.signal) {
       if (p.opts.signal.aborted) this.stop('cancelled');
@@ -896,6 +898,7 @@ class Run {
     /** the next file to run (resume skips those that already succeeded), undefined at the end */
     const next = async (): Promise<Pending | undefined> => {
       for (;;) {
+        if (exhausted) return undefined;
         const r = await files.next();
         if (r.done) {
           exhausted = true;
@@ -913,16 +916,34 @@ class Run {
         return { file, index, st, stem: logStem(index, file, tuple), tuple };
       }
     };
+    let closed = false;
+    /** the input is read (or the run stops): its total is known */
+    const sourceRead = () => {
+      if (closed) return;
+      closed = true;
+      p.source.close();
+      if (!this.stopping && this.builder.counts.total !== index + this.totalOffset) {
+        this.builder.counts.total = index + this.totalOffset;
+        this.emit({ type: 'total', total: index + this.totalOffset, t: Date.now() });
+      }
+    };
     try {
       while (!this.stopping) {
-        const first = await next();
-        if (!first || this.stopping) break;
+        // a task killed for memory (--memfree) goes again before new files, alone on its slot
+        const again = this.requeued.shift();
+        const first = again?.t ?? (await next());
+        if (!first) {
+          sourceRead();
+          if (await this.moreComing()) continue;
+          break;
+        }
+        if (this.stopping) break;
         const slot = await this.acquireSlot();
         if (slot === undefined) break;
-        if (p.def.memFreeBytes) await this.enoughMemory(p.def.memFreeBytes);
+        await this.memGate?.waitToStart();
         // short tasks go to the slot in batches (see batchSize); read lazily, like single files
         const batch = [first];
-        for (let k = this.batchSize(index); batch.length < k && !this.stopping; ) {
+        for (let k = again ? 1 : this.batchSize(index); batch.length < k && !this.stopping; ) {
           const more = await next();
           if (!more) break;
           batch.push(more);
@@ -932,42 +953,60 @@ class Run {
           break;
         }
         this.running++;
-        const ran = batch.length === 1 ? this.runFile(first, slot) : this.runBatch(batch, slot);
+        const ran = batch.length === 1 ? this.runFile(first, slot, again?.after) : this.runBatch(batch, slot);
         void ran.finally(() => {
           this.running--;
           this.releaseSlot(slot);
+          this.wake?.();
           if (this.running === 0) this.allIdle?.();
         });
-        if (exhausted) break;
       }
     } catch (e) {
       // closing the source on cancel/halt may end its stream with a premature-close error
       if (!this.stopping) throw e;
     }
-    p.source.close();
-    if (!this.stopping && this.builder.counts.total !== index + this.totalOffset) {
-      this.builder.counts.total = index + this.totalOffset;
-      this.emit({ type: 'total', total: index + this.totalOffset, t: Date.now() });
-    }
+    sourceRead();
     if (this.running > 0) await new Promise<void>((r) => (this.allIdle = r));
   }
 
-  /** --memfree: what is available (the cgroup's limit counts), files that waited, and how long in all (ms) */
-  private memory: AvailableMemory | undefined;
-  private memWaits = 0;
-  private memWaitMs = 0;
+  /** --memfree: the memory gate (see memoryGate.ts); tasks it killed, to run again before new files */
+  private memGate: MemoryGate | undefined;
+  private readonly requeued: Array<{ t: Pending; after?: { attempt: number; res: RunTaskResult; params: RunTaskParams } }> = [];
+  private wake: (() => void) | undefined;
 
-  /**
-   * --memfree: waits while the machine has less memory available than asked and some file still runs
-   * (its end frees memory); with nothing running the next file starts anyway.
-   */
-  private async enoughMemory(need: number): Promise<void> {
-    const mem = (this.memory ??= new AvailableMemory());
-    if (mem.bytes() >= need) return;
-    const t0 = Date.now();
-    while (!this.stopping && this.running > 0 && mem.bytes() < need) await new Promise((r) => setTimeout(r, 200));
-    this.memWaits++;
-    this.memWaitMs += Date.now() - t0;
+  /** The input is read to its end: waits until nothing runs (false) or a killed task is back in the queue (true). */
+  private async moreComing(): Promise<boolean> {
+    while (!this.stopping && this.requeued.length === 0 && this.running > 0) await new Promise<void>((r) => (this.wake = r));
+    return !this.stopping && this.requeued.length > 0;
+  }
+
+  private memoryGate(memFreeBytes: number): MemoryGate {
+    return new MemoryGate({
+      memFreeBytes,
+      running: () => this.running,
+      stopping: () => !!this.stopping,
+      // the slot's task process group; with a Python host and no task pid known (an in-process call,
+      // or a forked task without a timeout), the host: it ends its task's tree, and a new host replaces it
+      kill: (_id, slot) => {
+        if (!this.shared) return;
+        const pid = Atomics.load(this.shared, slot);
+        const host = Atomics.load(this.shared, this.p.workers + slot);
+        const call = this.p.command.kind === 'python' && this.p.command.call !== undefined;
+        const target = call ? host : pid || host;
+        if (target <= 0) return;
+        this.killedGroups.add(target);
+        killGroup(target, KILL_GRACE_MS);
+      },
+    });
+  }
+
+  /** After an attempt of file `t`: true when the memory gate killed it, and it is back in the queue. */
+  private requeuedForMemory(t: Pending, res: RunTaskResult, after?: { attempt: number; res: RunTaskResult; params: RunTaskParams }): boolean {
+    if (!this.memGate?.ended(t.index, res.exitCode === 0 && res.signal === null && !res.timedOut)) return false;
+    if (this.stopping) return false;
+    this.requeued.push({ t, after });
+    this.wake?.();
+    return true;
   }
 
   /** mean wall time of recent tasks (exponential average; undefined before the first) */
@@ -1118,9 +1157,12 @@ class Run {
           flight.attempt = attempt;
           flight.pgid = undefined;
           this.emit({ type: 'taskStarted', index: t.index, file: displayName(t.file), slot, attempt, t: Date.now() });
+          this.memGate?.started(t.index, slot);
+          const before = attempt > 1 ? { attempt: attempt - 1, res: res!, params: params! } : undefined;
           params = this.taskParams(t, slot, attempt);
           res = await this.attempt(params);
           this.attemptEnded(flight, res);
+          if (this.requeuedForMemory(t, res, before)) return;
           const v = this.verdict(t, attempt, res);
           if (v !== 'retry') {
             status = v;
@@ -1154,11 +1196,15 @@ class Run {
       const t = batch[i];
       this.attemptEnded(flights[i], res);
       this.inFlight.delete(t.index);
+      if (this.requeuedForMemory(t, res)) return;
       const v = this.verdict(t, 1, res);
       if (v === 'retry') retries.push({ t, res, params: params[i] });
       else this.finished(t, v, 1, params[i], res);
     };
-    const started = (i: number, at: number) => this.emit({ type: 'taskStarted', index: batch[i].index, file: displayName(batch[i].file), slot, attempt: 1, t: at });
+    const started = (i: number, at: number) => {
+      this.emit({ type: 'taskStarted', index: batch[i].index, file: displayName(batch[i].file), slot, attempt: 1, t: at });
+      this.memGate?.started(batch[i].index, slot, at);
+    };
     started(0, Date.now());
     try {
       await this.pool.exec('runBatch', [params], {
@@ -1362,9 +1408,8 @@ class Run {
     this.load?.stop();
     const b = this.builder;
     b.endedAt = Date.now();
-    if (this.memWaits > 0) {
-      b.note(`Memory: ${this.memWaits} file${this.memWaits === 1 ? '' : 's'} found less than ${formatBytes(this.p.def.memFreeBytes ?? 0)} available (--memfree) and waited ${(this.memWaitMs / 1000).toFixed(1)} s in all for running files to end (with none running, a file starts anyway).`);
-    }
+    this.memGate?.close();
+    for (const n of this.memGate?.notes() ?? []) b.note(n);
     for (const n of this.p.source.notes?.() ?? []) b.note(n);
     if (this.diskFullAt) {
       b.note(`disk full at ${this.diskFullAt}: ${this.journaled + b.counts.skipped} files done and journaled; free space and Resume (--resume).`);
