@@ -57,7 +57,8 @@ module.exports = (_env, argv) => {
       name: 'extension',
       target: 'node',
       entry: { extension: './extension/extension.ts' },
-      output: { path: dist, filename: '[name].js', libraryTarget: 'commonjs2', devtoolModuleFilenameTemplate: '../[resource-path]' },
+      // features loaded on first use (import()) are chunks of their own, out of the activation path
+      output: { path: dist, filename: '[name].js', chunkFilename: 'chunks/extension-[name].js', libraryTarget: 'commonjs2', devtoolModuleFilenameTemplate: '../[resource-path]' },
       externals: { vscode: 'commonjs vscode' },
       node: { __dirname: false, __filename: false },
     },

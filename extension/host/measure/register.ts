@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { formatMatrixDemo, matrixDemoReport, matrixVerdict, runMatrixDemo, type MatrixDemoResult } from '../../core/demos/matrixDemo';
+import type { MatrixDemoResult } from '../../core/demos/matrixDemo';
 import { benchmarkBlas, formatBlasReport, inspectBlas, type BlasBenchmark, type BlasInspection } from '../../core/python/blasProbe';
 import type { FileSource, RunReport, TaskCommand } from '../../core/run/types';
 import { collectFiles, formatSweep, readSweepFile, runSweep, sweepNotice, type SweepFileData } from '../../core/sweepRunner';
@@ -239,6 +239,8 @@ async function inspectBlasCommand(services: Services, arg: { bench?: boolean | n
 }
 
 async function matrixDemoCommand(services: Services, arg: { workers?: number[]; blocks?: number; show?: boolean }, workersDir: string): Promise<MatrixDemoResult & { markdown: string; notice: string }> {
+  // ml-matrix and the demo load on first use, not at activation
+  const { formatMatrixDemo, matrixDemoReport, matrixVerdict, runMatrixDemo } = await import(/* webpackChunkName: "matrixDemo" */ '../../core/demos/matrixDemo');
   const r = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: 'Matrix demo: mat · matᵀ (1000 × 1500)', cancellable: true },
     async (progress, token) => {
