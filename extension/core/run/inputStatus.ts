@@ -18,6 +18,8 @@ const SHOWN: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'timedOut
 
 export class InputMarks {
   private readonly marks = new Map<string, InputMark>();
+  /** one mark object per look (status + tooltip): 100,000 inputs with 3 kinds of failure hold 4 */
+  private readonly looks = new Map<string, InputMark>();
 
   /** the working directory is absolute and normalised, so joining a plain name needs no path.resolve */
   private readonly plainCwd: boolean;
@@ -32,7 +34,10 @@ export class InputMarks {
     const key = this.keyOf(rec.file);
     const status = rec.status as InputMark['status'];
     const tooltip = status === 'succeeded' ? 'succeeded' : rec.error?.title ?? (status === 'timedOut' ? 'timed out' : rec.signal ? `killed by ${rec.signal}` : `exit code ${rec.exitCode}`);
-    this.marks.set(key, { status, tooltip });
+    const look = `${status}\n${tooltip}`;
+    let mark = this.looks.get(look);
+    if (!mark) this.looks.set(look, (mark = { status, tooltip }));
+    this.marks.set(key, mark);
     return key;
   }
 

@@ -156,7 +156,9 @@ export class LatestRuns implements vscode.Disposable {
     // an older run finishing after a newer one started does not take its place
     // (`newest`: found as the newest on disk, e.g. after the latest one was deleted)
     if (!newest && current && current.runDir !== runDir && current.report.startedAt > r.startedAt) return;
-    const marks = await marksOf(runDir, r.cwd);
+    // a run that just ended keeps the marks it showed live (every file as it ended, and its earlier
+    // sessions'): the Explorer then has nothing to ask again, and a 100,000-line journal is not read
+    const marks = current?.live && current.runDir === runDir ? current.marks : await marksOf(runDir, r.cwd);
     const latest: LatestRun = { folder, runDir, report: r, marks, live: false };
     this.byFolder.set(folder.uri.toString(), latest);
     this.changed.fire(latest);
