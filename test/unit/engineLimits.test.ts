@@ -11,7 +11,7 @@ import { validateSettings } from '../../extension/core/settings';
 import { MAX_TIMEOUT_SEC, MAX_TIMER_MS, setLongTimeout } from '../../extension/core/timers';
 import { MAX_WORKERS } from '../../extension/core/run/workerLimits';
 import { logicalCores } from '../../extension/core/threads';
-import { baseOptions, collect, processesWithEnv, PYTHON, tmpDir, waitFor, writeFiles } from './engineHelpers';
+import { baseOptions, collect, processesWithEnv, PYTHON, tmpDir, writeFiles } from './engineHelpers';
 
 const base = baseOptions;
 
@@ -78,12 +78,17 @@ describe('engine limits: -j', function () {
     const workers = Math.max(64, 2 * logicalCores() + 1);
     const h = await startRun(base(dir, { workers, command: { kind: 'python', python: PYTHON, script: path.join(dir, 'task.py'), args: [], warm: true } }));
     const session = JSON.parse(fs.readFileSync(path.join(h.outDir, 'run.json'), 'utf8')).sessions[0].session;
+    // watched for the whole run (a loaded machine may start the hosts late)
     let most = 0;
-    const watching = waitFor(() => {
-      most = Math.max(most, hostsOf(session).length);
-      return false;
-    }, 1200, 100);
+    let done = false;
+    const watching = (async () => {
+      while (!done) {
+        most = Math.max(most, hostsOf(session).length);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
     const { report } = await collect(h);
+    done = true;
     await watching;
     assert.strictEqual(report.counts.succeeded, 3);
     assert.ok(most >= 1 && most <= 3, `${most} Python hosts for 3 files on -j ${workers}`);
