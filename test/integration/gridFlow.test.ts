@@ -219,6 +219,46 @@ describe('the run flow over parameters, and re-running failed tuples', function 
     assert.ok(!quick.created.some((q) => isPick(q) && /input files/.test(q.title ?? '')), 'no files question');
   });
 
+  it('the confirmation the flow asks above a million tasks is what lets the run start (the CLI\'s --yes)', async () => {
+    const api = await services();
+    const runs = api.runs as unknown as { start(req: unknown): Promise<RunHandle> };
+    const req = {
+      folder: folder(), script: ws('flowlik.py'), args: ['--mu', '{mu}', '--sigma', '{sigma}', '--scale', '1'], files: { kind: 'list', files: [] },
+      // 1,001 × 1,000 = 1,001,000 tasks from two short axes
+      inputs: { sources: [{ kind: 'grid', name: 'mu', values: Array.from({ length: 1001 }, (_, i) => String(i)) }, { kind: 'grid', name: 'sigma', values: Array.from({ length: 1000 }, (_, i) => String(i + 1)) }] },
+      filesLabel: 'mu × sigma', workers: 1, threads: 0, openReport: false, progress: 'none',
+    };
+    await assert.rejects(runs.start(req), /These inputs make 1,001,000 tasks \(more than 1,000,000\)\. Check the grid, or pass --yes/);
+    const handle = await runs.start({ ...req, yes: true });
+    made.push(handle.outDir);
+    handle.cancel();
+    const report = await handle.done;
+    assert.strictEqual(report.status, 'cancelled');
+    assert.strictEqual(report.counts.total === null || report.counts.total === 1_001_000, true, `total ${report.counts.total}`);
+  });
+
+  it('a long list of tuples is remembered by its run.json, not copied into the workspace state; Resume reads it from there', async () => {
+    const api = await services();
+    const runs = api.runs as unknown as { start(req: unknown): Promise<RunHandle>; requestFor(dir: string): Record<string, unknown> | undefined };
+    const values = Array.from({ length: 30_000 }, (_, i) => `value-${String(i).padStart(6, '0')}`);
+    const handle = await runs.start({
+      folder: folder(), script: ws('flowlik.py'), args: ['--mu', '1', '--sigma', '1', '--scale', '1', '--tag', '{name}'], files: { kind: 'list', files: [] },
+      inputs: { sources: [{ kind: 'grid', name: 'name', values }] }, filesLabel: 'name', workers: 1, threads: 0, openReport: false, progress: 'none',
+    });
+    made.push(handle.outDir);
+    handle.cancel();
+    await handle.done;
+    const stored = runs.requestFor(handle.outDir)!;
+    assert.strictEqual(stored.inputs, undefined, 'not in the workspace state');
+    assert.strictEqual(stored.inputsInRunJson, true);
+    const resumed = (await vscode.commands.executeCommand(Commands.resumeLastRun, { runDir: handle.outDir, openReport: false })) as RunHandle;
+    resumed.cancel();
+    await resumed.done;
+    const def = JSON.parse(fs.readFileSync(path.join(handle.outDir, 'run.json'), 'utf8'));
+    assert.strictEqual(def.sessions.length, 2, 'resumed in the same run');
+    assert.strictEqual(def.inputs.sources[0].values.length, 30_000, 'over the same 30,000 tuples');
+  });
+
   it('Re-run failed on a run over tuples: a group from the report, then the rest from the palette, merged into the same run', async () => {
     // a run over tuples started on the command line: VS Code re-runs it from its run.json
     const api = await services();

@@ -16,12 +16,7 @@ export async function loadRunRequest(runDir: string): Promise<RunRequest | undef
   const cwd = def.cwd ?? path.dirname(def.command.script);
   const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(cwd)) ?? vscode.workspace.workspaceFolders?.[0];
   if (!folder) return undefined;
-  // a run over tuples goes over all of them again (the tuples a re-run of some of them named are dropped)
-  let inputs: InputsSpec | undefined;
-  if (def.inputs) {
-    const { only: _someOfThem, ...all } = def.inputs;
-    inputs = all;
-  }
+  const inputs = runInputs(runDir);
   return {
     folder,
     script: def.command.script,
@@ -38,6 +33,14 @@ export async function loadRunRequest(runDir: string): Promise<RunRequest | undef
     halt: def.halt,
     label: def.label,
   };
+}
+
+/** A run over tuples: its inputs from run.json, all of them (the tuples a re-run of some named are dropped). */
+export function runInputs(runDir: string): InputsSpec | undefined {
+  const def = readDefinition(runDir);
+  if (!def?.inputs) return undefined;
+  const { only: _someOfThem, ...all } = def.inputs;
+  return all;
 }
 
 /**

@@ -17,6 +17,7 @@ import type { Services } from '../services';
 import { requireTrust } from '../trust';
 import type { InterpreterService } from '../python/interpreter';
 import { childPidsMatching } from './processes';
+import { runInputs } from './runDefinition';
 import { type EndNotice, endNotice, formatDuration, lastLine, RUN_STATUS_TEXT, TASK_STATUS_SYMBOL } from './format';
 
 /** Refused in an untrusted workspace; requireTrust() has already told the user and offered the fix. */
@@ -90,6 +91,8 @@ export interface RunRequest {
 /** The JSON-safe form of a request, remembered per workspace ("Run again", resume, re-run failed). */
 export interface StoredRequest extends Omit<RunRequest, 'folder'> {
   folder: string;
+  /** the inputs are too long to keep here: they are the ones in outDir's run.json */
+  inputsInRunJson?: boolean;
 }
 
 export interface RunChange {
@@ -127,6 +130,7 @@ interface ActiveRun {
 const STATE_LAST_REQUEST = 'parallelRun.lastRequest';
 const STATE_REQUESTS_BY_DIR = 'parallelRun.requestsByRunDir';
 const MAX_REMEMBERED_RUNS = 100;
+const MAX_REMEMBERED_INPUTS_CHARS = 256 * 1024;
 
 export class RunService implements RunsApi, vscode.Disposable {
   private readonly runs = new Map<string, ActiveRun>();
@@ -257,6 +261,9 @@ export class RunService implements RunsApi, vscode.Disposable {
 
   private async remember(outDir: string, stored: StoredRequest): Promise<void> {
     const state = this.services.context.workspaceState;
+    // a long list of tuples (a typed range of a million values) is not copied into the workspace
+    // state: run.json holds it, and fromStored reads it back from there
+    if (stored.inputs && JSON.stringify(stored.inputs).length > MAX_REMEMBERED_INPUTS_CHARS) stored = { ...stored, inputs: undefined, inputsInRunJson: true };
     const map = { ...(state.get<Record<string, StoredRequest>>(STATE_REQUESTS_BY_DIR) ?? {}) };
     delete map[path.resolve(outDir)];
     map[path.resolve(outDir)] = stored;
@@ -546,5 +553,8 @@ export function toStored(req: RunRequest): StoredRequest {
 export function fromStored(s: StoredRequest): RunRequest | undefined {
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.fsPath === s.folder);
   if (!folder) return undefined;
-  return { ...s, folder };
+  const { inputsInRunJson, ...req } = s;
+  if (!inputsInRunJson) return { ...req, folder };
+  const inputs = s.outDir ? runInputs(s.outDir) : undefined;
+  return inputs ? { ...req, inputs, folder } : undefined;
 }
