@@ -110,8 +110,9 @@ function starts(marks: string): Array<[string, number]> {
 describe('memory gate (--memfree): real tasks in a memory-limited cgroup', function () {
   this.timeout(300_000);
 
-  for (const mode of ['cold', 'call'] as const) {
-    it(`${mode === 'call' ? '--call: the youngest task\'s warm worker is killed and replaced' : 'the youngest task is killed'}, run again alone, and every file succeeds exactly once in the journal`, async function () {
+  const title = { cold: 'the youngest task is killed', warm: '--warm (no task pid known): the youngest task\'s host is stopped, it ends its task', call: '--call: the youngest task\'s warm worker is killed and replaced' };
+  for (const mode of ['cold', 'warm', 'call'] as const) {
+    it(`${title[mode]}, run again alone, and every file succeeds exactly once in the journal`, async function () {
       const cg = memoryCgroupBelowOurs(640 * MiB, `memgate-${mode}`);
       if (typeof cg === 'string') {
         console.log(`      skipped: ${cg}`);
@@ -122,7 +123,7 @@ describe('memory gate (--memfree): real tasks in a memory-limited cgroup', funct
         const marks = path.join(dir, 'marks');
         fs.mkdirSync(marks);
         writeFiles(dir, { 'data/a.txt': 'a', 'data/b.txt': 'b', 'hog.py': HOG });
-        const command = mode === 'call' ? ['--script', 'hog.py', '--call', 'hog'] : ['--', PYTHON, 'hog.py', '{}'];
+        const command = { cold: ['--', PYTHON, 'hog.py', '{}'], warm: ['--warm', '--script', 'hog.py'], call: ['--script', 'hog.py', '--call', 'hog'] }[mode];
         const r = cliInCgroup(cg.procs, ['run', '-j', '2', '--memfree', '450M', '--quiet', '--out', 'run', '--files', 'data/*.txt', ...command], dir, marks);
         assert.strictEqual(r.code, 0, `${r.error ?? ''}\n${r.stderr}`);
         // a.txt started first; b.txt, the youngest, ran twice: killed for memory, then alone
@@ -133,12 +134,11 @@ describe('memory gate (--memfree): real tasks in a memory-limited cgroup', funct
         const report = JSON.parse(fs.readFileSync(path.join(dir, 'run', 'report.json'), 'utf8'));
         assert.deepStrictEqual([report.counts.succeeded, report.counts.failed], [2, 0]);
         assert.match(report.notes.join('\n'), /Memory: 1 task was killed when less than half of 450 MB was available \(--memfree\) and put back in the queue/);
-        if (mode === 'call') {
-          // the first b.txt call's host was killed (a call cannot be killed alone): the second ran in another
-          const [first, second] = s.filter(([n]) => n === 'b.txt').map(([, pid]) => pid);
-          assert.notStrictEqual(first, second);
-          assert.throws(() => process.kill(first, 0), 'the killed worker is gone');
-        }
+        // the killed attempt's process is gone (with --call, the host that ran the call: a call cannot be
+        // killed alone; the second ran in another)
+        const [first, second] = s.filter(([n]) => n === 'b.txt').map(([, pid]) => pid);
+        assert.notStrictEqual(first, second);
+        assert.throws(() => process.kill(first, 0), 'the killed task is gone');
       } finally {
         cg.remove();
       }
