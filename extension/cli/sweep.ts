@@ -8,7 +8,6 @@ import * as path from 'path';
 import { resolvePython } from '../core/python/interpreter';
 import { parseGrid } from '../core/run/inputs';
 import { UsageError, type FileSource, type InputsSpec, type TaskCommand } from '../core/run/types';
-import { collectFiles, formatSweep, runSweep } from '../core/sweepRunner';
 import { CliContext, EXIT, noPositionals, parseCommandLine, positive, pythonName, type Values } from './args';
 
 export const SWEEP_USAGE = `usage: parallel-run sweep [options] --script analyze.py --files GLOB [-- extra args...]
@@ -88,6 +87,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     process.stdout.write(SWEEP_USAGE + '\n');
     return EXIT.ok;
   }
+  // the sweep and the engine load only for a sweep (not for --help or a usage error)
+  const { collectFiles, formatSweep, runSweep } = await import(/* webpackChunkName: "sweepRunner" */ '../core/sweepRunner');
   const cwd = process.cwd();
   let command: TaskCommand;
   if (a.script !== undefined) {
