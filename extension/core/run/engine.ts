@@ -477,7 +477,8 @@ async function plan(opts: RunOptions, dry = false): Promise<Plan> {
     fingerprint: fp,
     command,
     files: filesForDef,
-    ...(opts.inputs ? { inputs: opts.inputs, inputNames: inputs!.layout.resultNames } : {}),
+    // a re-run of some tuples (inputs.only) keeps the run's whole input definition, as file re-runs keep the files
+    ...(opts.inputs ? { inputs: opts.subset && previous?.inputs ? previous.inputs : opts.inputs, inputNames: inputs!.layout.resultNames } : {}),
     cwd,
     workers,
     threads,
