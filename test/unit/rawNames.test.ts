@@ -195,3 +195,24 @@ describe('file names that are not UTF-8: runs', function () {
     assert.deepStrictEqual(received(dir), expected('in/').filter((h) => Buffer.from(h, 'hex').toString('utf8').indexOf('\ufffd') < 0));
   });
 });
+
+describe('file names that are not UTF-8: Slurm', function () {
+  this.timeout(60_000);
+
+  it('the job array\'s manifest holds the names\' bytes, and reads back as the same names', async () => {
+    const { prepareSlurmRun } = await import('../../extension/core/slurm/backend');
+    const { readManifest } = await import('../../extension/core/slurm/layout');
+    const { testSlurmSettings } = await import('./slurmHelpers');
+    const dir = project();
+    const prep = await prepareSlurmRun({
+      command: { kind: 'template', argv: [PYTHON, 'got_argv.py', '{}'] }, files: { kind: 'globs', patterns: ['in/*'], cwd: dir }, cwd: dir, outDir: path.join(dir, 'run'),
+      slurm: testSlurmSettings(), cliPath: CLI, maxArraySize: 1001, exportOnly: true,
+    });
+    const bytes = fs.readFileSync(path.join(prep.runDir, 'slurm', 'manifest.txt'));
+    const lines: string[] = [];
+    for (let start = 0, end; (end = bytes.indexOf(0x0a, start)) >= 0; start = end + 1) lines.push(bytes.subarray(start, end).toString('hex'));
+    // the array tasks get absolute paths
+    assert.deepStrictEqual(lines.sort(), expected(path.join(dir, 'in') + '/'));
+    assert.deepStrictEqual(readManifest(path.join(prep.runDir, 'slurm'), false).map((n) => fsEncode(n).toString('hex')).sort(), expected(path.join(dir, 'in') + '/'));
+  });
+});

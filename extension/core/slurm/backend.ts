@@ -17,6 +17,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { openSource } from '../run/fileSources';
 import { failedFiles } from '../run/history';
+import { fsEncode, fsPath, nameOfRecord } from '../run/fsNames';
 import { fileKey, fingerprint, JournalLine, readJournal, succeededFiles, unchanged } from '../run/journal';
 import { ReportBuilder } from '../run/report';
 import { readTail } from '../run/taskRunner';
@@ -224,7 +225,7 @@ export async function prepareSlurmRun(opts: SlurmRunOptions): Promise<PreparedSl
       if (tuples) return !done.has(f);
       let st: fs.Stats | undefined;
       try {
-        st = fs.statSync(f);
+        st = fs.statSync(fsPath(path.resolve(cwd, f)));
       } catch {
         st = undefined;
       }
@@ -258,7 +259,8 @@ export async function prepareSlurmRun(opts: SlurmRunOptions): Promise<PreparedSl
   }
   const sep = nulLists ? '\0' : '\n';
   if (tuples && inputs) fs.writeFileSync(path.join(slurmDir, SLURM_FILES.tuples), [...tuplesLines(inputs.layout, tuples)].map((l) => l + '\n').join(''));
-  else fs.writeFileSync(path.join(slurmDir, SLURM_FILES.manifest), files.map((f) => f + sep).join(''));
+  // as bytes: a name that is not UTF-8 reaches its array task as it is (see run/fsNames.ts)
+  else fs.writeFileSync(path.join(slurmDir, SLURM_FILES.manifest), fsEncode(files.map((f) => f + sep).join('')));
   // one small index instead of a list file per task: creating thousands of files is slow (NFS)
   fs.writeFileSync(path.join(slurmDir, SLURM_FILES.tasks), packed.tasks.map((t) => `${t.task} ${t.first + 1} ${t.first + t.count}\n`).join(''));
   const runId = readDefinition(outDir)?.runId ?? newRunId();
@@ -624,8 +626,8 @@ class SlurmWatch {
   }
 
   /** The key of a journal record: its tuple's, or its file's absolute path. */
-  private keyOf(rec: { file: string; inputs?: string[] }): string {
-    return rec.inputs ? tupleKey(rec.inputs) : path.resolve(this.def.cwd, rec.file);
+  private keyOf(rec: { file: string; fileBytes?: string; inputs?: string[] }): string {
+    return rec.inputs ? tupleKey(rec.inputs) : path.resolve(this.def.cwd, nameOfRecord(rec));
   }
 
   /** What the report calls input `i`: its file, or its tuple's label ("mu=0.5 sigma=2"). */

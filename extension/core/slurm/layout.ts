@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { fsDecode } from '../run/fsNames';
 import type { TuplesHeader } from '../run/inputs';
 import type { ArrayPart, PackedTask } from './pack';
 
@@ -96,7 +97,8 @@ export function readTuplesManifest(slurmDir: string): string[][] {
 
 /** Reads the manifest back into the list of files (task order). */
 export function readManifest(slurmDir: string, nul: boolean): string[] {
-  const text = fs.readFileSync(path.join(slurmDir, SLURM_FILES.manifest), 'utf8');
+  // bytes: a name that is not UTF-8 keeps them (run/fsNames.ts)
+  const text = fsDecode(fs.readFileSync(path.join(slurmDir, SLURM_FILES.manifest)));
   const parts = text.split(nul ? '\0' : '\n');
   if (parts.length && parts[parts.length - 1] === '') parts.pop();
   return parts;
