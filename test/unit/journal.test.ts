@@ -2,7 +2,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { fingerprint, JournalLine, JournalWriter, readJournal, succeededFiles, unchanged } from '../../extension/core/run/journal';
+import { fileKey, fingerprint, JournalLine, JournalWriter, readJournal, succeededFiles, unchanged } from '../../extension/core/run/journal';
 import { writeReportAtomic } from '../../extension/core/run/engine';
 import type { RunReport } from '../../extension/core/run/types';
 import { tmpDir } from './engineHelpers';
@@ -51,6 +51,21 @@ describe('journal', () => {
     w.close();
     const done = await succeededFiles(f, 'fp1', dir);
     assert.deepStrictEqual([...done.keys()], [path.join(dir, 'in/a')]);
+  });
+
+  it('reads lines across the reader\'s 1 MB chunks, CRLF endings, blank lines and a last line without a newline', async () => {
+    const file = path.join(tmpDir('pr-journal-'), 'journal.ndjson');
+    const big = 'x'.repeat(700_000); // two of these straddle the first chunk boundary
+    const lines = [line('a', 'succeeded', 'fp1', { stdoutTail: big }), line('b', 'failed', 'fp1', { stdoutTail: big }), line('c', 'succeeded')];
+    fs.writeFileSync(file, `${JSON.stringify(lines[0])}\r\n\n${JSON.stringify(lines[1])}\n{"torn": \n${JSON.stringify(lines[2])}`);
+    assert.deepStrictEqual((await all(file)).map((l) => [l.file, l.status, l.stdoutTail.length]), [['a', 'succeeded', 700_000], ['b', 'failed', 700_000], ['c', 'succeeded', 0]]);
+  });
+
+  it('fileKey is path.resolve: normal absolute paths as they are, anything else resolved', () => {
+    const cwd = '/work/project';
+    for (const f of ['/a/b.fits', '/a//b', '/a/./b', '/a/../b', '/a/b/', '/a/b/.', '/a/b/..', 'data/x.fits', './x', '../x', '', '/', '/.hidden/..x', '/a/.b/c..']) {
+      assert.strictEqual(fileKey(f, cwd), path.resolve(cwd, f), f);
+    }
   });
 
   it('unchanged: same size and mtime only', () => {
