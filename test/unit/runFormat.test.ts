@@ -40,6 +40,9 @@ describe('run UI formatting', () => {
       actions: ['Show Report', 'Re-run Failed'],
     });
     const early = endNotice(report({ status: 'halted', counts: { total: 40, done: 5, succeeded: 0, failed: 5, timedOut: 0, cancelled: 0, skipped: 0, retried: 0 }, stopped: { reason: 'early', message: 'the first 5 files all failed with X; nothing else was started. Fix the script and Resume.' }, failureGroups: [{ ...report({}).failureGroups![0], count: 5, title: 'X' }] }), 'r');
+    // a group title that ends its own sentence gets no second full stop
+    const sentence = endNotice(report({ counts: { total: 17, done: 17, succeeded: 16, failed: 1, timedOut: 0, cancelled: 0, skipped: 0, retried: 0 }, failureGroups: [{ ...report({}).failureGroups![0], count: 1, title: 'exit code 1: bad image. Pass a .fits or .npy image.' }] }), 'r');
+    assert.strictEqual(sentence.text, 'Parallel Run "r": 1 of 17 files failed: exit code 1: bad image. Pass a .fits or .npy image.');
     assert.strictEqual(early.text, 'Parallel Run "r": 5 of 40 files failed: X. Stopped early: the first 5 files all failed with X; nothing else was started. Fix the script and Resume.');
     const ok = endNotice(report({ status: 'succeeded', counts: { total: 3, done: 3, succeeded: 3, failed: 0, timedOut: 0, cancelled: 0, skipped: 0, retried: 0 }, failureGroups: [] }), 'r');
     assert.deepStrictEqual([ok.severity, ok.text, ok.actions], ['info', 'Parallel Run "r" succeeded: 3 files in 1 min 23 s.', ['Show Report']]);

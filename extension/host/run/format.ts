@@ -78,7 +78,8 @@ export function endNotice(r: RunReport, label: string): EndNotice {
   const g = r.failureGroups?.[0];
   const most = g ? (g.count === failed ? `: ${g.title}` : ` — most (${count(g.count)}) with ${g.title}`) : '';
   const stop = r.stopped ? (r.stopped.reason === 'early' ? ` Stopped early: ${r.stopped.message}` : ` ${r.stopped.message}`) : '';
-  return { severity: 'warning', text: `${name}: ${count(failed)} of ${count(total)} ${unit}s failed${most}.${stop}`, actions: ['Show Report', 'Re-run Failed'] };
+  // (a group's title that ends a sentence itself gets no second full stop)
+  return { severity: 'warning', text: `${name}: ${count(failed)} of ${count(total)} ${unit}s failed${most}${/[.!?]$/.test(most) ? '' : '.'}${stop}`, actions: ['Show Report', 'Re-run Failed'] };
 }
 
 /** 5000 -> "5,000" */
