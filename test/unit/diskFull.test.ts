@@ -104,7 +104,8 @@ describe('disk full', function () {
     fs.writeFileSync(script, 'import sys\nsys.stdout.write("y" * 16384)\nsys.stdout.flush()\n');
     const out = path.join(fsys.dir, 'run');
     const args = ['run', '-j', '2', '--files', 'in/*.txt', '--out', out, '--quiet', '--script', script];
-    const env = { ...process.env, PARALLEL_RUN_PYTHON: PYTHON };
+    // one file per slot at a time (no batches): "the files running when the disk filled" is then two
+    const env = { ...process.env, PARALLEL_RUN_PYTHON: PYTHON, PARALLEL_RUN_BATCH: '1' };
     const r = spawnSync(process.execPath, [CLI, ...args], { cwd: work, encoding: 'utf8', env, timeout: 60_000 });
     assert.notStrictEqual(r.status, 0, r.stderr);
     const m = /disk full at (\S+): (\d+) files done and journaled; free space and Resume/.exec(r.stderr);
