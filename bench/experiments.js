@@ -13,8 +13,7 @@
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const readline = require('readline');
-const { CLI, tmp, time, have, loadNote } = require('./lib/engineBench');
+const { CLI, tmp, time, have, loadNote, watchCliRun } = require('./lib/engineBench');
 
 const PY = '/usr/bin/python3';
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
@@ -73,32 +72,11 @@ function median(xs) {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-function hwmKb(pid) {
-  try {
-    return Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
-  } catch {
-    return 0;
-  }
-}
 
 async function manyTuples() {
   const dir = tmp('pr-bench-grid-');
-  const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, [CLI, 'run', '-j', '2', '--json', '--grid', 'a=1:1000', '--grid', 'b=1:100', '--out', path.join(dir, 'run'), '--', 'true'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
-  let firstMs;
-  let done = 0;
-  let peak = 0;
-  const poll = setInterval(() => (peak = Math.max(peak, hwmKb(child.pid))), 200);
-  readline.createInterface({ input: child.stdout }).on('line', (l) => {
-    if (firstMs === undefined && l.includes('"taskStarted"')) firstMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (l.includes('"taskFinished"')) done++;
-  });
   const seconds = Number(process.env.BENCH_SECONDS || 30);
-  const stopper = process.env.BENCH_FULL ? undefined : setTimeout(() => child.kill('SIGTERM'), seconds * 1000);
-  await new Promise((r) => child.on('exit', r));
-  clearInterval(poll);
-  clearTimeout(stopper);
-  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+  const { firstMs, done, peakKb: peak, wallMs: wall } = await watchCliRun(['-j', '2', '--grid', 'a=1:1000', '--grid', 'b=1:100', '--out', path.join(dir, 'run'), '--', 'true'], dir, process.env.BENCH_FULL ? undefined : seconds);
   const rows = fs.readFileSync(path.join(dir, 'run', 'results.csv'), 'utf8').split('\n').length - 2;
   console.log(`grid of 100,000 tuples, "true", 2 workers${process.env.BENCH_FULL ? '' : ` (stopped after ${seconds} s)`}; ${loadNote()}`);
   console.log(`  first task started after ${(firstMs / 1000).toFixed(3)} s (aim < 1 s)`);

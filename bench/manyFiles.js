@@ -2,23 +2,14 @@
 // start (aim < 1 s) and the runner's peak RSS (aim < 200 MB, sampled from /proc/<pid>/status VmHWM).
 // By default the run is stopped after BENCH_SECONDS (30) with SIGTERM; BENCH_FULL=1 runs all files.
 'use strict';
-const { spawn } = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const readline = require('readline');
-const { CLI, tmp, loadNote } = require('./lib/engineBench');
+const { tmp, loadNote, watchCliRun } = require('./lib/engineBench');
 
 const N = Number(process.env.BENCH_TASKS || 100000);
 const SECONDS = Number(process.env.BENCH_SECONDS || 30);
 const FULL = !!process.env.BENCH_FULL;
 
-function hwmKb(pid) {
-  try {
-    return Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
-  } catch {
-    return 0;
-  }
-}
 
 (async () => {
   const dir = tmp('pr-bench-many-');
@@ -31,22 +22,7 @@ function hwmKb(pid) {
   }
   const list = path.join(dir, 'list.txt');
   fs.writeFileSync(list, names.join('\n') + '\n');
-  const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, [CLI, 'run', '-j', '2', '--json', '--files-from', list, '--out', path.join(dir, 'run'), '--', 'true'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
-  let firstMs;
-  let done = 0;
-  let peak = 0;
-  const poll = setInterval(() => (peak = Math.max(peak, hwmKb(child.pid))), 200);
-  readline.createInterface({ input: child.stdout }).on('line', (l) => {
-    if (firstMs === undefined && l.includes('"taskStarted"')) firstMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (l.includes('"taskFinished"')) done++;
-  });
-  let stopper;
-  if (!FULL) stopper = setTimeout(() => child.kill('SIGTERM'), SECONDS * 1000);
-  await new Promise((r) => child.on('exit', r));
-  clearInterval(poll);
-  clearTimeout(stopper);
-  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+  const { firstMs, done, peakKb: peak, wallMs: wall } = await watchCliRun(['-j', '2', '--files-from', list, '--out', path.join(dir, 'run'), '--', 'true'], dir, FULL ? undefined : SECONDS);
   console.log(`many files: ${N} inputs, "true", 2 workers${FULL ? '' : ` (stopped after ${SECONDS} s)`}; ${loadNote()}`);
   console.log(`  first task started after ${(firstMs / 1000).toFixed(3)} s (aim < 1 s)`);
   console.log(`  runner peak RSS ${(peak / 1024).toFixed(1)} MB (aim < 200 MB) with ${done} tasks finished in ${(wall / 1000).toFixed(1)} s (${(done / (wall / 1000)).toFixed(0)} tasks/s)`);

@@ -6,17 +6,10 @@
 const { spawn } = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { CLI, PYTHON, tmp, makeInputs, loadNote } = require('./lib/engineBench');
+const { CLI, PYTHON, tmp, makeInputs, loadNote, hwmKb } = require('./lib/engineBench');
 
 const MB = Number(process.env.BENCH_MB_PER_TASK || 50);
 
-function hwmKb(pid) {
-  try {
-    return Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
-  } catch {
-    return 0;
-  }
-}
 
 function run(dir, list, extra, mb) {
   return new Promise((resolve, reject) => {

@@ -80,4 +80,36 @@ function loadNote() {
   return `load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`;
 }
 
-module.exports = { ROOT, CLI, PYTHON, tmp, makeInputs, time, best, have, loadNote };
+/** Peak resident memory (VmHWM, KiB) of a live process; 0 once it is gone. */
+function hwmKb(pid) {
+  try {
+    return Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Runs `parallel-run ARGS --json` in `cwd` (stopped after `seconds` unless undefined) and watches it:
+ * when its first task started, how many finished, the runner's peak RSS (KiB) and the wall time (ms).
+ */
+async function watchCliRun(args, cwd, seconds) {
+  const readline = require('readline');
+  const t0 = process.hrtime.bigint();
+  const child = spawn(process.execPath, [CLI, 'run', '--json', ...args], { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+  let firstMs;
+  let done = 0;
+  let peakKb = 0;
+  const poll = setInterval(() => (peakKb = Math.max(peakKb, hwmKb(child.pid))), 200);
+  readline.createInterface({ input: child.stdout }).on('line', (l) => {
+    if (firstMs === undefined && l.includes('"taskStarted"')) firstMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (l.includes('"taskFinished"')) done++;
+  });
+  const stopper = seconds === undefined ? undefined : setTimeout(() => child.kill('SIGTERM'), seconds * 1000);
+  await new Promise((r) => child.on('exit', r));
+  clearInterval(poll);
+  clearTimeout(stopper);
+  return { firstMs, done, peakKb, wallMs: Number(process.hrtime.bigint() - t0) / 1e6 };
+}
+
+module.exports = { ROOT, CLI, PYTHON, tmp, makeInputs, time, best, have, loadNote, hwmKb, watchCliRun };
