@@ -10,7 +10,7 @@
 // interleaved (ABBA) and medians reported. GNU Parallel runs a subset (BENCH_GNU_POINTS, 300) of the
 // grid, its time scaled to 3,000 points (it costs a python start with scipy's import per point).
 'use strict';
-const { spawn, spawnSync } = require('child_process');
+const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 const { CLI, tmp, time, have, loadNote, watchCliRun } = require('./lib/engineBench');
