@@ -51,7 +51,7 @@ export const Settings = {
   pythonPath: 'python.path',
   timeoutSeconds: 'timeoutSeconds',
   timeoutPercentOfMedian: 'timeoutPercentOfMedian',
-  memFreeGB: 'memoryFreeGB',
+  memoryFreeGB: 'memoryFreeGB',
   /** the old name of memoryFreeGB: deprecated, still read when the new one is not set */
   memFreeGBOld: 'memFreeGB',
   retries: 'retries',
