@@ -61,6 +61,17 @@ describe('journal', () => {
     assert.deepStrictEqual((await all(file)).map((l) => [l.file, l.status, l.stdoutTail.length]), [['a', 'succeeded', 700_000], ['b', 'failed', 700_000], ['c', 'succeeded', 0]]);
   });
 
+  it('keeps multi-byte characters whole where a 1 MB chunk boundary cuts through one (both byte parities)', async () => {
+    for (const name of ['a', 'ab']) {
+      const file = path.join(tmpDir('pr-journal-'), 'journal.ndjson');
+      const text = 'é∑😀'.repeat(150_000); // 2-, 3- and 4-byte characters, 1.35 MB: the first boundary falls inside one
+      fs.writeFileSync(file, `${JSON.stringify(line(name, 'succeeded', 'fp1', { stdoutTail: text }))}\n${JSON.stringify(line('z', 'failed'))}\n`);
+      const got = await all(file);
+      assert.deepStrictEqual(got.map((l) => l.file), [name, 'z']);
+      assert.strictEqual(got[0].stdoutTail, text);
+    }
+  });
+
   it('fileKey is path.resolve: normal absolute paths as they are, anything else resolved', () => {
     const cwd = '/work/project';
     for (const f of ['/a/b.fits', '/a//b', '/a/./b', '/a/../b', '/a/b/', '/a/b/.', '/a/b/..', 'data/x.fits', './x', '../x', '', '/', '/.hidden/..x', '/a/.b/c..']) {

@@ -9,9 +9,9 @@ import * as workerpool from 'workerpool';
 import { readDefinition, runnerAlive } from './engine';
 import { nameOfRecord } from './fsNames';
 import { tupleKey } from './inputs';
-import { fileKey, JournalLine, readJournal } from './journal';
+import { fileKey, JournalLine, readJournal, readJournalBatches } from './journal';
 import { ReportBuilder } from './report';
-import { RUN_FILES, RunDefinition, RunReport, RunSummary, TaskCommand } from './types';
+import { RUN_FILES, RunDefinition, RunReport, RunSummary, TaskCommand, TaskRecord } from './types';
 
 function mtime(p: string): number | undefined {
   try {
@@ -39,18 +39,17 @@ async function rebuild(runDir: string, def: RunDefinition): Promise<RunReport> {
   let lastEnd = last?.startedAt ?? def.createdAt;
   const seen: JournalLine[] = [];
   const seenKeys = new Set<string>();
-  for await (const l of readJournal(path.join(runDir, RUN_FILES.journal))) {
-    if (last && l.session === last.session) {
-      seen.push(l);
-      seenKeys.add(fileKey(nameOfRecord(l), def.cwd));
-      lastEnd = Math.max(lastEnd, l.end);
-    } else if (l.fp === def.fingerprint && l.status === 'succeeded') earlier.add(fileKey(nameOfRecord(l), def.cwd));
+  for await (const lines of readJournalBatches(path.join(runDir, RUN_FILES.journal))) {
+    for (const l of lines) {
+      if (last && l.session === last.session) {
+        seen.push(l);
+        seenKeys.add(fileKey(nameOfRecord(l), def.cwd));
+        lastEnd = Math.max(lastEnd, l.end);
+      } else if (l.fp === def.fingerprint && l.status === 'succeeded') earlier.add(fileKey(nameOfRecord(l), def.cwd));
+    }
   }
   seen.sort((a, b2) => a.index - b2.index);
-  for (const l of seen) {
-    const { fp: _fp, session: _s, ...rec } = l;
-    b.add(rec);
-  }
+  for (const l of seen) b.add(taskRecordOf(l));
   for (const key of earlier) if (!seenKeys.has(key)) b.skip();
   if (last?.endedAt && last.status) {
     b.status = last.status;
@@ -63,6 +62,12 @@ async function rebuild(runDir: string, def: RunDefinition): Promise<RunReport> {
   if (!alive) b.note('The runner stopped before the run finished (killed or crashed): resume the run to process the remaining files.');
   const r = b.snapshot();
   return r;
+}
+
+/** A journal line as a report's task record: without the journal's fingerprint and session (the builder copies it again only to cut long tails). */
+function taskRecordOf(l: JournalLine): TaskRecord {
+  const { fp: _fp, session: _s, ...rec } = l;
+  return rec;
 }
 
 /** Journals at least this big are rebuilt on the history worker thread, when one is installed. */

@@ -23,9 +23,9 @@ export function emptyCounts(): RunReport['counts'] {
   return { total: null, done: 0, succeeded: 0, failed: 0, timedOut: 0, cancelled: 0, skipped: 0, retried: 0 };
 }
 
-/** A task record as the report keeps it: a succeeded task's tails shortened, failures whole. */
+/** A task record as the report keeps it: a succeeded task's tails shortened (a copy, when they are longer), failures whole. */
 export function reportRecord(rec: TaskRecord): TaskRecord {
-  return rec.status === 'succeeded'
+  return rec.status === 'succeeded' && (rec.stdoutTail.length > SUCCESS_TAIL_CHARS || rec.stderrTail.length > SUCCESS_TAIL_CHARS)
     ? { ...rec, stdoutTail: rec.stdoutTail.slice(-SUCCESS_TAIL_CHARS), stderrTail: rec.stderrTail.slice(-SUCCESS_TAIL_CHARS) }
     : rec;
 }
