@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Transform } from 'stream';
 import { groupFailures, groupLine } from '../core/run/failures';
-import { taskArgv } from '../core/run/engine';
+import { taskArgv } from '../core/run/plan';
 import { UsageError, type RunOptions, type RunReport, type TaskCommand, type TaskRecord } from '../core/run/types';
 import { shellQuote } from '../core/slurm/script';
 import { figuresLine } from '../shared/figures';

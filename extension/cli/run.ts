@@ -11,13 +11,14 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { dryRun, readDefinition, startRun } from '../core/run/engine';
+import { dryRun } from '../core/run/dryRun';
+import { startRun } from '../core/run/engine';
 import { parseHalt } from '../core/run/failures';
 import { openSource } from '../core/run/fileSources';
 import { fsEncode, hasRawBytes, recordName } from '../core/run/fsNames';
 import { fingerprint } from '../core/run/journal';
 import { parseGrid, POSITIONAL, readInputs } from '../core/run/inputs';
-import { newRunId } from '../core/run/runDir';
+import { newRunId, readDefinition } from '../core/run/runDir';
 import { MAX_WORKERS, workersWarning } from '../core/run/workerLimits';
 import { UsageError, type FileSource, type InputSourceSpec, type InputsSpec, type RunEvent, type RunOptions, type TaskCommand } from '../core/run/types';
 import { prepareNotebookRun } from '../core/python/notebookRun';

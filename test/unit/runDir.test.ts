@@ -6,7 +6,7 @@ import * as assert from 'assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { createRunDir, ignoreInGit, runStamp, runStem } from '../../extension/core/run/runDir';
+import { createRunDir, ignoreInGit, mkdirp, readDefinition, runStamp, runStem, writeJsonAtomic } from '../../extension/core/run/runDir';
 import { CLI, PYTHON, tmpDir, writeFiles } from './engineHelpers';
 
 describe('run directories', () => {
@@ -41,6 +41,31 @@ describe('run directories', () => {
     assert.ok(fs.existsSync(path.join(ws, 'my-runs', '.gitignore')));
     ignoreInGit(path.join(ws, 'results'), false);
     assert.ok(!fs.existsSync(path.join(ws, 'results', '.gitignore')));
+  });
+
+  it('run.json is written whole or not at all: a failed write leaves the old file and no temporary file', () => {
+    const dir = tmpDir('pr-rundir-json-');
+    const file = path.join(dir, 'run.json');
+    assert.strictEqual(readDefinition(dir), undefined, 'no run.json yet');
+    writeJsonAtomic(file, { runId: 'r1', version: 1 });
+    assert.strictEqual(readDefinition(dir)?.runId, 'r1');
+    fs.writeFileSync(file, '{"runId": "r1", "ver');
+    assert.strictEqual(readDefinition(dir), undefined, 'a torn run.json reads as none');
+    // a rename onto a non-empty directory fails (EISDIR / ENOTEMPTY) after the temporary file was written
+    const blocked = path.join(dir, 'blocked.json');
+    fs.mkdirSync(blocked);
+    fs.writeFileSync(path.join(blocked, 'x'), '');
+    assert.throws(() => writeJsonAtomic(blocked, { a: 1 }), /EISDIR|ENOTEMPTY|EEXIST/);
+    assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no .tmp left behind');
+  });
+
+  it('mkdirp makes every missing folder and refuses a file in the way', () => {
+    const dir = tmpDir('pr-rundir-mk-');
+    mkdirp(path.join(dir, 'a', 'b', 'c'));
+    assert.ok(fs.statSync(path.join(dir, 'a', 'b', 'c')).isDirectory());
+    mkdirp(path.join(dir, 'a', 'b')); // already there: nothing to do
+    fs.writeFileSync(path.join(dir, 'f'), '');
+    assert.throws(() => mkdirp(path.join(dir, 'f', 'g')), (e: NodeJS.ErrnoException) => e.code === 'ENOTDIR');
   });
 
   it('a CLI run in a fresh project leaves .parallel-run/.gitignore, so run logs are never committed', function () {

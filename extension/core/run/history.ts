@@ -6,7 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as workerpool from 'workerpool';
-import { readDefinition, runnerAlive } from './engine';
+import { readDefinition } from './runDir';
+import { runnerAlive } from './runLock';
 import { nameOfRecord } from './fsNames';
 import { tupleKey } from './inputs';
 import { fileKey, JournalLine, readJournal, readJournalBatches } from './journal';

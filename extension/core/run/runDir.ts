@@ -7,6 +7,7 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { RUN_FILES, type RunDefinition } from './types';
 
 /** The default runs root, relative to the workspace or the CLI's working directory. */
 export const DEFAULT_RUNS_DIR = path.join('.parallel-run', 'runs');
@@ -62,4 +63,53 @@ export function ignoreInGit(runsRoot: string, dedicated: boolean): void {
 /** A fresh run id: local timestamp + random suffix (also a good run directory name). */
 export function newRunId(now = new Date()): string {
   return `${runStamp(now)}-${crypto.randomBytes(3).toString('hex')}`;
+}
+
+/** A run directory's run.json, or undefined when it has none (or it cannot be read). */
+export function readDefinition(runDir: string): RunDefinition | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.definition), 'utf8')) as RunDefinition;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes JSON by a temporary file and a rename, so a reader sees the old file or the new one, never
+ * half of one; a failed write (a full disk) leaves no `<file>.<pid>.tmp` behind.
+ */
+export function writeJsonAtomic(file: string, data: unknown): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(tmp, JSON.stringify(data, null, 1));
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** mkdir -p without fs.mkdirSync's recursive mode, which loops forever under /proc on Node 20. */
+export function mkdirp(dir: string): void {
+  const missing: string[] = [];
+  let d = path.resolve(dir);
+  for (;;) {
+    try {
+      if (!fs.statSync(d).isDirectory()) throw Object.assign(new Error(`${d} is not a directory`), { code: 'ENOTDIR' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      missing.push(d);
+      const up = path.dirname(d);
+      if (up === d) break;
+      d = up;
+    }
+  }
+  for (const m of missing.reverse()) {
+    try {
+      fs.mkdirSync(m);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
 }

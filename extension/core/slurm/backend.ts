@@ -25,7 +25,7 @@ import { validateTemplate } from '../run/templates';
 import { InputLayout, layoutOfHeader, MAX_TASKS_WITHOUT_YES, readInputs, tupleKey, tupleLabel, tuplesLines, validateTupleTemplate } from '../run/inputs';
 import { ResultsWriter } from '../run/results';
 import { resolvePython } from '../python/interpreter';
-import { newRunId, readDefinition } from '../run/engine';
+import { newRunId, readDefinition, writeJsonAtomic } from '../run/runDir';
 import { acquireRunLock, assertNotLocked, processStartTicks, RunLock } from '../run/runLock';
 import { logicalCores, physicalCores, threadEnv } from '../threads';
 import { timerMs } from '../timers';
@@ -36,7 +36,7 @@ import { arraySpec, MeasuredTimes, packFiles, PackPlan, splitArrays } from './pa
 import { ArrayTaskState, DEFAULT_MAX_ARRAY_SIZE, FINAL_STATES, mergeStates, parseSacct, parseScontrolJobs, parseSqueue, SACCT_FIELDS, sacctDisabled } from './parse';
 import { normaliseExtraDirectives, renderSbatchScript, shellQuote } from './script';
 import {
-  readJson, readManifest, readTuplesManifest, shardDirPath, SLURM_FILES, slurmDirOf, SlurmPlanFile, SlurmSubmissionFile, taskId, writeJsonAtomic,
+  readJson, readManifest, readTuplesManifest, shardDirPath, SLURM_FILES, slurmDirOf, SlurmPlanFile, SlurmSubmissionFile, taskId,
 } from './layout';
 import { measuredTimesFromHistory } from './history';
 

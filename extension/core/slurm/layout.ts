@@ -83,12 +83,6 @@ export function readJson<T>(file: string): T | undefined {
   }
 }
 
-export function writeJsonAtomic(file: string, data: unknown): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(data, null, 1));
-  fs.renameSync(tmp, file);
-}
-
 /** Reads tuples.ndjson back: the tuples in task order (the header line skipped). */
 export function readTuplesManifest(slurmDir: string): string[][] {
   const lines = fs.readFileSync(path.join(slurmDir, SLURM_FILES.tuples), 'utf8').split('\n');

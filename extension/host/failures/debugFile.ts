@@ -6,7 +6,8 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { readDefinition, taskArgv } from '../../core/run/engine';
+import { taskArgv } from '../../core/run/plan';
+import { readDefinition } from '../../core/run/runDir';
 import { nameOfRecord } from '../../core/run/fsNames';
 import { fileKey, readJournal } from '../../core/run/journal';
 import { templatePythonScript } from '../../core/python/syntaxCheck';

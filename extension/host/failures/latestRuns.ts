@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { readDefinition } from '../../core/run/engine';
+import { readDefinition } from '../../core/run/runDir';
 import { readReport } from '../../core/run/history';
 import { InputMarks } from '../../core/run/inputStatus';
 import { readJournal } from '../../core/run/journal';

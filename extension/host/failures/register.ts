@@ -6,7 +6,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { failedFiles } from '../../core/run/history';
-import { readDefinition } from '../../core/run/engine';
+import { readDefinition } from '../../core/run/runDir';
 import { Commands } from '../../shared/ids';
 import { messageOf } from '../config';
 import { notTrustedMessage, requireTrust } from '../trust';

@@ -8,7 +8,7 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { taskArgv } from '../../core/run/engine';
+import { taskArgv } from '../../core/run/plan';
 import { openSource } from '../../core/run/fileSources';
 import {
   flowInputs, MAX_TASKS_WITHOUT_YES, namesUsed, parseGrid, readInputs, splitArguments, tableSeparator, type TypedParameter, validateTupleTemplate,

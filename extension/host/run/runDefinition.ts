@@ -5,7 +5,7 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { readDefinition } from '../../core/run/engine';
+import { readDefinition } from '../../core/run/runDir';
 import type { FileSource, InputsSpec } from '../../core/run/types';
 import type { RunRequest } from './runService';
 

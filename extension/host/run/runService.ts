@@ -7,7 +7,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { hostScriptPath, startRun } from '../../core/run/engine';
+import { startRun } from '../../core/run/engine';
+import { hostScriptPath } from '../../core/run/plan';
 import { createRunDir, runStem } from '../../core/run/runDir';
 import { defaultThreads, logicalCores } from '../../core/threads';
 import type { FileSource, InputsSpec, RunEvent, RunHandle, RunOptions, RunReport } from '../../core/run/types';

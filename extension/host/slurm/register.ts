@@ -16,7 +16,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { readDefinition } from '../../core/run/engine';
+import { readDefinition } from '../../core/run/runDir';
 import { createRunDir, runStem } from '../../core/run/runDir';
 import { RUN_FILES, type FileSource, type RunEvent, type RunReport } from '../../core/run/types';
 import {
