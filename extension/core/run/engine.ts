@@ -21,12 +21,14 @@ import { displayName, nameOfRecord, recordName } from './fsNames';
 import { InputLayout, namedValues } from './inputs';
 import { fileKey, isDiskFull, JournalWriter, readJournal, succeededFiles } from './journal';
 import { EarlyStop, failureSignature, type FailureSignature, haltReached, haltSentence, haltText } from './failures';
+import { BatchPolicy } from './batchPolicy';
 import { MemoryGate } from './memoryGate';
 import { OomKills } from './oomKills';
 import { logStem, plan, type Plan, resumeCheck, taskArgv } from './plan';
 import { ReportBuilder, reportRecord, TASKS_IN_MEMORY } from './report';
 import { readTaskResult, RESULT_ENV, ResultsWriter } from './results';
 import { writeJsonAtomic } from './runDir';
+import { TimeoutPolicy } from './timeoutPolicy';
 import { killGroup } from './taskRunner';
 import { RUN_FILES, RunEvent, RunHandle, RunOptions, RunReport, TaskRecord, TaskStatus, UsageError } from './types';
 import { killMarked, SESSION_MARKER_VAR, Watchdog } from './watchdog';
@@ -135,13 +137,6 @@ function workerFailed(e: Error): RunTaskResult {
   return { start: now, end: now, exitCode: null, signal: null, cpuUserSec: 0, cpuSysSec: 0, maxRssKb: null, stdoutTail: '', stderrTail: msg, timedOut: false, spawnError: msg, measured: 'proc' };
 }
 
-/** Batches (see Run.batchSize): tasks shorter than this on average go in batches... */
-const BATCH_BELOW_MS = 100;
-/** ...of about this much work... */
-const BATCH_TARGET_MS = 250;
-/** ...and at most this many files (PARALLEL_RUN_BATCH sets another maximum; 1 = no batches). */
-const BATCH_MAX = 64;
-
 interface InFlight {
   index: number;
   file: string;
@@ -197,6 +192,8 @@ class Run {
     this.logsDir = path.join(p.outDir, RUN_FILES.logs);
     for (let s = p.workers; s >= 1; s--) this.freeSlots.push(s);
     this.earlyStop = new EarlyStop(p.stopEarly);
+    this.batches = new BatchPolicy(p.workers);
+    this.timeouts = new TimeoutPolicy(p.timeoutSec, p.timeoutPercent);
     this.done = new Promise((r) => (this.resolveDone = r));
     const self = this;
     this.handle = {
@@ -439,7 +436,7 @@ class Run {
         const slot = await this.acquireSlot();
         if (slot === undefined) break;
         await this.memGate?.waitToStart();
-        // short tasks go to the slot in batches (see batchSize); read lazily, like single files
+        // short tasks go to the slot in batches (see batchPolicy.ts); read lazily, like single files
         const batch = [first];
         for (let k = again ? 1 : this.batchSize(index); batch.length < k && !this.stopping; ) {
           const more = await next();
@@ -507,61 +504,14 @@ class Run {
     return true;
   }
 
-  /** mean wall time of recent tasks (exponential average; undefined before the first) */
-  private recentMs: number | undefined;
-  private finishedCount = 0;
+  /** how many files a free slot gets at once (batchPolicy.ts) */
+  private readonly batches: BatchPolicy;
+  /** each attempt's timeout, fixed or relative to the median (timeoutPolicy.ts) */
+  private readonly timeouts: TimeoutPolicy;
 
-  /**
-   * How many files the next free slot gets at once. Short tasks (under BATCH_BELOW_MS on average) spend
-   * most of their time in the round trip runner → worker → host and back; in a batch, the slot's Python
-   * host starts each task as soon as the one before ends (results still come back, and are journaled,
-   * one by one). A batch holds about BATCH_TARGET_MS of work, and at most a quarter of each slot's share
-   * of what is left, so the slots still end together. Long tasks, runs without a Python host and inputs
-   * whose total is not known (stdin, pipes) go one at a time, and so do the first files while the early
-   * stop is undecided. PARALLEL_RUN_BATCH=1 turns batches off.
-   */
+  /** How many files the next free slot gets at once (1 = one at a time). */
   private batchSize(taken: number): number {
-    const p = this.p;
-    if (!p.host || this.batchLimit <= 1 || this.recentMs === undefined || this.finishedCount < p.workers) return 1;
-    // while the early stop is undecided, one file at a time: a batch would start files after the Kth failure
-    if (this.earlyStop.undecided) return 1;
-    if (this.recentMs >= BATCH_BELOW_MS) return 1;
-    let k = Math.min(this.batchLimit, Math.floor(BATCH_TARGET_MS / Math.max(this.recentMs, 1)));
-    const total = this.builder.counts.total;
-    // without a total (stdin, a pipe: read once, maybe slowly) nothing waits for more input
-    if (total === null) return 1;
-    k = Math.min(k, Math.floor((total - taken) / (p.workers * 4)) + 1);
-    return Math.max(1, k);
-  }
-
-  private readonly batchLimit = ((v) => (Number.isInteger(v) && v >= 1 ? v : BATCH_MAX))(Number(process.env.PARALLEL_RUN_BATCH));
-
-  /** Run times (ms) of the latest succeeded files, a ring (for --timeout N%), and their median. */
-  private readonly okMs = new Float64Array(1001);
-  private okCount = 0;
-  private median: number | undefined;
-  private okSinceMedian = 0;
-
-  private noteSucceeded(ms: number): void {
-    if (this.p.timeoutPercent === undefined) return;
-    this.okMs[this.okCount++ % this.okMs.length] = ms;
-    this.okSinceMedian++;
-  }
-
-  /** An attempt's timeout now: fixed, or (N%) the median of the latest successes × N/100 once 3 succeeded. */
-  private timeoutMs(): number {
-    const p = this.p;
-    if (p.timeoutPercent === undefined) return Math.round(p.timeoutSec * 1000);
-    if (this.okCount < 3) return 0;
-    // the median moves slowly: sorting up to 1,001 numbers again every 16 successes is enough
-    if (this.median === undefined || this.okSinceMedian >= 16 || this.okCount < 64) {
-      const n = Math.min(this.okCount, this.okMs.length);
-      const sorted = Float64Array.from(this.okMs.subarray(0, n)).sort();
-      this.median = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-      this.okSinceMedian = 0;
-    }
-    // at least 1 s: a median of a few milliseconds must not kill a file held up by a busy disk
-    return Math.max(1000, Math.round((this.median * p.timeoutPercent) / 100));
+    return this.batches.size({ hosted: !!this.p.host, earlyStopUndecided: this.earlyStop.undecided, total: this.builder.counts.total, taken });
   }
 
   /** The parameters of one attempt of a file's task on a slot. */
@@ -579,7 +529,7 @@ class Run {
       cwd: p.cwd,
       stdoutLog: path.join(p.outDir, RUN_FILES.logs, `${stem}.out`),
       stderrLog: path.join(p.outDir, RUN_FILES.logs, `${stem}.err`),
-      timeoutMs: this.timeoutMs(),
+      timeoutMs: this.timeouts.timeoutMs(),
       env: { PARALLEL_SEQ: String(t.index), PARALLEL_JOBSLOT: String(slot), [RESULT_ENV]: path.join(p.outDir, RUN_FILES.logs, `${stem}.result.json`) },
       ...(t.tuple ? { inputs: namedValues(t.tuple.layout, t.tuple.values) } : {}),
       // the host records the task's good end at once (a resume after a kill does not run it again)
@@ -675,7 +625,7 @@ class Run {
   }
 
   /**
-   * Several files on one slot, back to back (see batchSize): results come in 'tasksDone' events, within
+   * Several files on one slot, back to back (see batchPolicy.ts): results come in 'tasksDone' events, within
    * 20 ms of their task's end, and are journaled as they come; a file that asks for a retry gets it on
    * this slot once the batch is over; files the batch did not report (its worker failed) fail with the
    * worker's error.
@@ -779,9 +729,8 @@ class Run {
     // a task that could not write its logs fails (often with empty logs): say why, and stop
     if ((status === 'failed' || status === 'timedOut') && !this.diskFullAt && lowOnSpace(this.logsDir)) this.diskFull(this.logsDir);
     this.builder.add(rec);
-    if (status === 'succeeded') this.noteSucceeded(rec.wallMs);
-    this.finishedCount++;
-    this.recentMs = this.recentMs === undefined ? rec.wallMs : 0.8 * this.recentMs + 0.2 * rec.wallMs;
+    if (status === 'succeeded') this.timeouts.succeeded(rec.wallMs);
+    this.batches.taskFinished(rec.wallMs);
     const now = Date.now();
     // Output goes straight to the log files (bounded memory whatever a task prints); listeners get
     // each stream's tail (last TAIL_BYTES) when the task ends; the full text is in the log.

@@ -14,7 +14,6 @@ import * as os from 'os';
 import * as path from 'path';
 import { hostPython, resolvePython } from '../python/interpreter';
 import { checkPythonSyntax, ScriptSyntaxError, templatePythonScript } from '../python/syntaxCheck';
-import { MAX_TIMEOUT_SEC } from '../timers';
 import { defaultThreads, logicalCores, machineOf, physicalCores, threadEnv } from '../threads';
 import { formatBytes } from '../../shared/format';
 import type { TaskWorkerInit } from '../../shared/workerApi';
@@ -28,6 +27,7 @@ import { type DoneEntry, fileKey, fingerprint, unchanged } from './journal';
 import { ignoreInGit, mkdirp, readDefinition } from './runDir';
 import { acquireRunLock, assertNotLocked, processStartTicks, RunLock, runnerAlive } from './runLock';
 import { expandTemplate, validateTemplate } from './templates';
+import { checkTimeout } from './timeoutPolicy';
 import { RUN_FILES, RunDefinition, RunOptions, TaskCommand, UsageError } from './types';
 import { MAX_WORKERS, WORKER_COST, workersWarning } from './workerLimits';
 
@@ -219,17 +219,7 @@ function checkLimits(opts: RunOptions, notes: string[]): Limits {
   if (!isInt(threads) || threads < 1 || threads > 1024) {
     throw new UsageError(`Threads per task (--threads) must be a whole number from 1 to 1024, not ${JSON.stringify(opts.threads)}. Leave it out for cores / workers = ${defaultThreads(logical, workers)}.`);
   }
-  const timeoutSec = opts.timeoutSec ?? 0;
-  if (typeof timeoutSec !== 'number' || !Number.isFinite(timeoutSec) || timeoutSec < 0 || timeoutSec > MAX_TIMEOUT_SEC) {
-    throw new UsageError(`Timeout (--timeout) must be a number of seconds from 0 to ${MAX_TIMEOUT_SEC} (about 115 days), not ${JSON.stringify(opts.timeoutSec)}. Use 0 for no timeout.`);
-  }
-  const timeoutPercent = opts.timeoutPercent;
-  if (timeoutPercent !== undefined) {
-    if (typeof timeoutPercent !== 'number' || !Number.isFinite(timeoutPercent) || timeoutPercent <= 100) {
-      throw new UsageError(`A timeout relative to the median (--timeout N%) must be above 100%, not ${JSON.stringify(timeoutPercent)}%. E.g. --timeout 300% kills a file taking 3x the median.`);
-    }
-    if (timeoutSec > 0) throw new UsageError('Give the timeout in seconds or in percent of the median, not both.');
-  }
+  const { timeoutSec, timeoutPercent } = checkTimeout(opts.timeoutSec, opts.timeoutPercent);
   const memFreeBytes = opts.memFreeBytes ?? 0;
   if (typeof memFreeBytes !== 'number' || !Number.isFinite(memFreeBytes) || memFreeBytes < 0) {
     throw new UsageError(`Free memory to start a file (--memfree) must be a size ≥ 0, not ${JSON.stringify(opts.memFreeBytes)}. E.g. --memfree 4G.`);
