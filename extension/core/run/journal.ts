@@ -113,9 +113,19 @@ export async function* readJournalBatches(file: string): AsyncGenerator<JournalL
   }
   let rest: Buffer | undefined;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
-    const buf: Buffer = rest ? Buffer.concat([rest, chunk]) : chunk;
     const lines: JournalLine[] = [];
+    let buf: Buffer = chunk;
     let start = 0;
+    if (rest) {
+      // the line cut by the last chunk's end: joined with its end only, not the whole chunk
+      const nl = chunk.indexOf(10);
+      if (nl < 0) buf = Buffer.concat([rest, chunk]);
+      else {
+        const line = parseJournalLine(Buffer.concat([rest, chunk.subarray(0, nl)]).toString('utf8'));
+        if (line) lines.push(line);
+        start = nl + 1;
+      }
+    }
     for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, start)) {
       const line = parseJournalLine(buf.toString('utf8', start, nl));
       start = nl + 1;
