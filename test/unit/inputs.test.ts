@@ -203,8 +203,30 @@ describe('inputs: parameter tables and the VS Code side', () => {
   it('finds the top-level functions a grid can run (their parameters, not self / *args / **kwargs)', () => {
     const src = 'import x\n\ndef loglike(mu: float, sigma: dict[str, int] = {"a": 1}, *args, flag=(1, 2), **kw) -> float:\n    return 1\n\ndef nothing():\n    pass\n\nclass C:\n    def m(self, a):\n        pass\n\nasync def later(a):\n    pass\n\ndef multi(\n    a,  # first\n    b=2,\n):\n    pass\n';
     assert.deepStrictEqual(gridFunctions(src), [
-      { name: 'loglike', line: 2, params: ['mu', 'sigma', 'flag'] },
+      // sigma: a dict cannot come from a grid value; it keeps its default
+      { name: 'loglike', line: 2, params: ['mu', 'flag'] },
       { name: 'multi', line: 15, params: ['a', 'b'] },
+    ]);
+  });
+
+  it('offers no grid on helpers: private functions, and functions that need an array or an object', () => {
+    const src = [
+      'import numpy as np',
+      'from pathlib import Path',
+      'def model(theta: np.ndarray, x):',
+      '    return theta[0] * x',
+      'def _helper(a):',
+      '    pass',
+      'def fit(points: list[float]):',
+      '    pass',
+      'def loglike(mu: float, sigma: "float" = 1.0, data: np.ndarray = None, n: Optional[int] = None, out: Path = Path("o")):',
+      '    return 0',
+      'def spectrum(file: Path, z: np.float64, flag: bool, out: str | None = None, w: np.ndarray | None = None):',
+      '    pass',
+    ].join('\n');
+    assert.deepStrictEqual(gridFunctions(src), [
+      { name: 'loglike', line: 8, params: ['mu', 'sigma', 'n', 'out'] },
+      { name: 'spectrum', line: 10, params: ['file', 'z', 'flag', 'out'] },
     ]);
   });
 });
