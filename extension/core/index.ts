@@ -5,6 +5,7 @@ export * from './speedup';
 export * from './sweep';
 export * from './demos/matrixDemo';
 export * from './monitor';
+export * from './procfs';
 export * from './threads';
 export * from './processGate';
 export * from './python/interpreter';

@@ -5,17 +5,14 @@
  * Cores used by others = (busy ticks of the whole machine, from /proc/stat) − (CPU ticks of the
  * measurement's own process tree, from /proc/<pid>/stat), over wall time. The tree's ticks are each
  * member's own time plus the time of children it has already waited for, so a task that starts and
- * ends between two readings is still counted as ours. Parsing is monitor.ts's; this module only adds
+ * ends between two readings is still counted as ours. Parsing is procfs.ts's; this module only adds
  * up. Linux only: elsewhere nothing is sampled and nothing is claimed.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { BUSY_CORES } from '../shared/figures';
-import { parseProcPidStat, parseProcStat, type PidStat } from './monitor';
+import { parseProcStat, type PidStat, readPidStat, USER_HZ } from './procfs';
 import type { LoadSummary } from './run/types';
-
-/** Clock ticks per second of /proc times (USER_HZ: 100 on every mainstream Linux architecture). */
-const USER_HZ = 100;
 
 /** One reading of the machine's and the tree's cumulative CPU ticks. */
 export interface LoadReading {
@@ -83,11 +80,8 @@ export function readLoad(opts: ReadOptions = {}): LoadReading | undefined {
   for (const e of entries) {
     const c = e.charCodeAt(0);
     if (c < 48 || c > 57) continue;
-    try {
-      stats.push(parseProcPidStat(fs.readFileSync(path.join(proc, e, 'stat'), 'latin1')));
-    } catch {
-      // exited between readdir and read
-    }
+    const st = readPidStat(e, root);
+    if (st) stats.push(st); // else it exited between readdir and read
   }
   return {
     t,

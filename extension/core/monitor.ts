@@ -7,167 +7,21 @@
  * memory (memory.max / memory.limit_in_bytes) — a container or a Slurm allocation — the headline
  * numbers are usage against that limit, and `describeLimits` says so.
  *
- * The parsing functions are pure and exported so unit tests run them on recorded fixtures.
+ * The /proc parsers are procfs.ts's; the cgroup parsing here is pure and exported so unit tests run
+ * it on recorded fixtures.
  * No `vscode` import: the host owns one Sampler per window and shares it.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { CgroupLimits, HistoryPoint, ProcessSample, SystemSample } from '../shared/monitorTypes';
+import { clampPercent, type CpuTimes, cpuPercent, parseLoadavg, parseMeminfo, parseProcPidStat, parseProcPidStatus, parseProcStat, type PidStat, USER_HZ } from './procfs';
 import { timerMs } from './timers';
 
 export type { CgroupLimits, HistoryPoint, ProcessSample, SystemSample };
 
 // ---------------------------------------------------------------------------------------------
 // Pure parsing
-
-/** Cumulative CPU time of one CPU line of /proc/stat, in clock ticks. */
-export interface CpuTicks {
-  /** user + nice + system + irq + softirq + steal (guest time is already inside user/nice) */
-  busy: number;
-  /** idle + iowait */
-  idle: number;
-}
-
-/** The `cpu` line and every `cpuN` line of /proc/stat. */
-export interface CpuTimes {
-  total: CpuTicks;
-  /** indexed by position; `ids[i]` is the kernel's cpu number (cpus can be offline, so ids may skip) */
-  cores: CpuTicks[];
-  ids: number[];
-}
-
-/** Parses /proc/stat (only the cpu lines matter). Throws on text without a `cpu ` line. */
-export function parseProcStat(text: string): CpuTimes {
-  // The cpu lines come first; the `intr` line after them can be many kilobytes: never split it.
-  // (At one sample a second V8 runs this in its interpreter, so builtins do the scanning.)
-  let end = text.indexOf('\nintr');
-  if (end < 0) end = text.length;
-  let total: CpuTicks | undefined;
-  const cores: CpuTicks[] = [];
-  const ids: number[] = [];
-  for (const line of text.slice(0, end).split('\n')) {
-    if (!line.startsWith('cpu')) continue;
-    const f = line.split(' ').filter(Boolean);
-    // user nice system idle iowait irq softirq steal (guest is already inside user/nice)
-    const n = (i: number): number => Number(f[i] ?? 0) || 0;
-    const ticks = { busy: n(1) + n(2) + n(3) + n(6) + n(7) + n(8), idle: n(4) + n(5) };
-    if (f[0] === 'cpu') total = ticks;
-    else {
-      cores.push(ticks);
-      ids.push(Number(f[0].slice(3)));
-    }
-  }
-  if (!total) throw new Error('not a /proc/stat text: no "cpu " line');
-  return { total, cores, ids };
-}
-
-/** Busy percentage (0..100) between two cumulative readings; 0 when no time passed. */
-export function cpuPercent(prev: CpuTicks, cur: CpuTicks): number {
-  const busy = cur.busy - prev.busy;
-  const all = busy + (cur.idle - prev.idle);
-  if (all <= 0 || busy < 0) return 0;
-  return clampPercent((100 * busy) / all);
-}
-
-/** The /proc/meminfo fields the monitor needs, in bytes. */
-export interface MemInfo {
-  totalBytes: number;
-  /** MemAvailable (what can be allocated without swapping); estimated on kernels older than 3.14 */
-  availableBytes: number;
-  swapTotalBytes: number;
-  swapFreeBytes: number;
-}
-
-/** Parses /proc/meminfo (values are in kB). */
-export function parseMeminfo(text: string): MemInfo {
-  const kb = (key: string): number | undefined => {
-    const needle = `${key}:`;
-    let at = text.startsWith(needle) ? 0 : text.indexOf(`\n${needle}`);
-    if (at < 0) return undefined;
-    if (at > 0) at += 1;
-    const v = parseInt(text.slice(at + needle.length, at + needle.length + 40), 10);
-    return Number.isFinite(v) ? v : undefined;
-  };
-  const total = kb('MemTotal');
-  if (total === undefined) throw new Error('not a /proc/meminfo text: no MemTotal');
-  const available = kb('MemAvailable') ?? (kb('MemFree') ?? 0) + (kb('Buffers') ?? 0) + (kb('Cached') ?? 0);
-  return {
-    totalBytes: total * 1024,
-    availableBytes: available * 1024,
-    swapTotalBytes: (kb('SwapTotal') ?? 0) * 1024,
-    swapFreeBytes: (kb('SwapFree') ?? 0) * 1024,
-  };
-}
-
-/** Parses /proc/loadavg: the 1, 5 and 15 minute load averages. */
-export function parseLoadavg(text: string): [number, number, number] {
-  const [a, b, c] = text.trim().split(/\s+/).map(Number);
-  if (![a, b, c].every(Number.isFinite)) throw new Error('not a /proc/loadavg text');
-  return [a, b, c];
-}
-
-/** Fields of /proc/<pid>/stat the monitor uses. */
-export interface PidStat {
-  pid: number;
-  comm: string;
-  state: string;
-  ppid: number;
-  /** process group id */
-  pgid: number;
-  /** utime + stime of the process itself, clock ticks */
-  ticks: number;
-  /** cutime + cstime: children it has already waited for, clock ticks */
-  childTicks: number;
-  /** start time after boot, clock ticks */
-  startTicks: number;
-  threads: number;
-  rssPages: number;
-}
-
-/** Parses /proc/<pid>/stat. The command name may itself contain spaces and parentheses. */
-export function parseProcPidStat(text: string): PidStat {
-  const open = text.indexOf('(');
-  const close = text.lastIndexOf(')');
-  if (open < 0 || close < open) throw new Error('not a /proc/<pid>/stat text');
-  const rest = text.slice(close + 2).trim().split(/\s+/);
-  // rest[0] is field 3 (state); field n is rest[n - 3]
-  const f = (n: number): number => Number(rest[n - 3]);
-  return {
-    pid: Number(text.slice(0, open).trim()),
-    comm: text.slice(open + 1, close),
-    state: rest[0],
-    ppid: f(4),
-    pgid: f(5),
-    ticks: f(14) + f(15),
-    childTicks: f(16) + f(17),
-    threads: f(20),
-    startTicks: f(22),
-    rssPages: f(24),
-  };
-}
-
-/** Fields of /proc/<pid>/status the monitor uses. */
-export interface PidStatus {
-  name: string;
-  ppid: number;
-  rssBytes: number;
-  swapBytes: number;
-  threads: number;
-}
-
-/** Parses /proc/<pid>/status (VmRSS and VmSwap are in kB; kernel threads have none). */
-export function parseProcPidStatus(text: string): PidStatus {
-  const get = (key: string): string | undefined => new RegExp(`^${key}:\\s*(.*)$`, 'm').exec(text)?.[1].trim();
-  const kb = (key: string): number => Number(/^(\d+)/.exec(get(key) ?? '')?.[1] ?? 0) * 1024;
-  return {
-    name: get('Name') ?? '',
-    ppid: Number(get('PPid') ?? 0),
-    rssBytes: kb('VmRSS'),
-    swapBytes: kb('VmSwap'),
-    threads: Number(get('Threads') ?? 0),
-  };
-}
 
 /** One line of /proc/<pid>/cgroup: `id:controllers:path` (v2 is `0::path`). */
 export interface CgroupMembership {
@@ -344,15 +198,10 @@ function formatGiB(bytes: number): string {
 function round1(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toFixed(1);
 }
-function clampPercent(x: number): number {
-  return x < 0 ? 0 : x > 100 ? 100 : x;
-}
 
 // ---------------------------------------------------------------------------------------------
 // File access
 
-/** Clock ticks per second of /proc times (USER_HZ: 100 on every mainstream Linux architecture). */
-const USER_HZ = 100;
 
 /** Reads small pseudo-files, keeping hot ones open so each sample is one pread per file. */
 class FileReader {

@@ -7,7 +7,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { LoadWatch, othersCores, readLoad, summariseLoad, treeTicks, type LoadReading } from '../../extension/core/load';
-import { parseProcPidStat } from '../../extension/core/monitor';
+import { parseProcPidStat } from '../../extension/core/procfs';
 import { busySentence, loadText } from '../../extension/shared/figures';
 
 const fixtures = path.resolve(__dirname, '../../../test/fixtures/load');

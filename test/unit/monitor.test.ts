@@ -1,5 +1,6 @@
 /**
- * The sampler's parsing on recorded /proc and cgroup fixtures (test/fixtures/proc/):
+ * The sampler's cgroup parsing and sampling on recorded /proc and cgroup fixtures (test/fixtures/proc/;
+ * the /proc parsers themselves: procfs.test.ts):
  *  - host: copied from this machine (cgroup v1/v2 hybrid, no limits);
  *  - v1-limited / v1-unlimited / v2-limited / v2-unlimited / slurm-v2: crafted trees in the exact
  *    layouts Docker, systemd and Slurm produce;
@@ -11,74 +12,14 @@ import * as os from 'os';
 import * as path from 'path';
 import {
   AvailableMemory,
-  Sampler, cpuPercent, describeLimits, formatCpuList, locateCgroup, parseCfsQuota, parseCpuList, parseCpuMax,
-  parseFlatKeyed, parseLoadavg, parseMeminfo, parseMemoryLimit, parseMountinfo, parseProcCgroup, parseProcPidStat,
-  parseProcPidStatus, parseProcStat,
+  Sampler, describeLimits, formatCpuList, locateCgroup, parseCfsQuota, parseCpuList, parseCpuMax,
+  parseFlatKeyed, parseMemoryLimit, parseMountinfo, parseProcCgroup,
 } from '../../extension/core/monitor';
+import { parseMeminfo } from '../../extension/core/procfs';
 
 const fixtures = path.resolve(__dirname, '../../../test/fixtures/proc');
 const read = (rel: string): string => fs.readFileSync(path.join(fixtures, rel), 'utf8');
 const GiB = 2 ** 30;
-
-describe('monitor: /proc parsing', () => {
-  it('parses the cpu lines of a recorded /proc/stat', () => {
-    const stat = parseProcStat(read('host/proc/stat'));
-    assert.strictEqual(stat.cores.length, 2);
-    assert.deepStrictEqual(stat.ids, [0, 1]);
-    // user + nice + system + irq + softirq + steal of the recorded `cpu` line
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = read('host/proc/stat').split('\n')[0].split(/\s+/).slice(1).map(Number);
-    assert.deepStrictEqual(stat.total, { busy: user + nice + system + irq + softirq + steal, idle: idle + iowait });
-    assert.throws(() => parseProcStat('intr 1 2 3\n'), /no "cpu " line/);
-  });
-
-  it('computes percentages from tick deltas', () => {
-    assert.strictEqual(cpuPercent({ busy: 100, idle: 300 }, { busy: 150, idle: 350 }), 50);
-    assert.strictEqual(cpuPercent({ busy: 100, idle: 300 }, { busy: 100, idle: 400 }), 0);
-    assert.strictEqual(cpuPercent({ busy: 100, idle: 300 }, { busy: 180, idle: 300 }), 100);
-    assert.strictEqual(cpuPercent({ busy: 5, idle: 5 }, { busy: 5, idle: 5 }), 0, 'no time passed');
-    assert.strictEqual(cpuPercent({ busy: 500, idle: 500 }, { busy: 10, idle: 900 }), 0, 'counter reset (hotplug)');
-    // recorded: two busy loops on both cores for one second
-    const a = parseProcStat(read('ticks/stat-busy-a'));
-    const b = parseProcStat(read('ticks/stat-busy-b'));
-    assert.ok(cpuPercent(a.total, b.total) >= 90, `total ${cpuPercent(a.total, b.total)}`);
-    for (let i = 0; i < 2; i++) assert.ok(cpuPercent(a.cores[i], b.cores[i]) >= 90);
-  });
-
-  it('parses /proc/meminfo and /proc/loadavg', () => {
-    const mem = parseMeminfo(read('host/proc/meminfo'));
-    assert.strictEqual(mem.totalBytes, 24683620 * 1024);
-    assert.ok(mem.availableBytes > 0 && mem.availableBytes <= mem.totalBytes);
-    assert.strictEqual(mem.swapTotalBytes, 0);
-    const crafted = parseMeminfo(read('v1-limited/proc/meminfo'));
-    assert.strictEqual(crafted.swapTotalBytes - crafted.swapFreeBytes, (2097148 - 1048574) * 1024);
-    // kernels before 3.14 have no MemAvailable: estimated from free + buffers + cached
-    assert.strictEqual(parseMeminfo('MemTotal: 100 kB\nMemFree: 10 kB\nBuffers: 5 kB\nCached: 20 kB\n').availableBytes, 35 * 1024);
-    assert.throws(() => parseMeminfo('nonsense'), /MemTotal/);
-    assert.deepStrictEqual(parseLoadavg(read('v1-limited/proc/loadavg')), [3.1, 2.05, 1.5]);
-    assert.strictEqual(parseLoadavg(read('host/proc/loadavg')).length, 3);
-  });
-
-  it('parses /proc/<pid>/stat, even with spaces and parentheses in the command name', () => {
-    const weird = parseProcPidStat(read('pid/weird.stat'));
-    assert.deepStrictEqual(weird, {
-      pid: 4242, comm: 'my (weird) proc', state: 'R', ppid: 4000, pgid: 4242, ticks: 300, childTicks: 10,
-      threads: 3, startTicks: 12345, rssPages: 2560,
-    });
-    const node = parseProcPidStat(read('pid/busy-node.stat'));
-    assert.strictEqual(node.comm, 'node');
-    assert.strictEqual(node.state, 'R');
-    assert.ok(node.ticks > 0);
-  });
-
-  it('parses /proc/<pid>/status', () => {
-    const st = parseProcPidStatus(read('pid/busy-node.status'));
-    assert.strictEqual(st.name, 'node');
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(read('pid/busy-node.status'))![1]);
-    assert.strictEqual(st.rssBytes, kb * 1024);
-    assert.ok(st.threads >= 1 && st.ppid > 0);
-    assert.strictEqual(parseProcPidStatus('Name:\tkthreadd\nPPid:\t0\n').rssBytes, 0, 'kernel threads have no VmRSS');
-  });
-});
 
 describe('monitor: cgroup parsing', () => {
   it('parses /proc/self/cgroup and the cgroup mounts of mountinfo (recorded hybrid host)', () => {

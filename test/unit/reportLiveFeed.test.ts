@@ -157,6 +157,8 @@ describe('report live feed (real run)', function () {
     // the engine itself: a run records CPU samples (the chart's data), even one shorter than the sampling period
     assert.ok(final.cpuSamples.length > 0, 'report.cpuSamples is not empty');
     for (const s of final.cpuSamples) assert.ok(s.cpu >= 0 && s.cpu <= 100 && s.t >= final.startedAt, JSON.stringify(s));
+    // the machine's memory in use (total − available), as the monitor reads it
+    for (const s of final.cpuSamples) assert.ok(s.memUsed !== undefined && s.memUsed > 0 && s.memUsed <= os.totalmem(), JSON.stringify(s));
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 

@@ -8,11 +8,10 @@
  * slot number. Each finished task is one journal line; the report is built as tasks finish.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as workerpool from 'workerpool';
 import { LoadWatch } from '../load';
-import { cpuPercent, CpuTicks, parseProcStat } from '../monitor';
+import { Sampler, type SystemSample } from '../monitor';
 import { assertMayStartProcess } from '../processGate';
 import { THREAD_ENV_VARS } from '../threads';
 import type { RunTaskParams, RunTaskResult, TaskWorkerEvent, TaskWorkerInit } from '../../shared/workerApi';
@@ -174,8 +173,7 @@ class Run {
   private oom: OomKills | undefined;
   /** files of the run outside a re-run of some of them (RunOptions.subset), counted in the total */
   private totalOffset = 0;
-  private sampler: NodeJS.Timeout | undefined;
-  private sampleNow: (() => void) | undefined;
+  private sampler: Sampler | undefined;
   private load: LoadWatch | undefined;
   private resolveDone!: (r: RunReport) => void;
   readonly done: Promise<RunReport>;
@@ -354,20 +352,16 @@ class Run {
     // other processes' CPU while the run goes: a busy machine makes every figure pessimistic
     const load = (this.load = LoadWatch.now());
     this.builder.loadOf = () => load.current();
-    let prev: CpuTicks | undefined;
-    const tick = () => {
-      try {
-        const cur = parseProcStat(fs.readFileSync('/proc/stat', 'utf8')).total;
-        if (prev) this.builder.sample({ t: Date.now(), cpu: cpuPercent(prev, cur), memUsed: os.totalmem() - os.freemem() });
-        prev = cur;
-      } catch {
-        /* no /proc */
-      }
-    };
-    tick();
-    this.sampleNow = tick;
-    this.sampler = setInterval(tick, 1000);
-    this.sampler.unref();
+    // the machine's CPU and memory each second, read by the monitor's sampler (its first reading,
+    // at subscribe, only primes the tick counters)
+    const sampler = (this.sampler = new Sampler({ intervalMs: 1000 }));
+    sampler.subscribe((s) => this.recordSample(s));
+  }
+
+  /** One CPU sample of the report: the whole machine's figures (the report's chart is drawn against
+   *  the machine's cores), not the cgroup-relative headline the status bar shows. */
+  private recordSample(s: SystemSample): void {
+    this.builder.sample({ t: s.t, cpu: s.cpu.hostTotal, memUsed: s.memory.hostUsedBytes });
   }
 
   private acquireSlot(): Promise<number | undefined> {
@@ -849,9 +843,15 @@ class Run {
     if (this.finishing) return;
     this.finishing = true;
     this.offAbort?.();
-    if (this.sampler) clearInterval(this.sampler);
-    // the last (partial) interval too: a run shorter than a sampling period still has its CPU sample
-    this.sampleNow?.();
+    if (this.sampler) {
+      // the last (partial) interval too: a run shorter than a sampling period still has its CPU sample
+      try {
+        this.recordSample(this.sampler.sample());
+      } catch {
+        /* no /proc */
+      }
+      this.sampler.dispose();
+    }
     this.load?.stop();
     const b = this.builder;
     b.endedAt = Date.now();

@@ -14,7 +14,7 @@
  * Linux reads /proc; elsewhere only the process group is killed.
  */
 import * as fs from 'fs';
-import { parseProcPidStat } from '../monitor';
+import { readPidStat } from '../procfs';
 import { signalCgroup, cgroupTreePids } from './taskCgroup';
 
 export interface ProcStat {
@@ -28,12 +28,8 @@ export interface ProcStat {
 
 /** /proc/<pid>/stat of one process; undefined when gone. */
 export function procStat(pid: number): ProcStat | undefined {
-  try {
-    const st = parseProcPidStat(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'));
-    return { pid, ppid: st.ppid, start: st.startTicks, state: st.state };
-  } catch {
-    return undefined;
-  }
+  const st = readPidStat(pid);
+  return st && { pid, ppid: st.ppid, start: st.startTicks, state: st.state };
 }
 
 /** Every process we can see, by pid. */

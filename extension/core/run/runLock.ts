@@ -14,7 +14,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parseProcPidStat } from '../monitor';
+import { readPidStat } from '../procfs';
 import { UsageError } from './types';
 
 const PREFIX = 'run.lock.';
@@ -30,11 +30,8 @@ export interface LockHolder {
 
 /** Clock ticks since boot at which `pid` started (Linux), to tell a live runner from a reused pid. */
 export function processStartTicks(pid: number): string | undefined {
-  try {
-    return String(parseProcPidStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')).startTicks);
-  } catch {
-    return undefined;
-  }
+  const st = readPidStat(pid);
+  return st && String(st.startTicks);
 }
 
 /** True when the runner recorded as (pid, start ticks) is still alive. */

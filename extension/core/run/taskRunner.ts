@@ -7,6 +7,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import { HostTaskRequest, HostTaskResult, WarmHost } from '../python/warmHost';
+import { readPidStat, readPidStatus, USER_HZ } from '../procfs';
 import { LongTimer, setLongTimeout } from '../timers';
 import type { RunTaskParams, RunTaskResult, TaskWorkerInit } from '../../shared/workerApi';
 import { displayName, hasRawBytes } from './fsNames';
@@ -55,26 +56,12 @@ export function readTail(file: string, bytes: number): string {
   }
 }
 
-const CLK_TCK = 100; // Linux USER_HZ: /proc times are in 1/100 s on every mainstream kernel
-
 /** CPU (own + waited-for children) and peak RSS of a live process from /proc; undefined when gone. */
 function sampleProc(pid: number): { user: number; sys: number; rssKb: number | null } | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const user = (Number(f[11]) + Number(f[13])) / CLK_TCK;
-    const sys = (Number(f[12]) + Number(f[14])) / CLK_TCK;
-    let rssKb: number | null = null;
-    try {
-      const m = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) rssKb = Number(m[1]);
-    } catch {
-      /* zombie */
-    }
-    return { user, sys, rssKb };
-  } catch {
-    return undefined;
-  }
+  const st = readPidStat(pid);
+  if (!st) return undefined;
+  // a zombie has no VmHWM
+  return { user: st.userTicks / USER_HZ, sys: st.sysTicks / USER_HZ, rssKb: readPidStatus(pid)?.hwmKb ?? null };
 }
 
 export type SpawnedListener = (pid: number) => void;

@@ -4,7 +4,7 @@
  * spawns them). The monitor folds in their descendants. Linux /proc only; elsewhere none.
  */
 import * as fs from 'fs';
-import { parseProcPidStat } from '../../core/monitor';
+import { readPidStat } from '../../core/procfs';
 
 /** Direct children of this process whose command line contains one of `markers`. */
 export function childPidsMatching(markers: string[]): number[] {
@@ -19,7 +19,7 @@ export function childPidsMatching(markers: string[]): number[] {
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (parseProcPidStat(fs.readFileSync(`/proc/${name}/stat`, 'utf8')).ppid !== process.pid) continue;
+      if (readPidStat(name)?.ppid !== process.pid) continue;
       const cmd = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8');
       if (markers.some((m) => cmd.includes(m))) out.push(Number(name));
     } catch {
