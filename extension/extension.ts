@@ -13,6 +13,7 @@ import * as reportFeature from './host/report';
 import { register as registerSlurm } from './host/slurm/register';
 import { register as registerEditor } from './host/editor/register';
 import { register as registerTrust } from './host/trust';
+import { register as registerHistory } from './host/history';
 
 let services: Services | undefined;
 
@@ -30,6 +31,7 @@ export function activate(context: vscode.ExtensionContext): Services {
   };
   // ---- features, in order (each pushes its own disposables and returns what it publishes) ----
   registerTrust(context, services);
+  registerHistory(context, services);
   services.monitor = registerMonitor(context, services);
   const run = registerRun(context, services);
   services.python = run.python;

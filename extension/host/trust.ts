@@ -16,6 +16,14 @@ export function notTrustedMessage(what: string): string {
   );
 }
 
+/** A command refused in an untrusted workspace; requireTrust() has already told the user and offered the fix. */
+export class NotTrustedError extends Error {
+  constructor(what = 'run scripts') {
+    super(notTrustedMessage(what));
+    this.name = 'NotTrustedError';
+  }
+}
+
 /**
  * Returns true when trusted. Otherwise shows why (with a "Manage Workspace Trust" action) and returns
  * false AT ONCE: the notification is not awaited, so a refused command ends immediately instead of

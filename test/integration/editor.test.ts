@@ -185,6 +185,8 @@ describe('editor: code lenses, diagnostics, quick fixes', function () {
     const s = await services();
     api = s.editorAnalysis as EditorApiLike;
     assert.ok(api, 'the editor feature publishes services.editorAnalysis');
+    // the analysis loads with the first Python file (or on demand); its parts are there from then on
+    await (s.editorAnalysis as { ready(): Promise<unknown> }).ready();
     fs.mkdirSync(ws('editor'), { recursive: true });
     for (const f of fs.readdirSync(FIXTURES).filter((n) => n.endsWith('.py'))) fs.copyFileSync(path.join(FIXTURES, f), ws('editor', f));
   });

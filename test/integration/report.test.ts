@@ -237,7 +237,7 @@ describe('report panel', function () {
       delete process.env.PARALLEL_RUN_TASKS_IN_MEMORY;
     }
     assert.ok(handle && typeof handle.onEvent === 'function', 'runScript without wait returns the live handle');
-    const p = api.showLive(handle);
+    const p = await api.showLive(handle);
     const liveRenders: ReportRendered[] = [];
     const collect = (r: ReportRendered, q: PanelLike) => {
       if (q === p && r.live) liveRenders.push(r);

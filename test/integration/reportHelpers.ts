@@ -14,7 +14,7 @@ export interface PanelLike {
 
 export interface ReportApi {
   show(t: unknown): Promise<PanelLike>;
-  showLive(h: RunHandle): PanelLike;
+  showLive(h: RunHandle): Promise<PanelLike>;
   compare(a: string, b: string): Promise<PanelLike>;
   panels(): PanelLike[];
   waitForRendered(pred: (r: ReportRendered, p: PanelLike) => boolean, timeoutMs?: number): Promise<{ panel: PanelLike; rendered: ReportRendered }>;

@@ -131,7 +131,7 @@ describe('report panel: results', function () {
   it('rows appear while the run goes, and the final table has every row', async () => {
     const api = await reportApi();
     const handle = await startGrid(script('results_grid_slow.py', gridScript(1, 0.4)), { mu: '0:1:0.25', sigma: [1, 2] }, 'results-live');
-    api.showLive(handle);
+    await api.showLive(handle);
     const live = await api.waitForRendered((r) => r.runId === handle.runId && r.live && (r.results?.rows ?? 0) > 0, 120_000);
     assert.ok(live.rendered.results!.rows <= 10);
     const report = await handle.done;

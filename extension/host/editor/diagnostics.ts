@@ -121,8 +121,6 @@ function codeOf(d: vscode.Diagnostic): string | undefined {
 
 /** Quick fixes for our diagnostics; loop rewrites as refactorings on a loop's line. */
 export class ParallelRunCodeActions implements vscode.CodeActionProvider {
-  static readonly kinds = [vscode.CodeActionKind.QuickFix, vscode.CodeActionKind.RefactorRewrite];
-
   constructor(private readonly analysis: EditorAnalysis, private readonly blasFor: (doc: vscode.TextDocument) => Promise<BlasThreadsAssumption>) {}
 
   async provideCodeActions(doc: vscode.TextDocument, range: vscode.Range | vscode.Selection, context: vscode.CodeActionContext, token: vscode.CancellationToken): Promise<vscode.CodeAction[]> {

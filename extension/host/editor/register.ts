@@ -1,24 +1,32 @@
 /**
  * The editor feature: code lenses, diagnostics with quick fixes, loop rewrites on Python files and
- * notebook cells, the `parallelRun.parallelizeLoop` command and "Run Notebook over Files…". Publishes `services.editorAnalysis`
- * ({ analysis, lenses, diagnostics }) for tests and other features.
+ * notebook cells, the `parallelRun.parallelizeLoop` command and "Run Notebook over Files…". Publishes
+ * `services.editorAnalysis` ({ analysis, lenses, diagnostics } once loaded) for tests and other features.
+ *
+ * The source analysis and everything behind the lenses (editorFeature.ts) load with the first Python
+ * file or notebook open, or the first of these commands: the providers are registered here and hand
+ * each request on.
  */
 import * as vscode from 'vscode';
-import type { LoopRewrite, SourceFixFile } from '../../core/python/sourceAnalysis';
 import { Commands } from '../../shared/ids';
-import { messageOf, showError } from '../config';
+import { lazyTable, registerCommands } from '../commands';
 import type { Services } from '../services';
-import { EditorAnalysis, writeFixFiles } from './analysisService';
-import { ParallelRunCodeLenses } from './codeLenses';
-import { ParallelRunCodeActions, ParallelRunDiagnostics } from './diagnostics';
-import { runNotebook } from './runNotebook';
-import { runGrid } from './runGrid';
-import { notTrustedMessage, requireTrust } from '../trust';
+import type { EditorAnalysis } from './analysisService';
+import type { ParallelRunCodeLenses } from './codeLenses';
+import type { ParallelRunDiagnostics } from './diagnostics';
+import type { EditorFeature } from './editorFeature';
 
-export interface EditorApi {
+export interface EditorParts {
   analysis: EditorAnalysis;
   lenses: ParallelRunCodeLenses;
   diagnostics: ParallelRunDiagnostics;
+}
+
+/** services.editorAnalysis: the parts once loaded (reading one before throws), ready() loads them. */
+export interface EditorApi extends EditorParts {
+  ready(): Promise<EditorParts>;
+  /** Shows the lenses again (new knowledge, e.g. a BLAS inspection); nothing to do before they loaded. */
+  refreshLenses(): void;
 }
 
 const PYTHON: vscode.DocumentSelector = [
@@ -28,103 +36,71 @@ const PYTHON: vscode.DocumentSelector = [
   { language: 'python', scheme: 'vscode-notebook-cell' },
 ];
 
-export function register(context: vscode.ExtensionContext, services: Services): EditorApi {
-  const analysis = new EditorAnalysis(services);
-  const lenses = new ParallelRunCodeLenses(services, analysis);
-  const diagnostics = new ParallelRunDiagnostics(services, analysis);
-  context.subscriptions.push(
-    analysis,
-    lenses,
-    diagnostics,
-    vscode.languages.registerCodeLensProvider(PYTHON, lenses),
-    vscode.languages.registerCodeActionsProvider(PYTHON, new ParallelRunCodeActions(analysis, (doc) => lenses.blasAssumption(doc)), {
-      providedCodeActionKinds: ParallelRunCodeActions.kinds,
-    }),
-    vscode.commands.registerCommand(Commands.runNotebook, async (arg?: unknown) => {
-      const programmatic = !!arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) && ('notebook' in arg || 'files' in arg || 'wait' in arg);
-      try {
-        if (!requireTrust('run notebooks')) throw new Error(notTrustedMessage('run notebooks'));
-        return await runNotebook(services, analysis, arg as Parameters<typeof runNotebook>[2]);
-      } catch (err) {
-        services.log.error(messageOf(err));
-        if (programmatic) throw err;
-        showError(err);
-        return undefined;
-      }
-    }),
-    vscode.commands.registerCommand(Commands.runGrid, async (arg?: unknown, func?: string, params?: string[]) => {
-      const programmatic = !!arg && typeof arg === 'object' && !(arg instanceof vscode.Uri);
-      try {
-        if (!requireTrust('run scripts')) throw new Error(notTrustedMessage('run scripts'));
-        return await runGrid(services, arg as Parameters<typeof runGrid>[1], func, params);
-      } catch (err) {
-        services.log.error(messageOf(err));
-        if (programmatic) throw err;
-        showError(err);
-        return undefined;
-      }
-    }),
-    vscode.commands.registerCommand(Commands.writeFixFiles, (dir: string, files: SourceFixFile[]) => {
-      try {
-        return writeFixFiles(dir, files);
-      } catch (err) {
-        void vscode.window.showErrorMessage(`Parallel Run: could not write ${files.map((f) => f.name).join(', ')} in ${dir}: ${messageOf(err)}`);
-        return [];
-      }
-    }),
-    vscode.commands.registerCommand(Commands.parallelizeLoop, (uri?: vscode.Uri | string, line?: number, kind?: LoopRewrite['kind']) =>
-      parallelizeLoop(analysis, uri, line, kind).catch((err) => {
-        showError(err, 'Parallelize this loop');
-        return { applied: false };
-      })),
-  );
-  // the analyzer process dies with the extension (its process group is killed)
-  services.shutdownHooks.push(async () => analysis.dispose());
-  const api: EditorApi = { analysis, lenses, diagnostics };
-  return api;
-}
+/** The code actions offered: quick fixes of the diagnostics, loop rewrites. */
+const ACTION_KINDS = [vscode.CodeActionKind.QuickFix, vscode.CodeActionKind.RefactorRewrite];
 
-/**
- * Rewrites the loop over files on `line` of `uri` (default: the active editor's cursor line): into a
- * multiprocessing Pool, or into main(path) so Parallel Run can run the script per file. With one
- * possible rewrite (or `kind` given) it applies directly, otherwise it asks.
- */
-async function parallelizeLoop(analysis: EditorAnalysis, uriArg?: vscode.Uri | string, lineArg?: number, kind?: LoopRewrite['kind']): Promise<{ applied: boolean; kind?: string }> {
-  const editor = vscode.window.activeTextEditor;
-  const uri = typeof uriArg === 'string' ? vscode.Uri.parse(uriArg) : uriArg ?? editor?.document.uri;
-  if (!uri) throw new Error('open a Python file and put the cursor on a `for` loop over files.');
-  const doc = await vscode.workspace.openTextDocument(uri);
-  const line = lineArg ?? (editor && editor.document.uri.toString() === uri.toString() ? editor.selection.active.line : -1);
-  const local = await analysis.analyzeLocal(doc);
-  const a = local?.analysis;
-  if (!local || !a) throw new Error('the Python source analyzer is not available (see the Parallel Run output).');
-  if (a.syntaxError) throw new Error(`the file has a syntax error on line ${a.syntaxError.line + 1} (${a.syntaxError.message}); fix it first.`);
-  const loop = a.fileLoops.find((l) => l.line === line) ?? a.fileLoops.find((l) => line >= l.range.start.line && line <= l.range.end.line);
-  if (!loop) {
-    void vscode.window.showInformationMessage('No loop over files here. Put the cursor on a `for … in glob(…)` / `os.listdir(…)` / `Path.glob(…)` loop.');
-    return { applied: false };
+const EDITOR_COMMANDS = [Commands.runNotebook, Commands.runGrid, Commands.writeFixFiles, Commands.parallelizeLoop] as const;
+
+export function register(context: vscode.ExtensionContext, services: Services): EditorApi {
+  let current: EditorFeature | undefined;
+  let loading: Promise<EditorFeature> | undefined;
+  const lensesChanged = new vscode.EventEmitter<void>();
+  const feature = (): Promise<EditorFeature> => {
+    loading ??= import(/* webpackChunkName: "editor" */ './editorFeature').then((m) => {
+      current = m.createEditor(context, services);
+      context.subscriptions.push(current.lenses.onDidChangeCodeLenses(() => lensesChanged.fire()));
+      lensesChanged.fire();
+      return current;
+    });
+    loading.catch((err) => {
+      loading = undefined; // a failed load is tried again on the next use
+      services.log.error(`the editor feature did not load: ${(err as Error).message}`);
+    });
+    return loading;
+  };
+  const isPython = (d: vscode.TextDocument) => vscode.languages.match(PYTHON, d) > 0;
+  context.subscriptions.push(
+    lensesChanged,
+    vscode.languages.registerCodeLensProvider(PYTHON, {
+      onDidChangeCodeLenses: lensesChanged.event,
+      provideCodeLenses: async (doc, token) => (await feature()).lenses.provideCodeLenses(doc, token),
+    }),
+    vscode.languages.registerCodeActionsProvider(PYTHON, {
+      provideCodeActions: async (doc, range, ctx, token) => (await feature()).actions.provideCodeActions(doc, range, ctx, token),
+    }, { providedCodeActionKinds: ACTION_KINDS }),
+    // the diagnostics start with the first Python file (they check every open one when they start)
+    vscode.workspace.onDidOpenTextDocument((d) => {
+      if (!current && isPython(d)) void feature();
+    }),
+    vscode.workspace.onDidOpenNotebookDocument(() => {
+      if (!current) void feature();
+    }),
+  );
+  for (const d of vscode.workspace.textDocuments) {
+    if (isPython(d)) {
+      void feature();
+      break;
+    }
   }
-  const possible = loop.rewrites.filter((w) => w.edits && (!kind || w.kind === kind));
-  if (!possible.length) {
-    const why = loop.rewrites.map((w) => `${w.title}: ${w.unavailable ?? 'not requested'}`).join('; ');
-    void vscode.window.showWarningMessage(`This loop cannot be parallelized as written. ${why}`);
-    return { applied: false };
-  }
-  let choice = possible[0];
-  if (possible.length > 1) {
-    const picked = await vscode.window.showQuickPick(
-      possible.map((w) => ({
-        label: w.kind === 'pool' ? '$(server-process) Use a multiprocessing Pool' : '$(run-all) Extract main(path) for Parallel Run',
-        detail: w.title,
-        rewrite: w,
-      })),
-      { title: `Parallelize: for ${loop.target} in ${loop.iter}`, placeHolder: 'How should this loop run in parallel?' },
-    );
-    if (!picked) return { applied: false };
-    choice = picked.rewrite;
-  }
-  const edit = local.toEdit(choice.edits!);
-  if (!edit) throw new Error('this rewrite would change several notebook cells at once; move the loop into one cell first.');
-  const ok = await vscode.workspace.applyEdit(edit);
-  return { applied: ok, kind: choice.kind };
+  registerCommands(context, services, lazyTable(EDITOR_COMMANDS, async () => (await feature()).commands), {
+    [Commands.parallelizeLoop]: { title: 'Parallelize this loop' },
+  });
+
+  const loaded = (): EditorFeature => {
+    if (!current) throw new Error('the editor feature loads with the first Python file: await services.editorAnalysis.ready() first.');
+    return current;
+  };
+  return {
+    get analysis() {
+      return loaded().analysis;
+    },
+    get lenses() {
+      return loaded().lenses;
+    },
+    get diagnostics() {
+      return loaded().diagnostics;
+    },
+    ready: () => feature(),
+    refreshLenses: () => current?.lenses.refresh(),
+  };
 }

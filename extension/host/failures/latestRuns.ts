@@ -7,9 +7,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { readDefinition } from '../../core/run/runDir';
-import { readReport } from '../../core/run/history';
+import { history } from '../history';
 import { InputMarks } from '../../core/run/inputStatus';
-import { readJournal } from '../../core/run/journal';
 import { RUN_FILES, type RunHandle, type RunReport, type TaskRecord } from '../../core/run/types';
 import type { RunService } from '../run/runService';
 
@@ -38,6 +37,7 @@ export async function newestRunDir(root: string): Promise<string | undefined> {
 
 /** How each input of a run last ended, from its journal (every session: a resume's skipped files keep their mark). */
 async function marksOf(runDir: string, cwd: string): Promise<InputMarks> {
+  const { readJournal } = await import('../../core/run/journal');
   const def = readDefinition(runDir);
   const marks = new InputMarks(cwd);
   const ok = new Set<string>();
@@ -150,7 +150,7 @@ export class LatestRuns implements vscode.Disposable {
   /** A finished (or not running) run: its report and the marks from its journal. */
   private async load(folder: vscode.WorkspaceFolder, runDir: string, report?: RunReport, newest = false): Promise<void> {
     this.unfollow(runDir);
-    const r = report ?? (await readReport(runDir).catch(() => undefined));
+    const r = report ?? (await (await history()).readReport(runDir).catch(() => undefined));
     if (!r) return;
     const current = this.of(folder);
     // an older run finishing after a newer one started does not take its place

@@ -5,15 +5,14 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { failedFiles } from '../../core/run/history';
 import { readDefinition } from '../../core/run/runDir';
 import { Commands } from '../../shared/ids';
-import { messageOf } from '../config';
-import { notTrustedMessage, requireTrust } from '../trust';
+import { registerCommands } from '../commands';
 import type { Services } from '../services';
 import type { RunService } from '../run/runService';
 import { InputDecorations } from './decorations';
-import { debugFile, type DebugOutcome } from './debugFile';
+import type { DebugOutcome } from './debugFile';
+import { history } from '../history';
 import { LatestRuns } from './latestRuns';
 import { FailureProblems } from './problems';
 
@@ -37,37 +36,23 @@ export function register(context: vscode.ExtensionContext, services: Services, r
   const decorations = new InputDecorations(services, latest);
   context.subscriptions.push(latest, problems, decorations, vscode.window.registerFileDecorationProvider(decorations));
 
-  const reg = (id: string, fn: (arg: unknown) => Promise<unknown>) =>
-    context.subscriptions.push(
-      vscode.commands.registerCommand(id, async (arg: unknown) => {
-        try {
-          return await fn(arg);
-        } catch (err) {
-          const msg = messageOf(err);
-          services.log.error(msg);
-          if (arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) && !('contextValue' in arg)) throw err;
-          void vscode.window.showErrorMessage(msg);
-          return undefined;
-        }
-      }),
-    );
-
-  reg(Commands.debugFile, async (arg): Promise<DebugOutcome | undefined> => {
-    // a debug session (or a terminal's command line) runs the workspace's script
-    if (!requireTrust('debug a file')) throw new Error(notTrustedMessage('debug a file'));
-    const target = await fileOf(arg, latest);
-    return debugFile(target.runDir, target.file);
-  });
-
-  reg(Commands.copyFileList, async (arg) => {
-    const a = (arg ?? {}) as FilesArg;
-    if (!a.runDir) throw new Error('Copy the File List needs a run: use it on a failure group in the Runs view or the report.');
-    const cwd = readDefinition(a.runDir)?.cwd ?? path.dirname(a.runDir);
-    const files = a.files ?? (await failedFiles(a.runDir));
-    const text = files.map((f) => path.resolve(cwd, f)).join('\n') + (files.length ? '\n' : '');
-    await vscode.env.clipboard.writeText(text);
-    void vscode.window.setStatusBarMessage(`Parallel Run: ${files.length} file path${files.length === 1 ? '' : 's'} copied`, 4000);
-    return text;
+  registerCommands(context, services, {
+    // a debug session (or a terminal's command line) runs the workspace's script: refused when untrusted
+    [Commands.debugFile]: async (arg?: unknown): Promise<DebugOutcome | undefined> => {
+      const target = await fileOf(arg, latest);
+      const { debugFile } = await import('./debugFile');
+      return debugFile(target.runDir, target.file);
+    },
+    [Commands.copyFileList]: async (arg?: FilesArg) => {
+      const a = (arg ?? {}) as FilesArg;
+      if (!a.runDir) throw new Error('Copy the File List needs a run: use it on a failure group in the Runs view or the report.');
+      const cwd = readDefinition(a.runDir)?.cwd ?? path.dirname(a.runDir);
+      const files = a.files ?? (await (await history()).failedFiles(a.runDir));
+      const text = files.map((f) => path.resolve(cwd, f)).join('\n') + (files.length ? '\n' : '');
+      await vscode.env.clipboard.writeText(text);
+      void vscode.window.setStatusBarMessage(`Parallel Run: ${files.length} file path${files.length === 1 ? '' : 's'} copied`, 4000);
+      return text;
+    },
   });
 
   return { latest, problems, decorations };

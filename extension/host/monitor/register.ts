@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { ParallelRunSettings } from '../../core/settings';
 import { Commands, WEBVIEW_MONITOR } from '../../shared/ids';
 import type { MonitorRendered, MonitorUpdate } from '../../shared/protocol';
+import { registerCommands } from '../commands';
 import { messageOf } from '../config';
 import type { Services } from '../services';
 import { ActiveRunInfo, MonitorService } from './monitorService';
@@ -54,11 +55,12 @@ export function register(context: vscode.ExtensionContext, services: Services): 
       service.configure(s.monitor);
       statusBar.setEnabled(s.monitor.enabled);
     }),
-    vscode.commands.registerCommand(Commands.showMonitor, () => panel.show()),
     vscode.window.registerWebviewPanelSerializer(WEBVIEW_MONITOR, {
       deserializeWebviewPanel: async (webviewPanel) => panel.attach(webviewPanel),
     }),
   );
+
+  registerCommands(context, services, { [Commands.showMonitor]: () => panel.show() });
 
   const api: MonitorApi & MonitorTestHooks = {
     service,

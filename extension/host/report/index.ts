@@ -1,22 +1,18 @@
 /**
  * Report feature: the speedup & threads report panel, Compare Runs, Export Report.
  * Publishes `services.reportPanel` (show / showLive / compare / exportReport + test hooks); the run
- * feature's "Show Run Report" command and the Runs view call it.
+ * feature's "Show Run Report" command and the Runs view call it. The panels and everything they read
+ * (reportFeature.ts) load on first use: a command, a panel shown or restored after a reload.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import * as vscode from 'vscode';
-import { listRuns, readReport, stopHistoryWorker, useHistoryWorker } from '../../core/run/history';
-import type { RunHandle, RunReport, RunSummary } from '../../core/run/types';
+import type { RunHandle, RunReport } from '../../core/run/types';
 import { Commands, WEBVIEW_REPORT } from '../../shared/ids';
-import { HISTORY_WORKER } from '../../shared/workerApi';
-import type { EmbeddedReport, ReportPanelState, ReportRendered } from '../../shared/protocol';
-import { showError } from '../config';
+import type { ReportPanelState, ReportRendered } from '../../shared/protocol';
+import { lazyTable, registerCommands } from '../commands';
+import { history } from '../history';
 import type { Services } from '../services';
-import { buildStandaloneHtml, loadExportAssets } from './exportHtml';
-import { malformedReason } from './checkMessage';
-import { readResults, ReportPanel, ReportPanels, runDirOf } from './reportPanels';
-import { readSweep } from './sweepFile';
+import type { ReportFeature } from './reportFeature';
+import type { ReportPanel } from './reportPanels';
 
 export interface ExportResult {
   target: string;
@@ -27,7 +23,7 @@ export interface ExportResult {
 /** What other features (and tests) use: services.reportPanel. */
 export interface ReportPanelApi {
   show(target: string | RunReport | { runDir: string } | vscode.Uri): Promise<ReportPanel>;
-  showLive(handle: RunHandle): ReportPanel;
+  showLive(handle: RunHandle): Promise<ReportPanel>;
   compare(a: string | RunReport, b: string | RunReport): Promise<ReportPanel>;
   /** Writes the report of a run directory (or what a panel shows) without asking. */
   exportReport(source: string | ReportPanel, format: 'html' | 'json', target: string): Promise<ExportResult>;
@@ -43,148 +39,33 @@ export interface ReportPanelTestHooks {
 }
 
 export function register(context: vscode.ExtensionContext, services: Services): ReportPanelApi & ReportPanelTestHooks {
-  // big journals are rebuilt on a worker thread: never seconds of parsing on the extension host's thread
-  useHistoryWorker(path.join(services.distDir, 'workers', `${HISTORY_WORKER}.js`));
-  services.shutdownHooks.push(() => stopHistoryWorker());
-  context.subscriptions.push({ dispose: () => useHistoryWorker(undefined) });
-  const panels = new ReportPanels(services);
-  context.subscriptions.push(panels, vscode.window.registerWebviewPanelSerializer(WEBVIEW_REPORT, panels));
-
-  const exportReport = async (source: string | ReportPanel, format: 'html' | 'json', target: string): Promise<ExportResult> => {
-    const data = await embeddedFor(source);
-    let text: string;
-    if (format === 'json') {
-      text = JSON.stringify(data.kind === 'compare' ? { a: data.a.report, b: data.b.report } : data.subject.report, null, 2) + '\n';
-    } else {
-      text = buildStandaloneHtml(data, await loadExportAssets(services.distDir, services.mediaDir));
-    }
-    await fs.promises.mkdir(path.dirname(target), { recursive: true });
-    await fs.promises.writeFile(target, text, 'utf8');
-    return { target, format, bytes: Buffer.byteLength(text) };
-  };
-
-  const api: ReportPanelApi & ReportPanelTestHooks = {
-    show: (t) => panels.show(t),
-    showLive: (h) => panels.showLive(h),
-    compare: (a, b) => panels.compare(a, b),
-    exportReport,
-    panels: () => panels.all(),
-    waitForRendered: (pred, timeoutMs) => panels.waitForRendered(pred, timeoutMs),
-    deserialize: (panel, state) => panels.deserializeWebviewPanel(panel, state),
-    onDidOpenLog: panels.onDidOpenLog,
-  };
-  // a user sees a message; a caller that passed an explicit target (scripts, tests) gets the rejection
-  const command = (id: string, fn: (...a: unknown[]) => Promise<unknown>) =>
-    vscode.commands.registerCommand(id, async (...a: unknown[]) => {
-      try {
-        return await fn(...a);
-      } catch (err) {
-        const msg = err instanceof Error ? err.message : String(err);
-        services.log.error(msg);
-        if (a.some((x) => x && typeof x === 'object' && 'target' in x)) throw err;
-        showError(err);
-        return undefined;
-      }
-    });
-
-  context.subscriptions.push(
-    command(Commands.compareRuns, async (a?: unknown, b?: unknown) => {
-      // from the Runs view with several runs selected: (clicked item, all selected items)
-      let dirA = runDirOf(a);
-      let dirB = Array.isArray(b) ? b.map(runDirOf).find((d) => d && d !== dirA) : runDirOf(b);
-      if (!dirA) dirA = await pickRun(services, 'Compare runs: pick the baseline run (A)');
-      if (!dirA) return undefined;
-      if (!dirB) dirB = await pickRun(services, `Compare with ${path.basename(dirA)}: pick the other run (B)`, dirA);
-      if (!dirB) return undefined;
-      const p = await panels.compare(dirA, dirB);
-      return { a: dirA, b: dirB, title: p.panel.title };
-    }),
-    command(Commands.exportReport, async (arg?: unknown, opts0?: unknown) => {
-      const opts = opts0 as { format?: 'html' | 'json'; target?: string } | undefined;
-      const o = (arg && typeof arg === 'object' ? arg : {}) as { panel?: ReportPanel; format?: 'html' | 'json'; target?: string };
-      const format0 = opts?.format ?? o.format;
-      const target0 = opts?.target ?? o.target;
-      let source: string | ReportPanel | undefined = o.panel instanceof ReportPanel ? o.panel : runDirOf(arg);
-      if (!source) source = panels.active() ?? (await pickRun(services, 'Export report: pick a run'));
-      if (!source) return undefined;
-      const format =
-        format0 ??
-        (
-          await vscode.window.showQuickPick(
-            [
-              { label: 'HTML', description: 'one self-contained file: opens in any browser, offline', format: 'html' as const },
-              { label: 'JSON', description: 'the report data (report.json)', format: 'json' as const },
-            ],
-            { title: 'Export report as' },
-          )
-        )?.format;
-      if (!format) return undefined;
-      let target = target0;
-      if (!target) {
-        const data = await embeddedFor(source);
-        const name = data.kind === 'compare' ? `compare-${data.a.report.runId}-${data.b.report.runId}` : `report-${data.subject.report.runId}`;
-        const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-        const uri = await vscode.window.showSaveDialog({
-          title: 'Export report',
-          defaultUri: folder ? vscode.Uri.joinPath(folder, `${name}.${format}`) : undefined,
-          filters: format === 'html' ? { HTML: ['html'] } : { JSON: ['json'] },
-        });
-        if (!uri) return undefined;
-        target = uri.fsPath;
-      }
-      const result = await exportReport(source, format, target);
-      if (!target0) {
-        void vscode.window.showInformationMessage(`Report exported to ${result.target}`, 'Reveal').then((pick) => {
-          if (pick) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(result.target));
-        });
-      }
-      return result;
-    }),
-  );
-  return api;
-}
-
-/** What to export: a panel's current content or a run directory's report (+ sweep). */
-async function embeddedFor(source: string | ReportPanel): Promise<EmbeddedReport> {
-  let data: EmbeddedReport;
-  if (source instanceof ReportPanel) {
-    const s = source.subjects();
-    if (!s) throw new Error('Nothing to export: this panel has no report loaded yet.');
-    data = s;
-  } else {
-    const [report, sweep, results] = await Promise.all([readReport(source), readSweep(source), readResults(source)]);
-    if (!report) throw new Error(`Cannot export: ${source} has no report yet (the run is still going or never started). Wait for it to finish, or resume it.`);
-    data = { kind: 'run', subject: { report, runDir: source, sweep, results } };
-  }
-  // an exported file is opened in a browser: the same bounds as the panel
-  const malformed = malformedReason(data.kind === 'compare' ? { type: 'compare', a: data.a, b: data.b } : { type: 'report', subject: data.subject, live: false });
-  if (malformed) throw new Error(`Cannot export: ${malformed}`);
-  return data;
-}
-
-/** Runs of every workspace folder, newest first, in a quick pick. */
-async function pickRun(services: Services, title: string, exclude?: string): Promise<string | undefined> {
-  const runs = services.runs;
-  const items: Array<vscode.QuickPickItem & { dir: string; t: number }> = [];
-  for (const folder of vscode.workspace.workspaceFolders ?? []) {
-    const root = runs ? runs.runsDir(folder) : path.resolve(folder.uri.fsPath, services.config.get(folder.uri).runsDirectory);
-    const list: RunSummary[] = await listRuns(root).catch(() => []);
-    for (const s of list) {
-      const dir = s.dir ?? s.runDir;
-      if (exclude && path.resolve(dir) === path.resolve(exclude)) continue;
-      items.push({
-        label: s.label || s.runId,
-        description: `${s.status} · ${s.counts.done} files · ${s.workers} × ${s.threads}`,
-        detail: `${new Date(s.startedAt).toLocaleString()} · ${s.commandLabel}`,
-        dir,
-        t: s.startedAt,
+  const openedLog = new vscode.EventEmitter<string>();
+  let current: ReportFeature | undefined;
+  let loading: Promise<ReportFeature> | undefined;
+  const feature = (): Promise<ReportFeature> => {
+    // the history module first: set up (its worker) before the panels read any report
+    loading ??= history()
+      .then(() => import(/* webpackChunkName: "report" */ './reportFeature'))
+      .then((m) => {
+        current = m.createReportFeature(context, services);
+        context.subscriptions.push(current.panels.onDidOpenLog((f) => openedLog.fire(f)));
+        return current;
       });
-    }
-  }
-  if (items.length === 0) {
-    void vscode.window.showInformationMessage('No runs yet: start one with "Parallel Run: Run Script over Files…".');
-    return undefined;
-  }
-  items.sort((a, b) => b.t - a.t);
-  return (await vscode.window.showQuickPick(items, { title, matchOnDescription: true, matchOnDetail: true }))?.dir;
+    loading.catch(() => (loading = undefined)); // a failed load is tried again on the next use
+    return loading;
+  };
+  const deserialize = async (panel: vscode.WebviewPanel, state: ReportPanelState | undefined) => (await feature()).panels.deserializeWebviewPanel(panel, state);
+  context.subscriptions.push(openedLog, vscode.window.registerWebviewPanelSerializer(WEBVIEW_REPORT, { deserializeWebviewPanel: deserialize }));
+  registerCommands(context, services, lazyTable([Commands.compareRuns, Commands.exportReport], async () => (await feature()).commands));
+
+  return {
+    show: async (t) => (await feature()).panels.show(t),
+    showLive: async (h) => (await feature()).panels.showLive(h),
+    compare: async (a, b) => (await feature()).panels.compare(a, b),
+    exportReport: async (source, format, target) => (await feature()).exportReport(source, format, target),
+    panels: () => current?.panels.all() ?? [],
+    waitForRendered: async (pred, timeoutMs) => (await feature()).panels.waitForRendered(pred, timeoutMs),
+    deserialize,
+    onDidOpenLog: openedLog.event,
+  };
 }

@@ -12,6 +12,7 @@ import { resolveTaskLog } from '../../core/run/taskLog';
 import { RUN_FILES, type RunHandle, type RunReport, type TaskRecord } from '../../core/run/types';
 import { Commands, WEBVIEW_REPORT } from '../../shared/ids';
 import type { ReportFromWebview, ReportPanelState, ReportRendered, ReportSubject, ReportToWebview, SweepResult } from '../../shared/protocol';
+import { executeForUser } from '../commands';
 import type { Services } from '../services';
 import { BlasOfPython } from './blasOfPython';
 import { malformedReason } from './checkMessage';
@@ -167,7 +168,7 @@ export class ReportPanel implements vscode.Disposable {
         case 'measureAgain': {
           // the script comes from the sweep's run.json on disk; the inputs are asked again
           const script = this.runDir ? await sweepScript(this.runDir) : undefined;
-          if (script) void vscode.commands.executeCommand(Commands.measureSpeedup, { script });
+          if (script) void executeForUser(Commands.measureSpeedup, { script });
           break;
         }
         case 'rerunFailed':

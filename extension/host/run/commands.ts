@@ -14,16 +14,14 @@ import * as vscode from 'vscode';
 import { failedFiles, failedInputs, readReport } from '../../core/run/history';
 import { resolveTaskLog, TaskLogError } from '../../core/run/taskLog';
 import { RUN_FILES, type FileSource, type RunHandle, type RunReport, type TaskRecord } from '../../core/run/types';
-import { Commands, TRUST_REQUIRED_COMMANDS } from '../../shared/ids';
+import { Commands, type CommandId } from '../../shared/ids';
 import { formatFactor, formatPercent, formatRate, loadText, MODE_TEXT, runFigures, runMode } from '../../shared/figures';
-import { messageOf, showError } from '../config';
+import { isProgrammatic, type CommandTable } from '../commands';
 import type { Services } from '../services';
-import { requireTrust } from '../trust';
 import { askRunRequest, loadDefaults, pickScript, type PickedFiles } from './questions';
-import { fromStored, NotTrustedError, type RunKnobs, type RunRequest, type RunService, type StoredRequest } from './runService';
+import { type RunKnobs, type RunRequest, type RunService, type StoredRequest } from './runService';
 import { formatDuration, RUN_STATUS_TEXT, TASK_STATUS_SYMBOL } from './format';
-import { loadRunRequest, runLimits } from './runDefinition';
-import { ScriptSyntaxError } from '../../core/python/syntaxCheck';
+import { fromStored, loadRunRequest, runLimits } from './runDefinition';
 
 /** The argument object every run command accepts (all optional). */
 export interface RunArgs extends RunKnobs {
@@ -51,26 +49,12 @@ export interface RunArgs extends RunKnobs {
 
 type Arg = RunArgs | vscode.Uri | { runDir: string; record?: TaskRecord } | undefined;
 
-export function registerRunCommands(context: vscode.ExtensionContext, services: Services, runs: RunService, refresh: () => void): void {
-  const reg = (id: string, fn: (...a: unknown[]) => Promise<unknown>) =>
-    context.subscriptions.push(
-      vscode.commands.registerCommand(id, async (...a: unknown[]) => {
-        const programmatic = isArgs(a[0]);
-        try {
-          // refuse BEFORE asking anything: an untrusted workspace must not walk the user through questions first
-          if ((TRUST_REQUIRED_COMMANDS as readonly string[]).includes(id) && !requireTrust('run scripts')) throw new NotTrustedError();
-          return await fn(...a);
-        } catch (err) {
-          const msg = messageOf(err);
-          services.log.error(msg);
-          // a caller passing an argument object gets the rejection; a user gets the message
-          if (programmatic) throw err instanceof Error ? err : new Error(msg);
-          if (err instanceof ScriptSyntaxError) void offerToOpen(msg, err);
-          else if (!(err instanceof NotTrustedError)) showError(err);
-          return undefined;
-        }
-      }),
-    );
+/** The run commands' handlers (host/run/register.ts registers them, loaded on first use). */
+export function runCommandHandlers(services: Services, runs: RunService, refresh: () => void): CommandTable {
+  const table: Record<string, (...a: unknown[]) => Promise<unknown>> = {};
+  const reg = (id: CommandId, fn: (...a: unknown[]) => Promise<unknown>) => {
+    table[id] = fn;
+  };
 
   const launch = async (req: RunRequest, args: RunArgs | undefined): Promise<RunHandle | RunReport> => {
     const handle = await runs.start(req);
@@ -292,10 +276,11 @@ export function registerRunCommands(context: vscode.ExtensionContext, services: 
     refresh();
     return true;
   });
+  return table as CommandTable;
 }
 
 function isArgs(a: unknown): a is RunArgs {
-  return !!a && typeof a === 'object' && !(a instanceof vscode.Uri) && !('contextValue' in (a as object)) && !Array.isArray(a);
+  return isProgrammatic(a);
 }
 
 /** runDir from an argument object or a Runs view node. */
@@ -469,14 +454,4 @@ export function markdownSummary(r: RunReport, runDir: string): string {
   }
   if (r.notes.length) lines.push('', '## Notes', '', ...r.notes.map((n) => `- ${n}`));
   return lines.join('\n') + '\n';
-}
-
-/** A script that does not compile: the error, and "Open" at its line. */
-async function offerToOpen(msg: string, err: ScriptSyntaxError): Promise<void> {
-  const pick = await vscode.window.showErrorMessage(msg, 'Open');
-  if (pick !== 'Open') return;
-  const line = Math.max(0, err.problem.line - 1);
-  const col = Math.max(0, err.problem.column - 1);
-  const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(err.problem.file));
-  await vscode.window.showTextDocument(doc, { selection: new vscode.Range(line, col, line, col) });
 }

@@ -7,14 +7,21 @@
  *   failures FailuresApi          (latest run per folder, Problems, Explorer marks)
  */
 import * as vscode from 'vscode';
-import { ContextKeys } from '../../shared/ids';
+import { Commands, ContextKeys } from '../../shared/ids';
+import { lazyTable, registerCommands } from '../commands';
+import { history } from '../history';
 import type { Services } from '../services';
 import { InterpreterService } from '../python/interpreter';
 import { register as registerFailures, type FailuresApi } from '../failures/register';
 import { registerRunsView, type RunsTreeProvider } from '../runsView/runsTree';
 import { registerTaskProvider } from '../tasks/taskProvider';
-import { registerRunCommands } from './commands';
 import { RunService } from './runService';
+
+const RUN_COMMANDS = [
+  Commands.runScript, Commands.runOverSelection, Commands.runAgain, Commands.cancelRun, Commands.resumeLastRun,
+  Commands.rerunFailed, Commands.rerunFiles, Commands.showReport, Commands.openRunLogs, Commands.openTaskLog,
+  Commands.deleteRun, Commands.refreshRuns,
+] as const;
 
 /** What the run feature publishes (see Services). */
 export interface RunFeature {
@@ -31,10 +38,12 @@ export function register(context: vscode.ExtensionContext, services: Services): 
 
   const tree = registerRunsView(context, services, runs);
   const failures = registerFailures(context, services, runs);
-  registerRunCommands(context, services, runs, () => {
+  const refresh = () => {
     tree.refresh();
     void failures.latest.refresh();
-  });
+  };
+  // the handlers (and the questions they ask) load on the first run command
+  registerCommands(context, services, lazyTable(RUN_COMMANDS, () => history().then(() => import(/* webpackChunkName: "runCommands" */ './commands')).then((m) => m.runCommandHandlers(services, runs, refresh))));
   registerTaskProvider(context, services, runs);
 
   void vscode.commands.executeCommand('setContext', ContextKeys.runActive, false);

@@ -7,7 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { readDefinition } from '../../core/run/runDir';
 import type { FileSource, InputsSpec } from '../../core/run/types';
-import type { RunRequest } from './runService';
+import type { RunRequest, StoredRequest } from './runService';
 
 /** The request that resumes (or re-runs the failed files of) the run in `runDir`, from its run.json. */
 export async function loadRunRequest(runDir: string): Promise<RunRequest | undefined> {
@@ -80,4 +80,14 @@ export function describeSource(f: FileSource): string {
     case 'stdin':
       return 'standard input';
   }
+}
+
+/** Back from the remembered form; undefined when its folder is no longer open. */
+export function fromStored(s: StoredRequest): RunRequest | undefined {
+  const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.fsPath === s.folder);
+  if (!folder) return undefined;
+  const { inputsInRunJson, ...req } = s;
+  if (!inputsInRunJson) return { ...req, folder };
+  const inputs = s.outDir ? runInputs(s.outDir) : undefined;
+  return inputs ? { ...req, inputs, folder } : undefined;
 }

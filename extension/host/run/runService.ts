@@ -7,27 +7,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { startRun } from '../../core/run/engine';
-import { hostScriptPath } from '../../core/run/plan';
 import { createRunDir, runStem } from '../../core/run/runDir';
 import { defaultThreads, logicalCores } from '../../core/threads';
 import type { FileSource, InputsSpec, RunEvent, RunHandle, RunOptions, RunReport } from '../../core/run/types';
 import { Commands, CONFIG_SECTION, ContextKeys, Settings } from '../../shared/ids';
 import { figuresLine } from '../../shared/figures';
+import { executeForUser } from '../commands';
 import type { Services } from '../services';
-import { requireTrust } from '../trust';
+import { NotTrustedError, requireTrust } from '../trust';
 import type { InterpreterService } from '../python/interpreter';
 import { childPidsMatching } from './processes';
-import { runInputs } from './runDefinition';
 import { type EndNotice, endNotice, formatDuration, lastLine, RUN_STATUS_TEXT, TASK_STATUS_SYMBOL } from './format';
-
-/** Refused in an untrusted workspace; requireTrust() has already told the user and offered the fix. */
-export class NotTrustedError extends Error {
-  constructor() {
-    super('Cannot run: this workspace is not trusted. Trust it with "Workspaces: Manage Workspace Trust" to run scripts; run history stays readable.');
-    this.name = 'NotTrustedError';
-  }
-}
 
 /** The per-run knobs shared by the command arguments and the `parallel-run` task definition. */
 export interface RunKnobs {
@@ -139,6 +129,8 @@ export class RunService implements RunsApi, vscode.Disposable {
   readonly onDidChange = this.emitter.event;
   private readonly statusItem: vscode.StatusBarItem;
   private lastProgressFire = 0;
+  /** the Python host script of the engine (a marker of the run's processes for the monitor), known once the engine loaded */
+  private hostScript: string | undefined;
 
   constructor(
     private readonly services: Services,
@@ -216,7 +208,10 @@ export class RunService implements RunsApi, vscode.Disposable {
     };
     let handle: RunHandle;
     try {
-      handle = await startRun(opts);
+      // the engine loads with the first run
+      const [engine, plan] = await Promise.all([import('../../core/run/engine'), import('../../core/run/plan')]);
+      this.hostScript = plan.hostScriptPath(opts.workersDir);
+      handle = await engine.startRun(opts);
     } catch (err) {
       // bad input found by the engine: nothing started, so no empty run directory either
       if (!req.outDir) await fs.promises.rm(outDir, { recursive: true, force: true }).catch(() => undefined);
@@ -440,10 +435,10 @@ export class RunService implements RunsApi, vscode.Disposable {
     if (this.notices.length > 20) this.notices.shift();
     const pick = notice.severity === 'warning' ? await vscode.window.showWarningMessage(notice.text, ...notice.actions) : await vscode.window.showInformationMessage(notice.text, ...notice.actions);
     const arg = { runDir };
-    if (pick === 'Show Report') await vscode.commands.executeCommand(Commands.showReport, arg);
+    if (pick === 'Show Report') await executeForUser(Commands.showReport, arg);
     // merged into this run (as Resume is): the failed files run again in its directory
-    else if (pick === 'Re-run Failed') await vscode.commands.executeCommand(Commands.rerunFiles, arg);
-    else if (pick === 'Resume') await vscode.commands.executeCommand(Commands.resumeLastRun, arg);
+    else if (pick === 'Re-run Failed') await executeForUser(Commands.rerunFiles, arg);
+    else if (pick === 'Resume') await executeForUser(Commands.resumeLastRun, arg);
   }
 
   private afterEnd(): void {
@@ -484,7 +479,7 @@ export class RunService implements RunsApi, vscode.Disposable {
   private tellMonitor(): void {
     const m = this.services.monitor;
     if (!m || this.runs.size === 0) return;
-    const markers = () => [hostScriptPath(path.join(this.services.distDir, 'workers')), ...[...this.runs.values()].map((r) => r.request.script)];
+    const markers = () => [...(this.hostScript ? [this.hostScript] : []), ...[...this.runs.values()].map((r) => r.request.script)];
     m.setActiveRun({
       busy: () => [...this.runs.values()].reduce((n, r) => n + r.busy.size, 0),
       workers: [...this.runs.values()].reduce((n, r) => n + r.handle.report().workers, 0),
@@ -550,12 +545,3 @@ export function toStored(req: RunRequest): StoredRequest {
   return { ...req, folder: req.folder.uri.fsPath };
 }
 
-/** Back from the remembered form; undefined when its folder is no longer open. */
-export function fromStored(s: StoredRequest): RunRequest | undefined {
-  const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.fsPath === s.folder);
-  if (!folder) return undefined;
-  const { inputsInRunJson, ...req } = s;
-  if (!inputsInRunJson) return { ...req, folder };
-  const inputs = s.outDir ? runInputs(s.outDir) : undefined;
-  return inputs ? { ...req, inputs, folder } : undefined;
-}

@@ -6,10 +6,10 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { listRuns, readReport } from '../../core/run/history';
 import type { FailureGroup } from '../../core/run/failures';
 import type { RunReport, RunStatus, TaskRecord, TaskStatus } from '../../core/run/types';
 import { Commands, Views } from '../../shared/ids';
+import { history } from '../history';
 import type { Services } from '../services';
 import type { RunService } from '../run/runService';
 import { formatAgo, formatDuration, RUN_STATUS_TEXT } from '../run/format';
@@ -263,7 +263,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       return [];
     }
     const live = new Map(this.runs.activeRuns().map((h) => [path.resolve(h.outDir), h]));
-    const summaries = await listRuns(dir).catch(() => []);
+    const summaries = await (await history()).listRuns(dir).catch(() => []);
     const nodes = summaries.map((s) => {
       const h = live.get(path.resolve(s.runDir));
       if (h) return nodeFromReport(s.runDir, h.report());
@@ -278,7 +278,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
 
   private async tasksOf(node: RunNode): Promise<RunsNode[]> {
     const live = this.runs.activeRuns().find((h) => path.resolve(h.outDir) === path.resolve(node.runDir));
-    const report = live ? live.report() : await readReport(node.runDir).catch(() => undefined);
+    const report = live ? live.report() : await (await history()).readReport(node.runDir).catch(() => undefined);
     const tasks = [...(report?.tasks ?? [])];
     const rank = (s: TaskStatus) => (s === 'failed' || s === 'timedOut' ? 0 : s === 'cancelled' ? 1 : 2);
     tasks.sort((a, b) => rank(a.status) - rank(b.status) || a.index - b.index);

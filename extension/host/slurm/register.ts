@@ -11,24 +11,20 @@
  * prompt and the preview and resolves with { runDir, scriptPath, jobIds, report? }.
  *
  * Publishes `services.slurm` (SlurmApi): rerunFailed(runDir) and cancel(runDir) for the run feature's
- * "Re-run Failed Files" / "Cancel Run" on Slurm runs, plus submit().
+ * "Re-run Failed Files" / "Cancel Run" on Slurm runs, plus submit(). The Slurm backend and the code
+ * that watches arrays (slurmFeature.ts) load on first use: a submission, a Slurm run to cancel or
+ * re-run, or a run still queued when the window opens.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { readDefinition } from '../../core/run/runDir';
-import { createRunDir, runStem } from '../../core/run/runDir';
-import { RUN_FILES, type FileSource, type RunEvent, type RunReport } from '../../core/run/types';
-import {
-  attachSlurmRun, cancelSlurmRun, isSlurmRun, prepareSlurmRun, resubmitFailed, PreparedSlurmRun, SlurmError, SlurmRunHandle, SlurmRunOptions, SlurmSettings,
-  slurmDirOf, SLURM_FILES, SlurmSubmissionFile, submitSlurmRun,
-} from '../../core/slurm';
-import { readJson } from '../../core/slurm/layout';
+import { RUN_FILES, type RunReport } from '../../core/run/types';
+import type { SlurmRunHandle, SlurmSettings } from '../../core/slurm';
+import { readJson, slurmDirOf, SLURM_FILES, type SlurmSubmissionFile } from '../../core/slurm/layout';
 import { Commands } from '../../shared/ids';
-import { messageOf, showError } from '../config';
-import { formatDuration, RUN_STATUS_TEXT } from '../run/format';
+import { lazyTable, registerCommands } from '../commands';
 import type { Services } from '../services';
-import { notTrustedMessage, requireTrust } from '../trust';
+import type { SlurmFeature } from './slurmFeature';
 
 /** The argument object of parallelRun.submitSlurm (all optional except script + files when given). */
 export interface SubmitSlurmArgs {
@@ -99,416 +95,68 @@ export interface SlurmProgressState {
   percent: number;
 }
 
-export function register(context: vscode.ExtensionContext, services: Services): SlurmApi & SlurmTestHooks {
-  const feature = new SlurmFeature(context, services);
-  context.subscriptions.push(feature);
-  context.subscriptions.push(
-    vscode.commands.registerCommand(Commands.submitSlurm, async (arg?: unknown) => {
-      const programmatic = isArgs(arg);
-      try {
-        if (programmatic) return await feature.submit(arg);
-        return await feature.interactive(arg instanceof vscode.Uri ? arg : undefined);
-      } catch (err) {
-        const msg = messageOf(err);
-        services.log.error(`[slurm] ${msg}`);
-        if (programmatic) throw err instanceof Error ? err : new Error(msg);
-        showError(err);
-        return undefined;
-      }
-    }),
-  );
-  // Slurm runs outlive a window: watch the ones still queued again (quietly) when a trusted workspace opens
-  if (vscode.workspace.isTrusted) void feature.reattachAll();
-  return feature;
-}
-
-function isArgs(a: unknown): a is SubmitSlurmArgs {
-  return !!a && typeof a === 'object' && !(a instanceof vscode.Uri) && !Array.isArray(a);
-}
-
-interface Progress {
-  done: number;
-  total: number | null;
-  failed: number;
-  etaMs: number | null;
-}
-
-interface Watched {
-  handle: SlurmRunHandle;
+/** A Slurm run an earlier window left queued or running. */
+export interface QueuedSlurmRun {
+  dir: string;
+  jobIds: number[];
   label: string;
-  last: Progress;
-  /** the notification's title and last message ('' when this run has no notification) */
-  title: string;
-  message: string;
-  percent: number;
 }
 
-class SlurmFeature implements SlurmApi, SlurmTestHooks, vscode.Disposable {
-  private readonly watched = new Map<string, Watched>();
-  private readonly statusItem: vscode.StatusBarItem;
+/** A run directory holding a Slurm submission. */
+function submitted(runDir: string): boolean {
+  return fs.existsSync(path.join(slurmDirOf(runDir), SLURM_FILES.submission));
+}
 
-  constructor(private readonly context: vscode.ExtensionContext, private readonly services: Services) {
-    this.statusItem = vscode.window.createStatusBarItem('parallelRun.slurm', vscode.StatusBarAlignment.Left, 49);
-    this.statusItem.name = 'Parallel Run: Slurm job arrays';
+export function register(context: vscode.ExtensionContext, services: Services): SlurmApi & SlurmTestHooks {
+  let current: SlurmFeature | undefined;
+  let loading: Promise<SlurmFeature> | undefined;
+  const feature = (): Promise<SlurmFeature> => {
+    loading ??= import(/* webpackChunkName: "slurm" */ './slurmFeature').then((m) => {
+      current = new m.SlurmFeature(context, services);
+      context.subscriptions.push(current);
+      return current;
+    });
+    loading.catch(() => (loading = undefined)); // a failed load is tried again on the next use
+    return loading;
+  };
+  registerCommands(context, services, lazyTable([Commands.submitSlurm], async () => (await feature()).commands()));
+  // Slurm runs outlive a window: watch the ones still queued again (quietly) when a trusted workspace
+  // opens; the backend loads only when there is one
+  if (vscode.workspace.isTrusted) {
+    void queuedSlurmRuns(services).then(async (found) => {
+      if (found.length) await (await feature()).reattach(found);
+    }).catch((err) => services.log.warn(`[slurm] cannot watch earlier runs again: ${(err as Error).message}`));
   }
+  return {
+    submit: async (args) => (await feature()).submit(args),
+    rerunFailed: async (runDir, opts) => (await feature()).rerunFailed(runDir, opts),
+    // a directory with no submission is no Slurm run: nothing to load for it
+    cancel: async (target) => (current || submitted(target) ? (await feature()).cancel(target) : undefined),
+    isSlurmRun: (runDir) => submitted(runDir) || readJson<{ backend?: string }>(path.join(runDir, RUN_FILES.definition))?.backend === 'slurm',
+    active: () => current?.active() ?? [],
+    statusBar: () => current?.statusBar() ?? { visible: false, text: '', tooltip: '', command: undefined },
+    progress: () => current?.progress() ?? [],
+  };
+}
 
-  active(): SlurmRunHandle[] {
-    return [...this.watched.values()].map((w) => w.handle);
-  }
-
-  statusBar(): SlurmStatusBarState {
-    const tip = this.statusItem.tooltip;
-    const cmd = this.statusItem.command;
-    return {
-      visible: this.watched.size > 0,
-      text: this.statusItem.text,
-      tooltip: typeof tip === 'string' ? tip : tip?.value ?? '',
-      command: typeof cmd === 'string' ? cmd : cmd?.command,
-    };
-  }
-
-  progress(): SlurmProgressState[] {
-    return [...this.watched.entries()].filter(([, w]) => w.title).map(([runDir, w]) => ({ runDir, title: w.title, message: w.message, percent: w.percent }));
-  }
-
-  isSlurmRun(runDir: string): boolean {
-    return isSlurmRun(runDir) || readJson<{ backend?: string }>(path.join(runDir, RUN_FILES.definition))?.backend === 'slurm';
-  }
-
-  private folderFor(p?: string): vscode.WorkspaceFolder {
-    const folders = vscode.workspace.workspaceFolders ?? [];
-    if (folders.length === 0) throw new Error('Cannot submit to Slurm: no folder is open. Open the folder holding your script and its input files.');
-    if (!p) return folders[0];
-    const f = folders.find((x) => x.uri.fsPath === path.resolve(p)) ?? vscode.workspace.getWorkspaceFolder(vscode.Uri.file(path.resolve(p)));
-    if (!f) throw new Error(`Cannot submit to Slurm: "${p}" is not a workspace folder.`);
-    return f;
-  }
-
-  private runsDir(folder: vscode.WorkspaceFolder): string {
-    return path.resolve(folder.uri.fsPath, this.services.config.get(folder.uri).runsDirectory);
-  }
-
-  private async newRunDir(folder: vscode.WorkspaceFolder, stemOf: string): Promise<string> {
-    return createRunDir(this.runsDir(folder), `${runStem(stemOf)}-slurm`);
-  }
-
-
-  /** Turns the arguments into SlurmRunOptions (settings + overrides, interpreter resolved). */
-  private async optionsFor(args: SubmitSlurmArgs): Promise<{ opts: SlurmRunOptions; folder: vscode.WorkspaceFolder }> {
-    const folder = this.folderFor(args.workspaceFolder);
-    const settings = this.services.config.get(folder.uri); // throws SettingsError naming the key
-    const cwd = folder.uri.fsPath;
-    if (!args.script) throw new Error('Cannot submit to Slurm: no script given. Open the Python script (it processes ONE file given as sys.argv[1]) or pass { script }.');
-    const script = path.resolve(cwd, args.script);
-    if (!fs.existsSync(script)) throw new Error(`Cannot submit to Slurm: script "${script}" does not exist. Pick an existing Python script.`);
-    let files: FileSource;
-    if (Array.isArray(args.files)) {
-      if (args.files.length === 0) throw new Error('Cannot submit to Slurm: no input files given. Give a glob such as "data/**/*.csv".');
-      files = { kind: 'list', files: args.files.map((f) => path.resolve(cwd, f)) };
-    } else if (typeof args.files === 'string' && args.files.trim()) {
-      files = { kind: 'globs', patterns: [args.files.trim()], cwd };
-    } else {
-      throw new Error('Cannot submit to Slurm: no input files given. Give a glob relative to the workspace folder, e.g. "data/**/*.csv".');
-    }
-    const python = this.services.python;
-    const executable = python ? (await python.resolve(folder)).executable : settings.pythonPath || 'python3';
-    const outDir = args.outDir ? path.resolve(cwd, args.outDir) : await this.newRunDir(folder, script);
-    return {
-      folder,
-      opts: {
-        command: { kind: 'python', python: executable, script, args: args.args ?? [], warm: false },
-        files,
-        cwd,
-        threads: args.threads ?? (settings.threadsPerTask || 1),
-        timeoutSec: args.timeout ?? settings.timeoutSeconds,
-        retries: args.retries ?? settings.retries,
-        outDir,
-        label: args.label ?? `${path.basename(script)} over ${Array.isArray(args.files) ? `${args.files.length} files` : args.files} (Slurm)`,
-        slurm: { ...settings.slurm, ...(args.slurm ?? {}) },
-        cliPath: path.join(this.services.distDir, 'cli.js'),
-        runsDir: this.runsDir(folder),
-        exportOnly: !!args.exportOnly,
-        runner: 'vscode',
-      },
-    };
-  }
-
-  async submit(args: SubmitSlurmArgs): Promise<SubmitSlurmResult> {
-    if (!(await requireTrust('submit scripts to Slurm'))) {
-      throw new Error('Cannot submit to Slurm: this workspace is not trusted. Trust it with "Workspaces: Manage Workspace Trust"; run history stays readable.');
-    }
-    if (args.rerunFailedOf) return this.rerunFailed(args.rerunFailedOf, { wait: args.wait, slurm: args.slurm });
-    const { opts } = await this.optionsFor(args);
-    const prep = await this.prepare(opts);
-    if (args.exportOnly) return { runDir: prep.runDir, scriptPath: prep.scriptPath, jobIds: [] };
-    return this.launch(prep, opts.label ?? prep.def.runId, args.wait);
-  }
-
-  private async prepare(opts: SlurmRunOptions): Promise<PreparedSlurmRun> {
+/** Slurm runs of the open folders whose report still says running (their arrays may still be queued). */
+async function queuedSlurmRuns(services: Services): Promise<QueuedSlurmRun[]> {
+  const found: QueuedSlurmRun[] = [];
+  for (const folder of vscode.workspace.workspaceFolders ?? []) {
+    let root: string;
     try {
-      return await prepareSlurmRun(opts);
-    } catch (err) {
-      // nothing submitted: leave no half-written run directory behind
-      if (!(err instanceof SlurmError) && fs.existsSync(path.join(opts.outDir, 'slurm')) && !fs.existsSync(path.join(opts.outDir, RUN_FILES.report))) {
-        await fs.promises.rm(opts.outDir, { recursive: true, force: true }).catch(() => undefined);
-      } else {
-        await fs.promises.rmdir(opts.outDir).catch(() => undefined); // the new, still empty run directory
-      }
-      throw err;
+      root = path.resolve(folder.uri.fsPath, services.config.get(folder.uri).runsDirectory);
+    } catch {
+      continue;
+    }
+    const names = await fs.promises.readdir(root).catch(() => [] as string[]);
+    for (const n of names) {
+      const dir = path.join(root, n);
+      const sub = readJson<SlurmSubmissionFile>(path.join(slurmDirOf(dir), SLURM_FILES.submission));
+      const report = readJson<RunReport>(path.join(dir, RUN_FILES.report));
+      if (!sub || report?.status !== 'running') continue;
+      found.push({ dir, jobIds: sub.jobs.map((j) => j.jobId), label: report.label ?? report.runId });
     }
   }
-
-  private async launch(prep: PreparedSlurmRun, label: string, wait?: boolean): Promise<SubmitSlurmResult> {
-    const handle = await submitSlurmRun(prep, { runner: 'vscode' });
-    this.services.log.info(`[slurm] submitted job array ${handle.jobIds().join(', ')}: ${prep.plan.files} files in ${prep.plan.tasks.length} array tasks (${prep.runDir})`);
-    this.track(handle, label, true);
-    const result: SubmitSlurmResult = { runDir: prep.runDir, scriptPath: prep.scriptPath, jobIds: handle.jobIds() };
-    if (wait) result.report = await handle.done;
-    return result;
-  }
-
-  /** Quick-pick flow: script → files → Slurm options → preview → confirm. */
-  async interactive(uri?: vscode.Uri): Promise<SubmitSlurmResult | undefined> {
-    if (!(await requireTrust('submit scripts to Slurm'))) return undefined;
-    const folder = uri ? vscode.workspace.getWorkspaceFolder(uri) ?? this.folderFor() : this.folderFor();
-    let script = uri?.fsPath;
-    const editor = vscode.window.activeTextEditor;
-    if (!script && editor?.document.languageId === 'python' && editor.document.uri.scheme === 'file') script = editor.document.uri.fsPath;
-    if (!script) {
-      const found = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, '**/*.py'), '**/{.venv,venv,node_modules,.parallel-run}/**', 200);
-      const pick = await vscode.window.showQuickPick(found.map((u) => ({ label: path.relative(folder.uri.fsPath, u.fsPath), uri: u })), {
-        title: 'Submit to Slurm (1/3): the Python script to run once per file', placeHolder: 'It processes ONE file given as sys.argv[1]',
-      });
-      if (!pick) return undefined;
-      script = pick.uri.fsPath;
-    }
-    const lastGlob = this.context.workspaceState.get<string>('parallelRun.slurm.lastGlob') ?? 'data/**/*';
-    const glob = await vscode.window.showInputBox({
-      title: 'Submit to Slurm (2/3): input files', prompt: 'A glob relative to the workspace folder', value: lastGlob,
-      validateInput: (v) => (v.trim() ? undefined : 'Give a glob, e.g. data/**/*.fits'),
-    });
-    if (!glob) return undefined;
-    await this.context.workspaceState.update('parallelRun.slurm.lastGlob', glob);
-    const settings = this.services.config.get(folder.uri).slurm;
-    const slurm = { ...settings };
-    let exportOnly = false;
-    for (;;) {
-      const items: Array<vscode.QuickPickItem & { id: string }> = [
-        { id: 'submit', label: '$(cloud-upload) Preview the sbatch script and submit', detail: `partition ${slurm.partition || '(cluster default)'} · time ${slurm.timeLimit || '(default)'} · mem ${slurm.memory || '(default)'} · account ${slurm.account || '(default)'} · ≥ ${slurm.targetTaskSeconds} s per array task${slurm.maxConcurrent ? ` · at most ${slurm.maxConcurrent} at once` : ''}` },
-        { id: 'export', label: '$(file-symlink-file) Export only (script + manifest + README for another cluster)' },
-        { id: 'partition', label: 'Partition…', description: slurm.partition || '(cluster default)' },
-        { id: 'timeLimit', label: 'Time limit per array task…', description: slurm.timeLimit || '(default)' },
-        { id: 'memory', label: 'Memory per array task…', description: slurm.memory || '(default)' },
-        { id: 'account', label: 'Account…', description: slurm.account || '(default)' },
-      ];
-      const pick = await vscode.window.showQuickPick(items, { title: 'Submit to Slurm (3/3): options (defaults from parallelRun.slurm.* settings)' });
-      if (!pick) return undefined;
-      if (pick.id === 'submit') break;
-      if (pick.id === 'export') {
-        exportOnly = true;
-        break;
-      }
-      const key = pick.id as 'partition' | 'timeLimit' | 'memory' | 'account';
-      const v = await vscode.window.showInputBox({ title: pick.label.replace('…', ''), value: slurm[key], prompt: key === 'timeLimit' ? 'HH:MM:SS or D-HH:MM:SS' : key === 'memory' ? 'e.g. 4G (empty = cluster default)' : 'empty = cluster default' });
-      if (v !== undefined) slurm[key] = v.trim();
-    }
-    const { opts } = await this.optionsFor({ script, files: glob, workspaceFolder: folder.uri.fsPath, slurm, exportOnly });
-    const prep = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Parallel Run: writing the sbatch script…' }, () => this.prepare(opts));
-    // the preview: the exact script that will be submitted
-    await vscode.window.showTextDocument(vscode.Uri.file(prep.scriptPath), { preview: true });
-    if (exportOnly) {
-      const open = await vscode.window.showInformationMessage(
-        `Exported ${prep.plan.files} files as ${prep.plan.tasks.length} array tasks to ${prep.slurmDir}. To submit there: ${prep.submitLines.join(' && ')} (see README.txt).`,
-        'Open README', 'Reveal Folder',
-      );
-      if (open === 'Open README') await vscode.window.showTextDocument(vscode.Uri.file(prep.readmePath));
-      else if (open === 'Reveal Folder') await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(prep.slurmDir));
-      return { runDir: prep.runDir, scriptPath: prep.scriptPath, jobIds: [] };
-    }
-    const go = await vscode.window.showInformationMessage(
-      `Submit ${prep.plan.files} files as ${prep.plan.tasks.length} array task${prep.plan.tasks.length === 1 ? '' : 's'}` +
-        `${prep.plan.parts.length > 1 ? ` (${prep.plan.parts.length} arrays: MaxArraySize ${prep.plan.maxArraySize})` : ''} to Slurm?`,
-      { modal: true, detail: `${prep.plan.notes.join('\n')}\n\nThe script is open in the editor. ${prep.submitLines.join('; ')}` },
-      'Submit',
-    );
-    if (go !== 'Submit') {
-      await fs.promises.rm(prep.runDir, { recursive: true, force: true }).catch(() => undefined);
-      return undefined;
-    }
-    return this.launch(prep, opts.label ?? prep.def.runId);
-  }
-
-  async rerunFailed(runDir: string, opts: { wait?: boolean; slurm?: Partial<SlurmSettings> } = {}): Promise<SubmitSlurmResult> {
-    if (!(await requireTrust('submit scripts to Slurm'))) {
-      throw new Error('Cannot re-run on Slurm: this workspace is not trusted. Trust it with "Workspaces: Manage Workspace Trust".');
-    }
-    if (this.watched.has(path.resolve(runDir))) throw new Error('That Slurm run is still going; cancel it first or let it finish.');
-    const def = readDefinition(runDir);
-    if (!def) throw new Error(`Cannot re-run: ${runDir} holds no run (run.json missing). Pick a run from the Runs view.`);
-    const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(def.cwd)) ?? this.folderFor();
-    const settings = this.services.config.get(folder.uri);
-    // same definition (script, interpreter, args, threads, env), only the failed files, as a new array
-    const handle = await resubmitFailed(runDir, {
-      slurm: { ...settings.slurm, ...(opts.slurm ?? {}) },
-      cliPath: path.join(this.services.distDir, 'cli.js'),
-      runsDir: this.runsDir(folder),
-      outDir: await this.newRunDir(folder, def.command.kind === 'python' ? def.command.script : def.command.argv[0] ?? 'run'),
-      label: `re-run failed of ${def.label ?? def.runId}`,
-      runner: 'vscode',
-    }, { runner: 'vscode' });
-    this.services.log.info(`[slurm] re-submitted the failed files of ${def.runId} as job array ${handle.jobIds().join(', ')} (${handle.outDir})`);
-    this.track(handle, `re-run failed of ${def.label ?? def.runId}`, true);
-    const result: SubmitSlurmResult = { runDir: handle.outDir, scriptPath: path.join(slurmDirOf(handle.outDir), SLURM_FILES.script), jobIds: handle.jobIds() };
-    if (opts.wait) result.report = await handle.done;
-    return result;
-  }
-
-  async cancel(runDirOrRunId: string): Promise<RunReport | undefined> {
-    const hit = [...this.watched.entries()].find(([dir, w]) => dir === path.resolve(runDirOrRunId) || w.handle.runId === runDirOrRunId);
-    if (hit) {
-      hit[1].handle.cancel();
-      return hit[1].handle.done;
-    }
-    if (!fs.existsSync(path.join(slurmDirOf(runDirOrRunId), SLURM_FILES.submission))) return undefined;
-    // the job ids come from a file in the workspace: scancel them only when it is trusted
-    if (!requireTrust('cancel Slurm jobs')) throw new Error(notTrustedMessage('cancel Slurm jobs'));
-    await cancelSlurmRun(runDirOrRunId);
-    // not watched by this window: collect it now so the run is marked cancelled
-    const handle = await attachSlurmRun(runDirOrRunId, { runner: 'vscode' });
-    this.track(handle, path.basename(runDirOrRunId), false);
-    return handle.done;
-  }
-
-  /** Re-watch Slurm runs left running by an earlier window (their arrays may still be queued). */
-  async reattachAll(): Promise<void> {
-    for (const folder of vscode.workspace.workspaceFolders ?? []) {
-      let root: string;
-      try {
-        root = this.runsDir(folder);
-      } catch {
-        continue;
-      }
-      let names: string[] = [];
-      try {
-        names = await fs.promises.readdir(root);
-      } catch {
-        continue;
-      }
-      for (const n of names) {
-        const dir = path.join(root, n);
-        if (this.watched.has(dir)) continue;
-        const sub = readJson<SlurmSubmissionFile>(path.join(slurmDirOf(dir), SLURM_FILES.submission));
-        const report = readJson<RunReport>(path.join(dir, RUN_FILES.report));
-        if (!sub || report?.status !== 'running') continue;
-        try {
-          const handle = await attachSlurmRun(dir, { runner: 'vscode' });
-          this.services.log.info(`[slurm] watching job array ${sub.jobs.map((j) => j.jobId).join(', ')} again (${dir})`);
-          this.track(handle, report.label ?? report.runId, false);
-        } catch (err) {
-          this.services.log.warn(`[slurm] cannot watch ${dir} again: ${messageOf(err)}`);
-        }
-      }
-    }
-  }
-
-  private track(handle: SlurmRunHandle, label: string, notify: boolean): void {
-    const dir = path.resolve(handle.outDir);
-    const w: Watched = { handle, label, last: { done: 0, total: null, failed: 0, etaMs: null }, title: '', message: '', percent: 0 };
-    this.watched.set(dir, w);
-    const log = this.services.log;
-    let progress: ((message: string, increment: number) => void) | undefined;
-    let reportedPct = 0;
-    const refreshTree = () => this.services.runsTree?.refresh();
-    const unsubscribe = handle.onEvent((e: RunEvent) => {
-      if (e.type === 'taskFinished') {
-        const r = e.record;
-        const line = `[slurm ${handle.runId}] ${r.status === 'succeeded' ? '✓' : r.status === 'cancelled' ? '⊘' : '✗'} ${r.file} (array task ${r.slot - 1})`;
-        if (r.status === 'succeeded' || r.status === 'cancelled') log.info(line);
-        else log.error(`${line} — ${r.status}${r.exitCode !== null ? ` (exit ${r.exitCode})` : ''}`);
-      } else if (e.type === 'progress') {
-        w.last = { done: e.done, total: e.total, failed: e.failed, etaMs: e.etaMs };
-        this.updateStatus();
-        if (progress) {
-          const pct = e.total ? Math.min(100, (100 * e.done) / e.total) : 0;
-          progress(this.message(handle, w.last), Math.max(0, pct - reportedPct));
-          reportedPct = Math.max(reportedPct, pct);
-        }
-        refreshTree();
-      }
-    });
-    this.updateStatus();
-    refreshTree();
-    if (notify) {
-      // the same notification as a local run: title "Parallel Run: <label>", cancellable, percent of files
-      w.title = `Parallel Run: ${label}`;
-      void vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: w.title, cancellable: true },
-        (p, token) => {
-          progress = (message, increment) => {
-            w.message = message;
-            w.percent += increment;
-            p.report({ message, increment });
-          };
-          progress(`job array ${handle.jobIds().join(', ')} submitted, waiting for the queue…`, 0);
-          token.onCancellationRequested(() => handle.cancel());
-          return handle.done.catch(() => undefined);
-        },
-      );
-    }
-    void handle.done.then((report) => {
-      unsubscribe();
-      this.watched.delete(dir);
-      this.updateStatus();
-      refreshTree();
-      const c = report.counts;
-      // worded like a local run's summary; wall time includes the queue wait
-      const summary = `${RUN_STATUS_TEXT[report.status]}: ${c.succeeded} succeeded, ${c.failed + c.timedOut} failed` +
-        `${c.skipped ? `, ${c.skipped} skipped (already done)` : ''}${c.cancelled ? `, ${c.cancelled} cancelled` : ''}` +
-        ` in ${formatDuration(report.wallMs)} on Slurm (job array ${handle.jobIds().join(', ')}, ${report.workers} array task lane${report.workers === 1 ? '' : 's'})`;
-      log.info(`[slurm ${handle.runId}] ${summary}`);
-      if (notify) void this.notifyFinished(report, handle.outDir, `${label} ${summary}`);
-    });
-  }
-
-  /** The local run's message ("3/12 files · 1 failed · about 5 s left") + the array tasks' Slurm states. */
-  private message(handle: SlurmRunHandle, p: Progress): string {
-    const states = Object.entries(handle.arrayStates()).map(([k, v]) => `${v} ${k.toLowerCase()}`).join(', ');
-    const parts = [`${p.done}/${p.total ?? '?'} files`];
-    if (p.failed) parts.push(`${p.failed} failed`);
-    if (p.etaMs !== null) parts.push(`about ${formatDuration(p.etaMs)} left`);
-    parts.push(`array tasks: ${states || 'queued'}`);
-    return parts.join(' · ');
-  }
-
-  private async notifyFinished(report: RunReport, runDir: string, text: string): Promise<void> {
-    const failed = report.counts.failed + report.counts.timedOut;
-    const actions = ['Show Report', ...(failed > 0 ? ['Re-run Failed'] : [])];
-    const pick = report.status === 'succeeded'
-      ? await vscode.window.showInformationMessage(`Parallel Run: ${text}`, ...actions)
-      : await vscode.window.showWarningMessage(`Parallel Run: ${text}`, ...actions);
-    if (pick === 'Show Report') await vscode.commands.executeCommand(Commands.showReport, { runDir });
-    // the same command a local run's notification runs (it routes Slurm runs back here)
-    else if (pick === 'Re-run Failed') await Promise.resolve(vscode.commands.executeCommand(Commands.rerunFailed, { runDir })).catch((e) => vscode.window.showErrorMessage(messageOf(e)));
-  }
-
-  private updateStatus(): void {
-    const runs = [...this.watched.values()];
-    if (runs.length === 0) {
-      this.statusItem.hide();
-      return;
-    }
-    const w = runs[runs.length - 1];
-    const p = w.last;
-    // the local run's item ("$(loading~spin) 3/12 $(error) 1 · 5 s left"), marked as Slurm
-    const running = w.handle.arrayStates().RUNNING ?? 0;
-    this.statusItem.text = `$(loading~spin) Slurm ${p.done}/${p.total ?? '?'}${p.failed ? ` $(error) ${p.failed}` : ''}` +
-      `${p.etaMs !== null ? ` · ${formatDuration(p.etaMs)} left` : ''}${running ? ` · ${running} running` : ''}`;
-    this.statusItem.tooltip = `Parallel Run: ${w.label}\n${this.message(w.handle, p)}\nJob array ${w.handle.jobIds().join(', ')}. Click for the live report; cancel from the notification or the Runs view.${runs.length > 1 ? `\n(${runs.length} Slurm runs watched)` : ''}`;
-    this.statusItem.command = { title: 'Show Report', command: Commands.showReport, arguments: [{ runDir: w.handle.outDir }] };
-    this.statusItem.show();
-  }
-
-  dispose(): void {
-    this.statusItem.dispose();
-  }
+  return found;
 }

@@ -5,7 +5,6 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { experimentInputs } from '../../core/run/inputs';
 import type { FileSource, InputsSpec, RunHandle, RunReport } from '../../core/run/types';
 import { TASK_TYPE } from '../../shared/ids';
 import { figuresLine } from '../../shared/figures';
@@ -149,6 +148,8 @@ class RunTerminal implements vscode.Pseudoterminal {
     const files: FileSource = globs ? { kind: 'globs', patterns: globs, cwd: root } : { kind: 'list', files: [] };
     const over = inputsLabel(this.def);
     try {
+      // the input parsers (tables, grids) load with the first task that runs
+      const { experimentInputs } = await import('../../core/run/inputs');
       const inputs: InputsSpec | undefined = experimentInputs(globs ? files : undefined, this.def.grid, this.def.params ? [path.resolve(root, this.def.params)] : []);
       this.handle = await this.runs.start({
         folder: this.folder,

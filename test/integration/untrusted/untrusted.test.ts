@@ -72,7 +72,8 @@ describe('untrusted workspace', function () {
     assert.ok(fs.existsSync(path.join(finishedRun, 'report.json')), 'the recorded run is finished');
   });
 
-  // what each refusal names, as each feature words it (requireTrust(what))
+  // what each refusal names (requireTrust(what)); one policy for all: a call with an argument object
+  // rejects, a call from the UI (no argument, a Uri, a selection) resolves quietly
   const refusals: Array<{ title: string; id: string; what: string; args: () => unknown[]; rejects: boolean }> = [
     { title: 'Run Script over Files (with arguments)', id: Commands.runScript, what: 'run scripts', rejects: true,
       args: () => [{ script: 'ok.py', files: 'data/*.txt', workers: 2, wait: true, openReport: false }] },
@@ -83,16 +84,18 @@ describe('untrusted workspace', function () {
     { title: 'Run Again', id: Commands.runAgain, what: 'run scripts', rejects: true, args: () => [{ wait: true }] },
     { title: 'Resume Last Run', id: Commands.resumeLastRun, what: 'run scripts', rejects: true, args: () => [{ runDir: finishedRun, wait: true }] },
     { title: 'Re-run Failed Files', id: Commands.rerunFailed, what: 'run scripts', rejects: true, args: () => [{ runDir: finishedRun, wait: true }] },
-    { title: 'Measure Speedup', id: Commands.measureSpeedup, what: 'measure speedup', rejects: false,
+    { title: 'Measure Speedup', id: Commands.measureSpeedup, what: 'measure speedup', rejects: true,
       args: () => [{ script: 'sweep/cpu_task.py', files: ['sweep/in/*'], budgetSeconds: 5 }] },
-    { title: 'Inspect BLAS Threads', id: Commands.inspectBlas, what: 'inspect the BLAS of your Python', rejects: false, args: () => [{ bench: true }] },
-    { title: 'Matrix Demo', id: Commands.matrixDemo, what: 'run the matrix demo', rejects: false, args: () => [{ workers: [1, 2], show: false }] },
+    { title: 'Measure Speedup (the code lens: a Uri)', id: Commands.measureSpeedup, what: 'measure speedup', rejects: false,
+      args: () => [vscode.Uri.file(ws('sweep', 'cpu_task.py'))] },
+    { title: 'Inspect BLAS Threads', id: Commands.inspectBlas, what: 'inspect the BLAS of your Python', rejects: true, args: () => [{ bench: true }] },
+    { title: 'Matrix Demo', id: Commands.matrixDemo, what: 'run the matrix demo', rejects: true, args: () => [{ workers: [1, 2], show: false }] },
     { title: 'Run Notebook over Files', id: Commands.runNotebook, what: 'run notebooks', rejects: true,
       args: () => [{ notebook: 'analysis.ipynb', files: 'data/*.txt', wait: true }] },
     { title: 'Submit to Slurm', id: Commands.submitSlurm, what: 'submit scripts to Slurm', rejects: true,
       args: () => [{ script: 'ok.py', files: 'data/*.txt', wait: true }] },
-    { title: 'Run Notebook over Files', id: Commands.runNotebook, what: 'run notebooks', rejects: true,
-      args: () => [{ notebook: 'analysis.ipynb', files: 'data/*.txt', wait: true }] },
+    { title: 'Submit to Slurm (the explorer: a Uri)', id: Commands.submitSlurm, what: 'submit scripts to Slurm', rejects: false,
+      args: () => [vscode.Uri.file(ws('ok.py'))] },
     { title: 'Run over a Grid (the function lens)', id: Commands.runGrid, what: 'run scripts', rejects: true,
       args: () => [{ script: 'ok.py', func: 'main', grid: { x: '1,2' }, wait: true }] },
     { title: 'Re-run These Files (a failure group)', id: Commands.rerunFiles, what: 'run scripts', rejects: true,
@@ -103,6 +106,16 @@ describe('untrusted workspace', function () {
 
   it('covers every command that starts processes', () => {
     assert.deepStrictEqual([...new Set(refusals.map((r) => r.id))].sort(), [...TRUST_REQUIRED_COMMANDS].sort());
+  });
+
+  it('one policy: exactly the calls with an argument object reject', () => {
+    for (const r of refusals) {
+      const a0 = r.args()[0];
+      const programmatic = !!a0 && typeof a0 === 'object' && !(a0 instanceof vscode.Uri) && !Array.isArray(a0);
+      assert.strictEqual(r.rejects, programmatic, r.title);
+    }
+    // both kinds are covered, for commands of several features
+    assert.ok(refusals.some((r) => r.rejects) && refusals.some((r) => !r.rejects));
   });
 
   it('(self-check) the process watch does see a short-lived python child', async () => {
