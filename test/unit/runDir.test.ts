@@ -3,7 +3,7 @@
  * `.parallel-run/` keeps its contents out of git from the first run on (the CLI's runs too).
  */
 import * as assert from 'assert';
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { createRunDir, ignoreInGit, mkdirp, readDefinition, runStamp, runStem, writeJsonAtomic } from '../../extension/core/run/runDir';
@@ -22,6 +22,34 @@ describe('run directories', () => {
     const made = Array.from({ length: 5 }, () => createRunDir(root, 'fit', now));
     assert.deepStrictEqual(made.map((d) => path.basename(d)), ['20260601-120000-fit', '20260601-120000-fit-2', '20260601-120000-fit-3', '20260601-120000-fit-4', '20260601-120000-fit-5']);
     for (const d of made) assert.deepStrictEqual(fs.readdirSync(d), [], 'new and empty');
+  });
+
+  it('two processes creating run directories at the same instant never share one (mkdir, retried on EEXIST)', async function () {
+    this.timeout(60_000);
+    const root = path.join(tmpDir('pr-rundir-race-'), 'runs');
+    const n = 8;
+    // each process waits for the same instant, then makes 3 run directories with the same name stem
+    // and the same time stamp as fast as it can: the folders race for the same names
+    const start = Date.now() + 1500;
+    const code = `const { createRunDir } = require(${JSON.stringify(require.resolve('../../extension/core/run/runDir'))});
+      const now = new Date(2026, 5, 1, 12, 0, 0);
+      while (Date.now() < ${start}) {}
+      const made = [];
+      for (let i = 0; i < 40; i++) made.push(createRunDir(${JSON.stringify(root)}, 'fit', now));
+      process.stdout.write(JSON.stringify(made));`;
+    const made = await Promise.all(Array.from({ length: n }, () => new Promise<string[]>((resolve, reject) => {
+      const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.on('error', reject);
+      child.on('exit', (c) => (c === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(`exit ${c}`))));
+    })));
+    const all = made.flat().map((d) => path.basename(d));
+    const twice = all.filter((d, i) => all.indexOf(d) !== i);
+    assert.deepStrictEqual(twice, [], 'every directory was handed to exactly one caller');
+    const expected = ['20260601-120000-fit', ...Array.from({ length: n * 40 - 1 }, (_, i) => `20260601-120000-fit-${i + 2}`)];
+    assert.deepStrictEqual([...all].sort(), [...expected].sort());
+    assert.deepStrictEqual(fs.readdirSync(root).filter((f) => f !== '.gitignore').sort(), [...expected].sort(), 'no other folder made');
   });
 
   it('.parallel-run/ gets a .gitignore holding *; one the user wrote is kept', () => {

@@ -61,7 +61,6 @@ export class LatestRuns implements vscode.Disposable {
   private readonly liveFiles = new vscode.EventEmitter<{ folder: vscode.WorkspaceFolder; paths: string[] }>();
   readonly onDidChangeFiles = this.liveFiles.event;
   private readonly disposables: vscode.Disposable[] = [];
-  private watchers: vscode.Disposable[] = [];
   private liveSubs = new Map<string, () => void>();
   private pendingPaths = new Map<string, { folder: vscode.WorkspaceFolder; paths: string[] }>();
   private flushTimer: NodeJS.Timeout | undefined;
@@ -75,6 +74,10 @@ export class LatestRuns implements vscode.Disposable {
         else void this.load(e.folder, e.outDir, e.report);
       }),
       vscode.workspace.onDidChangeWorkspaceFolders(() => void this.reloadAll()),
+      // a deleted run: its marks and problems go with it (the next latest run shows, if any)
+      runs.runDirs.onDidChange((c) => {
+        if (c.kind === 'delete' && (c.file === '' || c.file === 'run.json')) void this.reload(c.folder);
+      }),
     );
     this.ready = this.reloadAll();
   }
@@ -103,19 +106,12 @@ export class LatestRuns implements vscode.Disposable {
   }
 
   private async reloadAll(): Promise<void> {
-    for (const w of this.watchers) w.dispose();
-    this.watchers = [];
     for (const folder of vscode.workspace.workspaceFolders ?? []) {
-      let root: string;
       try {
-        root = this.runs.runsDir(folder);
+        this.runs.runsDir(folder);
       } catch {
         continue;
       }
-      const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(root), '{*,*/run.json}'));
-      // a deleted run: its marks and problems go with it (the next latest run shows, if any)
-      w.onDidDelete(() => void this.reload(folder));
-      this.watchers.push(w);
       await this.reload(folder);
     }
   }
@@ -217,7 +213,7 @@ export class LatestRuns implements vscode.Disposable {
   dispose(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     for (const off of this.liveSubs.values()) off();
-    for (const d of [...this.disposables, ...this.watchers]) d.dispose();
+    for (const d of this.disposables) d.dispose();
     this.changed.dispose();
     this.liveFiles.dispose();
   }

@@ -18,6 +18,8 @@ import { NotTrustedError, requireTrust } from '../trust';
 import type { InterpreterService } from '../python/interpreter';
 import { childPidsMatching } from './processes';
 import { type EndNotice, endNotice, formatDuration, lastLine, RUN_STATUS_TEXT, TASK_STATUS_SYMBOL } from './format';
+import { RunDirsWatcher } from './runDirsWatcher';
+import { RunTracker, type TrackedRun } from './runTracker';
 
 /** The per-run knobs shared by the command arguments and the `parallel-run` task definition. */
 export interface RunKnobs {
@@ -111,11 +113,8 @@ interface ActiveRun {
   handle: RunHandle;
   request: RunRequest;
   busy: Set<number>;
-  lastTotal: number | null;
-  done: number;
-  failed: number;
-  etaMs: number | null;
-  started: number;
+  /** its progress, notification and status bar item */
+  tracked: TrackedRun;
 }
 
 const STATE_LAST_REQUEST = 'parallelRun.lastRequest';
@@ -127,7 +126,7 @@ export class RunService implements RunsApi, vscode.Disposable {
   private readonly runs = new Map<string, ActiveRun>();
   private readonly emitter = new vscode.EventEmitter<RunChange>();
   readonly onDidChange = this.emitter.event;
-  private readonly statusItem: vscode.StatusBarItem;
+  private readonly tracker = new RunTracker('parallelRun.run', 'Parallel Run: active run', 50, '', (n) => `(${n} runs going)`);
   private lastProgressFire = 0;
   /** the Python host script of the engine (a marker of the run's processes for the monitor), known once the engine loaded */
   private hostScript: string | undefined;
@@ -136,9 +135,11 @@ export class RunService implements RunsApi, vscode.Disposable {
     private readonly services: Services,
     private readonly python: InterpreterService,
   ) {
-    this.statusItem = vscode.window.createStatusBarItem('parallelRun.run', vscode.StatusBarAlignment.Left, 50);
-    this.statusItem.name = 'Parallel Run: active run';
+    this.runDirs = new RunDirsWatcher(services, (f) => this.runsDir(f));
   }
+
+  /** The one watcher on the runs directories (the Runs view and the failures marks follow it). */
+  readonly runDirs: RunDirsWatcher;
 
   /** Absolute runs directory of a workspace folder (setting parallelRun.runsDirectory). */
   runsDir(folder: vscode.WorkspaceFolder): string {
@@ -159,7 +160,7 @@ export class RunService implements RunsApi, vscode.Disposable {
 
   /** Files of a live run as counted before it started (the engine knows its total only at the end of listing). */
   expectedTotal(outDir: string): number | null | undefined {
-    return [...this.runs.values()].find((r) => path.resolve(r.handle.outDir) === path.resolve(outDir))?.lastTotal;
+    return [...this.runs.values()].find((r) => path.resolve(r.handle.outDir) === path.resolve(outDir))?.tracked.total;
   }
 
   /**
@@ -317,85 +318,61 @@ export class RunService implements RunsApi, vscode.Disposable {
   }
 
   private track(handle: RunHandle, request: RunRequest, expectedTotal: number | undefined): void {
-    const run: ActiveRun = { handle, request, busy: new Set(), lastTotal: expectedTotal ?? null, done: 0, failed: 0, etaMs: null, started: Date.now() };
+    const log = this.services.log;
+    const busy = new Set<number>();
+    const tracked = this.tracker.track(handle, {
+      label: request.label ?? handle.runId,
+      unit: request.inputs ? 'tasks' : 'files',
+      notification: (request.progress ?? 'notification') === 'notification',
+      expectedTotal,
+      onEvent: (e) => {
+        switch (e.type) {
+          case 'runStarted':
+            log.info(`[${handle.runId}] ${e.workers} workers × ${e.threads} BLAS threads${e.resumeSkipped ? `, ${e.resumeSkipped} files already done (resumed)` : ''}`);
+            break;
+          case 'taskStarted':
+            busy.add(e.index);
+            this.busyChanged();
+            break;
+          case 'taskRetried':
+            log.warn(`[${handle.runId}] ↻ ${e.file} attempt ${e.attempt}: ${e.reason}`);
+            break;
+          case 'taskFinished': {
+            const r = e.record;
+            busy.delete(r.index);
+            this.busyChanged();
+            const line = `[${handle.runId}] ${TASK_STATUS_SYMBOL[r.status]} ${r.file} ${formatDuration(r.wallMs)}`;
+            if (r.status === 'succeeded' || r.status === 'skipped') log.info(line);
+            else log.error(`${line} — ${r.status}${r.exitCode !== null ? ` (exit ${r.exitCode})` : r.signal ? ` (${r.signal})` : ''}${lastLine(r.stderrTail) ? `: ${lastLine(r.stderrTail)}` : ''}`);
+            break;
+          }
+          case 'progress': {
+            // the tree re-reads the run directory on change: at most twice a second
+            const now = Date.now();
+            if (now - this.lastProgressFire > 500) {
+              this.lastProgressFire = now;
+              this.emitter.fire({ kind: 'progress', runId: handle.runId, outDir: handle.outDir, folder: request.folder });
+            }
+            break;
+          }
+          case 'runCancelled':
+            log.warn(`[${handle.runId}] cancelling: killing every task's process group`);
+            break;
+          default:
+            break;
+        }
+      },
+    });
+    const run: ActiveRun = { handle, request, busy, tracked };
     this.runs.set(handle.runId, run);
     void vscode.commands.executeCommand('setContext', ContextKeys.runActive, true);
-    const log = this.services.log;
     log.info(`[${handle.runId}] started: ${request.label} (${handle.outDir})`);
     this.emitter.fire({ kind: 'started', runId: handle.runId, outDir: handle.outDir, folder: request.folder });
     this.tellMonitor();
 
-    let progressReport: ((message: string, increment: number) => void) | undefined;
-    let reportedPct = 0;
-    const unsubscribe = handle.onEvent((e: RunEvent) => {
-      switch (e.type) {
-        case 'runStarted':
-          log.info(`[${handle.runId}] ${e.workers} workers × ${e.threads} BLAS threads${e.resumeSkipped ? `, ${e.resumeSkipped} files already done (resumed)` : ''}`);
-          break;
-        case 'total':
-          run.lastTotal = e.total;
-          break;
-        case 'taskStarted':
-          run.busy.add(e.index);
-          this.busyChanged();
-          break;
-        case 'taskRetried':
-          log.warn(`[${handle.runId}] ↻ ${e.file} attempt ${e.attempt}: ${e.reason}`);
-          break;
-        case 'taskFinished': {
-          const r = e.record;
-          run.busy.delete(r.index);
-          this.busyChanged();
-          const line = `[${handle.runId}] ${TASK_STATUS_SYMBOL[r.status]} ${r.file} ${formatDuration(r.wallMs)}`;
-          if (r.status === 'succeeded' || r.status === 'skipped') log.info(line);
-          else log.error(`${line} — ${r.status}${r.exitCode !== null ? ` (exit ${r.exitCode})` : r.signal ? ` (${r.signal})` : ''}${lastLine(r.stderrTail) ? `: ${lastLine(r.stderrTail)}` : ''}`);
-          break;
-        }
-        case 'progress': {
-          run.done = e.done;
-          run.failed = e.failed;
-          if (e.total !== null) run.lastTotal = e.total;
-          // the engine knows no ETA until it has listed every file; the host counted them up front
-          run.etaMs = e.etaMs ?? (run.lastTotal !== null && e.done > 0 ? ((Date.now() - run.started) / e.done) * Math.max(0, run.lastTotal - e.done) : null);
-          this.updateStatus();
-          if (progressReport) {
-            const pct = run.lastTotal ? Math.min(100, (100 * e.done) / run.lastTotal) : 0;
-            progressReport(progressMessage(run), Math.max(0, pct - reportedPct));
-            reportedPct = Math.max(reportedPct, pct);
-          }
-          // the tree re-reads the run directory on change: at most twice a second
-          const now = Date.now();
-          if (now - this.lastProgressFire > 500) {
-            this.lastProgressFire = now;
-            this.emitter.fire({ kind: 'progress', runId: handle.runId, outDir: handle.outDir, folder: request.folder });
-          }
-          break;
-        }
-        case 'runCancelled':
-          log.warn(`[${handle.runId}] cancelling: killing every task's process group`);
-          break;
-        default:
-          break;
-      }
-    });
-    this.updateStatus();
-
-    if ((request.progress ?? 'notification') === 'notification') {
-      void vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Parallel Run: ${request.label}`, cancellable: true },
-        (progress, token) => {
-          progressReport = (message, increment) => progress.report({ message, increment });
-          progress.report({ message: 'starting…' });
-          token.onCancellationRequested(() => handle.cancel());
-          return handle.done.catch(() => undefined);
-        },
-      );
-    }
-
     handle.done.then(
-      (report) => this.finished(run, report, unsubscribe),
+      (report) => this.finished(run, report),
       (err) => {
-        unsubscribe();
         this.runs.delete(handle.runId);
         log.error(`[${handle.runId}] run failed: ${err instanceof Error ? err.message : String(err)}`);
         this.afterEnd();
@@ -404,8 +381,7 @@ export class RunService implements RunsApi, vscode.Disposable {
     );
   }
 
-  private finished(run: ActiveRun, report: RunReport, unsubscribe: () => void): void {
-    unsubscribe();
+  private finished(run: ActiveRun, report: RunReport): void {
     const { handle, request } = run;
     this.runs.delete(handle.runId);
     const c = report.counts;
@@ -442,26 +418,13 @@ export class RunService implements RunsApi, vscode.Disposable {
   }
 
   private afterEnd(): void {
-    this.updateStatus();
+    this.tracker.updateStatus();
     if (this.runs.size === 0) {
       void vscode.commands.executeCommand('setContext', ContextKeys.runActive, false);
       this.services.monitor?.setActiveRun(undefined);
     } else {
       this.tellMonitor();
     }
-  }
-
-  private updateStatus(): void {
-    const run = [...this.runs.values()].pop();
-    if (!run) {
-      this.statusItem.hide();
-      return;
-    }
-    const total = run.lastTotal === null ? '?' : String(run.lastTotal);
-    this.statusItem.text = `$(loading~spin) ${run.done}/${total}${run.failed ? ` $(error) ${run.failed}` : ''}${run.etaMs !== null ? ` · ${formatDuration(run.etaMs)} left` : ''}`;
-    this.statusItem.tooltip = `Parallel Run: ${run.request.label}\n${progressMessage(run)}\nClick for the live report; cancel from the notification or the Runs view.${this.runs.size > 1 ? `\n(${this.runs.size} runs going)` : ''}`;
-    this.statusItem.command = { command: Commands.showReport, title: 'Show Run Report', arguments: [{ runDir: run.handle.outDir }] };
-    this.statusItem.show();
   }
 
   private busyTimer: NodeJS.Timeout | undefined;
@@ -489,17 +452,10 @@ export class RunService implements RunsApi, vscode.Disposable {
 
   dispose(): void {
     if (this.busyTimer) clearTimeout(this.busyTimer);
-    this.statusItem.dispose();
+    this.tracker.dispose();
+    this.runDirs.dispose();
     this.emitter.dispose();
   }
-}
-
-function progressMessage(run: ActiveRun): string {
-  const total = run.lastTotal === null ? '?' : String(run.lastTotal);
-  const parts = [`${run.done}/${total} ${run.request.inputs ? 'tasks' : 'files'}`];
-  if (run.failed) parts.push(`${run.failed} failed`);
-  if (run.etaMs !== null) parts.push(`about ${formatDuration(run.etaMs)} left`);
-  return parts.join(' · ');
 }
 
 function safeSettings(services: Services, folder: vscode.WorkspaceFolder) {

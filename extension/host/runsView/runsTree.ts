@@ -2,7 +2,7 @@
  * The Runs view: every run in the workspace's runs directories, newest first, with status, counts and
  * duration; a run expands to its files (failed first), and a file opens its log. Reads only the run
  * directories (works in an untrusted workspace), plus the live report of a run this window is doing.
- * Refreshed by run events and a FileSystemWatcher on the runs directories.
+ * Refreshed by run events and the runs directories' watcher (RunService.runDirs).
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -100,7 +100,6 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   private readonly changed = new vscode.EventEmitter<RunsNode | undefined | void>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [];
-  private watchers: vscode.Disposable[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** The run nodes last returned, by run directory (live progress updates them in place). */
   private readonly shown = new Map<string, RunNode>();
@@ -108,10 +107,12 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   constructor(private readonly services: Services, private readonly runs: RunService) {
     this.disposables.push(
       runs.onDidChange((e) => (e.kind === 'progress' ? this.refreshLive(e.outDir) : this.refreshSoon())),
-      vscode.workspace.onDidChangeWorkspaceFolders(() => this.rewatch()),
-      services.config.onDidChange(() => this.rewatch()),
+      // a run directory appearing/disappearing, or its report/definition being (re)written
+      runs.runDirs.onDidChange(() => this.refreshSoon()),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.refresh()),
+      services.config.onDidChange(() => this.refresh()),
     );
-    this.rewatch();
+    this.refresh();
   }
 
   /** Re-read everything now. */
@@ -140,26 +141,6 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   private refreshSoon(): void {
     if (this.timer) return;
     this.timer = setTimeout(() => this.refresh(), 300);
-  }
-
-  private rewatch(): void {
-    for (const w of this.watchers) w.dispose();
-    this.watchers = [];
-    for (const folder of vscode.workspace.workspaceFolders ?? []) {
-      let dir: string;
-      try {
-        dir = this.runs.runsDir(folder);
-      } catch {
-        continue; // invalid setting: reported by Config
-      }
-      // a run directory appearing/disappearing, or its report/definition being (re)written
-      const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), '{*,*/run.json,*/report.json}'));
-      w.onDidCreate(() => this.refreshSoon());
-      w.onDidChange(() => this.refreshSoon());
-      w.onDidDelete(() => this.refreshSoon());
-      this.watchers.push(w);
-    }
-    this.refresh();
   }
 
   getTreeItem(node: RunsNode): vscode.TreeItem {
@@ -292,7 +273,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
 
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
-    for (const d of [...this.disposables, ...this.watchers]) d.dispose();
+    for (const d of this.disposables) d.dispose();
     this.changed.dispose();
   }
 }

@@ -17,55 +17,29 @@ import { isProgrammatic, type CommandTable } from '../commands';
 import type { QueuedSlurmRun, SlurmApi, SlurmProgressState, SlurmStatusBarState, SlurmTestHooks, SubmitSlurmArgs, SubmitSlurmResult } from './register';
 import { messageOf } from '../config';
 import { formatDuration, RUN_STATUS_TEXT } from '../run/format';
+import { RunTracker } from '../run/runTracker';
 import type { Services } from '../services';
 import { NotTrustedError, requireTrust } from '../trust';
 
 /** What a refusal names (the same words as the command's). */
 const SUBMIT = 'submit scripts to Slurm';
 
-interface Progress {
-  done: number;
-  total: number | null;
-  failed: number;
-  etaMs: number | null;
-}
-
-interface Watched {
-  handle: SlurmRunHandle;
-  label: string;
-  last: Progress;
-  /** the notification's title and last message ('' when this run has no notification) */
-  title: string;
-  message: string;
-  percent: number;
-}
-
 export class SlurmFeature implements SlurmApi, SlurmTestHooks, vscode.Disposable {
-  private readonly watched = new Map<string, Watched>();
-  private readonly statusItem: vscode.StatusBarItem;
+  /** the local run's tracker, its status bar item marked as Slurm */
+  private readonly tracker = new RunTracker<SlurmRunHandle>('parallelRun.slurm', 'Parallel Run: Slurm job arrays', 49, 'Slurm ', (n) => `(${n} Slurm runs watched)`);
 
-  constructor(private readonly context: vscode.ExtensionContext, private readonly services: Services) {
-    this.statusItem = vscode.window.createStatusBarItem('parallelRun.slurm', vscode.StatusBarAlignment.Left, 49);
-    this.statusItem.name = 'Parallel Run: Slurm job arrays';
-  }
+  constructor(private readonly context: vscode.ExtensionContext, private readonly services: Services) {}
 
   active(): SlurmRunHandle[] {
-    return [...this.watched.values()].map((w) => w.handle);
+    return this.tracker.active().map((w) => w.handle);
   }
 
   statusBar(): SlurmStatusBarState {
-    const tip = this.statusItem.tooltip;
-    const cmd = this.statusItem.command;
-    return {
-      visible: this.watched.size > 0,
-      text: this.statusItem.text,
-      tooltip: typeof tip === 'string' ? tip : tip?.value ?? '',
-      command: typeof cmd === 'string' ? cmd : cmd?.command,
-    };
+    return this.tracker.status();
   }
 
   progress(): SlurmProgressState[] {
-    return [...this.watched.entries()].filter(([, w]) => w.title).map(([runDir, w]) => ({ runDir, title: w.title, message: w.message, percent: w.percent }));
+    return this.tracker.active().filter((w) => w.title).map((w) => ({ runDir: path.resolve(w.handle.outDir), title: w.title, message: w.message, percent: w.percent }));
   }
 
   isSlurmRun(runDir: string): boolean {
@@ -235,7 +209,7 @@ export class SlurmFeature implements SlurmApi, SlurmTestHooks, vscode.Disposable
 
   async rerunFailed(runDir: string, opts: { wait?: boolean; slurm?: Partial<SlurmSettings> } = {}): Promise<SubmitSlurmResult> {
     if (!requireTrust(SUBMIT)) throw new NotTrustedError(SUBMIT);
-    if (this.watched.has(path.resolve(runDir))) throw new Error('That Slurm run is still going; cancel it first or let it finish.');
+    if (this.tracker.get(runDir)) throw new Error('That Slurm run is still going; cancel it first or let it finish.');
     const def = readDefinition(runDir);
     if (!def) throw new Error(`Cannot re-run: ${runDir} holds no run (run.json missing). Pick a run from the Runs view.`);
     const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(def.cwd)) ?? this.folderFor();
@@ -257,10 +231,10 @@ export class SlurmFeature implements SlurmApi, SlurmTestHooks, vscode.Disposable
   }
 
   async cancel(runDirOrRunId: string): Promise<RunReport | undefined> {
-    const hit = [...this.watched.entries()].find(([dir, w]) => dir === path.resolve(runDirOrRunId) || w.handle.runId === runDirOrRunId);
+    const hit = this.tracker.get(runDirOrRunId) ?? this.tracker.active().find((w) => w.handle.runId === runDirOrRunId);
     if (hit) {
-      hit[1].handle.cancel();
-      return hit[1].handle.done;
+      hit.handle.cancel();
+      return hit.handle.done;
     }
     if (!fs.existsSync(path.join(slurmDirOf(runDirOrRunId), SLURM_FILES.submission))) return undefined;
     // the job ids come from a file in the workspace: scancel them only when it is trusted
@@ -275,7 +249,7 @@ export class SlurmFeature implements SlurmApi, SlurmTestHooks, vscode.Disposable
   /** Watches again the Slurm runs an earlier window left running (found by queuedSlurmRuns). */
   async reattach(found: QueuedSlurmRun[]): Promise<void> {
     for (const q of found) {
-      if (this.watched.has(q.dir)) continue;
+      if (this.tracker.get(q.dir)) continue;
       try {
         const handle = await attachSlurmRun(q.dir, { runner: 'vscode' });
         this.services.log.info(`[slurm] watching job array ${q.jobIds.join(', ')} again (${q.dir})`);
@@ -294,72 +268,43 @@ export class SlurmFeature implements SlurmApi, SlurmTestHooks, vscode.Disposable
   }
 
   private track(handle: SlurmRunHandle, label: string, notify: boolean): void {
-    const dir = path.resolve(handle.outDir);
-    const w: Watched = { handle, label, last: { done: 0, total: null, failed: 0, etaMs: null }, title: '', message: '', percent: 0 };
-    this.watched.set(dir, w);
     const log = this.services.log;
-    let progress: ((message: string, increment: number) => void) | undefined;
-    let reportedPct = 0;
     const refreshTree = () => this.services.runsTree?.refresh();
-    const unsubscribe = handle.onEvent((e: RunEvent) => {
-      if (e.type === 'taskFinished') {
-        const r = e.record;
-        const line = `[slurm ${handle.runId}] ${r.status === 'succeeded' ? '✓' : r.status === 'cancelled' ? '⊘' : '✗'} ${r.file} (array task ${r.slot - 1})`;
-        if (r.status === 'succeeded' || r.status === 'cancelled') log.info(line);
-        else log.error(`${line} — ${r.status}${r.exitCode !== null ? ` (exit ${r.exitCode})` : ''}`);
-      } else if (e.type === 'progress') {
-        w.last = { done: e.done, total: e.total, failed: e.failed, etaMs: e.etaMs };
-        this.updateStatus();
-        if (progress) {
-          const pct = e.total ? Math.min(100, (100 * e.done) / e.total) : 0;
-          progress(this.message(handle, w.last), Math.max(0, pct - reportedPct));
-          reportedPct = Math.max(reportedPct, pct);
-        }
-        refreshTree();
-      }
-    });
-    this.updateStatus();
-    refreshTree();
-    if (notify) {
+    const jobs = () => handle.jobIds().join(', ');
+    this.tracker.track(handle, {
+      label,
       // the same notification as a local run: title "Parallel Run: <label>", cancellable, percent of files
-      w.title = `Parallel Run: ${label}`;
-      void vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: w.title, cancellable: true },
-        (p, token) => {
-          progress = (message, increment) => {
-            w.message = message;
-            w.percent += increment;
-            p.report({ message, increment });
-          };
-          progress(`job array ${handle.jobIds().join(', ')} submitted, waiting for the queue…`, 0);
-          token.onCancellationRequested(() => handle.cancel());
-          return handle.done.catch(() => undefined);
-        },
-      );
-    }
+      notification: notify,
+      startMessage: `job array ${jobs()} submitted, waiting for the queue…`,
+      // the local run's words, then the array tasks' Slurm states
+      moreMessage: () => `array tasks: ${Object.entries(handle.arrayStates()).map(([k, v]) => `${v} ${k.toLowerCase()}`).join(', ') || 'queued'}`,
+      moreStatus: () => {
+        const running = handle.arrayStates().RUNNING ?? 0;
+        return running ? ` · ${running} running` : '';
+      },
+      tooltipNote: () => `Job array ${jobs()}.`,
+      onEvent: (e: RunEvent) => {
+        if (e.type === 'taskFinished') {
+          const r = e.record;
+          const line = `[slurm ${handle.runId}] ${r.status === 'succeeded' ? '✓' : r.status === 'cancelled' ? '⊘' : '✗'} ${r.file} (array task ${r.slot - 1})`;
+          if (r.status === 'succeeded' || r.status === 'cancelled') log.info(line);
+          else log.error(`${line} — ${r.status}${r.exitCode !== null ? ` (exit ${r.exitCode})` : ''}`);
+        } else if (e.type === 'progress') {
+          refreshTree();
+        }
+      },
+    });
+    refreshTree();
     void handle.done.then((report) => {
-      unsubscribe();
-      this.watched.delete(dir);
-      this.updateStatus();
       refreshTree();
       const c = report.counts;
       // worded like a local run's summary; wall time includes the queue wait
       const summary = `${RUN_STATUS_TEXT[report.status]}: ${c.succeeded} succeeded, ${c.failed + c.timedOut} failed` +
         `${c.skipped ? `, ${c.skipped} skipped (already done)` : ''}${c.cancelled ? `, ${c.cancelled} cancelled` : ''}` +
-        ` in ${formatDuration(report.wallMs)} on Slurm (job array ${handle.jobIds().join(', ')}, ${report.workers} array task lane${report.workers === 1 ? '' : 's'})`;
+        ` in ${formatDuration(report.wallMs)} on Slurm (job array ${jobs()}, ${report.workers} array task lane${report.workers === 1 ? '' : 's'})`;
       log.info(`[slurm ${handle.runId}] ${summary}`);
       if (notify) void this.notifyFinished(report, handle.outDir, `${label} ${summary}`);
     });
-  }
-
-  /** The local run's message ("3/12 files · 1 failed · about 5 s left") + the array tasks' Slurm states. */
-  private message(handle: SlurmRunHandle, p: Progress): string {
-    const states = Object.entries(handle.arrayStates()).map(([k, v]) => `${v} ${k.toLowerCase()}`).join(', ');
-    const parts = [`${p.done}/${p.total ?? '?'} files`];
-    if (p.failed) parts.push(`${p.failed} failed`);
-    if (p.etaMs !== null) parts.push(`about ${formatDuration(p.etaMs)} left`);
-    parts.push(`array tasks: ${states || 'queued'}`);
-    return parts.join(' · ');
   }
 
   private async notifyFinished(report: RunReport, runDir: string, text: string): Promise<void> {
@@ -373,24 +318,7 @@ export class SlurmFeature implements SlurmApi, SlurmTestHooks, vscode.Disposable
     else if (pick === 'Re-run Failed') await Promise.resolve(vscode.commands.executeCommand(Commands.rerunFailed, { runDir })).catch((e) => vscode.window.showErrorMessage(messageOf(e)));
   }
 
-  private updateStatus(): void {
-    const runs = [...this.watched.values()];
-    if (runs.length === 0) {
-      this.statusItem.hide();
-      return;
-    }
-    const w = runs[runs.length - 1];
-    const p = w.last;
-    // the local run's item ("$(loading~spin) 3/12 $(error) 1 · 5 s left"), marked as Slurm
-    const running = w.handle.arrayStates().RUNNING ?? 0;
-    this.statusItem.text = `$(loading~spin) Slurm ${p.done}/${p.total ?? '?'}${p.failed ? ` $(error) ${p.failed}` : ''}` +
-      `${p.etaMs !== null ? ` · ${formatDuration(p.etaMs)} left` : ''}${running ? ` · ${running} running` : ''}`;
-    this.statusItem.tooltip = `Parallel Run: ${w.label}\n${this.message(w.handle, p)}\nJob array ${w.handle.jobIds().join(', ')}. Click for the live report; cancel from the notification or the Runs view.${runs.length > 1 ? `\n(${runs.length} Slurm runs watched)` : ''}`;
-    this.statusItem.command = { title: 'Show Report', command: Commands.showReport, arguments: [{ runDir: w.handle.outDir }] };
-    this.statusItem.show();
-  }
-
   dispose(): void {
-    this.statusItem.dispose();
+    this.tracker.dispose();
   }
 }
