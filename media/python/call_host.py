@@ -14,13 +14,15 @@ converted by FUNC's annotations (int, float, bool, str, Path), else passed as st
 value is the task's result: written as JSON to the file named by $PARALLEL_RUN_RESULT (a dict, or a
 scalar the runner files as "result"). An exception is a failed task (exit status 1) with its
 traceback in the task's stderr log. A task's stdout and stderr (fds 1 and 2, and sys.stdout /
-sys.stderr) go to its logs while it runs.
+sys.stderr) go to this host's scratch logs in the logs folder while it runs, and become its logs
+after it (renamed): a call that wrote nothing to a stream has no log file for it.
 
 The replies are warm_host.py's ("S pid", "D pid status user sys rss start end"), with this host's own
 pid as the task's, and the result's JSON text after them as one more field ("D ... end {...}", no space in it) when it is small (else in
 the $PARALLEL_RUN_RESULT file, and for no result, neither): no file to create, write and read back per
-call; a timeout kills the host's process group, that is the host, and the runner starts
-a new one. SIGUSR1 (cancel, halt) ends the host at once. State (globals, caches, open files) can leak
+call; replies of short calls go a few at a time (HOLD_MS); a timeout kills the host's process group,
+that is the host, and the runner starts a new one. SIGUSR1 (cancel, halt) ends the host at once,
+after the replies it held. State (globals, caches, open files) can leak
 from one call to the next in a worker: that is the price of no fork.
 """
 import json
@@ -137,12 +139,36 @@ def jsonable(v):
 
 INLINE_RESULT_MAX = 65536  # a larger result goes through the $PARALLEL_RUN_RESULT file
 
+# Replies of short calls go out a few at a time: one write (and one wake-up of the runner, one message
+# to its main thread) for several calls. A reply waits at most HOLD_MS for the ones after it, and none
+# waits once the call before took HOLD_AFTER_MS or more (the next may be long too), nor when the host
+# has no request left to start, nor for the start of a call that has a timeout ("S").
+HOLD_MS = 10.0
+HOLD_AFTER_MS = 2.0
+
 
 def main():
     script, func = sys.argv[2], sys.argv[3]
     set_parent_death_signal()
     # SIGUSR1 = stop: nothing more runs; a call under way cannot be interrupted safely, so the host goes
-    signal.signal(signal.SIGUSR1, lambda s, f: os._exit(128 + signal.SIGTERM))
+    held = []  # replies not sent yet (see HOLD_MS)
+
+    def send():
+        data = b"".join(held)
+        del held[:]
+        os.write(wr, data)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    def stop(signum, frame):
+        # the calls that ended are reported first: a stop must not turn them into failures
+        if held:
+            os.write(wr, b"".join(held))
+        if signum == signal.SIGUSR1:
+            os._exit(128 + signal.SIGTERM)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    signal.signal(signal.SIGUSR1, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # the protocol lives on private fds; fd 1 points at stderr, fd 0 at /dev/null (as in warm_host.py)
     rd, wr, err = os.dup(0), os.dup(1), os.dup(2)
@@ -173,15 +199,47 @@ def main():
     pid = os.getpid()
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
     cwd_now = [None]
+    # A task's output goes to this host's two scratch files in the logs folder (".call-PID.out/.err");
+    # after the call, a scratch that got output is renamed to the task's log and a new one opened, an
+    # empty one stays for the next call: no file is created per call that writes nothing (a task with
+    # no output has no log files). The task's old logs (an earlier attempt's) are removed before the
+    # call. If the host dies in a call, the runner renames what the scratch holds to the task's logs.
+    scratch = {}  # fd (1, 2) -> [path, the open fd] (one logs folder at a time)
+
+    def scratch_in(folder):
+        if scratch and os.path.dirname(scratch[1][0]) == folder:
+            return
+        for fd_path in scratch.values():
+            os.close(fd_path[1])
+            try:
+                os.unlink(fd_path[0])
+            except OSError:
+                pass
+        scratch.clear()
+        for fd, ext in ((1, "out"), (2, "err")):
+            path = os.path.join(folder, ".call-%d.%s" % (pid, ext))
+            scratch[fd] = [path, os.open(path, flags, 0o666)]
+
+    def drop(path):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
     buf = b""
     # one getrusage per task: the end of one task is the start of the next (the loop between them is
     # a few microseconds; the call costs ~50 us on a small VM)
     ru_prev = resource.getrusage(resource.RUSAGE_SELF)
+    held_since = last_ms = 0.0
     while True:
         end = buf.find(b"\0\0")
         while end < 0:
+            if held:
+                send()
             more = os.read(rd, 65536)
             if not more:
+                for fd_path in scratch.values():
+                    drop(fd_path[0])
                 return
             buf += more
             end = buf.find(b"\0\0")
@@ -195,19 +253,21 @@ def main():
         ru0 = ru_prev
         inline = b""
         try:
-            out = os.open(out_log, flags, 0o666)
-            errfd = os.open(err_log, flags, 0o666)
+            scratch_in(os.path.dirname(out_log))
+            drop(out_log)
+            drop(err_log)
         except OSError as e:
             os.write(err, ("parallel-run: cannot open the task's logs: %s\n" % e).encode())
             t = time.time() * 1000.0
-            os.write(wr, b"D 0 %d 0 0 -1 %.3f %.3f\n" % (70 << 8, t0, t))
+            held.append(b"D 0 %d 0 0 -1 %.3f %.3f\n" % (70 << 8, t0, t))
             continue
         if f[0][:1] == "p":
-            os.write(wr, b"S %d\n" % pid)
-        os.dup2(out, 1)
-        os.dup2(errfd, 2)
-        os.close(out)
-        os.close(errfd)
+            held.append(b"S %d\n" % pid)
+            send()
+        elif held and (t0 - held_since >= HOLD_MS or last_ms >= HOLD_AFTER_MS):
+            send()
+        os.dup2(scratch[1][1], 1)
+        os.dup2(scratch[2][1], 2)
         os.environ.update(env)
         status = 0
         try:
@@ -250,6 +310,25 @@ def main():
                 pass
         os.dup2(err, 1)
         os.dup2(err, 2)
+        # the output the call wrote becomes its log (see scratch above)
+        for fd, log in ((1, out_log), (2, err_log)):
+            sp = scratch[fd]
+            try:
+                if os.fstat(sp[1]).st_size > 0:
+                    os.rename(sp[0], log)
+                    os.close(sp[1])
+                    sp[1] = os.open(sp[0], flags, 0o666)
+            except OSError as e:
+                os.write(err, ("parallel-run: cannot write the task's log %s: %s\n" % (log, e)).encode())
+                if status == 0:
+                    status = 70 << 8
+                for fd_path in scratch.values():  # new scratch files for the next call
+                    try:
+                        os.close(fd_path[1])
+                    except OSError:
+                        pass
+                scratch.clear()
+                break
         ru1 = ru_prev = resource.getrusage(resource.RUSAGE_SELF)
         t1 = time.time() * 1000.0
         line = b"D %d %d %.6f %.6f %d %.3f %.3f%s\n" % (pid, status, ru1.ru_utime - ru0.ru_utime, ru1.ru_stime - ru0.ru_stime, ru1.ru_maxrss, t0, t1, inline)
@@ -260,7 +339,12 @@ def main():
                 os.write(done, tok[1:].encode("utf-8", "surrogateescape") + b" " + line)
             except OSError:
                 pass
-        os.write(wr, line)
+        if not held:
+            held_since = t1
+            # a SIGTERM (a memory kill of this host) reports the calls that ended before it kills
+            signal.signal(signal.SIGTERM, stop)
+        held.append(line)
+        last_ms = t1 - t0
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
  * input's total and what the engine says about its host and the early stop.
  */
 import * as assert from 'assert';
-import { BATCH_MAX, batchLimitOf, BatchPolicy, type BatchContext } from '../../extension/core/run/batchPolicy';
+import { BATCH_MAX, BATCH_MAX_CALL, batchLimitOf, BatchPolicy, type BatchContext } from '../../extension/core/run/batchPolicy';
 
 const ctx = (c: Partial<BatchContext> = {}): BatchContext => ({ hosted: true, earlyStopUndecided: false, total: 10_000, taken: 0, ...c });
 
@@ -71,5 +71,9 @@ describe('batch policy', () => {
     assert.strictEqual(batchLimitOf('1'), 1);
     assert.strictEqual(batchLimitOf('16'), 16);
     for (const bad of ['', '0', '-3', '2.5', 'many']) assert.strictEqual(batchLimitOf(bad), BATCH_MAX, JSON.stringify(bad));
+    // in-process calls: a bigger default, the same override
+    assert.strictEqual(batchLimitOf(undefined, true), BATCH_MAX_CALL);
+    assert.strictEqual(batchLimitOf('16', true), 16);
+    assert.strictEqual(after(10, 0.3, 2, BATCH_MAX_CALL).size(ctx({ total: 100_000 })), 250, 'calls of 0.3 ms: 250 ms of them, not BATCH_MAX');
   });
 });

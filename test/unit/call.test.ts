@@ -18,6 +18,15 @@ function cli(args: string[], cwd: string) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `parallel-run run --quiet --out o ARGS` in a fresh folder holding `files`; the run's directory is `o`. */
+function runIn(files: Record<string, string>, args: string[]) {
+  const dir = tmpDir('pr-call-');
+  writeFiles(dir, files);
+  const r = cli(['run', '--quiet', '--out', 'o', ...args], dir);
+  assert.strictEqual(r.code, 1, r.stderr);
+  return { dir, lines: journalLines(path.join(dir, 'o')) };
+}
+
 /** results.csv without the measures, rows sorted by their inputs */
 function table(file: string): string[][] {
   const { columns, rows } = readCsv(fs.readFileSync(file, 'utf8'));
@@ -69,22 +78,40 @@ describe('--call: in-process calls in warm workers', function () {
     assert.match(log, /Traceback \(most recent call last\):\n {2}File ".*lik\.py", line \d+, in loglike\n[\s\S]*ValueError: n=3 is out of range/);
     assert.doesNotMatch(log, /call_host\.py/, 'the traceback starts at the function');
     assert.match(fs.readFileSync(path.join(dir, 'call', journalLines(path.join(dir, 'call'))[0].stdoutLog), 'utf8'), /^working on /, 'print() goes to the task log');
+    // a call's log exists when it wrote to that stream: no empty file per call, no scratch file left
+    for (const l of journalLines(path.join(dir, 'call'))) {
+      const has = (rel: string) => fs.existsSync(path.join(dir, 'call', rel));
+      assert.deepStrictEqual([has(l.stdoutLog), has(l.stderrLog)], l.status === 'succeeded' ? [true, false] : [false, true], `${l.file}: ${l.status}`);
+    }
+    assert.deepStrictEqual(fs.readdirSync(path.join(dir, 'call', 'logs')).filter((f) => f.startsWith('.')), []);
+  });
+
+  it("a retry's logs are the retry's own: an earlier attempt's output goes, a silent attempt leaves none", () => {
+    const script = 'import os, sys\nTRIES = {}\ndef f(k: int):\n    TRIES[k] = TRIES.get(k, 0) + 1\n    if TRIES[k] == 1:\n        print("first attempt of", k)\n        print("first warning", file=sys.stderr)\n    raise RuntimeError("attempt %d" % TRIES[k])\n';
+    const { dir, lines } = runIn({ 'r.py': script }, ['-j', '1', '--retries', '1', '--script', 'r.py', '--call', 'f', '--grid', 'k=1:2']);
+    assert.deepStrictEqual(lines.map((l) => [l.status, l.attempts]), [['failed', 2], ['failed', 2]]);
+    for (const l of lines) {
+      assert.ok(!fs.existsSync(path.join(dir, 'o', l.stdoutLog)), 'the first attempt\'s output is gone with it');
+      const err = fs.readFileSync(path.join(dir, 'o', l.stderrLog), 'utf8');
+      assert.match(err, /RuntimeError: attempt 2/);
+      assert.doesNotMatch(err, /first warning|attempt 1/);
+    }
   });
 
   it('replaces a worker whose call timed out or crashed the interpreter; the tasks queued behind it still run once', () => {
-    const dir = tmpDir('pr-call-');
-    writeFiles(dir, {
-      'k.py': 'import os, time\nSEEN = []\ndef f(k: int):\n    SEEN.append(k)\n    if k == 150:\n        os._exit(9)\n    if k == 260:\n        time.sleep(60)\n    return {"k2": k * k, "pid": os.getpid(), "seen": len(SEEN)}\n',
-    });
-    const r = cli(['run', '-j', '2', '--quiet', '--timeout', '5', '--out', 'o', '--script', 'k.py', '--call', 'f', '--grid', 'k=1:400'], dir);
-    assert.strictEqual(r.code, 1, r.stderr);
-    const lines = journalLines(path.join(dir, 'o'));
+    const script = 'import os, time\nSEEN = []\ndef f(k: int):\n    SEEN.append(k)\n    if k == 150:\n        os._exit(9)\n    if k == 260:\n        print("hanging now", flush=True)\n        time.sleep(60)\n    return {"k2": k * k, "pid": os.getpid(), "seen": len(SEEN)}\n';
+    const { dir, lines } = runIn({ 'k.py': script }, ['-j', '2', '--timeout', '5', '--script', 'k.py', '--call', 'f', '--grid', 'k=1:400']);
     const report = JSON.parse(fs.readFileSync(path.join(dir, 'o', 'report.json'), 'utf8'));
     assert.ok(report.batched && report.batched.batches > 0, 'short calls went in batches');
     assert.strictEqual(lines.length, 400, 'one journal line per tuple');
     assert.strictEqual(new Set(lines.map((l) => l.inputs[0])).size, 400);
     const bad = lines.filter((l) => l.status !== 'succeeded').map((l) => [l.inputs[0], l.status]).sort();
     assert.deepStrictEqual(bad, [['150', 'failed'], ['260', 'timedOut']], 'only the crashing and the hanging call failed');
+    // what the call printed before it was killed is in its log (the host's scratch log, renamed)
+    const hung = lines.find((l) => l.inputs[0] === '260')!;
+    assert.strictEqual(fs.readFileSync(path.join(dir, 'o', hung.stdoutLog), 'utf8'), 'hanging now\n');
+    assert.match(fs.readFileSync(path.join(dir, 'o', hung.stderrLog), 'utf8'), /^parallel-run: Python worker host exited/);
+    assert.deepStrictEqual(fs.readdirSync(path.join(dir, 'o', 'logs')).filter((f) => f.startsWith('.')), [], 'no scratch log left');
     const pids = new Set(lines.filter((l) => l.status === 'succeeded').map((l) => l.result.pid));
     assert.ok(pids.size >= 3, `the dead workers were replaced (${pids.size} worker processes)`);
     assert.ok(lines.some((l) => l.status === 'succeeded' && l.result.seen > 1), 'state is shared between calls in one worker');

@@ -8,7 +8,8 @@ import * as assert from 'assert';
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { parsePythonJson, readCsv, readTaskResult, resultRow, ResultsWriter } from '../../extension/core/run/results';
+import { stringify } from 'csv-stringify/sync';
+import { csvLines, parsePythonJson, readCsv, readTaskResult, resultRow, ResultsWriter } from '../../extension/core/run/results';
 import { TaskRecord } from '../../extension/core/run/types';
 import { CLI, journalLines, PYTHON, tmpDir, waitFor, writeFiles } from './engineHelpers';
 
@@ -73,6 +74,23 @@ describe('results: what a task reports', () => {
     const csv = readCsv(fs.readFileSync(path.join(dir, 'results.csv'), 'utf8'));
     assert.deepStrictEqual(csv.columns, ['p', 'q', 'status', 'seconds', 'max_rss_mb', 'll', 'nested'], 'a new column rewrote the header');
     assert.deepStrictEqual(csv.rows, [['a,b', 'say "hi"\nthere', 'succeeded', '1.5', '20', '-1', ''], ['', ',', 'succeeded', '1.5', '20', '2', '{"k":[1,2]}']]);
+  });
+
+  it('writes the CSV lines csv-stringify writes, for plain cells (built by hand) and cells that need quotes', () => {
+    const samples = ['', ' ', 'a b', ' x ', '=1+2', 'é', 'a\tb', '#x', '\u2028', '\ufeffbom', 'a;b', "it's", '\\', 'a,b', 'say "hi"', 'two\nlines', 'cr\r', '"', ',', '-0', 'null'];
+    let seed = 7;
+    const pick = () => samples[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % samples.length];
+    const rowsOf = (n: number, cols: string[]) => Array.from({ length: n }, () => Object.fromEntries(cols.map((c) => [c, pick()])));
+    for (const cols of [['a'], ['a', 'b'], ['a', 'b', 'c', 'd']]) {
+      for (let k = 0; k < 50; k++) {
+        const rows = rowsOf(1 + (k % 3), cols);
+        const expected = stringify(rows.map((r) => cols.map((c) => r[c])));
+        assert.strictEqual(csvLines(rows, cols), expected, JSON.stringify(rows));
+      }
+    }
+    // numbers, null, nested values: as the cells csv-stringify got before
+    const row = { n: 1.5, z: null, o: { k: [1, 'a,b'] }, b: true };
+    assert.strictEqual(csvLines([row], ['n', 'z', 'o', 'b', 'missing']), stringify([['1.5', '', JSON.stringify(row.o), 'true', '']]));
   });
 });
 

@@ -68,6 +68,24 @@ describe('task logs (openLog)', () => {
     assert.ok(!e.message.includes('secret/place'));
   });
 
+  it('a log a call never wrote (neverWritten) opens empty; a dangling link, a subfolder or a linked logs/ stay missing', async () => {
+    const made = path.join(runDir, 'logs', '00004.out');
+    assert.strictEqual(await resolveTaskLog(runDir, 'logs/00004.out', 'the log', { neverWritten: true }), fs.realpathSync(made));
+    assert.strictEqual(fs.readFileSync(made, 'utf8'), '');
+    assert.strictEqual(await resolveTaskLog(runDir, 'logs/00001.stderr', 'the log', { neverWritten: true }), fs.realpathSync(path.join(runDir, 'logs', '00001.stderr')));
+    assert.strictEqual(fs.readFileSync(path.join(runDir, 'logs', '00001.stderr'), 'utf8'), 'real log\n', 'an existing log is left as it is');
+    fs.symlinkSync(path.join(path.dirname(runDir), 'nowhere'), path.join(runDir, 'logs', '00005.out'));
+    assert.strictEqual((await refusal(resolveTaskLog(runDir, 'logs/00005.out', 'the log', { neverWritten: true }))).kind, 'missing');
+    assert.ok(!fs.existsSync(path.join(path.dirname(runDir), 'nowhere')), 'nothing written through a link');
+    assert.strictEqual((await refusal(resolveTaskLog(runDir, 'logs/sub/00006.out', 'the log', { neverWritten: true }))).kind, 'missing');
+    const elsewhere = path.join(path.dirname(runDir), 'logs-elsewhere');
+    fs.renameSync(path.join(runDir, 'logs'), elsewhere);
+    fs.symlinkSync(elsewhere, path.join(runDir, 'logs'));
+    assert.strictEqual((await refusal(resolveTaskLog(runDir, 'logs/00007.out', 'the log', { neverWritten: true }))).kind, 'missing');
+    assert.ok(!fs.existsSync(path.join(elsewhere, '00007.out')));
+    assert.strictEqual((await refusal(resolveTaskLog(runDir, 'logs/00008.out'))).kind, 'missing', 'without neverWritten a missing log is missing');
+  });
+
   it('follows a logs/ folder that is itself a link (both sides are resolved)', async () => {
     const elsewhere = path.join(path.dirname(runDir), 'logs-on-scratch');
     fs.renameSync(path.join(runDir, 'logs'), elsewhere);

@@ -4,7 +4,9 @@
  * once; in 'exec' mode it only fork+execs argv (exact CPU/RSS for cold tasks, cheaper than a Node fork).
  */
 import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
 import * as os from 'os';
+import * as path from 'path';
 import { fsEncode, hasRawBytes } from '../run/fsNames';
 
 const SIGNAL_NAMES = new Map<number, string>(Object.entries(os.constants.signals).map(([name, n]) => [n as number, name]));
@@ -43,6 +45,8 @@ export interface HostTaskResult {
 }
 
 interface Pending {
+  /** call mode: the task's logs (where its output goes if the host dies in the call) */
+  logs?: [string, string];
   onStarted?: (pid: number) => void;
   resolve: (r: HostTaskResult) => void;
   reject: (e: Error) => void;
@@ -74,6 +78,8 @@ export class WarmHost {
   private pending: Pending[] = [];
   private stderrTail = '';
   private exited = false;
+  /** call mode: the logs folder of the latest request, where the host keeps its scratch logs */
+  private logsDir: string | undefined;
   /** imports pre-loaded by a warm host, and those that failed */
   imports: string[] = [];
   failedImports: string[] = [];
@@ -158,6 +164,7 @@ export class WarmHost {
       });
       proc.on('exit', (code, sig) => {
         this.exited = true;
+        if (opts.mode === 'call') this.rescueScratch(proc.pid);
         const e = new Error(`Python worker host exited (${sig ?? code}): ${this.stderrTail.trim().split('\n').slice(-3).join(' | ')}`);
         reject(e);
         this.failAll(e);
@@ -202,10 +209,35 @@ export class WarmHost {
       // each field "=" + text + NUL, then a NUL: a request ends with two NULs, which no field can hold
       payload += `=${fields.join('\0=')}\0\0`;
     }
-    const results = tasks.map(({ onStarted }) => new Promise<HostTaskResult>((resolve, reject) => this.pending.push({ onStarted, resolve, reject })));
+    const call = this.opts.mode === 'call';
+    if (call && tasks.length > 0) this.logsDir = path.dirname(tasks[tasks.length - 1].req.stdout);
+    const results = tasks.map(
+      ({ req, onStarted }) => new Promise<HostTaskResult>((resolve, reject) => this.pending.push({ onStarted, resolve, reject, ...(call ? { logs: [req.stdout, req.stderr] as [string, string] } : {}) })),
+    );
     // a file name that is not UTF-8 travels as its bytes (fsNames.ts), which the host passes on as they are
     this.proc.stdin!.write(hasRawBytes(payload) ? fsEncode(payload) : payload);
     return results;
+  }
+
+  /**
+   * A call host writes a call's output to its scratch logs (".call-PID.out/.err" in the logs folder,
+   * see call_host.py) and renames them to the task's logs after the call. When it died in a call (a
+   * timeout, a crash, a memory kill), what the call wrote is still there: it becomes the logs of the
+   * task it was running; otherwise the scratch files go.
+   */
+  private rescueScratch(pid: number | undefined): void {
+    if (!this.logsDir || pid === undefined) return;
+    const running = this.pending[0]?.logs;
+    ['out', 'err'].forEach((ext, i) => {
+      const scratch = path.join(this.logsDir!, `.call-${pid}.${ext}`);
+      try {
+        // an empty scratch says nothing (and the reply of a call that ended may still be on its way)
+        if (running && fs.statSync(scratch).size > 0) fs.renameSync(scratch, running[i]);
+        else fs.unlinkSync(scratch);
+      } catch {
+        /* none, or the logs folder is gone */
+      }
+    });
   }
 
   private failAll(e: Error): void {

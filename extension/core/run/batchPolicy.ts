@@ -14,11 +14,15 @@ export const BATCH_BELOW_MS = 100;
 export const BATCH_TARGET_MS = 250;
 /** ...and at most this many files (PARALLEL_RUN_BATCH sets another maximum; 1 = no batches). */
 export const BATCH_MAX = 64;
+/** In-process calls (--call) of a millisecond or less: the host's reply per call is all they cost, so a
+ *  batch may hold more of them (still BATCH_TARGET_MS of work at most). */
+export const BATCH_MAX_CALL = 1024;
 
-/** The most files in a batch: PARALLEL_RUN_BATCH when it is a whole number ≥ 1, else BATCH_MAX. */
-export function batchLimitOf(env: string | undefined): number {
+/** The most files in a batch: PARALLEL_RUN_BATCH when it is a whole number ≥ 1, else BATCH_MAX
+ *  (BATCH_MAX_CALL for in-process calls). */
+export function batchLimitOf(env: string | undefined, call = false): number {
   const v = Number(env);
-  return Number.isInteger(v) && v >= 1 ? v : BATCH_MAX;
+  return Number.isInteger(v) && v >= 1 ? v : call ? BATCH_MAX_CALL : BATCH_MAX;
 }
 
 /** What the engine knows when a slot is free. */

@@ -20,7 +20,7 @@ import { displayName, nameOfRecord, recordName } from './fsNames';
 import { InputLayout, namedValues } from './inputs';
 import { fileKey, isDiskFull, JournalWriter, readJournal, succeededFiles } from './journal';
 import { EarlyStop, failureSignature, type FailureSignature, haltReached, haltSentence, haltText } from './failures';
-import { BatchPolicy } from './batchPolicy';
+import { batchLimitOf, BatchPolicy } from './batchPolicy';
 import { MemoryGate } from './memoryGate';
 import { OomKills } from './oomKills';
 import { logStem, plan, type Plan, resumeCheck, taskArgv } from './plan';
@@ -190,7 +190,7 @@ class Run {
     this.logsDir = path.join(p.outDir, RUN_FILES.logs);
     for (let s = p.workers; s >= 1; s--) this.freeSlots.push(s);
     this.earlyStop = new EarlyStop(p.stopEarly);
-    this.batches = new BatchPolicy(p.workers);
+    this.batches = new BatchPolicy(p.workers, batchLimitOf(process.env.PARALLEL_RUN_BATCH, p.host?.mode === 'call'));
     this.timeouts = new TimeoutPolicy(p.timeoutSec, p.timeoutPercent);
     this.done = new Promise((r) => (this.resolveDone = r));
     const self = this;

@@ -141,8 +141,18 @@ function cell(v: unknown): string {
   return JSON.stringify(v);
 }
 
-function csvLines(rows: ResultRow[], columns: string[]): string {
-  return stringify(rows.map((r) => columns.map((c) => cell(r[c]))));
+/** A cell csv-stringify writes as it is (no delimiter, quote or line break in it). */
+const PLAIN_CELL = /^[^",\r\n]*$/;
+
+/** Rows as CSV lines: csv-stringify's output, built by hand for rows of plain cells (most rows, and
+ *  ~10x cheaper than csv-stringify for one row, which runs per finished task). */
+export function csvLines(rows: ResultRow[], columns: string[]): string {
+  let out = '';
+  for (const r of rows) {
+    const cells = columns.map((c) => cell(r[c]));
+    out += cells.every((c) => PLAIN_CELL.test(c)) ? cells.join(',') + '\n' : stringify([cells]);
+  }
+  return out;
 }
 
 function csvHeader(columns: string[]): string {

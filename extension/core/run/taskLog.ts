@@ -26,14 +26,25 @@ function inside(dir: string, p: string): boolean {
 /**
  * The real path of the log `rel` (as recorded: relative to `runDir`) when it is a regular file whose
  * real path lies inside the real `<runDir>/logs` folder; rejects with a TaskLogError otherwise.
+ * `neverWritten`: the task may have written nothing (an in-process call that printed nothing has no
+ * log file): a log that does not exist, directly in a logs folder that does, is created empty and
+ * opened as the empty log it is (not through a logs folder that is a link). A dangling link stays missing.
  */
-export async function resolveTaskLog(runDir: string, rel: string | undefined, what = 'this log'): Promise<string> {
+export async function resolveTaskLog(runDir: string, rel: string | undefined, what = 'this log', opts: { neverWritten?: boolean } = {}): Promise<string> {
   const logsDir = path.resolve(runDir, RUN_FILES.logs);
   const outside = () =>
     new TaskLogError('outside', `Cannot open ${what}: its path "${rel ?? ''}" is outside the run's logs folder (${logsDir}). The run's records may have been edited; logs are only opened from there.`);
   if (typeof rel !== 'string' || rel === '' || path.isAbsolute(rel)) throw outside();
   const file = path.resolve(runDir, rel);
   if (!inside(logsDir, file)) throw outside();
+  if (opts.neverWritten && path.dirname(file) === logsDir) {
+    try {
+      // only in a real logs folder (not through a link to elsewhere), never over anything, a link included
+      if ((await fs.promises.lstat(logsDir)).isDirectory()) await fs.promises.writeFile(file, '', { flag: 'wx' });
+    } catch {
+      /* it exists (or cannot be made): resolved below like any log */
+    }
+  }
   let real: string;
   let realLogs: string;
   try {

@@ -37,7 +37,9 @@ export function readTail(file: string, bytes: number): string {
   let fd: number;
   try {
     // most tasks write little or nothing to one of the streams: one stat instead of open+fstat+close
-    if (fs.statSync(file).size === 0) return '';
+    // (an in-process call that wrote nothing has no log: no exception to build for that)
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    if (!st || st.size === 0) return '';
     fd = fs.openSync(file, 'r');
   } catch {
     return '';

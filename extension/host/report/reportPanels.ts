@@ -286,7 +286,7 @@ export class ReportPanel implements vscode.Disposable {
     // resolve from the record the host holds, never from a path the webview sent; links are followed
     // only while they stay inside the run's logs folder
     const rel = stream === 'stdout' ? task.stdoutLog : task.stderrLog;
-    const file = await resolveTaskLog(subject.runDir, rel, `the ${stream} log of ${path.basename(String(task.file))}`);
+    const file = await resolveTaskLog(subject.runDir, rel, `the ${stream} log of ${path.basename(String(task.file))}`, { neverWritten: task.mode === 'call' });
     await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true, viewColumn: vscode.ViewColumn.Beside });
     this.owner.fireLogOpened(file);
   }

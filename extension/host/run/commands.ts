@@ -416,7 +416,8 @@ async function openTaskLog(runDir: string, t: TaskRecord): Promise<string> {
     );
   const first = await real(ok ? t.stdoutLog : t.stderrLog);
   const second = await real(ok ? t.stderrLog : t.stdoutLog);
-  const chosen = first && (first.size > 0 || !second || second.size <= 0) ? first.p : second?.p;
+  // an in-process call that wrote nothing has no logs: its log opens empty, as a silent task's does
+  const chosen = first && (first.size > 0 || !second || second.size <= 0) ? first.p : second?.p ?? (t.mode === 'call' ? await resolveTaskLog(runDir, ok ? t.stdoutLog : t.stderrLog, `the log of ${t.file}`, { neverWritten: true }) : undefined);
   if (!chosen) throw new Error(`The log of ${t.file} is gone (${path.join(runDir, RUN_FILES.logs)}); the run directory may have been cleaned.`);
   const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(chosen));
   await vscode.window.showTextDocument(doc, { preview: true });
