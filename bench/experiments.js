@@ -5,7 +5,8 @@
 //   The same grid with forked warm workers (--warm, a fork per point): the fork's cost per task.
 // Then a 100,000-tuple grid of `true`: first task start (aim < 1 s) and the runner's peak RSS (aim < 200 MB).
 // Beside the wall times, the CPU time of each contender's whole process tree (load-independent, unlike
-// wall time on a shared machine). BENCH_WARM=0 leaves the --warm contender out.
+// wall time on a shared machine). BENCH_WARM=0 leaves the --warm contender out. The same two runs on a
+// 2-point grid split what is left into a fixed cost (start-up, imports, the end) and a cost per point.
 // Everything runs on Debian's /usr/bin/python3 (python3-numpy, python3-scipy, python3-joblib). Rounds are
 // interleaved (ABBA) and medians reported. GNU Parallel runs a subset (BENCH_GNU_POINTS, 300) of the
 // grid, its time scaled to 3,000 points (it costs a python start with scipy's import per point).
@@ -53,9 +54,10 @@ def one(p):
 
 
 if __name__ == "__main__":
+    points = grid()[: int(sys.argv[1])] if len(sys.argv) > 1 else grid()
     with Pool(2) as pool:
-        out = pool.map(one, grid())
-    assert len(out) == 3000
+        out = pool.map(one, points)
+    assert len(out) == len(points)
 `;
 
 const JOBLIB = `from joblib import Parallel, delayed
@@ -107,6 +109,9 @@ async function manyTuples() {
     warm: () => time([process.execPath, CLI, 'run', '-j', '2', '--quiet', '--python', PY, '--out', path.join(dir, `warm${round}`), '--warm', '--script', 'lik.py', ...GRID, '--', '{mu}', '{sigma}'], { cwd: dir, env }),
     pool: () => time([PY, 'pool_map.py'], { cwd: dir, env }),
     joblib: () => time([PY, 'joblib_par.py'], { cwd: dir, env }),
+    // the fixed costs: 2 points (one per worker)
+    call2: () => time([process.execPath, CLI, 'run', '-j', '2', '--quiet', '--python', PY, '--out', path.join(dir, `call2-${round}`), '--script', 'lik.py', '--call', 'loglike', '--grid', 'mu=0.1,0.2', '--grid', 'sigma=1'], { cwd: dir, env }),
+    pool2: () => time([PY, 'pool_map.py', '2'], { cwd: dir, env }),
   };
   if (process.env.BENCH_WARM === '0') delete run.warm;
   const ms = Object.fromEntries(Object.keys(run).map((k) => [k, []]));
@@ -136,6 +141,10 @@ async function manyTuples() {
   console.log(`  CPU time of each process tree: --call ${c.call.toFixed(2)} s, Pool.map ${c.pool.toFixed(2)} s, joblib ${c.joblib.toFixed(2)} s${c.warm !== undefined ? `, --warm ${c.warm.toFixed(2)} s` : ''}; --call / Pool.map = ${(c.call / c.pool).toFixed(2)}x`);
   if (gnuMs !== undefined) console.log(`  GNU Parallel (python per point) ${(gnuMs / 1000).toFixed(1)} s for 3,000 points (scaled from ${GNU_POINTS}): --call is ${(gnuMs / m.call).toFixed(1)}x faster (aim >= 20x)`);
   if (m.warm !== undefined) console.log(`  fork per task (--warm) vs in-process (--call): ${(m.warm / m.call).toFixed(2)}x the wall time, ${(((m.warm - m.call) * 2) / 3000).toFixed(2)} ms of worker time per task; ${(((c.warm - c.call) * 1000) / 3000).toFixed(2)} ms of CPU per task`);
+  // wall(3,000) = fixed + 2,998 x per point, from the 2-point runs
+  const per = (k3000, k2) => ((m[k3000] - m[k2]) * 2) / 2998;
+  console.log(`  fixed cost (2-point grid): --call ${(m.call2 / 1000).toFixed(2)} s wall, ${c.call2.toFixed(2)} s CPU; Pool.map ${(m.pool2 / 1000).toFixed(2)} s wall, ${c.pool2.toFixed(2)} s CPU`);
+  console.log(`  per point beyond that: --call ${per('call', 'call2').toFixed(3)} ms of worker wall, ${(((c.call - c.call2) * 1000) / 2998).toFixed(3)} ms CPU; Pool.map ${per('pool', 'pool2').toFixed(3)} ms, ${(((c.pool - c.pool2) * 1000) / 2998).toFixed(3)} ms CPU`);
   await manyTuples();
 })().catch((e) => {
   console.error(e);

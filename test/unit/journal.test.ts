@@ -32,6 +32,29 @@ describe('journal', () => {
     assert.deepStrictEqual(await all(f + '.missing'), []);
   });
 
+  it('corked: appends wait in memory and go in one write, whole lines in order; a failed write says how many lines it lost', async () => {
+    const f = path.join(tmpDir('pr-journal-'), 'journal.ndjson');
+    const w = new JournalWriter(f);
+    w.append(line('a', 'succeeded'));
+    w.cork();
+    w.append(line('b', 'failed'));
+    w.append(line('c', 'succeeded'));
+    assert.deepStrictEqual((await all(f)).map((l) => l.file), ['a'], 'nothing written while corked');
+    w.uncork();
+    w.append(line('d', 'succeeded'));
+    assert.deepStrictEqual((await all(f)).map((l) => l.file), ['a', 'b', 'c', 'd']);
+    w.uncork(); // nothing held: nothing written
+    w.close();
+    assert.strictEqual(fs.readFileSync(f, 'utf8').split('\n').length, 5);
+    // a full disk: the lines held are not written, and the error says so
+    const full = new JournalWriter('/dev/full');
+    full.cork();
+    for (const x of ['e', 'f', 'g']) full.append(line(x, 'succeeded'));
+    assert.throws(() => full.uncork(), (e: NodeJS.ErrnoException & { unwritten?: number }) => e.code === 'ENOSPC' && e.unwritten === 3);
+    assert.throws(() => full.append(line('h', 'succeeded')), (e: { unwritten?: number }) => e.unwritten === 1);
+    full.close();
+  });
+
   it('survives a line torn by a crash: the reader skips it, the next append starts a fresh line', async () => {
     const f = path.join(tmpDir('pr-journal-'), 'journal.ndjson');
     fs.writeFileSync(f, JSON.stringify(line('a', 'succeeded')) + '\n' + JSON.stringify(line('b', 'succeeded')).slice(0, 40));

@@ -76,6 +76,28 @@ describe('results: what a task reports', () => {
     assert.deepStrictEqual(csv.rows, [['a,b', 'say "hi"\nthere', 'succeeded', '1.5', '20', '-1', ''], ['', ',', 'succeeded', '1.5', '20', '2', '{"k":[1,2]}']]);
   });
 
+  it('corked: rows wait in memory and go in one write per file; a new column meanwhile still rewrites a complete results.csv', async () => {
+    const dir = tmpDir('pr-results-');
+    const write = async (out: string, corkAt: number[]) => {
+      fs.mkdirSync(path.join(dir, out));
+      const w = new ResultsWriter(path.join(dir, out), ['p']);
+      await w.open(path.join(dir, 'no-journal'), 'fp', false);
+      for (let i = 1; i <= 6; i++) {
+        if (corkAt.includes(i)) w.cork();
+        // row 4 brings a new column (a rewrite of results.csv while rows are held)
+        w.add(record({ index: i, inputs: [String(i)], result: i >= 4 ? { ll: i, extra: i } : { ll: i } }));
+        if (i === 5 && corkAt.includes(5)) assert.doesNotMatch(fs.readFileSync(path.join(dir, out, 'results.ndjson'), 'utf8'), /"p":"5"/, 'nothing written while corked');
+        if (i === 2 || i === 6) w.uncork();
+      }
+      await w.close(path.join(dir, 'no-journal'), 'fp');
+      return ['results.csv', 'results.ndjson'].map((f) => fs.readFileSync(path.join(dir, out, f), 'utf8'));
+    };
+    const plain = await write('plain', []);
+    assert.deepStrictEqual(await write('corked', [1, 3, 5]), plain);
+    assert.deepStrictEqual(readCsv(plain[0]).columns, ['p', 'status', 'seconds', 'max_rss_mb', 'll', 'extra']);
+    assert.strictEqual(readCsv(plain[0]).rows.length, 6);
+  });
+
   it('writes the CSV lines csv-stringify writes, for plain cells (built by hand) and cells that need quotes', () => {
     const samples = ['', ' ', 'a b', ' x ', '=1+2', 'é', 'a\tb', '#x', '\u2028', '\ufeffbom', 'a;b', "it's", '\\', 'a,b', 'say "hi"', 'two\nlines', 'cr\r', '"', ',', '-0', 'null'];
     let seed = 7;

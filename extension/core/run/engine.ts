@@ -213,6 +213,10 @@ class Run {
   }
 
   private emit(e: RunEvent): void {
+    if (this.held) {
+      this.held.push(e);
+      return;
+    }
     for (const l of this.listeners) {
       try {
         l(e);
@@ -652,13 +656,15 @@ class Run {
       await this.pool.exec('runBatch', [params], {
         on: (e: TaskWorkerEvent) => {
           if (e.type !== 'tasksDone') return this.onWorkerEvent(e);
-          for (const d of e.done) {
-            const i = position.get(d.index);
-            if (i === undefined || reported.has(i)) continue;
-            // the host started the next file as this one ended
-            if (i + 1 < batch.length) started(i + 1, d.result.end);
-            settle(i, d.result);
-          }
+          this.asOne(() => {
+            for (const d of e.done) {
+              const i = position.get(d.index);
+              if (i === undefined || reported.has(i)) continue;
+              // the host started the next file as this one ended
+              if (i + 1 < batch.length) started(i + 1, d.result.end);
+              settle(i, d.result);
+            }
+          });
         },
       });
     } catch (e) {
@@ -705,21 +711,11 @@ class Run {
     const got = readTaskResult(r.stdoutTail, TAIL_BYTES, params.stdoutLog, params.env[RESULT_ENV], r.resultJson);
     if (got.result) rec.result = got.result;
     if (got.note) rec.resultNote = got.note;
-    try {
+    this.journalWrite(() => {
+      this.journaled++; // taken back if its line is not written (JournalWriter: `unwritten`)
       this.journal.append({ ...rec, fp: p.def.fingerprint, session: this.session });
-      this.journaled++;
-    } catch (e) {
-      this.journalFailed = true;
-      if (isDiskFull(e)) this.diskFull(this.journal.file);
-      else this.builder.note(`Could not write the journal (${(e as Error).message}): resume may redo some files.`);
-    }
-    try {
-      this.results?.add(rec);
-    } catch (e) {
-      this.results = undefined;
-      this.builder.note(`Could not write results.csv / results.ndjson (${(e as Error).message}): the journal has every result; a --resume writes them again.`);
-      if (isDiskFull(e)) this.diskFull(p.outDir);
-    }
+    });
+    this.resultsWrite(() => this.results?.add(rec));
     // a task that could not write its logs fails (often with empty logs): say why, and stop
     if ((status === 'failed' || status === 'timedOut') && !this.diskFullAt && lowOnSpace(this.logsDir)) this.diskFull(this.logsDir);
     this.builder.add(rec);
@@ -774,6 +770,49 @@ class Run {
     if (this.stopping && this.stopHow === 'now') {
       this.killedGroups.add(e.pid);
       killGroup(e.pid, KILL_GRACE_MS);
+    }
+  }
+
+  /** Events of the results being settled as one (see asOne), emitted after their records are written. */
+  private held: RunEvent[] | undefined;
+
+  /**
+   * Settles several results as one (a chunk of a batch's): their journal lines in one write, then their
+   * results rows, then their events, in order (records first, as for one task).
+   */
+  private asOne(settle: () => void): void {
+    this.held = [];
+    this.journal.cork();
+    this.results?.cork();
+    try {
+      settle();
+    } finally {
+      this.journalWrite(() => this.journal.uncork());
+      this.resultsWrite(() => this.results?.uncork());
+      const held = this.held;
+      this.held = undefined;
+      for (const e of held) this.emit(e);
+    }
+  }
+
+  private journalWrite(write: () => void): void {
+    try {
+      write();
+    } catch (e) {
+      this.journaled -= (e as { unwritten?: number }).unwritten ?? 0;
+      this.journalFailed = true;
+      if (isDiskFull(e)) this.diskFull(this.journal.file);
+      else this.builder.note(`Could not write the journal (${(e as Error).message}): resume may redo some files.`);
+    }
+  }
+
+  private resultsWrite(write: () => void): void {
+    try {
+      write();
+    } catch (e) {
+      this.results = undefined;
+      this.builder.note(`Could not write results.csv / results.ndjson (${(e as Error).message}): the journal has every result; a --resume writes them again.`);
+      if (isDiskFull(e)) this.diskFull(this.p.outDir);
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * The run journal: append-only NDJSON, one line per finished task, written with one write(2) per task
- * so a SIGKILL of the runner at any instant loses at most the line being written (which readers and
- * the next append tolerate). Resume = the files with a succeeded line for the same definition
+ * (or per chunk of a batch's results: cork/uncork) so a SIGKILL of the runner at any instant loses at
+ * most the lines being written (which readers and the next append tolerate). Resume = the files with a succeeded line for the same definition
  * fingerprint whose size and mtime are unchanged.
  */
 import * as crypto from 'crypto';
@@ -48,8 +48,29 @@ export class JournalWriter {
     this.size = size === 0 ? 0 : wholeLinesEnd(this.fd, size);
     if (this.size < size) fs.ftruncateSync(this.fd, this.size);
   }
+  /** lines appended while corked, written by uncork() */
+  private corked: string[] | undefined;
+
+  /** Appends go to memory until uncork(), which writes them in one write (still whole lines). */
+  cork(): void {
+    this.corked ??= [];
+  }
+
+  /** Writes the lines appended since cork() in one write. On a failure none of them is in the file,
+   *  and the error says how many (`unwritten`). */
+  uncork(): void {
+    const lines = this.corked;
+    this.corked = undefined;
+    if (lines?.length) this.write(Buffer.from(lines.join('')), lines.length);
+  }
+
   append(line: JournalLine): void {
-    const data = Buffer.from(JSON.stringify(line) + '\n');
+    const text = JSON.stringify(line) + '\n';
+    if (this.corked) this.corked.push(text);
+    else this.write(Buffer.from(text), 1);
+  }
+
+  private write(data: Buffer, lines: number): void {
     let done = 0;
     try {
       while (done < data.length) {
@@ -66,7 +87,7 @@ export class JournalWriter {
           /* the next open cuts the torn tail off */
         }
       }
-      throw e;
+      throw Object.assign(e as Error, { unwritten: lines });
     }
     this.size += data.length;
   }

@@ -245,19 +245,43 @@ export class ResultsWriter {
     return grew;
   }
 
+  /** rows added while corked, written by uncork() */
+  private held: { ndjson: string; csv: string } | undefined;
+
+  /** Rows go to memory until uncork(), which writes them in one write per file. */
+  cork(): void {
+    this.held ??= { ndjson: '', csv: '' };
+  }
+
+  uncork(): void {
+    const h = this.held;
+    this.held = undefined;
+    if (h?.ndjson) fs.writeSync(this.ndjsonFd, h.ndjson);
+    if (h?.csv) fs.writeSync(this.csvFd, h.csv);
+  }
+
   /** A task finished: its row, appended to both files (a new column rewrites results.csv's header). */
   add(rec: TaskRecord): void {
     if (this.ndjsonFd < 0) return;
     const row = resultRow(rec, this.inputNames);
-    fs.writeSync(this.ndjsonFd, JSON.stringify(row) + '\n');
+    const line = JSON.stringify(row) + '\n';
+    if (this.held) this.held.ndjson += line;
+    else fs.writeSync(this.ndjsonFd, line);
     if (this.learn(row)) {
       if (this.rewrites++ < MAX_REWRITES) {
+        // the rewrite reads results.ndjson: the rows held go there first, and into the new results.csv
+        if (this.held) {
+          fs.writeSync(this.ndjsonFd, this.held.ndjson);
+          this.held = { ndjson: '', csv: '' };
+        }
         this.rewriteCsv();
         return;
       }
       this.rewriteAtEnd = true;
     }
-    fs.writeSync(this.csvFd, csvLines([row], this.columns));
+    const csv = csvLines([row], this.columns);
+    if (this.held) this.held.csv += csv;
+    else fs.writeSync(this.csvFd, csv);
   }
 
   /** results.csv again from results.ndjson, under the current columns. */
