@@ -12,6 +12,8 @@ export * from './python/interpreter';
 export * from './run/engine';
 export * from './run/plan';
 export * from './run/dryRun';
+export { KILL_GRACE_MS } from './run/runKills';
+export { TAIL_BYTES, writeReportAtomic } from './run/runReport';
 export { newRunId, readDefinition } from './run/runDir';
 export { processStartTicks, runnerAlive } from './run/runLock';
 export * from './run/inputs';

@@ -3,7 +3,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { fileKey, fingerprint, JournalLine, JournalWriter, readJournal, succeededFiles, unchanged } from '../../extension/core/run/journal';
-import { writeReportAtomic } from '../../extension/core/run/engine';
+import { writeReportAtomic } from '../../extension/core/run/runReport';
 import type { RunReport } from '../../extension/core/run/types';
 import { tmpDir } from './engineHelpers';
 

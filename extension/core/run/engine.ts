@@ -16,7 +16,7 @@ import { assertMayStartProcess } from '../processGate';
 import { THREAD_ENV_VARS } from '../threads';
 import type { RunTaskParams, RunTaskResult, TaskWorkerEvent, TaskWorkerInit } from '../../shared/workerApi';
 import { dropCompletions, recoverCompletions, tokenText } from './completions';
-import { displayName, nameOfRecord, recordName } from './fsNames';
+import { displayName, nameOfRecord } from './fsNames';
 import { InputLayout, namedValues } from './inputs';
 import { fileKey, isDiskFull, JournalWriter, readJournal, succeededFiles } from './journal';
 import { EarlyStop, failureSignature, type FailureSignature, haltReached, haltSentence, haltText } from './failures';
@@ -24,80 +24,14 @@ import { batchLimitOf, BatchPolicy } from './batchPolicy';
 import { MemoryGate } from './memoryGate';
 import { OomKills } from './oomKills';
 import { logStem, plan, type Plan, resumeCheck, taskArgv } from './plan';
-import { ReportBuilder, reportRecord, TASKS_IN_MEMORY } from './report';
-import { readTaskResult, RESULT_ENV, ResultsWriter } from './results';
+import { ReportBuilder, TASKS_IN_MEMORY } from './report';
+import { RESULT_ENV, ResultsWriter } from './results';
 import { writeJsonAtomic } from './runDir';
+import { KILL_GRACE_MS, RunKills } from './runKills';
+import { diskFullNote, lowOnSpace, TAIL_BYTES, taskRecord, writeRunEnd } from './runReport';
 import { TimeoutPolicy } from './timeoutPolicy';
-import { killGroup } from './taskRunner';
 import { RUN_FILES, RunEvent, RunHandle, RunOptions, RunReport, TaskRecord, TaskStatus, UsageError } from './types';
-import { killMarked, SESSION_MARKER_VAR, Watchdog } from './watchdog';
-import { createRunCgroup, releaseRunCgroup, RunCgroup } from './taskCgroup';
-
-/** Bytes of stdout/stderr kept as a tail in each task record. */
-export const TAIL_BYTES = 4096;
-/** SIGTERM → SIGKILL grace for cancel, timeout and shutdown. */
-export const KILL_GRACE_MS = 2000;
-
-/** Below this much free space on the run directory's file system, a failed task is taken for a full disk. */
-const LOW_SPACE_BYTES = 64 * 1024;
-
-/** True when the file system holding `dir` has (almost) no space left for us. */
-function lowOnSpace(dir: string): boolean {
-  try {
-    const st = fs.statfsSync(dir);
-    return st.bavail * st.bsize < LOW_SPACE_BYTES;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * report.json, written task by task: one JSON.stringify of a 100,000-task report is a ~80 MB string
- * on top of the records themselves; this keeps the runner's peak memory at the records.
- */
-export async function writeReportAtomic(file: string, report: RunReport, tasks: Iterable<TaskRecord> | AsyncIterable<TaskRecord> = report.tasks): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
-  let written = false;
-  try {
-    const { tasks: _inMemory, tasksOmitted: _omitted, ...head } = report;
-    const headJson = JSON.stringify(head, null, 1);
-    fs.writeSync(fd, headJson.slice(0, -2) + ',\n "tasks": [');
-    let batch: string[] = [];
-    let first = true;
-    const flush = () => {
-      if (batch.length === 0) return;
-      fs.writeSync(fd, (first ? '\n  ' : ',\n  ') + batch.join(',\n  '));
-      first = false;
-      batch = [];
-    };
-    for await (const t of tasks) {
-      batch.push(JSON.stringify(t));
-      if (batch.length >= 500) flush();
-    }
-    flush();
-    fs.writeSync(fd, '\n ]\n}\n');
-    written = true;
-  } finally {
-    fs.closeSync(fd);
-    if (!written) fs.rmSync(tmp, { force: true });
-  }
-  try {
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
-/** This session's task records from the journal, as the report keeps them (for a run too big to hold). */
-async function* sessionRecords(journalFile: string, session: string): AsyncGenerator<TaskRecord> {
-  for await (const line of readJournal(journalFile)) {
-    if (line.session !== session) continue;
-    const { fp: _fp, session: _s, ...rec } = line;
-    yield reportRecord(rec);
-  }
-}
+import { SESSION_MARKER_VAR } from './watchdog';
 
 /**
  * Starts a run. Validates everything first and rejects with a UsageError (nothing started) on bad
@@ -147,18 +81,12 @@ class Run {
   readonly builder: ReportBuilder;
   private readonly listeners = new Set<(e: RunEvent) => void>();
   private pool!: workerpool.Pool;
-  /** stop flag + running pid per slot, shared with the task workers (see TaskWorkerInit.shared) */
-  private shared!: Int32Array;
+  /** what the run kills and how: shared stop flag and pids, cgroup, watchdog, killed groups */
+  private kills: RunKills | undefined;
   private journal!: JournalWriter;
   /** results.csv / results.ndjson (undefined when they cannot be written: a note says so) */
   private results: ResultsWriter | undefined;
-  private watchdog: Watchdog | undefined;
   private readonly inFlight = new Map<number, InFlight>();
-  /** groups we killed (timeout, cancel, halt): SIGKILLed again at the end in case a member ignored SIGTERM */
-  private readonly killedGroups = new Set<number>();
-  private marker = '';
-  /** Linux: the run's cgroup, each task in a sub-cgroup (undefined where none could be made) */
-  private cgroup: RunCgroup | undefined;
   private readonly freeSlots: number[] = [];
   private slotWaiter: ((slot: number | undefined) => void) | undefined;
   private running = 0;
@@ -207,11 +135,6 @@ class Run {
     };
   }
 
-  private startWatchdog(): void {
-    if (this.watchdog || this.finishing) return;
-    this.watchdog = new Watchdog(path.join(this.p.opts.workersDir, 'watchdog.js'), this.marker, this.cgroup?.dir);
-  }
-
   private emit(e: RunEvent): void {
     if (this.held) {
       this.held.push(e);
@@ -238,15 +161,13 @@ class Run {
       if (isDiskFull(e)) throw new UsageError(`disk full at ${p.outDir}: nothing was started. Free space and run again.`);
       throw e;
     }
-    this.marker = `${SESSION_MARKER_VAR}=${this.session}`;
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
     // an inherited thread var (e.g. from ~/.bashrc) must not override an explicit --threads
     if (p.opts.threads !== undefined) for (const k of THREAD_ENV_VARS) delete env[k];
     Object.assign(env, p.env, p.threadEnv, { [SESSION_MARKER_VAR]: this.session });
-    this.shared = new Int32Array(new SharedArrayBuffer(4 * (1 + 2 * p.workers)));
-    this.cgroup = createRunCgroup(this.session);
-    const init: TaskWorkerInit = { env, tailBytes: TAIL_BYTES, killGraceMs: KILL_GRACE_MS, host: p.host, shared: this.shared, cgroup: this.cgroup?.dir };
+    const kills = (this.kills = new RunKills(this.session, p.workers, p.opts.workersDir));
+    const init: TaskWorkerInit = { env, tailBytes: TAIL_BYTES, killGraceMs: KILL_GRACE_MS, host: p.host, shared: kills.shared, cgroup: kills.cgroup?.dir };
     this.pool = workerpool.pool(p.workerScript, {
       // a worker (thread + Python host) starts when a file needs it: -j 1024 over 4 files starts 4
       minWorkers: 0,
@@ -262,7 +183,7 @@ class Run {
     // left their group included; see on_parent_death in warm_host.py). A watchdog process would cost a
     // fork of this whole process mid-run (a ~50 ms stall here, then a copy-on-write fault for each page
     // the runner writes next). Tasks spawned from Node directly need the watchdog process.
-    if (!p.host) this.startWatchdog();
+    if (!p.host) kills.startWatchdog();
     this.startSampler();
     if (p.def.memFreeBytes) this.memGate = this.memoryGate(p.def.memFreeBytes);
     this.oom = new OomKills();
@@ -478,18 +399,7 @@ class Run {
       memFreeBytes,
       running: () => this.running,
       stopping: () => !!this.stopping,
-      // the slot's task process group; with a Python host and no task pid known (an in-process call,
-      // or a forked task without a timeout), the host: it ends its task's tree, and a new host replaces it
-      kill: (_id, slot) => {
-        if (!this.shared) return;
-        const pid = Atomics.load(this.shared, slot);
-        const host = Atomics.load(this.shared, this.p.workers + slot);
-        const call = this.p.command.kind === 'python' && this.p.command.call !== undefined;
-        const target = call ? host : pid || host;
-        if (target <= 0) return;
-        this.killedGroups.add(target);
-        killGroup(target, KILL_GRACE_MS);
-      },
+      kill: (_id, slot) => this.kills?.killSlot(slot, this.p.command.kind === 'python' && this.p.command.call !== undefined),
     });
   }
 
@@ -578,9 +488,7 @@ class Run {
 
   /** After an attempt: its process group is no longer the watchdog's, and a timed-out one is remembered. */
   private attemptEnded(flight: InFlight, res: RunTaskResult): void {
-    if (flight.pgid !== undefined) this.watchdog?.unregister(flight.pgid);
-    const pgid = flight.pgid ?? res.pid;
-    if (res.timedOut && pgid !== undefined) this.killedGroups.add(pgid);
+    this.kills?.attemptEnded(flight.pgid, flight.pgid ?? res.pid, res.timedOut);
   }
 
   /**
@@ -677,40 +585,10 @@ class Run {
    *  events; a failure halts a --halt run. */
   private finished(t: Pending, status: TaskStatus, attempts: number, params: RunTaskParams, r: RunTaskResult): void {
     const p = this.p;
-    const { index, file, st, stem } = t;
-    const slot = params.slot;
+    const index = t.index;
     const error = status === 'failed' || status === 'timedOut' ? this.signatureOf(status, r) : undefined;
-    const rec: TaskRecord = {
-      index,
-      ...recordName(file),
-      slot,
-      status,
-      attempts,
-      start: r.start,
-      end: r.end,
-      wallMs: r.end - r.start,
-      exitCode: r.exitCode,
-      signal: r.signal,
-      cpuUserSec: round3(r.cpuUserSec),
-      cpuSysSec: round3(r.cpuSysSec),
-      maxRssKb: r.maxRssKb,
-      stdoutTail: r.stdoutTail,
-      stderrTail: r.stderrTail,
-      stdoutLog: `${RUN_FILES.logs}/${stem}.out`,
-      stderrLog: `${RUN_FILES.logs}/${stem}.err`,
-      threadEnv: p.threadEnv,
-      mode: p.command.kind === 'python' && p.command.call !== undefined ? 'call' : p.command.kind === 'python' && p.command.warm ? 'warm' : 'cold',
-      // as shown: a name that is not UTF-8 is exact in fileBytes, and its argv follows from it and the template
-      argv: p.command.kind === 'template' ? params.argv.map(displayName) : undefined,
-      fileSize: st?.size,
-      fileMtimeMs: st?.mtimeMs,
-      ...(t.tuple ? { inputs: t.tuple.values } : {}),
-      ...(error ? { error } : {}),
-    };
-    // the task's result (JSON on its last stdout line, or in its $PARALLEL_RUN_RESULT file), journaled with it
-    const got = readTaskResult(r.stdoutTail, TAIL_BYTES, params.stdoutLog, params.env[RESULT_ENV], r.resultJson);
-    if (got.result) rec.result = got.result;
-    if (got.note) rec.resultNote = got.note;
+    // the task's result (JSON on its last stdout line, or in its $PARALLEL_RUN_RESULT file) is journaled with it
+    const rec = taskRecord({ ...t, status, attempts, params, result: r, error }, p.command, p.threadEnv);
     this.journalWrite(() => {
       this.journaled++; // taken back if its line is not written (JournalWriter: `unwritten`)
       this.journal.append({ ...rec, fp: p.def.fingerprint, session: this.session });
@@ -766,11 +644,7 @@ class Run {
     const f = this.inFlight.get(e.index);
     if (!f || f.attempt !== e.attempt) return;
     f.pgid = e.pid;
-    this.watchdog?.register(e.pid);
-    if (this.stopping && this.stopHow === 'now') {
-      this.killedGroups.add(e.pid);
-      killGroup(e.pid, KILL_GRACE_MS);
-    }
+    this.kills?.spawned(e.pid, !!this.stopping && this.stopHow === 'now');
   }
 
   /** Events of the results being settled as one (see asOne), emitted after their records are written. */
@@ -846,34 +720,12 @@ class Run {
     this.stopHow = how;
     if (how === 'soon') {
       // the task workers refuse (or stop at once) any task that starts from now on
-      if (this.shared) Atomics.store(this.shared, 0, 1);
+      this.kills?.refuseNew();
       return;
     }
-    const groups = new Set<number>();
-    for (const f of this.inFlight.values()) if (f.pgid !== undefined) groups.add(f.pgid);
-    if (this.shared) {
-      // workers read the flag before each task (and right after each spawn they see): a task started
-      // from now on is refused or killed there
-      Atomics.store(this.shared, 0, 1);
-      const w = this.p.workers;
-      for (let i = 1; i <= w; i++) {
-        const pid = Atomics.load(this.shared, i);
-        if (pid > 0) groups.add(pid);
-        // a Python host stops its own task (SIGTERM to the group, SIGKILL after the grace) and starts no other
-        const hostPid = Atomics.load(this.shared, w + i);
-        if (hostPid > 0) {
-          try {
-            process.kill(hostPid, 'SIGUSR1');
-          } catch {
-            /* the host is gone */
-          }
-        }
-      }
-    }
-    for (const g of groups) {
-      this.killedGroups.add(g);
-      killGroup(g, KILL_GRACE_MS);
-    }
+    const groups: number[] = [];
+    for (const f of this.inFlight.values()) if (f.pgid !== undefined) groups.push(f.pgid);
+    this.kills?.stopAll(groups);
   }
 
   private finishing = false;
@@ -898,7 +750,7 @@ class Run {
     for (const n of this.memGate?.notes() ?? []) b.note(n);
     for (const n of this.p.source.notes?.() ?? []) b.note(n);
     if (this.diskFullAt) {
-      b.note(`disk full at ${this.diskFullAt}: ${this.journaled + b.counts.skipped} files done and journaled; free space and Resume (--resume).`);
+      b.note(diskFullNote(this.diskFullAt, this.journaled + b.counts.skipped));
     }
     b.status = this.stopping === 'cancelled' ? 'cancelled' : this.stopping === 'halted' ? 'halted' : b.counts.failed + b.counts.timedOut > 0 ? 'failed' : 'succeeded';
     try {
@@ -907,14 +759,9 @@ class Run {
       /* workers already gone */
     }
     // Every task has exited, but members of a killed group that ignored SIGTERM, or (on cancel/halt)
-    // grandchildren that left their group, may remain: the run is over, so they go now.
-    await killMarked(this.stopping ? this.marker : '', this.killedGroups);
-    // the task cgroups go: on a stop with all they hold; otherwise what a task left running on purpose
-    // is handed back to the runner's own cgroup
-    if (this.cgroup && !(await releaseRunCgroup(this.cgroup, !!this.stopping))) {
-      b.note(`Could not remove the run's cgroup ${this.cgroup.dir}: remove it with rmdir once its processes have ended.`);
-    }
-    this.watchdog?.close();
+    // grandchildren that left their group, may remain: the run is over, so they go now (and the cgroups)
+    const cgroupNote = await this.kills?.end(!!this.stopping);
+    if (cgroupNote) b.note(cgroupNote);
     this.oom?.close();
     this.journal.close();
     // every task of this session is journaled: what the hosts recorded of them is of no more use
@@ -924,31 +771,9 @@ class Run {
     } catch (e) {
       this.builder.note(`Could not write results.csv / results.ndjson (${(e as Error).message}): the journal has every result; a --resume writes them again.`);
     }
-    const report = b.snapshot();
-    const session = this.p.def.sessions[this.p.def.sessions.length - 1];
-    session.endedAt = b.endedAt;
-    session.status = b.status;
-    try {
-      writeJsonAtomic(path.join(this.p.outDir, RUN_FILES.definition), this.p.def);
-    } catch {
-      /* the report below still says it ended */
-    }
-    try {
-      // a run too big to keep every record in memory gets them all from the journal
-      const all = b.omitted > 0 ? sessionRecords(path.join(this.p.outDir, RUN_FILES.journal), this.session) : report.tasks;
-      await writeReportAtomic(path.join(this.p.outDir, RUN_FILES.report), report, all);
-    } catch (e) {
-      report.notes.push(`Could not write report.json: ${(e as Error).message}`);
-      // the run's result is not on disk: it did not succeed, whatever its tasks did
-      if (report.status === 'succeeded') report.status = 'failed';
-      if (isDiskFull(e) && !this.diskFullAt) report.notes.push(`disk full at ${this.p.outDir}: ${this.journaled + b.counts.skipped} files done and journaled; free space and Resume (--resume).`);
-    }
+    const report = await writeRunEnd(this.p.outDir, this.p.def, b, { fullAt: this.diskFullAt, journaled: this.journaled });
     this.p.lock?.release();
     this.emit({ type: 'runFinished', report, t: Date.now() });
     this.resolveDone(report);
   }
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }
