@@ -14,9 +14,9 @@ log() { printf '[install %3ss] %s\n' "$SECONDS" "$*" >&2; }
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 [ "$node_major" = 20 ] || { log "Node 20 is required (found $(node -v)); code-server $CS_VERSION runs on Node 20 only"; exit 1; }
 
-# ---- apt: browser for e2e, build deps of code-server's native modules, rg, GNU parallel (bench), Slurm (tests); Jupyter (executed notebooks); numpy+scipy+joblib (experiments bench)
+# ---- apt: browser for e2e, build deps of code-server's native modules, rg, GNU parallel (bench), Slurm (tests); Jupyter (executed notebooks); numpy+scipy+joblib (experiments bench); matplotlib (a kernel runs `%matplotlib inline`; apt installs it as a recommendation only where recommendations are on)
 APT_PKGS=(build-essential pkg-config libkrb5-dev libxkbfile-dev libsecret-1-dev libx11-dev ripgrep chromium parallel procps
-  python3-nbformat python3-nbclient python3-ipykernel python3-scipy python3-joblib)
+  python3-nbformat python3-nbclient python3-ipykernel python3-matplotlib python3-scipy python3-joblib)
 [ "${SKIP_SLURM:-0}" = 1 ] || APT_PKGS+=(slurmctld slurmd slurm-client munge)
 if [ "${SKIP_APT:-0}" != 1 ]; then
   missing=()
