@@ -21,7 +21,6 @@ import { parseGrid, POSITIONAL, readInputs } from '../core/run/inputs';
 import { newRunId, readDefinition } from '../core/run/runDir';
 import { MAX_WORKERS, workersWarning } from '../core/run/workerLimits';
 import { UsageError, type FileSource, type InputSourceSpec, type InputsSpec, type RunEvent, type RunOptions, type TaskCommand } from '../core/run/types';
-import { prepareNotebookRun } from '../core/python/notebookRun';
 import { resolvePython } from '../core/python/interpreter';
 import { logicalCores, THREAD_ENV_VARS } from '../core/threads';
 import { shellQuote } from '../core/slurm/script';
@@ -293,6 +292,8 @@ async function notebookCommand(a: RunArgs, cwd: string, workersDir: string): Pro
     if (unnamed.length > 1) throw new UsageError(`Input columns ${unnamed.map((i) => i + 1).join(' and ')} have no name, so only one of them can be the file. Name the others (--header : with a header line, or --grid NAME=VALUES).`);
     tuple = { fileColumn: unnamed[0], names: layout.names.filter((n): n is string => n !== undefined) };
   }
+  // the notebook machinery loads only for a notebook run
+  const { prepareNotebookRun } = await import(/* webpackChunkName: "notebookRun" */ '../core/python/notebookRun');
   const nb = prepareNotebookRun({
     notebook: path.resolve(cwd, a.notebook!), cwd, python: py.executable, mediaDir: path.resolve(workersDir, '..', '..', 'media'),
     fileVar: a.fileVar, saveExecuted: a.saveNotebooks, tuple,

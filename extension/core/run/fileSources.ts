@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import fg from 'fast-glob';
+import type fg from 'fast-glob';
 import { fsDecode, fsPath } from './fsNames';
 import { FileSource, UsageError } from './types';
 import { walkFolder, WalkTally } from './walk';
@@ -141,7 +141,10 @@ function globStream(patterns: string[], cwd: string, tally: WalkTally): { it: As
     }
     for (const f of folders) yield* walkFolder(path.resolve(cwd, f), f.replace(/\/+$/, '') || '/', true, tally);
     if (globs.length === 0) return;
-    stream = fg.stream(globs, { cwd, onlyFiles: true, dot: false, followSymbolicLinks: true, suppressErrors: true, fs: GLOB_FS as unknown as fg.FileSystemAdapter });
+    // fast-glob (and micromatch below it) is loaded only by a run that has a glob to expand
+    const glob = (await import('fast-glob')).default;
+    if (closed) return;
+    stream = glob.stream(globs, { cwd, onlyFiles: true, dot: false, followSymbolicLinks: true, suppressErrors: true, fs: GLOB_FS as unknown as fg.FileSystemAdapter });
     for await (const e of stream as AsyncIterable<string | Buffer>) {
       const f = String(e);
       let st: fs.Stats;
@@ -154,7 +157,12 @@ function globStream(patterns: string[], cwd: string, tally: WalkTally): { it: As
       if (tally.firstFile(st)) yield f;
     }
   }
-  return { it: gen(), close: () => stream?.destroy?.() };
+  let closed = false;
+  const close = () => {
+    closed = true;
+    stream?.destroy?.();
+  };
+  return { it: gen(), close };
 }
 
 function describe(src: FileSource): string {
