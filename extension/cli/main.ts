@@ -5,6 +5,7 @@
  *
  * Exit codes: 0 all succeeded, 1 some tasks failed, 2 bad usage or input (nothing started), 130 cancelled.
  */
+import * as path from 'path';
 import { UsageError } from '../core/run/types';
 import { CliContext, EXIT } from './args';
 
@@ -15,13 +16,33 @@ interface Subcommand {
 
 /** The subcommand table: add one entry per subcommand (its module is imported when it runs). */
 export const SUBCOMMANDS: Record<string, Subcommand> = {
-  run: { summary: 'run a command template or Python script over many files in parallel', run: async (argv, ctx) => (await import(/* webpackChunkName: "run" */ './run')).run(argv, ctx) },
+  run: { summary: 'run a command template or Python script over many files in parallel', run: runWithHeadStart },
   runs: { summary: 'list runs (default folder .parallel-run/runs)', run: async (argv) => (await import(/* webpackChunkName: "history" */ './history')).runs(argv) },
   report: { summary: "print a run's report (latest run by default)", run: async (argv) => (await import(/* webpackChunkName: "history" */ './history')).report(argv) },
   sweep: { summary: 'measure speedup (workers x BLAS threads) on a sample and recommend a setting', run: async (argv, ctx) => (await import(/* webpackChunkName: "sweep" */ './sweep')).run(argv, ctx) },
   blas: { summary: "show numpy's BLAS and its threads; --bench times 1 vs all cores", run: async (argv, ctx) => (await import(/* webpackChunkName: "blas" */ './blas')).run(argv, ctx) },
   matrix: { summary: 'demo: chunked mat·matᵀ on ml-matrix worker threads, 1 vs N', run: async (argv, ctx) => (await import(/* webpackChunkName: "matrix" */ './matrix')).run(argv, ctx) },
 };
+
+/** Options (before the command's `--`) with which `run` starts no local task. */
+const NO_LOCAL_TASKS = new Set(['-h', '--help', '--dry-run', '--backend']);
+
+/**
+ * `run`: its first task worker starts booting before the engine loads, so the first task does not wait
+ * for a thread to start (see core/run/taskPool.ts); a worker no run took is ended.
+ */
+async function runWithHeadStart(argv: string[], ctx: CliContext): Promise<number> {
+  const end = argv.indexOf('--');
+  const starts = !(end < 0 ? argv : argv.slice(0, end)).some((a) => NO_LOCAL_TASKS.has(a.split('=')[0]));
+  const pool = starts ? await import(/* webpackChunkName: "taskPool" */ '../core/run/taskPool') : undefined;
+  pool?.prestartTaskPool(path.join(ctx.distDir, 'workers', 'taskWorker.js'));
+  try {
+    return await (await import(/* webpackChunkName: "run" */ './run')).run(argv, ctx);
+  } finally {
+    // not awaited: the CLI exits next, which ends it anyway
+    void pool?.dropPrestartedPool();
+  }
+}
 
 function mainHelp(): string {
   const lines = ['usage: parallel-run <command> [options]', '', 'commands:'];

@@ -3,9 +3,11 @@ import * as workerpool from 'workerpool';
 import { workerData } from 'worker_threads';
 import { killGroup, runBatchViaHost, runTask } from '../core/run/taskRunner';
 import { WarmHost } from '../core/python/warmHost';
+import { taskWorkerInit } from '../core/run/taskPool';
 import type { RunTaskParams, RunTaskResult, TaskWorkerApi, TaskWorkerEvent, TaskWorkerInit } from '../shared/workerApi';
 
-const init = workerData as TaskWorkerInit;
+// a worker the CLI started ahead waits here for the run's init (see core/run/taskPool.ts)
+const init = taskWorkerInit(workerData);
 let host: WarmHost | undefined;
 
 /** This thread's Python host, started on first use and restarted if it died (e.g. OOM-killed). */

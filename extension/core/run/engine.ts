@@ -30,6 +30,7 @@ import { writeJsonAtomic } from './runDir';
 import { KILL_GRACE_MS, RunKills } from './runKills';
 import { diskFullNote, lowOnSpace, TAIL_BYTES, taskRecord, writeRunEnd } from './runReport';
 import { TimeoutPolicy } from './timeoutPolicy';
+import { taskPool } from './taskPool';
 import { RUN_FILES, RunEvent, RunHandle, RunOptions, RunReport, TaskRecord, TaskStatus, UsageError } from './types';
 import { SESSION_MARKER_VAR } from './watchdog';
 
@@ -168,23 +169,13 @@ class Run {
     Object.assign(env, p.env, p.threadEnv, { [SESSION_MARKER_VAR]: this.session });
     const kills = (this.kills = new RunKills(this.session, p.workers, p.opts.workersDir));
     const init: TaskWorkerInit = { env, tailBytes: TAIL_BYTES, killGraceMs: KILL_GRACE_MS, host: p.host, shared: kills.shared, cgroup: kills.cgroup?.dir };
-    this.pool = workerpool.pool(p.workerScript, {
-      // a worker (thread + Python host) starts when a file needs it: -j 1024 over 4 files starts 4
-      minWorkers: 0,
-      maxWorkers: p.workers,
-      workerType: 'thread',
-      // a task worker only relays one small request/result at a time: small heaps keep the runner's
-      // RSS flat over a 100,000-file run (V8's default young generation alone is 16-48 MB per thread)
-      workerThreadOpts: { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 128 } },
-      workerTerminateTimeout: 3000,
-    });
+    this.pool = taskPool(p.workerScript, p.workers, init);
     // With Python hosts, the hosts are the watchdog: when the runner dies (parent-death signal) each
     // kills its running task's group and every process carrying the run's marker (grandchildren that
     // left their group included; see on_parent_death in warm_host.py). A watchdog process would cost a
     // fork of this whole process mid-run (a ~50 ms stall here, then a copy-on-write fault for each page
     // the runner writes next). Tasks spawned from Node directly need the watchdog process.
     if (!p.host) kills.startWatchdog();
-    this.startSampler();
     if (p.def.memFreeBytes) this.memGate = this.memoryGate(p.def.memFreeBytes);
     this.oom = new OomKills();
     if (p.opts.signal) {
@@ -228,6 +219,9 @@ class Run {
     this.emit({ type: 'runStarted', runId: p.def.runId, outDir: p.outDir, workers: p.workers, threads: p.threads, resumeSkipped: resumeMap.size, t: Date.now() });
     const looping = this.loop(resumeMap);
     this.countAhead();
+    // the sampler's first reading walks /proc (tens of ms on a busy machine): taken once the first
+    // tasks are on their way, not before
+    setImmediate(() => this.startSampler());
     await looping;
   }
 
@@ -272,7 +266,11 @@ class Run {
     );
   }
 
+  private samplerStarted = false;
+
   private startSampler(): void {
+    if (this.samplerStarted || this.finishing) return;
+    this.samplerStarted = true;
     if (process.platform !== 'linux') return;
     // other processes' CPU while the run goes: a busy machine makes every figure pessimistic
     const load = (this.load = LoadWatch.now());
@@ -732,6 +730,8 @@ class Run {
   private offAbort: (() => void) | undefined;
   private async finish(): Promise<void> {
     if (this.finishing) return;
+    // a run that ended before its sampler started (nothing to run) still gets its CPU sample and load
+    this.startSampler();
     this.finishing = true;
     this.offAbort?.();
     if (this.sampler) {
