@@ -7,6 +7,8 @@ import * as assert from 'assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { resolvePython } from '../../extension/core/python/interpreter';
+import { setProcessGate } from '../../extension/core/processGate';
 import { CLI, PYTHON, tmpDir, writeFiles } from './engineHelpers';
 
 function cli(dir: string, home: string, python: string, out: string) {
@@ -56,5 +58,29 @@ describe('interpreter version cache', function () {
     const viaShim = cli(dir, home, shim, 'r4');
     assert.strictEqual(viaShim.python.executable, PYTHON, 'the shim resolves to the real interpreter');
     assert.ok(!fs.existsSync(cacheFile) || Object.keys(JSON.parse(fs.readFileSync(cacheFile, 'utf8'))).every((k) => !k.startsWith(shim)));
+  });
+
+  it('the executable a shim resolved to is known at once: resolving it next starts no Python', async () => {
+    const dir = tmpDir('pr-pycache-');
+    const home = path.join(dir, 'home');
+    fs.mkdirSync(home);
+    // a path of the interpreter no other test resolved, behind a `#!` shim
+    const real = path.join(dir, 'python3-here');
+    fs.symlinkSync(PYTHON, real);
+    const shim = path.join(dir, 'shim-python');
+    fs.writeFileSync(shim, `#!/bin/sh\nexec ${real} "$@"\n`, { mode: 0o755 });
+    const oldHome = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const viaShim = await resolvePython(shim);
+      assert.strictEqual(viaShim.executable, real);
+      setProcessGate(() => 'no process may start in this test');
+      const direct = await resolvePython(real);
+      assert.deepStrictEqual(direct, viaShim);
+      await assert.rejects(resolvePython(path.join(dir, 'another-python')), /no process may start/);
+    } finally {
+      setProcessGate(undefined);
+      process.env.HOME = oldHome;
+    }
   });
 });

@@ -111,6 +111,13 @@ async function probe(cmd: string): Promise<ResolvedPython> {
   if (id && typeof known === 'string' && known.startsWith('3.')) return { executable: path.resolve(cmd), version: known };
   const r = await probeByRunning(cmd);
   if (id && r.executable === path.resolve(cmd)) rememberVersion(id, r.version);
+  else if (path.isAbsolute(r.executable) && !cache.has(r.executable)) {
+    // `python3` (a shim, a name on PATH) named its real executable, which a run resolves next: known
+    // now, without starting Python again (and remembered as a probe of it would be)
+    cache.set(r.executable, Promise.resolve(r));
+    const real = binaryIdentity(r.executable);
+    if (real) rememberVersion(real, r.version);
+  }
   return r;
 }
 
