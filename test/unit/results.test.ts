@@ -98,7 +98,7 @@ describe('results: what a task reports', () => {
     assert.strictEqual(readCsv(plain[0]).rows.length, 6);
   });
 
-  it('writes the CSV lines csv-stringify writes, for plain cells (built by hand) and cells that need quotes', () => {
+  it('writes the CSV lines csv-stringify writes, for plain cells and cells that need quotes', () => {
     const samples = ['', ' ', 'a b', ' x ', '=1+2', 'é', 'a\tb', '#x', '\u2028', '\ufeffbom', 'a;b', "it's", '\\', 'a,b', 'say "hi"', 'two\nlines', 'cr\r', '"', ',', '-0', 'null'];
     let seed = 7;
     const pick = () => samples[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % samples.length];

@@ -141,18 +141,9 @@ function cell(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** A cell csv-stringify writes as it is (no delimiter, quote or line break in it). */
-const PLAIN_CELL = /^[^",\r\n]*$/;
-
-/** Rows as CSV lines: csv-stringify's output, built by hand for rows of plain cells (most rows, and
- *  ~10x cheaper than csv-stringify for one row, which runs per finished task). */
+/** Rows as CSV lines (csv-stringify: quoting, embedded newlines and commas). Call it once per batch of rows, not per row. */
 export function csvLines(rows: ResultRow[], columns: string[]): string {
-  let out = '';
-  for (const r of rows) {
-    const cells = columns.map((c) => cell(r[c]));
-    out += cells.every((c) => PLAIN_CELL.test(c)) ? cells.join(',') + '\n' : stringify([cells]);
-  }
-  return out;
+  return rows.length ? stringify(rows.map((r) => columns.map((c) => cell(r[c])))) : '';
 }
 
 function csvHeader(columns: string[]): string {
@@ -245,19 +236,19 @@ export class ResultsWriter {
     return grew;
   }
 
-  /** rows added while corked, written by uncork() */
-  private held: { ndjson: string; csv: string } | undefined;
+  /** rows added while corked, written by uncork() (results.csv's lines formatted once for all of them) */
+  private held: { ndjson: string; csv: ResultRow[] } | undefined;
 
   /** Rows go to memory until uncork(), which writes them in one write per file. */
   cork(): void {
-    this.held ??= { ndjson: '', csv: '' };
+    this.held ??= { ndjson: '', csv: [] };
   }
 
   uncork(): void {
     const h = this.held;
     this.held = undefined;
     if (h?.ndjson) fs.writeSync(this.ndjsonFd, h.ndjson);
-    if (h?.csv) fs.writeSync(this.csvFd, h.csv);
+    if (h?.csv.length) fs.writeSync(this.csvFd, csvLines(h.csv, this.columns));
   }
 
   /** A task finished: its row, appended to both files (a new column rewrites results.csv's header). */
@@ -272,16 +263,15 @@ export class ResultsWriter {
         // the rewrite reads results.ndjson: the rows held go there first, and into the new results.csv
         if (this.held) {
           fs.writeSync(this.ndjsonFd, this.held.ndjson);
-          this.held = { ndjson: '', csv: '' };
+          this.held = { ndjson: '', csv: [] };
         }
         this.rewriteCsv();
         return;
       }
       this.rewriteAtEnd = true;
     }
-    const csv = csvLines([row], this.columns);
-    if (this.held) this.held.csv += csv;
-    else fs.writeSync(this.csvFd, csv);
+    if (this.held) this.held.csv.push(row);
+    else fs.writeSync(this.csvFd, csvLines([row], this.columns));
   }
 
   /** results.csv again from results.ndjson, under the current columns. */
