@@ -24,8 +24,9 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
   matrix: { summary: 'demo: chunked mat·matᵀ on ml-matrix worker threads, 1 vs N', run: async (argv, ctx) => (await import(/* webpackChunkName: "matrix" */ './matrix')).run(argv, ctx) },
 };
 
-/** Options (before the command's `--`) with which `run` starts no local task. */
-const NO_LOCAL_TASKS = new Set(['-h', '--help', '--dry-run', '--backend']);
+/** Options (before the command's `--`) with which `run` starts no task worker thread: no local task,
+ *  or (--call) in-process calls, whose slots live in the runner's thread (core/run/inProcessPool.ts). */
+const NO_LOCAL_TASKS = new Set(['-h', '--help', '--dry-run', '--backend', '--call']);
 
 /**
  * `run`: its first task worker starts booting before the engine loads, so the first task does not wait

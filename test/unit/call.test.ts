@@ -5,13 +5,13 @@
  * one line per tuple); a function that does not exist or cannot take the inputs is refused (exit 2).
  */
 import * as assert from 'assert';
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { completionRecord, parseCompletion } from '../../extension/core/run/completions';
 import { readCsv } from '../../extension/core/run/results';
 import type { RunDefinition } from '../../extension/core/run/types';
-import { CLI, journalLines, PYTHON, tmpDir, writeFiles } from './engineHelpers';
+import { CLI, journalLines, processesWithEnv, PYTHON, sleep, tmpDir, writeFiles } from './engineHelpers';
 
 function cli(args: string[], cwd: string) {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 100_000, env: { ...process.env, PARALLEL_RUN_PYTHON: PYTHON } });
@@ -117,6 +117,27 @@ describe('--call: in-process calls in warm workers', function () {
     assert.ok(lines.some((l) => l.status === 'succeeded' && l.result.seen > 1), 'state is shared between calls in one worker');
     const rows = readCsv(fs.readFileSync(path.join(dir, 'o', 'results.csv'), 'utf8')).rows;
     assert.strictEqual(rows.length, 400);
+  });
+
+  it("SIGINT mid-run: the call hosts (the runner's own thread talks to them) end with the run; every call that ended is journaled once", async () => {
+    const dir = tmpDir('pr-call-');
+    writeFiles(dir, { 'slow.py': 'import time\ndef f(k: int):\n    time.sleep(0.3)\n    return {"k": k}\n' });
+    const child = spawn(process.execPath, [CLI, 'run', '-j', '2', '--quiet', '--out', 'o', '--script', 'slow.py', '--call', 'f', '--grid', 'k=1:60'], { cwd: dir, stdio: 'ignore', env: { ...process.env, PARALLEL_RUN_PYTHON: PYTHON } });
+    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    const journal = path.join(dir, 'o', 'journal.ndjson');
+    const t0 = Date.now();
+    while (Date.now() - t0 < 30_000 && (!fs.existsSync(journal) || fs.readFileSync(journal, 'utf8').split('\n').length < 4)) await sleep(100);
+    const session = (JSON.parse(fs.readFileSync(path.join(dir, 'o', 'run.json'), 'utf8')) as RunDefinition).sessions[0].session;
+    assert.strictEqual(processesWithEnv('PARALLEL_RUN_SESSION', session).length, 2, 'two call hosts run');
+    child.kill('SIGINT');
+    assert.strictEqual(await exited, 130);
+    await sleep(1000);
+    assert.deepStrictEqual(processesWithEnv('PARALLEL_RUN_SESSION', session), [], 'no host of the run is left');
+    const lines = journalLines(path.join(dir, 'o'));
+    assert.ok(lines.length >= 3 && lines.length < 60, `${lines.length} lines`);
+    assert.strictEqual(new Set(lines.map((l) => l.index)).size, lines.length, 'no task twice');
+    assert.ok(lines.every((l) => l.status !== 'succeeded' || l.result.k === Number(l.inputs[0])));
+    assert.strictEqual(JSON.parse(fs.readFileSync(path.join(dir, 'o', 'report.json'), 'utf8')).status, 'cancelled');
   });
 
   it('refuses a function that does not exist or cannot take the inputs (exit 2, nothing written)', () => {

@@ -9,7 +9,6 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import * as workerpool from 'workerpool';
 import { LoadWatch } from '../load';
 import { Sampler, type SystemSample } from '../monitor';
 import { assertMayStartProcess } from '../processGate';
@@ -31,6 +30,7 @@ import { KILL_GRACE_MS, RunKills } from './runKills';
 import { diskFullNote, lowOnSpace, TAIL_BYTES, taskRecord, writeRunEnd } from './runReport';
 import { TimeoutPolicy } from './timeoutPolicy';
 import { taskPool } from './taskPool';
+import { inProcessPool, type SlotPool, threadPool } from './inProcessPool';
 import { RUN_FILES, RunEvent, RunHandle, RunOptions, RunReport, TaskRecord, TaskStatus, UsageError } from './types';
 import { SESSION_MARKER_VAR } from './watchdog';
 
@@ -81,7 +81,7 @@ interface InFlight {
 class Run {
   readonly builder: ReportBuilder;
   private readonly listeners = new Set<(e: RunEvent) => void>();
-  private pool!: workerpool.Pool;
+  private pool!: SlotPool;
   /** what the run kills and how: shared stop flag and pids, cgroup, watchdog, killed groups */
   private kills: RunKills | undefined;
   private journal!: JournalWriter;
@@ -169,7 +169,7 @@ class Run {
     Object.assign(env, p.env, p.threadEnv, { [SESSION_MARKER_VAR]: this.session });
     const kills = (this.kills = new RunKills(this.session, p.workers, p.opts.workersDir));
     const init: TaskWorkerInit = { env, tailBytes: TAIL_BYTES, killGraceMs: KILL_GRACE_MS, host: p.host, shared: kills.shared, cgroup: kills.cgroup?.dir };
-    this.pool = taskPool(p.workerScript, p.workers, init);
+    this.pool = p.host?.mode === 'call' ? inProcessPool(p.workers, init) : threadPool(taskPool(p.workerScript, p.workers, init));
     // With Python hosts, the hosts are the watchdog: when the runner dies (parent-death signal) each
     // kills its running task's group and every process carrying the run's marker (grandchildren that
     // left their group included; see on_parent_death in warm_host.py). A watchdog process would cost a
