@@ -25,7 +25,7 @@ const LIK = `import numpy as np
 from scipy import stats
 
 _rng = np.random.default_rng(0)
-DATA = _rng.normal(0.3, 1.2, 12000)
+DATA = _rng.normal(0.3, 1.2, 44000)
 
 
 def loglike(mu: float, sigma: float):

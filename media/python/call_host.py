@@ -18,7 +18,8 @@ sys.stderr) go to this host's scratch logs in the logs folder while it runs, and
 after it (renamed): a call that wrote nothing to a stream has no log file for it.
 
 The replies are warm_host.py's ("S pid", "D pid status user sys rss start end"), with this host's own
-pid as the task's, and the result's JSON text after them as one more field ("D ... end {...}", no space in it) when it is small (else in
+pid as the task's, then "oN" (N: 1 = the call made a stdout log, 2 = a stderr log, 3 = both, 0 = none),
+and the result's JSON text after them as one more field ("D ... end oN {...}", no space in it) when it is small (else in
 the $PARALLEL_RUN_RESULT file, and for no result, neither): no file to create, write and read back per
 call; replies of short calls go a few at a time (HOLD_MS); a timeout kills the host's process group,
 that is the host, and the runner starts a new one. SIGUSR1 (cancel, halt) ends the host at once,
@@ -311,10 +312,12 @@ def main():
         os.dup2(err, 1)
         os.dup2(err, 2)
         # the output the call wrote becomes its log (see scratch above)
+        wrote = 0  # bit 1: a stdout log, bit 2: a stderr log (the runner reads no tail of a log not made)
         for fd, log in ((1, out_log), (2, err_log)):
             sp = scratch[fd]
             try:
                 if os.fstat(sp[1]).st_size > 0:
+                    wrote |= fd
                     os.rename(sp[0], log)
                     os.close(sp[1])
                     sp[1] = os.open(sp[0], flags, 0o666)
@@ -331,14 +334,16 @@ def main():
                 break
         ru1 = ru_prev = resource.getrusage(resource.RUSAGE_SELF)
         t1 = time.time() * 1000.0
-        line = b"D %d %d %.6f %.6f %d %.3f %.3f%s\n" % (pid, status, ru1.ru_utime - ru0.ru_utime, ru1.ru_stime - ru0.ru_stime, ru1.ru_maxrss, t0, t1, inline)
+        line = b"D %d %d %.6f %.6f %d %.3f %.3f" % (pid, status, ru1.ru_utime - ru0.ru_utime, ru1.ru_stime - ru0.ru_stime, ru1.ru_maxrss, t0, t1)
         # a completion token ("p"?, then "J" + token) goes to the --done file before the reply
         tok = f[0][1:] if f[0][:1] == "p" else f[0]
         if status == 0 and done >= 0 and tok[:1] == "J":
             try:
-                os.write(done, tok[1:].encode("utf-8", "surrogateescape") + b" " + line)
+                os.write(done, tok[1:].encode("utf-8", "surrogateescape") + b" " + line + inline + b"\n")
             except OSError:
                 pass
+        # the reply says which logs the call made ("o" + the bits of `wrote`)
+        line += b" o%d%s\n" % (wrote, inline)
         if not held:
             held_since = t1
             # a SIGTERM (a memory kill of this host) reports the calls that ended before it kills

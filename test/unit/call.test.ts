@@ -84,6 +84,11 @@ describe('--call: in-process calls in warm workers', function () {
       assert.deepStrictEqual([has(l.stdoutLog), has(l.stderrLog)], l.status === 'succeeded' ? [true, false] : [false, true], `${l.file}: ${l.status}`);
     }
     assert.deepStrictEqual(fs.readdirSync(path.join(dir, 'call', 'logs')).filter((f) => f.startsWith('.')), []);
+    // the tails come from the logs the host said the call made: the output, the traceback, nothing else
+    for (const l of journalLines(path.join(dir, 'call'))) {
+      if (l.status === 'succeeded') assert.deepStrictEqual([l.stdoutTail, l.stderrTail], [`working on ${path.basename(l.inputs[0])}\n`, '']);
+      else assert.ok(l.stdoutTail === '' && /ValueError: n=3 is out of range\n$/.test(l.stderrTail), JSON.stringify(l));
+    }
   });
 
   it("a retry's logs are the retry's own: an earlier attempt's output goes, a silent attempt leaves none", () => {

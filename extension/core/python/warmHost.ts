@@ -42,6 +42,8 @@ export interface HostTaskResult {
   end?: number;
   /** an in-process call's result, as JSON text (sent after the other fields; absent: none, or in the result file) */
   resultJson?: string;
+  /** an in-process call: which logs it made (1 = stdout, 2 = stderr; a log it did not make has no tail to read) */
+  logs?: number;
 }
 
 interface Pending {
@@ -128,6 +130,8 @@ export class WarmHost {
             return;
           }
           this.pending.shift();
+          const logs = f.length > 8 && f[8].charCodeAt(0) === 0x6f /* o */ ? Number(f[8].slice(1)) : undefined;
+          const rest = logs === undefined ? 8 : 9;
           const pid = Number(f[1]);
           const status = Number(f[2]); // as waitpid gives it: exit code << 8, or the signal
           const sig = status & 0x7f;
@@ -141,7 +145,9 @@ export class WarmHost {
             pid: pid > 0 ? pid : undefined,
             start: f.length > 7 ? Math.round(Number(f[6])) : undefined,
             end: f.length > 7 ? Math.round(Number(f[7])) : undefined,
-            ...(f.length > 8 ? { resultJson: line.slice(f.slice(0, 8).join(' ').length + 1) } : {}),
+            // a call host's "oN" (the logs the call made), then its result (one field, no space in it)
+            ...(logs !== undefined ? { logs } : {}),
+            ...(f.length > rest ? { resultJson: f[rest] } : {}),
           });
           return;
         }

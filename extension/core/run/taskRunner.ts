@@ -216,8 +216,10 @@ function hostFailure(p: RunTaskParams, e: Error, timedOut = false): Omit<RunTask
   return { start: now, end: now, exitCode: null, signal: 'SIGKILL', cpuUserSec: 0, cpuSysSec: 0, maxRssKb: null, timedOut, spawnError: msg, measured: 'wait4' };
 }
 
-function withTails(r: Omit<RunTaskResult, 'stdoutTail' | 'stderrTail'>, p: RunTaskParams, init: TaskWorkerInit): RunTaskResult {
-  return { ...r, stdoutTail: readTail(p.stdoutLog, init.tailBytes), stderrTail: readTail(p.stderrLog, init.tailBytes) };
+/** The result with its logs' tails; `logs` (an in-process call's reply): which logs exist (1 = stdout,
+ *  2 = stderr), so no file is looked for that the call did not make. */
+function withTails(r: Omit<RunTaskResult, 'stdoutTail' | 'stderrTail'>, p: RunTaskParams, init: TaskWorkerInit, logs = 3): RunTaskResult {
+  return { ...r, stdoutTail: logs & 1 ? readTail(p.stdoutLog, init.tailBytes) : '', stderrTail: logs & 2 ? readTail(p.stderrLog, init.tailBytes) : '' };
 }
 
 /**
@@ -248,7 +250,7 @@ export async function runBatchViaHost(
     const reply = await replies[i];
     await tasks[i].ended();
     const r = 'ok' in reply ? hostResult(reply.ok, sentAt, tasks[i].timedOut()) : hostFailure(ps[i], reply.err, tasks[i].timedOut());
-    onResult(ps[i], withTails(r, ps[i], init));
+    onResult(ps[i], withTails(r, ps[i], init, 'ok' in reply ? reply.ok.logs : undefined));
     // The host died running this task (an in-process call that timed out or crashed its interpreter):
     // the tasks queued behind it never started, and go to a new host rather than failing with it.
     const next = 'err' in reply && i + 1 < ps.length && !host.alive ? replaceHost?.() : undefined;
