@@ -48,14 +48,22 @@ def set_parent_death_signal():
 
 
 def signature_of(script, func):
-    """FUNC's parameters from the script's source (ast: nothing runs), or the reason it cannot be called."""
+    """FUNC's parameters from the script's source (ast: nothing runs), or the reason it cannot be called.
+    The whole script is compiled first (as the runner's syntax check does, in this same interpreter
+    start): a syntax error comes back as {"syntax": {...}}."""
     import ast
 
     try:
         with open(script, "rb") as f:
-            tree = ast.parse(f.read(), script)
-    except (OSError, SyntaxError) as e:
+            source = f.read()
+    except OSError as e:
         return {"error": "cannot read %s: %s" % (script, e)}
+    try:
+        compile(source, script, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as e:
+        return {"syntax": {"type": type(e).__name__, "msg": getattr(e, "msg", None) or str(e), "line": getattr(e, "lineno", None) or 0,
+                           "column": getattr(e, "offset", None) or 0, "text": getattr(e, "text", None)}}
+    tree = ast.parse(source, script)
     defs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == func]
     if not defs:
         names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]

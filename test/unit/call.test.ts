@@ -147,7 +147,7 @@ describe('--call: in-process calls in warm workers', function () {
 
   it('refuses a function that does not exist or cannot take the inputs (exit 2, nothing written)', () => {
     const dir = tmpDir('pr-call-');
-    writeFiles(dir, { 's.py': 'def g(a, b=1):\n    return a\n\ndef h(*, a):\n    return a\n' });
+    writeFiles(dir, { 's.py': 'def g(a, b=1):\n    return a\n\ndef h(*, a):\n    return a\n', 'bad.py': 'def g(a):\n    return a\n\nprint("ran", file=open("RAN", "w")\nif x\n' });
     const cases: Array<[string[], RegExp]> = [
       [['--call', 'nope', '--grid', 'a=1'], /no top-level function 'nope' .*Its top-level functions: g, h/],
       [['--call', 'g', '--grid', 'b=1'], /no input gives its required parameter a/],
@@ -155,6 +155,8 @@ describe('--call: in-process calls in warm workers', function () {
       [['--call', 'h', '--', ':::', 'x'], /takes no positional parameter, but each task passes its file first/],
       [['--call', 'g', '--grid', 'a=1', '--', '--extra'], /extra args after -- \(--extra\) have nowhere to go/],
       [['--call', 'g', '--warm', '--grid', 'a=1'], /--call and --warm/],
+      // the signature check compiles the whole script, in the same interpreter start
+      [['--script', 'bad.py', '--call', 'g', '--grid', 'a=1'], /^parallel-run: Cannot run: .*bad\.py line 4: SyntaxError: .*nothing ran/],
     ];
     for (const [args, re] of cases) {
       const r = cli(['run', '--out', 'o', '--script', 's.py', ...args], dir);

@@ -47,6 +47,17 @@ const CHECK = [
  * The script's syntax error, or undefined when it compiles (or when the interpreter could not be run
  * for the check: the run itself then says what is wrong).
  */
+/** What Python said of a syntax error ({type, msg, line, column, text}, as CHECK prints it) as a problem of `file`. */
+export function syntaxProblem(r: { type: string; msg: string; line: number; column: number; text: string | null }, file: string): SyntaxProblem {
+  return {
+    file,
+    line: Number(r.line) || 0,
+    column: Number(r.column) || 0,
+    message: `${r.type}: ${r.msg}`,
+    ...(r.text ? { text: r.text.replace(/\s+$/, '') } : {}),
+  };
+}
+
 export function checkPythonSyntax(python: string, script: string, cwd: string): Promise<SyntaxProblem | undefined> {
   return new Promise((resolve) => {
     execFile(
@@ -57,14 +68,7 @@ export function checkPythonSyntax(python: string, script: string, cwd: string): 
       (err, stdout) => {
         if (!err || (err as { code?: unknown }).code !== 3) return resolve(undefined);
         try {
-          const r = JSON.parse(String(stdout).trim().split('\n').pop() ?? '') as { type: string; msg: string; line: number; column: number; text: string | null };
-          resolve({
-            file: path.resolve(cwd, script),
-            line: Number(r.line) || 0,
-            column: Number(r.column) || 0,
-            message: `${r.type}: ${r.msg}`,
-            ...(r.text ? { text: r.text.replace(/\s+$/, '') } : {}),
-          });
+          resolve(syntaxProblem(JSON.parse(String(stdout).trim().split('\n').pop() ?? ''), path.resolve(cwd, script)));
         } catch {
           resolve(undefined);
         }

@@ -4,9 +4,10 @@
  * runs) and checked against the inputs: it must exist, take the file first when there is a file
  * source, and take every other input by name, with no required parameter left without a value.
  */
-import { spawnSync } from 'child_process';
+import { execFile } from 'child_process';
 import * as path from 'path';
 import { assertMayStartProcess } from '../processGate';
+import { ScriptSyntaxError, syntaxProblem } from '../python/syntaxCheck';
 import type { InputLayout } from './inputs';
 import { UsageError } from './types';
 
@@ -16,6 +17,8 @@ export function callHostPath(workersDir: string): string {
 }
 
 interface Signature {
+  /** the script does not compile: what Python said (see syntaxCheck.ts) */
+  syntax?: Parameters<typeof syntaxProblem>[0];
   params?: Array<{ name: string; kind: 'posonly' | 'normal' | 'kwonly'; default: boolean }>;
   varargs?: boolean;
   varkw?: boolean;
@@ -53,21 +56,28 @@ export function callRequest(shape: CallShape, values: string[]): string {
 }
 
 /**
- * Checks that `func` of `script` can take the inputs (UsageError naming the fix otherwise). Reads the
- * function's parameters from the source with Python's ast (`python call_host.py --signature`).
+ * Checks that the script compiles (ScriptSyntaxError otherwise, as the syntax check of other runs) and
+ * that `func` can take the inputs (UsageError naming the fix otherwise), in one interpreter start:
+ * `python -I -S call_host.py --signature` compiles the script and reads the function's parameters from
+ * its source with Python's ast (nothing of the script runs; -I -S: nothing of the user's site either).
  */
-export function checkCall(python: string, workersDir: string, script: string, func: string, shape: CallShape): void {
+export async function checkCall(python: string, workersDir: string, script: string, func: string, shape: CallShape): Promise<void> {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(func)) {
     throw new UsageError(`--call "${func}" is not a Python function name. Give the name of a top-level function of ${path.basename(script)}, e.g. --call loglike.`);
   }
   assertMayStartProcess(`start the Python interpreter "${python}"`);
-  const r = spawnSync(python, [callHostPath(workersDir), '--signature', script, func], { encoding: 'utf8', timeout: 30_000 });
+  const r = await new Promise<{ stdout: string; stderr: string; error?: Error }>((resolve) =>
+    execFile(python, ['-I', '-S', callHostPath(workersDir), '--signature', script, func], { encoding: 'utf8', timeout: 30_000, maxBuffer: 1 << 20, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } }, (error, stdout, stderr) =>
+      resolve({ stdout, stderr, error: error ?? undefined }),
+    ),
+  );
   let sig: Signature;
   try {
     sig = JSON.parse(r.stdout);
   } catch {
     throw new UsageError(`Could not read the functions of ${script} with ${python} (${(r.stderr || r.error?.message || 'no output').trim()}). Check the interpreter (--python) and the script.`);
   }
+  if (sig.syntax) throw new ScriptSyntaxError(syntaxProblem(sig.syntax, script), python);
   if (sig.error) {
     const known = sig.functions?.length ? ` Its top-level functions: ${sig.functions.join(', ')}.` : '';
     throw new UsageError(`--call ${func}: ${sig.error}.${known} Give a top-level "def ${func}(...)" of the script.`);

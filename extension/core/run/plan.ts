@@ -278,8 +278,11 @@ async function planPython(cmd: Extract<TaskCommand, { kind: 'python' }>, opts: R
   } catch {
     throw new UsageError(`Script ${script} not found or not readable. Give the path of an existing Python script (relative to ${cwd}).`);
   }
-  const problem = await checkPythonSyntax(py.executable, script, cwd);
-  if (problem) throw new ScriptSyntaxError(problem, py.executable);
+  // --call: the signature check compiles the script too, in the same interpreter start
+  if (cmd.call === undefined) {
+    const problem = await checkPythonSyntax(py.executable, script, cwd);
+    if (problem) throw new ScriptSyntaxError(problem, py.executable);
+  }
   if (layout) validateTupleTemplate(cmd.args ?? [], layout, 'The script arguments (after --)');
   const call = cmd.call;
   let command: Extract<TaskCommand, { kind: 'python' }> = { kind: 'python', python: py.executable, script, args: [...(cmd.args ?? [])], warm: !!cmd.warm };
@@ -289,7 +292,7 @@ async function planPython(cmd: Extract<TaskCommand, { kind: 'python' }>, opts: R
     if (command.args.length > 0) {
       throw new UsageError(`--call passes each task's inputs as the function's arguments, so the extra args after -- (${command.args.join(' ')}) have nowhere to go. Drop them, or run the script without --call.`);
     }
-    checkCall(py.executable, opts.workersDir, script, call, callShape(layout));
+    await checkCall(py.executable, opts.workersDir, script, call, callShape(layout));
     command = { ...command, warm: false, call };
     host = { python: py.executable, hostScript: callHostPath(opts.workersDir), mode: 'call', script, cwd, call };
   } else if (command.warm) {
