@@ -3,6 +3,9 @@
 //   joblib.Parallel and GNU Parallel (one python per point). Aims: --call at most 1.25x Pool.map's wall
 //   time; at least 20x faster than GNU Parallel.
 //   The same grid with forked warm workers (--warm, a fork per point): the fork's cost per task.
+//   Like for like: a call host keeps the memory a call freed for the next one (glibc settings, see
+//   keep_freed_memory in media/python/call_host.py), which Pool.map's workers do not: --call is also
+//   timed without it (PARALLEL_RUN_CALL_KEEP_MB=0), and Pool.map with the same settings.
 // Then a 100,000-tuple grid of `true`: first task start (aim < 1 s) and the runner's peak RSS (aim < 200 MB).
 // Beside the wall times, the CPU time of each contender's whole process tree (load-independent, unlike
 // wall time on a shared machine). BENCH_WARM=0 leaves the --warm contender out. The same two runs on a
@@ -108,6 +111,10 @@ async function manyTuples() {
     call: () => time([process.execPath, CLI, 'run', '-j', '2', '--quiet', '--python', PY, '--out', path.join(dir, `call${round}`), '--script', 'lik.py', '--call', 'loglike', ...GRID], { cwd: dir, env }),
     warm: () => time([process.execPath, CLI, 'run', '-j', '2', '--quiet', '--python', PY, '--out', path.join(dir, `warm${round}`), '--warm', '--script', 'lik.py', ...GRID, '--', '{mu}', '{sigma}'], { cwd: dir, env }),
     pool: () => time([PY, 'pool_map.py'], { cwd: dir, env }),
+    // like for like: a call host keeps freed memory for the next call (call_host.py, keep_freed_memory);
+    // --call without that, and Pool.map with the same glibc settings (through its environment)
+    callGlibc: () => time([process.execPath, CLI, 'run', '-j', '2', '--quiet', '--python', PY, '--out', path.join(dir, `callg${round}`), '--script', 'lik.py', '--call', 'loglike', ...GRID], { cwd: dir, env: { ...env, PARALLEL_RUN_CALL_KEEP_MB: '0' } }),
+    poolKept: () => time([PY, 'pool_map.py'], { cwd: dir, env: { ...env, MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TOP_PAD_: String(64 << 20) } }),
     joblib: () => time([PY, 'joblib_par.py'], { cwd: dir, env }),
     // the fixed costs: 2 points (one per worker)
     call2: () => time([process.execPath, CLI, 'run', '-j', '2', '--quiet', '--python', PY, '--out', path.join(dir, `call2-${round}`), '--script', 'lik.py', '--call', 'loglike', '--grid', 'mu=0.1,0.2', '--grid', 'sigma=1'], { cwd: dir, env }),
@@ -138,6 +145,7 @@ async function manyTuples() {
   const c = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, median(v)]));
   console.log(`  medians of ${ROUNDS} interleaved rounds: --call ${(m.call / 1000).toFixed(2)} s (journal + results.csv), Pool.map ${(m.pool / 1000).toFixed(2)} s, joblib ${(m.joblib / 1000).toFixed(2)} s${m.warm !== undefined ? `, --warm ${(m.warm / 1000).toFixed(2)} s` : ''}`);
   console.log(`  --call / Pool.map = ${(m.call / m.pool).toFixed(2)}x (aim <= 1.25x); --call / joblib = ${(m.call / m.joblib).toFixed(2)}x`);
+  console.log(`  like for like (the same glibc malloc settings on both sides): --call / Pool.map keeping freed memory (${(m.poolKept / 1000).toFixed(2)} s) = ${(m.call / m.poolKept).toFixed(2)}x; --call with glibc's defaults (${(m.callGlibc / 1000).toFixed(2)} s) / Pool.map = ${(m.callGlibc / m.pool).toFixed(2)}x`);
   console.log(`  CPU time of each process tree: --call ${c.call.toFixed(2)} s, Pool.map ${c.pool.toFixed(2)} s, joblib ${c.joblib.toFixed(2)} s${c.warm !== undefined ? `, --warm ${c.warm.toFixed(2)} s` : ''}; --call / Pool.map = ${(c.call / c.pool).toFixed(2)}x`);
   if (gnuMs !== undefined) console.log(`  GNU Parallel (python per point) ${(gnuMs / 1000).toFixed(1)} s for 3,000 points (scaled from ${GNU_POINTS}): --call is ${(gnuMs / m.call).toFixed(1)}x faster (aim >= 20x)`);
   if (m.warm !== undefined) console.log(`  fork per task (--warm) vs in-process (--call): ${(m.warm / m.call).toFixed(2)}x the wall time, ${(((m.warm - m.call) * 2) / 3000).toFixed(2)} ms of worker time per task; ${(((c.warm - c.call) * 1000) / 3000).toFixed(2)} ms of CPU per task`);

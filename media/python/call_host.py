@@ -47,6 +47,36 @@ def set_parent_death_signal():
         os._exit(1)
 
 
+KEEP_MB_DEFAULT = 64
+
+
+def keep_freed_memory():
+    """glibc: keep the memory one call frees for the next instead of handing it back to the system.
+
+    By default glibc serves blocks of 128 KiB and more (numpy's temporaries) with mmap and unmaps them
+    on free, and trims the heap's free top: a call that makes a few such arrays pays a page fault for
+    every 4 KiB of them, every call (half the CPU time of a 1 ms numpy likelihood here; see
+    bench/experiments.js). Blocks below KEEP/2 (at most 32 MiB) come from the heap instead, and up to
+    KEEP MiB of free heap stay mapped. PARALLEL_RUN_CALL_KEEP_MB sets KEEP (default 64; 0 = glibc's
+    own behaviour). The cost: up to KEEP MiB per host that the system does not get back between calls.
+    Not glibc (musl, macOS): nothing to do."""
+    try:
+        keep = int(os.environ.get("PARALLEL_RUN_CALL_KEEP_MB", KEEP_MB_DEFAULT))
+    except ValueError:
+        keep = KEEP_MB_DEFAULT
+    if keep <= 0 or not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        M_TOP_PAD, M_MMAP_THRESHOLD = -2, -3
+        libc.mallopt(M_MMAP_THRESHOLD, min(keep << 19, 32 << 20))
+        libc.mallopt(M_TOP_PAD, keep << 20)
+    except (OSError, AttributeError):
+        pass
+
+
 def signature_of(script, func):
     """FUNC's parameters from the script's source (ast: nothing runs), or the reason it cannot be called.
     The whole script is compiled first (as the runner's syntax check does, in this same interpreter
@@ -191,6 +221,7 @@ def main():
     os.dup2(devnull, 0)
     os.close(devnull)
     os.dup2(2, 1)
+    keep_freed_memory()
     try:
         fn, convert, positional = load(script, func)
     except BaseException:

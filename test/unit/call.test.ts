@@ -145,6 +145,23 @@ describe('--call: in-process calls in warm workers', function () {
     assert.strictEqual(JSON.parse(fs.readFileSync(path.join(dir, 'o', 'report.json'), 'utf8')).status, 'cancelled');
   });
 
+  it('a host keeps the memory a call freed for the next call (no page fault per call for it), unless PARALLEL_RUN_CALL_KEEP_MB=0', function () {
+    if (process.platform !== 'linux') this.skip();
+    const dir = tmpDir('pr-call-');
+    // six 360 KB buffers a call: above glibc's default mmap threshold, so each is mapped and unmapped
+    writeFiles(dir, { 'm.py': 'import resource\ndef f(k: int):\n    r0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n    bufs = [bytearray(360_000) for _ in range(6)]\n    del bufs\n    return {"faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - r0}\n' });
+    const faults = (out: string, env: Record<string, string>) => {
+      const r = spawnSync(process.execPath, [CLI, 'run', '-j', '1', '--quiet', '--out', out, '--script', 'm.py', '--call', 'f', '--grid', 'k=1:6'], { cwd: dir, encoding: 'utf8', timeout: 100_000, env: { ...process.env, PARALLEL_RUN_PYTHON: PYTHON, ...env } });
+      assert.strictEqual(r.status, 0, r.stderr);
+      return journalLines(path.join(dir, out)).sort((a, b) => a.index - b.index).map((l) => l.result.faults as number);
+    };
+    const kept = faults('kept', {});
+    const given = faults('given', { PARALLEL_RUN_CALL_KEEP_MB: '0' });
+    // the first call maps the memory either way; from the second on, a kept heap costs no fault
+    assert.ok(kept.slice(1).every((n) => n < 50), `kept: ${kept}`);
+    assert.ok(given.slice(1).every((n) => n > 300), `glibc's default: ${given}`);
+  });
+
   it('refuses a function that does not exist or cannot take the inputs (exit 2, nothing written)', () => {
     const dir = tmpDir('pr-call-');
     writeFiles(dir, { 's.py': 'def g(a, b=1):\n    return a\n\ndef h(*, a):\n    return a\n', 'bad.py': 'def g(a):\n    return a\n\nprint("ran", file=open("RAN", "w")\nif x\n' });
