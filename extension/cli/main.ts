@@ -29,12 +29,15 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
 const NO_LOCAL_TASKS = new Set(['-h', '--help', '--dry-run', '--backend', '--call']);
 
 /**
- * `run`: its first task worker starts booting before the engine loads, so the first task does not wait
- * for a thread to start (see core/run/taskPool.ts); a worker no run took is ended.
+ * `run --warm`: its first task worker starts booting before the engine loads, so the first task does
+ * not wait for a thread to start (see core/run/taskPool.ts); a worker no run took is ended. A cold
+ * run's first task needs no worker: the runner's thread runs it (core/run/firstTask.ts), and a thread
+ * booting meanwhile would only take CPU from it.
  */
 async function runWithHeadStart(argv: string[], ctx: CliContext): Promise<number> {
   const end = argv.indexOf('--');
-  const starts = !(end < 0 ? argv : argv.slice(0, end)).some((a) => NO_LOCAL_TASKS.has(a.split('=')[0]));
+  const opts = (end < 0 ? argv : argv.slice(0, end)).map((a) => a.split('=')[0]);
+  const starts = opts.includes('--warm') && !opts.some((a) => NO_LOCAL_TASKS.has(a));
   const pool = starts ? await import(/* webpackChunkName: "taskPool" */ '../core/run/taskPool') : undefined;
   pool?.prestartTaskPool(path.join(ctx.distDir, 'workers', 'taskWorker.js'));
   try {

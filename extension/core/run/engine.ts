@@ -31,6 +31,7 @@ import { diskFullNote, lowOnSpace, TAIL_BYTES, taskRecord, writeRunEnd } from '.
 import { TimeoutPolicy } from './timeoutPolicy';
 import { taskPool } from './taskPool';
 import { inProcessPool, type SlotPool, threadPool } from './inProcessPool';
+import { FirstTaskSlot } from './firstTask';
 import { RUN_FILES, RunEvent, RunHandle, RunOptions, RunReport, TaskRecord, TaskStatus, UsageError } from './types';
 import { SESSION_MARKER_VAR } from './watchdog';
 
@@ -169,7 +170,14 @@ class Run {
     Object.assign(env, p.env, p.threadEnv, { [SESSION_MARKER_VAR]: this.session });
     const kills = (this.kills = new RunKills(this.session, p.workers, p.opts.workersDir));
     const init: TaskWorkerInit = { env, tailBytes: TAIL_BYTES, killGraceMs: KILL_GRACE_MS, host: p.host, shared: kills.shared, cgroup: kills.cgroup?.dir };
-    this.pool = p.host?.mode === 'call' ? inProcessPool(p.workers, init) : threadPool(taskPool(p.workerScript, p.workers, init));
+    // a cold run's first task does not wait for a task worker thread to boot (see firstTask.ts)
+    this.first = FirstTaskSlot.of(init);
+    if (p.host?.mode === 'call') this.pool = inProcessPool(p.workers, init);
+    else {
+      const threads = taskPool(p.workerScript, p.workers, init);
+      this.pool = threadPool(threads);
+      this.bootWorker = () => void threads.exec('warmUp', []).catch(() => undefined);
+    }
     // With Python hosts, the hosts are the watchdog: when the runner dies (parent-death signal) each
     // kills its running task's group and every process carrying the run's marker (grandchildren that
     // left their group included; see on_parent_death in warm_host.py). A watchdog process would cost a
@@ -350,6 +358,7 @@ class Run {
           break;
         }
         if (this.stopping) break;
+        if (this.freeSlots.length === 0) this.warmPool();
         const slot = await this.acquireSlot();
         if (slot === undefined) break;
         await this.memGate?.waitToStart();
@@ -460,9 +469,39 @@ class Run {
     });
   }
 
-  /** One attempt through the pool; a worker that failed becomes a failed result naming it. */
+  /** the runner's own thread runs the first attempt dispatched, when its tasks are cold (firstTask.ts) */
+  private first: FirstTaskSlot | undefined;
+  /** the first task, run by the runner's thread, can start: a task worker may boot now without delaying it */
+  private firstReady: Promise<void> | undefined;
+  /** boots the pool's next task worker (a thread pool: a warm-up call) */
+  private bootWorker: (() => void) | undefined;
+
+  private takeFirst(): FirstTaskSlot | undefined {
+    const f = this.first;
+    this.first = undefined;
+    return f;
+  }
+
+  /**
+   * More files wait for a slot while the runner's thread runs the first task: the pool's first worker
+   * boots now (once the first task started, not to take CPU from its start), so the next task does not
+   * wait for it.
+   */
+  private warmPool(): void {
+    const boot = this.bootWorker;
+    if (!boot || !this.firstReady) return;
+    this.bootWorker = undefined;
+    void this.firstReady.then(() => {
+      if (!this.stopping && !this.finishing) boot();
+    });
+  }
+
+  /** One attempt through the pool (or the runner's thread); a worker that failed becomes a failed result naming it. */
   private async attempt(params: RunTaskParams): Promise<RunTaskResult> {
+    const first = this.takeFirst();
+    if (first) this.firstReady = first.ready();
     try {
+      if (first) return await first.run(params, (e) => this.onWorkerEvent(e));
       return (await this.pool.exec('runTask', [params], { on: (e: TaskWorkerEvent) => this.onWorkerEvent(e) })) as RunTaskResult;
     } catch (e) {
       return workerFailed(e as Error);
@@ -535,6 +574,7 @@ class Run {
    * worker's error.
    */
   private async runBatch(batch: Pending[], slot: number): Promise<void> {
+    this.takeFirst()?.decline();
     this.builder.batched.batches++;
     this.builder.batched.tasks += batch.length;
     const params = batch.map((t) => this.taskParams(t, slot, 1));
@@ -733,6 +773,7 @@ class Run {
     // a run that ended before its sampler started (nothing to run) still gets its CPU sample and load
     this.startSampler();
     this.finishing = true;
+    this.takeFirst()?.decline();
     this.offAbort?.();
     if (this.sampler) {
       // the last (partial) interval too: a run shorter than a sampling period still has its CPU sample

@@ -36,6 +36,14 @@ export function hostScriptPath(workersDir: string): string {
   return path.resolve(workersDir, '..', '..', 'media', 'python', 'warm_host.py');
 }
 
+/**
+ * Path of media/python/exec_host.py: an exec host imports warm_host.py as a module instead of running
+ * it as a script, so Python compiles it once into __pycache__ rather than at every host's start.
+ */
+export function execHostScriptPath(workersDir: string): string {
+  return path.resolve(workersDir, '..', '..', 'media', 'python', 'exec_host.py');
+}
+
 /** The engine's input: files from a file source, or the tuples of several sources. */
 export interface PlannedInput {
   items: AsyncIterable<TaskInput>;
@@ -319,7 +327,7 @@ async function planCommand(opts: RunOptions, cwd: string, layout: InputLayout | 
   else throw new UsageError(`Unknown command kind ${JSON.stringify((command as { kind: unknown }).kind)}: use 'template' or 'python'.`);
   // Cold tasks go through a tiny Python host that fork+execs them and reports exact CPU time and
   // peak RSS from os.wait4 (Node cannot). Without Python, Node spawns them and samples /proc.
-  const hostScript = hostScriptPath(opts.workersDir);
+  const hostScript = execHostScriptPath(opts.workersDir);
   if (!planned.host && opts.spawnVia !== 'node' && process.platform !== 'win32' && fs.existsSync(hostScript)) {
     const hostPy = planned.python?.executable ?? (await hostPython(childPath));
     if (hostPy) planned.host = { python: hostPy, hostScript, mode: 'exec', cwd };

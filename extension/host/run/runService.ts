@@ -128,8 +128,8 @@ export class RunService implements RunsApi, vscode.Disposable {
   readonly onDidChange = this.emitter.event;
   private readonly tracker = new RunTracker('parallelRun.run', 'Parallel Run: active run', 50, '', (n) => `(${n} runs going)`);
   private lastProgressFire = 0;
-  /** the Python host script of the engine (a marker of the run's processes for the monitor), known once the engine loaded */
-  private hostScript: string | undefined;
+  /** the Python host scripts of the engine (markers of the run's processes for the monitor), known once the engine loaded */
+  private hostScripts: string[] = [];
 
   constructor(
     private readonly services: Services,
@@ -211,7 +211,7 @@ export class RunService implements RunsApi, vscode.Disposable {
     try {
       // the engine loads with the first run
       const [engine, plan] = await Promise.all([import('../../core/run/engine'), import('../../core/run/plan')]);
-      this.hostScript = plan.hostScriptPath(opts.workersDir);
+      this.hostScripts = [plan.hostScriptPath(opts.workersDir), plan.execHostScriptPath(opts.workersDir)];
       handle = await engine.startRun(opts);
     } catch (err) {
       // bad input found by the engine: nothing started, so no empty run directory either
@@ -442,7 +442,7 @@ export class RunService implements RunsApi, vscode.Disposable {
   private tellMonitor(): void {
     const m = this.services.monitor;
     if (!m || this.runs.size === 0) return;
-    const markers = () => [...(this.hostScript ? [this.hostScript] : []), ...[...this.runs.values()].map((r) => r.request.script)];
+    const markers = () => [...this.hostScripts, ...[...this.runs.values()].map((r) => r.request.script)];
     m.setActiveRun({
       busy: () => [...this.runs.values()].reduce((n, r) => n + r.busy.size, 0),
       workers: [...this.runs.values()].reduce((n, r) => n + r.handle.report().workers, 0),
