@@ -267,25 +267,29 @@ def main():
             pass
 
     buf = b""
+    pos = 0  # where the next request starts in buf (no copy of the rest per request)
     # one getrusage per task: the end of one task is the start of the next (the loop between them is
     # a few microseconds; the call costs ~50 us on a small VM)
     ru_prev = resource.getrusage(resource.RUSAGE_SELF)
     held_since = last_ms = 0.0
     while True:
-        end = buf.find(b"\0\0")
+        end = buf.find(b"\0\0", pos)
         while end < 0:
             if held:
                 send()
-            more = os.read(rd, 65536)
+            more = os.read(rd, 262144)
             if not more:
                 for fd_path in scratch.values():
                     drop(fd_path[0])
                 return
-            buf += more
+            buf = buf[pos:] + more
+            pos = 0
             end = buf.find(b"\0\0")
-        req = buf[: end + 2]
-        buf = buf[end + 2:]
-        f = [x.decode("utf-8", "surrogateescape") for x in req[1:-2].split(b"\0=")]
+        raw = buf[pos + 1: end].split(b"\0=")
+        pos = end + 2
+        # the first field (flags, completion token) stays bytes: it is only passed on
+        flag = raw[0]
+        f = [flag] + [x.decode("utf-8", "surrogateescape") for x in raw[1:]]
         cwd, out_log, err_log, k = f[1], f[2], f[3], int(f[5])
         env = {f[6 + 2 * i]: f[7 + 2 * i] for i in range(k)}
         call = json.loads(f[6 + 2 * k])
@@ -301,7 +305,7 @@ def main():
             t = time.time() * 1000.0
             held.append(b"D 0 %d 0 0 -1 %.3f %.3f\n" % (70 << 8, t0, t))
             continue
-        if f[0][:1] == "p":
+        if flag[:1] == b"p":
             held.append(b"S %d\n" % pid)
             send()
         elif held and (t0 - held_since >= HOLD_MS or last_ms >= HOLD_AFTER_MS):
@@ -375,10 +379,10 @@ def main():
         t1 = time.time() * 1000.0
         line = b"D %d %d %.6f %.6f %d %.3f %.3f" % (pid, status, ru1.ru_utime - ru0.ru_utime, ru1.ru_stime - ru0.ru_stime, ru1.ru_maxrss, t0, t1)
         # a completion token ("p"?, then "J" + token) goes to the --done file before the reply
-        tok = f[0][1:] if f[0][:1] == "p" else f[0]
-        if status == 0 and done >= 0 and tok[:1] == "J":
+        tok = flag[1:] if flag[:1] == b"p" else flag
+        if status == 0 and done >= 0 and tok[:1] == b"J":
             try:
-                os.write(done, tok[1:].encode("utf-8", "surrogateescape") + b" " + line + inline + b"\n")
+                os.write(done, tok[1:] + b" " + line + inline + b"\n")
             except OSError:
                 pass
         # the reply says which logs the call made ("o" + the bits of `wrote`)
