@@ -26,6 +26,21 @@ function pidsOf(file: string): number[] {
 describe('the first task, run by the runner\'s thread', function () {
   this.timeout(60_000);
 
+  it('the run\'s CPU sampler (its code loaded once the first task is on its way) still samples a one-task run, and one with nothing left to run', async () => {
+    if (process.platform !== 'linux') return;
+    const dir = tmpDir('pr-first-');
+    writeFiles(dir, { 'in/a.txt': '' });
+    const opts = baseOptions(dir, { workers: 1 });
+    const first = await collect(await startRun(opts));
+    assert.strictEqual(first.report.counts.succeeded, 1);
+    const resumed = await collect(await startRun({ ...opts, resume: true }));
+    assert.strictEqual(resumed.report.counts.skipped, 1, 'nothing left to run');
+    for (const { report } of [first, resumed]) {
+      assert.ok(report.cpuSamples.length >= 1, `a CPU sample (${report.cpuSamples.length})`);
+      assert.ok(report.load && report.load.samples >= 1, JSON.stringify(report.load));
+    }
+  });
+
   for (const way of WAYS) {
     it(`${way.name}: journaled, logged and in results.csv as every other task, with the run's environment`, async () => {
       const dir = tmpDir('pr-first-');

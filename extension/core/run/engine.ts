@@ -9,8 +9,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { LoadWatch } from '../load';
-import { Sampler, type SystemSample } from '../monitor';
+import type { LoadWatch } from '../load';
+import type { Sampler, SystemSample } from '../monitor';
 import { assertMayStartProcess } from '../processGate';
 import { THREAD_ENV_VARS } from '../threads';
 import type { RunTaskParams, RunTaskResult, TaskWorkerEvent, TaskWorkerInit } from '../../shared/workerApi';
@@ -29,9 +29,9 @@ import { writeJsonAtomic } from './runDir';
 import { KILL_GRACE_MS, RunKills } from './runKills';
 import { diskFullNote, lowOnSpace, TAIL_BYTES, taskRecord, writeRunEnd } from './runReport';
 import { TimeoutPolicy } from './timeoutPolicy';
-import { taskPool } from './taskPool';
 import { inProcessPool, type SlotPool, threadPool } from './inProcessPool';
 import { FirstTaskSlot } from './firstTask';
+import { taskPool } from './taskPool';
 import { RUN_FILES, RunEvent, RunHandle, RunOptions, RunReport, TaskRecord, TaskStatus, UsageError } from './types';
 import { SESSION_MARKER_VAR } from './watchdog';
 
@@ -274,12 +274,20 @@ class Run {
     );
   }
 
-  private samplerStarted = false;
+  /** resolves once the sampler started (its code loads after the first task is on its way) */
+  private samplerStarted: Promise<void> | undefined;
 
-  private startSampler(): void {
-    if (this.samplerStarted || this.finishing) return;
-    this.samplerStarted = true;
-    if (process.platform !== 'linux') return;
+  private startSampler(): Promise<void> {
+    if (this.samplerStarted || this.finishing) return this.samplerStarted ?? Promise.resolve();
+    if (process.platform !== 'linux') return (this.samplerStarted = Promise.resolve());
+    this.samplerStarted = Promise.all([import('../load'), import('../monitor')]).then(
+      ([l, m]) => this.startSamplerWith(l.LoadWatch, m.Sampler),
+      () => undefined, // no sampler: the report has no CPU samples
+    );
+    return this.samplerStarted;
+  }
+
+  private startSamplerWith(LoadWatch: typeof import('../load').LoadWatch, Sampler: typeof import('../monitor').Sampler): void {
     // other processes' CPU while the run goes: a busy machine makes every figure pessimistic
     const load = (this.load = LoadWatch.now());
     this.builder.loadOf = () => load.current();
@@ -502,6 +510,8 @@ class Run {
     if (first) this.firstReady = first.ready();
     try {
       if (first) return await first.run(params, (e) => this.onWorkerEvent(e));
+      // the first task, run by the runner's thread, starts first (its host's start has the CPU)
+      if (this.firstReady) await this.firstReady;
       return (await this.pool.exec('runTask', [params], { on: (e: TaskWorkerEvent) => this.onWorkerEvent(e) })) as RunTaskResult;
     } catch (e) {
       return workerFailed(e as Error);
@@ -771,10 +781,11 @@ class Run {
   private async finish(): Promise<void> {
     if (this.finishing) return;
     // a run that ended before its sampler started (nothing to run) still gets its CPU sample and load
-    this.startSampler();
+    const sampling = this.startSampler();
     this.finishing = true;
     this.takeFirst()?.decline();
     this.offAbort?.();
+    await sampling;
     if (this.sampler) {
       // the last (partial) interval too: a run shorter than a sampling period still has its CPU sample
       try {
