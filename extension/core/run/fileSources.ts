@@ -179,7 +179,7 @@ function describe(src: FileSource): string {
  * Opens a source and reads its first file, so "matches nothing" and "unreadable" are reported as a
  * UsageError before anything starts. The remaining files are read only as they are consumed.
  */
-export async function openSource(src: FileSource, stdin: NodeJS.ReadableStream = process.stdin): Promise<OpenedSource> {
+export async function openSource(src: FileSource, stdin?: NodeJS.ReadableStream): Promise<OpenedSource> {
   let it: AsyncIterable<string>;
   let close = () => {};
   const tally = new WalkTally();
@@ -264,11 +264,14 @@ export async function openSource(src: FileSource, stdin: NodeJS.ReadableStream =
       break;
     }
     case 'stdin': {
-      if ((stdin as NodeJS.ReadStream).isTTY) {
+      // process.stdin is touched here only: its first use sets the stream up (several ms, before any
+      // task), and no other source reads it
+      const input = stdin ?? process.stdin;
+      if ((input as NodeJS.ReadStream).isTTY) {
         throw new UsageError('--files-from - reads file names from stdin, but stdin is a terminal. Pipe the names in, e.g. find . -name "*.csv" | parallel-run run --files-from - ...');
       }
-      it = splitRecords(stdin, src.nulSeparated);
-      close = () => (stdin as NodeJS.ReadStream).destroy?.();
+      it = splitRecords(input, src.nulSeparated);
+      close = () => (input as NodeJS.ReadStream).destroy?.();
       break;
     }
     case 'list': {
