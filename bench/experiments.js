@@ -144,7 +144,7 @@ async function manyTuples() {
   const m = Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, median(v)]));
   const c = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, median(v)]));
   console.log(`  medians of ${ROUNDS} interleaved rounds: --call ${(m.call / 1000).toFixed(2)} s (journal + results.csv), Pool.map ${(m.pool / 1000).toFixed(2)} s, joblib ${(m.joblib / 1000).toFixed(2)} s${m.warm !== undefined ? `, --warm ${(m.warm / 1000).toFixed(2)} s` : ''}`);
-  console.log(`  --call / Pool.map = ${(m.call / m.pool).toFixed(2)}x (aim <= 1.25x); --call / joblib = ${(m.call / m.joblib).toFixed(2)}x`);
+  console.log(`  --call / Pool.map = ${(m.call / m.pool).toFixed(2)}x (aim <= 1.25x; --call's hosts keep freed memory, Pool.map's workers do not: like for like on the next line); --call / joblib = ${(m.call / m.joblib).toFixed(2)}x`);
   console.log(`  like for like (the same glibc malloc settings on both sides): --call / Pool.map keeping freed memory (${(m.poolKept / 1000).toFixed(2)} s) = ${(m.call / m.poolKept).toFixed(2)}x; --call with glibc's defaults (${(m.callGlibc / 1000).toFixed(2)} s) / Pool.map = ${(m.callGlibc / m.pool).toFixed(2)}x`);
   console.log(`  CPU time of each process tree: --call ${c.call.toFixed(2)} s, Pool.map ${c.pool.toFixed(2)} s, joblib ${c.joblib.toFixed(2)} s${c.warm !== undefined ? `, --warm ${c.warm.toFixed(2)} s` : ''}; --call / Pool.map = ${(c.call / c.pool).toFixed(2)}x`);
   if (gnuMs !== undefined) console.log(`  GNU Parallel (python per point) ${(gnuMs / 1000).toFixed(1)} s for 3,000 points (scaled from ${GNU_POINTS}): --call is ${(gnuMs / m.call).toFixed(1)}x faster (aim >= 20x)`);
