@@ -43,10 +43,6 @@ const CHECK = [
   '    sys.exit(3)',
 ].join('\n');
 
-/**
- * The script's syntax error, or undefined when it compiles (or when the interpreter could not be run
- * for the check: the run itself then says what is wrong).
- */
 /** What Python said of a syntax error ({type, msg, line, column, text}, as CHECK prints it) as a problem of `file`. */
 export function syntaxProblem(r: { type: string; msg: string; line: number; column: number; text: string | null }, file: string): SyntaxProblem {
   return {
@@ -58,6 +54,10 @@ export function syntaxProblem(r: { type: string; msg: string; line: number; colu
   };
 }
 
+/**
+ * The script's syntax error, or undefined when it compiles (or when the interpreter could not be run
+ * for the check: the run itself then says what is wrong).
+ */
 export function checkPythonSyntax(python: string, script: string, cwd: string): Promise<SyntaxProblem | undefined> {
   return new Promise((resolve) => {
     execFile(

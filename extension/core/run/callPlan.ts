@@ -67,7 +67,7 @@ export async function checkCall(python: string, workersDir: string, script: stri
   }
   assertMayStartProcess(`start the Python interpreter "${python}"`);
   const r = await new Promise<{ stdout: string; stderr: string; error?: Error }>((resolve) =>
-    execFile(python, ['-I', '-S', callHostPath(workersDir), '--signature', script, func], { encoding: 'utf8', timeout: 30_000, maxBuffer: 1 << 20, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } }, (error, stdout, stderr) =>
+    execFile(python, ['-I', '-S', callHostPath(workersDir), '--signature', script, func], { encoding: 'utf8', timeout: 30_000, maxBuffer: 1 << 20 }, (error, stdout, stderr) =>
       resolve({ stdout, stderr, error: error ?? undefined }),
     ),
   );

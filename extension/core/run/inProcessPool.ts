@@ -18,14 +18,14 @@ export interface SlotPool {
 
 /** `workers` slots, each with its Python host started now (the imports overlap the run's start). */
 export function inProcessPool(workers: number, init: TaskWorkerInit): SlotPool {
-  const idle: Array<{ slot: TaskSlot; on: (e: TaskWorkerEvent) => void }> = [];
-  const all: typeof idle = [];
+  /** a slot and the `on` of the exec it runs (its events go there) */
+  type Entry = { slot: TaskSlot; on: (e: TaskWorkerEvent) => void };
+  const all: Entry[] = [];
   for (let i = 0; i < workers; i++) {
-    const s = { slot: undefined as unknown as TaskSlot, on: (_e: TaskWorkerEvent) => undefined as void };
-    s.slot = createTaskSlot(init, (e) => s.on(e));
-    idle.push(s);
+    const s: Entry = { on: () => undefined, slot: createTaskSlot(init, (e) => s.on(e)) };
     all.push(s);
   }
+  const idle = [...all];
   const busy = new Set<Promise<unknown>>();
   let ended = false;
   return {
