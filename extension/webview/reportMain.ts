@@ -115,7 +115,20 @@ function showCompare(a: ReportSubject, b: ReportSubject): void {
   if (a.runDir && b.runDir) save({ kind: 'compare', a: a.runDir, b: b.runDir });
 }
 
+/** Draws one message; a drawing that throws shows its error in place of a half-drawn panel, and is still acknowledged. */
 function handle(msg: ReportToWebview): void {
+  try {
+    draw(msg);
+  } catch (err) {
+    errorText = `The report could not be drawn: ${(err as Error)?.message ?? String(err)}`;
+    view = undefined;
+    sweepOnly = undefined;
+    app.replaceChildren(h('div', { class: 'callout warning', role: 'alert' }, errorText));
+  }
+  acknowledge();
+}
+
+function draw(msg: ReportToWebview): void {
   switch (msg.type) {
     case 'report':
       showRun(msg.subject, msg.live);
@@ -144,7 +157,6 @@ function handle(msg: ReportToWebview): void {
       throw new Error(`unknown message ${JSON.stringify(never)}`);
     }
   }
-  acknowledge();
 }
 
 onThemeChange(() => {

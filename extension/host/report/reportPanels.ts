@@ -496,7 +496,7 @@ export class ReportPanels implements vscode.Disposable, vscode.WebviewPanelSeria
       }
       const timer = setTimeout(() => {
         sub.dispose();
-        reject(new Error(`report panel: no matching render within ${timeoutMs} ms (last: ${JSON.stringify(this.all().map((p) => p.lastRendered))})`));
+        reject(new Error(`report panel: no matching render within ${timeoutMs} ms (last: ${JSON.stringify(this.all().map((p) => p.lastRendered))}; posted: ${JSON.stringify(this.all().map((p) => p.postedTypes))})`));
       }, timeoutMs);
       const sub = this.onDidRender((e) => {
         if (pred(e.rendered, e.panel)) {
