@@ -54,7 +54,7 @@ export async function activated(ctx: E2EContext): Promise<void> {
  * row), checks the workbench took it, then waits for the webview (when given) to follow (it re-reads
  * VS Code's variables when the body class changes).
  */
-export async function theme(ctx: E2EContext, name: string, view?: Frame): Promise<void> {
+export async function theme(ctx: E2EContext, name: string, view?: Frame | (() => Promise<Frame>)): Promise<void> {
   const { page } = ctx;
   const kind = name.includes('High Contrast') ? 'hc-black' : name.includes('Light') ? 'vs' : 'vs-dark';
   const workbenchIs = (): Promise<boolean> =>
@@ -74,7 +74,9 @@ export async function theme(ctx: E2EContext, name: string, view?: Frame): Promis
     }
   }
   const cls = kind === 'hc-black' ? 'vscode-high-contrast' : kind === 'vs' ? 'vscode-light' : 'vscode-dark';
-  if (view) await view.locator(`body.${cls}`).waitFor({ timeout: 60_000 });
+  // a webview hidden meanwhile (another tab of its group came to the front) is discarded with its frame:
+  // a caller that may lose it passes how to find it again
+  if (view) await (typeof view === 'function' ? await view() : view).locator(`body.${cls}`).waitFor({ timeout: 60_000 });
   await page.waitForTimeout(1200);
 }
 
