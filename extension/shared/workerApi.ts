@@ -96,6 +96,8 @@ export interface RunTaskParams {
 export interface RunTaskResult {
   start: number;
   end: number;
+  /** the duration to the microsecond when a Python host measured it (start and end are whole ms) */
+  wallMs?: number;
   exitCode: number | null;
   signal: string | null;
   cpuUserSec: number;

@@ -205,5 +205,28 @@ describe('--call: in-process calls in warm workers', function () {
     assert.deepStrictEqual([rec.mode, rec.inputs], ['call', ['0.5', 'a b']]);
     // a line without a result (a cold or warm task) reads as before
     assert.strictEqual(parseCompletion(`${JSON.stringify(token)} D 123 0 0.002 0.001 2048 1000 1004`)!.resultJson, undefined);
+    // the duration to the microsecond, though start and end are whole ms
+    const short = parseCompletion(`${JSON.stringify(token)} D 123 0 0.000300 0 2048 1000.125 1000.437`)!;
+    assert.deepStrictEqual([short.start, short.end, short.wallMs], [1000, 1000, 0.312]);
+    assert.strictEqual(completionRecord(short, def, dir, 4096).wallMs, 0.312);
+  });
+  it('a call of under a millisecond has its duration to the microsecond (journal, results.csv), not a whole "0" or "0.001"', () => {
+    const dir = tmpDir('pr-call-');
+    writeFiles(dir, { 'quick.py': 'import time\n\ndef f(k: int):\n    t = time.perf_counter()\n    while time.perf_counter() - t < 0.0003 * (1 + k % 3):\n        pass\n    return {"k": k}\n' });
+    const r = cli(['run', '-j', '2', '--quiet', '--out', 'run', '--script', 'quick.py', '--call', 'f', '--grid', 'k=1:60'], dir);
+    assert.strictEqual(r.code, 0, r.stderr);
+    const lines = journalLines(path.join(dir, 'run'));
+    assert.strictEqual(lines.length, 60);
+    // each call spins 0.3, 0.6 or 0.9 ms: its wall time is at least that, and not rounded to whole ms
+    for (const l of lines) assert.ok(l.wallMs >= 0.3 && l.wallMs < 50, `wallMs ${l.wallMs}`);
+    const fractional = lines.filter((l) => !Number.isInteger(l.wallMs));
+    assert.ok(fractional.length >= 55, `durations in whole ms: ${lines.map((l) => l.wallMs).join(' ')}`);
+    const { columns, rows } = readCsv(fs.readFileSync(path.join(dir, 'run', 'results.csv'), 'utf8'));
+    const byK = new Map(lines.map((l) => [String(l.inputs![0]), l.wallMs]));
+    for (const row of rows) {
+      const seconds = Number(row[columns.indexOf('seconds')]);
+      assert.ok(seconds > 0, 'no call of 0.3 ms shows as 0 s');
+      assert.strictEqual(seconds, Math.round(byK.get(row[columns.indexOf('k')])! * 1000) / 1e6, 'seconds = the journal\'s wall time');
+    }
   });
 });

@@ -29,6 +29,13 @@ export interface HostTaskRequest {
   done?: string;
 }
 
+/** A host's start and end readings (epoch ms with microsecond digits): the task's duration to the
+ *  microsecond, which the whole-ms start and end lose for tasks of a millisecond or less. */
+export function exactWallMs(start: string | undefined, end: string | undefined): number | undefined {
+  const d = Number(end) - Number(start);
+  return Number.isFinite(d) && d >= 0 ? Math.round(d * 1000) / 1000 : undefined;
+}
+
 export interface HostTaskResult {
   exitCode: number | null;
   signal: string | null;
@@ -40,6 +47,8 @@ export interface HostTaskResult {
   /** epoch ms, taken by the host around the fork and the wait (exact even for a queued request) */
   start?: number;
   end?: number;
+  /** end - start to the microsecond (see exactWallMs) */
+  wallMs?: number;
   /** an in-process call's result, as JSON text (sent after the other fields; absent: none, or in the result file) */
   resultJson?: string;
   /** an in-process call: which logs it made (1 = stdout, 2 = stderr; a log it did not make has no tail to read) */
@@ -145,6 +154,7 @@ export class WarmHost {
             pid: pid > 0 ? pid : undefined,
             start: f.length > 7 ? Math.round(Number(f[6])) : undefined,
             end: f.length > 7 ? Math.round(Number(f[7])) : undefined,
+            wallMs: f.length > 7 ? exactWallMs(f[6], f[7]) : undefined,
             // a call host's "oN" (the logs the call made), then its result (one field, no space in it)
             ...(logs !== undefined ? { logs } : {}),
             ...(f.length > rest ? { resultJson: f[rest] } : {}),

@@ -17,6 +17,7 @@ import { recordName } from './fsNames';
 import { tupleKey } from './inputs';
 import { type DoneEntry, fileKey, isDiskFull, JournalLine, JournalWriter, readJournal } from './journal';
 import { readTaskResult } from './results';
+import { exactWallMs } from '../python/warmHost';
 import { readTail } from './taskRunner';
 import { RUN_FILES, RunDefinition, TaskRecord } from './types';
 
@@ -52,6 +53,8 @@ export interface Completion {
   maxRssKb: number | null;
   start: number;
   end: number;
+  /** end - start to the microsecond (see exactWallMs) */
+  wallMs?: number;
   /** an in-process call's result (JSON text), when its host sent it with the reply */
   resultJson?: string;
 }
@@ -93,6 +96,7 @@ export function parseCompletion(line: string): Completion | undefined {
     maxRssKb: Number.isFinite(rss) && rss >= 0 ? rss : null,
     start: Math.round(Number(d[6])) || 0,
     end: Math.round(Number(d[7])) || 0,
+    ...((w) => (w !== undefined ? { wallMs: w } : {}))(exactWallMs(d[6], d[7])),
     ...(resultJson !== undefined ? { resultJson } : {}),
   };
 }
@@ -128,7 +132,7 @@ export function completionRecord(c: Completion, def: RunDefinition, outDir: stri
     attempts: t.a,
     start: c.start,
     end: Math.max(c.start, c.end),
-    wallMs: Math.max(0, c.end - c.start),
+    wallMs: c.wallMs ?? Math.max(0, c.end - c.start),
     exitCode: 0,
     signal: null,
     cpuUserSec: Math.round(c.cpuUserSec * 1000) / 1000,

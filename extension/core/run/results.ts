@@ -121,7 +121,8 @@ export function resultRow(rec: TaskRecord, inputNames: string[]): ResultRow {
   const values = rec.inputs ?? [rec.file];
   inputNames.forEach((n, i) => (row[n] = values[i] ?? ''));
   row.status = rec.status;
-  row.seconds = Math.round(rec.wallMs) / 1000;
+  // to the microsecond: an in-process call of 0.3 ms is not "0"
+  row.seconds = Math.round(rec.wallMs * 1000) / 1e6;
   row.max_rss_mb = rec.maxRssKb === null ? null : Math.round(rec.maxRssKb / 102.4) / 10;
   for (const [k, v] of Object.entries(rec.result ?? {})) {
     let key = k;

@@ -67,7 +67,7 @@ export function taskRecord(t: FinishedTask, command: TaskCommand, threadEnv: Rec
     attempts: t.attempts,
     start: r.start,
     end: r.end,
-    wallMs: r.end - r.start,
+    wallMs: r.wallMs ?? r.end - r.start,
     exitCode: r.exitCode,
     signal: r.signal,
     cpuUserSec: round3(r.cpuUserSec),
