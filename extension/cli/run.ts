@@ -294,7 +294,7 @@ async function notebookCommand(a: RunArgs, cwd: string, workersDir: string): Pro
   }
   // the notebook machinery loads only for a notebook run
   const { prepareNotebookRun } = await import(/* webpackChunkName: "notebookRun" */ '../core/python/notebookRun');
-  const nb = prepareNotebookRun({
+  const nb = await prepareNotebookRun({
     notebook: path.resolve(cwd, a.notebook!), cwd, python: py.executable, mediaDir: path.resolve(workersDir, '..', '..', 'media'),
     fileVar: a.fileVar, saveExecuted: a.saveNotebooks, tuple,
   });

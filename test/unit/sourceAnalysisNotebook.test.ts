@@ -11,7 +11,7 @@ import * as path from 'path';
 import {
   assignedNames, joinCells, magicOf, notebookScript, parseNotebook, readNotebook, splitEdits, toCellRange,
 } from '../../extension/core/python/notebook';
-import { prepareNotebookRun } from '../../extension/core/python/notebookRun';
+import { missingNotebookPackages, prepareNotebookRun } from '../../extension/core/python/notebookRun';
 import { applySourceEdits, SourceAnalysis, SourceAnalyzer } from '../../extension/core/python/sourceAnalysis';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -153,21 +153,37 @@ describe('notebooks as one module', function () {
       assert.throws(() => notebookScript(cells, { notebook: 'bad.ipynb' }), /cell 2, line 2: !rm -rf build; cell 2, line 3: %timeit os\.getcwd\(\)/);
     });
 
-    it('writes the script under a content-hashed name (same notebook, same script; edited notebook, new script)', () => {
+    it('writes the script under a content-hashed name (same notebook, same script; edited notebook, new script)', async () => {
       const nb = makeNotebook(path.join(tmp, 'hash.ipynb'), [{ type: 'code', source: 'path = "x"\nprint(path)', tags: ['parameters'] }]);
       const opts = { notebook: nb, cwd: tmp, python: PYTHON, mediaDir: path.join(ROOT, 'media') };
-      const a = prepareNotebookRun(opts);
-      assert.strictEqual(prepareNotebookRun(opts).script, a.script);
+      const a = await prepareNotebookRun(opts);
+      assert.strictEqual((await prepareNotebookRun(opts)).script, a.script);
       assert.match(path.basename(a.script), /^hash\.ipynb-[0-9a-f]{8}\.py$/);
       makeNotebook(nb, [{ type: 'code', source: 'path = "y"\nprint(path)', tags: ['parameters'] }]);
-      assert.notStrictEqual(prepareNotebookRun(opts).script, a.script);
+      assert.notStrictEqual((await prepareNotebookRun(opts)).script, a.script);
     });
 
-    it('--save-notebooks: a clear error naming what to install when the interpreter lacks nbclient', function () {
+    it('asks the interpreter for the Jupyter packages without blocking the event loop (the extension host keeps answering)', async () => {
+      // an "interpreter" that takes 0.6 s to answer that nothing is missing
+      const slow = path.join(tmp, 'slow-python');
+      fs.writeFileSync(slow, '#!/bin/sh\nsleep 0.6\necho\n', { mode: 0o755 });
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 50);
+      try {
+        assert.deepStrictEqual(await missingNotebookPackages(slow), []);
+      } finally {
+        clearInterval(timer);
+      }
+      assert.ok(ticks >= 4, `the event loop ran ${ticks} times in 0.6 s`);
+      // one that cannot start: every package is reported missing (the refusal names them all)
+      assert.deepStrictEqual(await missingNotebookPackages(path.join(tmp, 'no-such-python')), ['nbformat', 'nbclient', 'ipykernel']);
+    });
+
+    it('--save-notebooks: a clear error naming what to install when the interpreter lacks nbclient', async function () {
       const probe = spawnSync(PYTHON, ['-c', 'import nbclient'], { encoding: 'utf8' });
       if (probe.status === 0) this.skip(); // this interpreter has it: nothing to refuse
       const nb = makeNotebook(path.join(tmp, 'save.ipynb'), [{ type: 'code', source: 'path = "x"', tags: ['parameters'] }]);
-      assert.throws(() => prepareNotebookRun({ notebook: nb, cwd: tmp, python: PYTHON, mediaDir: path.join(ROOT, 'media'), saveExecuted: true }),
+      await assert.rejects(prepareNotebookRun({ notebook: nb, cwd: tmp, python: PYTHON, mediaDir: path.join(ROOT, 'media'), saveExecuted: true }),
         /needs .*nbclient.* apt install .*python3-nbclient/);
     });
   });

@@ -5,7 +5,7 @@
  * the notebook in a Jupyter kernel per input (nbformat + nbclient + ipykernel) and writes the executed
  * copy with its outputs. Both are checked before the run: parameters cell, names, magics, packages.
  */
-import { spawnSync } from 'child_process';
+import { execFile } from 'child_process';
 import * as path from 'path';
 import { assertMayStartProcess } from '../processGate';
 import { UsageError } from '../run/types';
@@ -46,13 +46,16 @@ export interface NotebookRun {
 /** Debian packages (and pip names) --save-notebooks needs. */
 export const SAVE_NOTEBOOK_PACKAGES = ['nbformat', 'nbclient', 'ipykernel'] as const;
 
-/** Modules of SAVE_NOTEBOOK_PACKAGES the interpreter cannot import. */
-export function missingNotebookPackages(python: string): string[] {
+/** Modules of SAVE_NOTEBOOK_PACKAGES the interpreter cannot import (asked without blocking: in VS Code
+ *  this runs in the extension host, which must keep answering while Python starts). */
+export async function missingNotebookPackages(python: string): Promise<string[]> {
   const code = `import importlib.util as u\nprint(" ".join(m for m in ${JSON.stringify(SAVE_NOTEBOOK_PACKAGES)} if u.find_spec(m) is None))`;
   assertMayStartProcess(`start the Python interpreter "${python}"`);
-  const r = spawnSync(python, ['-c', code], { encoding: 'utf8', timeout: 30_000 });
-  if (r.status !== 0) return [...SAVE_NOTEBOOK_PACKAGES];
-  return r.stdout.trim().split(/\s+/).filter(Boolean);
+  const out = await new Promise<string | undefined>((resolve) => {
+    execFile(python, ['-c', code], { encoding: 'utf8', timeout: 30_000 }, (err, stdout) => resolve(err ? undefined : stdout));
+  });
+  if (out === undefined) return [...SAVE_NOTEBOOK_PACKAGES];
+  return out.trim().split(/\s+/).filter(Boolean);
 }
 
 /** The folder executed copies of `notebook` go to: `<notebook>-outputs/` beside it. */
@@ -61,7 +64,7 @@ export function notebookOutputsDir(notebook: string): string {
 }
 
 /** Checks the notebook and makes what the engine runs for it. Throws UsageError (nothing started). */
-export function prepareNotebookRun(o: NotebookRunOptions): NotebookRun {
+export async function prepareNotebookRun(o: NotebookRunOptions): Promise<NotebookRun> {
   if (!/\.ipynb$/i.test(o.notebook)) throw new UsageError(`${o.notebook} is not a notebook (.ipynb). Give a Jupyter notebook, or run a Python script with --script.`);
   const cells = readNotebook(o.notebook);
   // tuples: the script's args place the values ({1} = the file, {name} = a named column) in sys.argv
@@ -78,7 +81,7 @@ export function prepareNotebookRun(o: NotebookRunOptions): NotebookRun {
   const skipped = script.skipped.filter((m) => m.harmless).map((m) => `cell ${m.cell + 1} line ${m.line + 1}: ${m.text.trim()}`);
   if (o.saveExecuted) {
     if (o.tuple) throw new UsageError('Saving executed notebooks takes the input file only; named inputs are not supported with it yet. Drop the executed copies, or the named inputs.');
-    const missing = missingNotebookPackages(o.python);
+    const missing = await missingNotebookPackages(o.python);
     if (missing.length) {
       throw new UsageError(`Saving executed notebooks needs ${missing.join(', ')} in ${o.python}. Install them (Debian: sudo apt install ${missing.map((m) => `python3-${m}`).join(' ')}; or pip install ${missing.join(' ')} in that environment), or run without saving executed copies.`);
     }

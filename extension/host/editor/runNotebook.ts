@@ -52,7 +52,7 @@ export async function runNotebook(services: Services, analysis: EditorAnalysis, 
   if (open?.isDirty) await open.save();
   const settings = services.config.get(folder.uri);
   const python = await analysis.interpreterFor(uri);
-  const nb = prepareNotebookRun({
+  const nb = await prepareNotebookRun({
     notebook: uri.fsPath,
     cwd: folder.uri.fsPath,
     python,
