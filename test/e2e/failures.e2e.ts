@@ -76,6 +76,7 @@ async function shots(ctx: E2EContext, suffix: string): Promise<void> {
   await data.waitFor({ timeout: 15_000 });
   if ((await data.getAttribute('aria-expanded')) !== 'true') await data.click();
   await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'field_0003.fits' }).first().waitFor({ timeout: 15_000 });
+  await page.mouse.move(200, 770);
   await page.waitForTimeout(800);
   await ctx.screenshot(`failures-3-explorer-${suffix}`);
 }

@@ -210,7 +210,7 @@ describe('--call: in-process calls in warm workers', function () {
     assert.deepStrictEqual([short.start, short.end, short.wallMs], [1000, 1000, 0.312]);
     assert.strictEqual(completionRecord(short, def, dir, 4096).wallMs, 0.312);
   });
-  it('a call of under a millisecond has its duration to the microsecond (journal, results.csv), not a whole "0" or "0.001"', () => {
+  it('a call of under a millisecond has its duration and CPU time to the microsecond (journal, results.csv), not a whole "0" or "0.001"', () => {
     const dir = tmpDir('pr-call-');
     writeFiles(dir, { 'quick.py': 'import time\n\ndef f(k: int):\n    t = time.perf_counter()\n    while time.perf_counter() - t < 0.0003 * (1 + k % 3):\n        pass\n    return {"k": k}\n' });
     const r = cli(['run', '-j', '2', '--quiet', '--out', 'run', '--script', 'quick.py', '--call', 'f', '--grid', 'k=1:60'], dir);
@@ -221,6 +221,9 @@ describe('--call: in-process calls in warm workers', function () {
     for (const l of lines) assert.ok(l.wallMs >= 0.3 && l.wallMs < 50, `wallMs ${l.wallMs}`);
     const fractional = lines.filter((l) => !Number.isInteger(l.wallMs));
     assert.ok(fractional.length >= 55, `durations in whole ms: ${lines.map((l) => l.wallMs).join(' ')}`);
+    // and their CPU time (rusage, to the microsecond): a sum over many such calls must not drift by whole ms
+    const cpuInMs = lines.map((l) => (l.cpuUserSec + l.cpuSysSec) * 1000);
+    assert.ok(cpuInMs.filter((c) => Math.abs(c - Math.round(c)) > 1e-6).length >= 50, `CPU in whole ms: ${cpuInMs.join(' ')}`);
     const { columns, rows } = readCsv(fs.readFileSync(path.join(dir, 'run', 'results.csv'), 'utf8'));
     const byK = new Map(lines.map((l) => [String(l.inputs![0]), l.wallMs]));
     for (const row of rows) {

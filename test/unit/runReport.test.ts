@@ -38,7 +38,7 @@ function result(over: Partial<RunTaskResult> = {}): RunTaskResult {
 }
 
 describe('run report: records and the run end on disk', () => {
-  it('a task record: times, CPU to the ms, logs by stem, argv as shown, the result from its last stdout line', () => {
+  it('a task record: times, CPU to the microsecond, logs by stem, argv as shown, the result from its last stdout line', () => {
     const dir = tmp();
     const raw = fsDecode(Buffer.from([0x61, 0xff, 0x2e, 0x74]));
     const cmd: TaskCommand = { kind: 'template', argv: ['/bin/echo', '{}'] };
@@ -47,8 +47,9 @@ describe('run report: records and the run end on disk', () => {
     assert.strictEqual(rec.slot, 2);
     assert.strictEqual(rec.attempts, 2);
     assert.strictEqual(rec.wallMs, 1500);
-    assert.strictEqual(rec.cpuUserSec, 0.123);
-    assert.strictEqual(rec.cpuSysSec, 0);
+    assert.strictEqual(rec.cpuUserSec, 0.12345);
+    assert.strictEqual(rec.cpuSysSec, 0.0004, 'not rounded away: 0.4 ms of a short task counts');
+    assert.strictEqual(taskRecord({ index: 7, file: raw, st: undefined, stem: '000007-a_.t', status: 'succeeded', attempts: 1, params: params(dir, ['/bin/echo', raw], 2), result: result({ cpuUserSec: 0.0001234567 }) }, cmd, {}).cpuUserSec, 0.000123);
     assert.strictEqual(rec.stdoutLog, 'logs/000007-a_.t.out');
     assert.strictEqual(rec.mode, 'cold');
     assert.deepStrictEqual(rec.result, { loss: 0.5 });

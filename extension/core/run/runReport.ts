@@ -36,8 +36,9 @@ export function diskFullNote(where: string, doneAndJournaled: number): string {
   return `disk full at ${where}: ${doneAndJournaled} files done and journaled; free space and Resume (--resume).`;
 }
 
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
+/** CPU seconds to the microsecond (rusage's own unit): whole ms would add up wrong over calls of under a ms. */
+function roundUs(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
 }
 
 /** A finished task: its input and the last attempt, with what it was run as. */
@@ -70,8 +71,8 @@ export function taskRecord(t: FinishedTask, command: TaskCommand, threadEnv: Rec
     wallMs: r.wallMs ?? r.end - r.start,
     exitCode: r.exitCode,
     signal: r.signal,
-    cpuUserSec: round3(r.cpuUserSec),
-    cpuSysSec: round3(r.cpuSysSec),
+    cpuUserSec: roundUs(r.cpuUserSec),
+    cpuSysSec: roundUs(r.cpuSysSec),
     maxRssKb: r.maxRssKb,
     stdoutTail: r.stdoutTail,
     stderrTail: r.stderrTail,
