@@ -13,11 +13,11 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { exactWallMs } from '../python/warmHost';
 import { recordName } from './fsNames';
 import { tupleKey } from './inputs';
 import { type DoneEntry, fileKey, isDiskFull, JournalLine, JournalWriter, readJournal } from './journal';
 import { readTaskResult } from './results';
-import { exactWallMs } from '../python/warmHost';
 import { readTail } from './taskRunner';
 import { RUN_FILES, RunDefinition, TaskRecord } from './types';
 
@@ -96,7 +96,7 @@ export function parseCompletion(line: string): Completion | undefined {
     maxRssKb: Number.isFinite(rss) && rss >= 0 ? rss : null,
     start: Math.round(Number(d[6])) || 0,
     end: Math.round(Number(d[7])) || 0,
-    ...((w) => (w !== undefined ? { wallMs: w } : {}))(exactWallMs(d[6], d[7])),
+    wallMs: exactWallMs(d[6], d[7]),
     ...(resultJson !== undefined ? { resultJson } : {}),
   };
 }

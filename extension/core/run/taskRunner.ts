@@ -201,9 +201,7 @@ function hostTask(p: RunTaskParams, init: TaskWorkerInit, host: WarmHost, onSpaw
 function hostResult(r: HostTaskResult, sentAt: number, timedOut: boolean): Omit<RunTaskResult, 'stdoutTail' | 'stderrTail'> {
   const end = r.end ?? Date.now();
   const start = Math.min(r.start ?? sentAt, end);
-  // the host's exact duration, unless the task's start was not the host's own (a request it never answered)
-  const wallMs = r.start !== undefined && r.end !== undefined ? r.wallMs : undefined;
-  return { exitCode: r.exitCode, signal: r.signal, cpuUserSec: r.cpuUserSec, cpuSysSec: r.cpuSysSec, maxRssKb: r.maxRssKb, pid: r.pid, start, end, ...(wallMs !== undefined ? { wallMs } : {}), timedOut, measured: 'wait4', ...(r.resultJson !== undefined ? { resultJson: r.resultJson } : {}) };
+  return { exitCode: r.exitCode, signal: r.signal, cpuUserSec: r.cpuUserSec, cpuSysSec: r.cpuSysSec, maxRssKb: r.maxRssKb, pid: r.pid, start, end, ...(r.wallMs !== undefined ? { wallMs: r.wallMs } : {}), timedOut, measured: 'wait4', ...(r.resultJson !== undefined ? { resultJson: r.resultJson } : {}) };
 }
 
 /** A task the host could not run (it died, or refused the request): the reason goes into its stderr log. */
